@@ -1,0 +1,22 @@
+# Routine commands. `just --list` shows them; each works on a fresh Debian machine with Rust.
+
+# Run the platform locally on embedded defaults (foreground; Ctrl-C stops it).
+up:
+    scripts/up
+
+# Run every check and test (installs and starts what the tests need).
+test *ARGS:
+    scripts/test {{ARGS}}
+
+# Formatting and clippy, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Regenerate crds/ from the Rust types in operator/src/crd/.
+crds:
+    cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir crds
+
+# Install the project-local tools (kubectl, bao, just, cargo-nextest) into .tools/.
+tools:
+    scripts/tools

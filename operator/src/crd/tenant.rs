@@ -1,0 +1,276 @@
+//! `Tenant` (short name `tn`): one ISP running its own isolated isp-runtime instance.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{
+    Conditions, DNS_LABEL_PATTERN, EMAIL_PATTERN, HOSTNAME_PATTERN, conditions_schema,
+    date_time_schema, string_set_schema,
+};
+
+/// The longest tenant name: it becomes the namespace `dotmac-tenant-<name>` and the
+/// PostgreSQL database and role `tenant_<name>`, which must stay within their limits.
+pub const MAX_TENANT_NAME_LEN: usize = 40;
+
+/// Desired state of a tenant: which ISP, which feature tier, how big, where it is reachable.
+#[allow(
+    clippy::duplicated_attributes,
+    reason = "every printcolumn(...) repeats its own type_ and json_path keys"
+)]
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "platform.dotmac.io",
+    version = "v1alpha1",
+    kind = "Tenant",
+    plural = "tenants",
+    shortname = "tn",
+    category = "dotmac",
+    status = "TenantStatus",
+    derive = "PartialEq",
+    doc = "An ISP on the DotMac platform: one isolated isp-runtime instance with its own namespace, database, Redis user and OpenBao namespace.",
+    printcolumn(name = "Plan", type_ = "string", json_path = ".spec.plan", description = "Feature tier"),
+    printcolumn(name = "Size", type_ = "string", json_path = ".spec.size", description = "Resource size"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase", description = "Lifecycle phase"),
+    printcolumn(name = "Ready", type_ = "integer", json_path = ".status.readyReplicas", description = "Ready replicas"),
+    printcolumn(name = "Endpoint", type_ = "string", json_path = ".status.endpoint", description = "Where the instance is reachable"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    selectable = ".spec.plan",
+    selectable = ".spec.resellerRef",
+    validation = Rule::new("size(self.metadata.name) <= 40").message("metadata.name: a tenant name must be at most 40 characters, because it becomes a namespace and database name").reason(Reason::FieldValueInvalid),
+    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name: a tenant name must start with a letter and contain only lowercase letters, digits and '-' (no '.')").reason(Reason::FieldValueInvalid)
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("!(has(self.replicas) && has(self.autoscaling))").message("replicas and autoscaling are mutually exclusive: set one or the other").field_path(".replicas").reason(Reason::FieldValueForbidden)
+)]
+pub struct TenantSpec {
+    /// Human-readable name of the ISP, shown in portals and invoices.
+    #[schemars(length(min = 1, max = 100))]
+    pub display_name: String,
+
+    /// Address the platform writes to about this tenant (billing, incidents).
+    #[schemars(length(max = 254), regex(pattern = EMAIL_PATTERN))]
+    pub contact_email: String,
+
+    /// Feature tier: which features the tenant's instance has (see the plugin catalog).
+    #[serde(default)]
+    pub plan: Plan,
+
+    /// Resource size: CPU, memory, storage and the replica ceiling of the instance.
+    #[serde(default)]
+    pub size: Size,
+
+    /// Name of the Reseller that sold this tenant, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63), regex(pattern = DNS_LABEL_PATTERN))]
+    pub reseller_ref: Option<String>,
+
+    /// Hostname the instance is served on through an Ingress, for example `portal.acme-isp.net`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 253),
+        regex(pattern = HOSTNAME_PATTERN)
+    )]
+    pub domain: Option<String>,
+
+    /// isp-runtime image tag to run; the operator's default version when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
+    pub version: Option<String>,
+
+    /// Fixed number of instance replicas. Mutually exclusive with `autoscaling`; at most the
+    /// size's replica ceiling. Defaults to 1 when neither is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 20))]
+    pub replicas: Option<i32>,
+
+    /// Horizontal autoscaling of the instance on CPU. Mutually exclusive with `replicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+
+    /// Scale the instance to zero and stop serving, keeping all data and configuration.
+    #[serde(default)]
+    pub suspended: bool,
+
+    /// What happens to the tenant's database and OpenBao namespace when the Tenant is deleted.
+    /// Can be changed to `Retain` at any time, but never from `Retain` to `Delete`.
+    #[serde(default)]
+    #[x_kube(validation = Rule::new("self == oldSelf || self == 'Retain'").message("deletionPolicy cannot be changed from Retain to Delete on an existing tenant").reason(Reason::FieldValueForbidden))]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Usage limits enforced by the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<TenantLimits>,
+
+    /// Explicit feature overrides by feature id: `true` grants a feature beyond the plan,
+    /// `false` withdraws one the plan includes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[x_kube(validation = Rule::new("self.all(k, k.matches('^[a-z][a-z0-9]*(_[a-z0-9]+)*$'))").message("feature ids are lowercase words joined by '_', for example advanced_billing").reason(Reason::FieldValueInvalid))]
+    #[schemars(extend("maxProperties" = 64))]
+    pub features: BTreeMap<String, bool>,
+}
+
+/// Feature tier of a tenant.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// Basic customer management, simple billing, standard reporting.
+    #[default]
+    Free,
+    /// Free plus advanced billing, CRM integration, API access, e-mail notifications.
+    Basic,
+    /// Basic plus advanced analytics, custom integrations, white labelling, SMS, priority support.
+    Premium,
+    /// Premium plus AI insights, predictive analytics, unlimited APIs, dedicated support.
+    Enterprise,
+}
+
+/// Resource size of a tenant's instance.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Size {
+    /// 100m/500m CPU, 256Mi/1Gi memory, 5Gi storage, up to 2 replicas.
+    #[default]
+    Micro,
+    /// 250m/1 CPU, 512Mi/2Gi memory, 10Gi storage, up to 3 replicas.
+    Small,
+    /// 500m/2 CPU, 1Gi/4Gi memory, 20Gi storage, up to 5 replicas.
+    Medium,
+    /// 1/4 CPU, 2Gi/8Gi memory, 50Gi storage, up to 8 replicas.
+    Large,
+    /// 2/8 CPU, 4Gi/16Gi memory, 100Gi storage, up to 12 replicas.
+    Xlarge,
+}
+
+/// What deleting a Tenant does to its data.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Keep the database and the OpenBao namespace; disable the database login.
+    #[default]
+    Retain,
+    /// Drop the database, role, Redis user and OpenBao namespace.
+    Delete,
+}
+
+/// CPU-based horizontal autoscaling bounds.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.minReplicas <= self.maxReplicas").message("minReplicas must not exceed maxReplicas").field_path(".minReplicas").reason(Reason::FieldValueInvalid)
+)]
+pub struct Autoscaling {
+    /// Lowest number of replicas.
+    #[serde(default = "default_min_replicas")]
+    #[schemars(range(min = 1, max = 20))]
+    pub min_replicas: i32,
+    /// Highest number of replicas; capped by the size's replica ceiling.
+    #[schemars(range(min = 1, max = 20))]
+    pub max_replicas: i32,
+    /// Average CPU utilisation the autoscaler aims for, in percent of the request.
+    #[serde(default = "default_target_cpu")]
+    #[schemars(range(min = 10, max = 95))]
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    pub target_cpu_utilization_percentage: i32,
+}
+
+fn default_min_replicas() -> i32 {
+    1
+}
+
+fn default_target_cpu() -> i32 {
+    70
+}
+
+/// Usage limits of a tenant's instance.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantLimits {
+    /// Most customers the ISP may manage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10_000_000))]
+    pub max_customers: Option<i64>,
+    /// API requests allowed per minute per API token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub api_rate_limit_per_minute: Option<i32>,
+}
+
+/// Lifecycle phase of a tenant.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum TenantPhase {
+    /// Accepted, nothing provisioned yet.
+    #[default]
+    Pending,
+    /// Parts are being created or changed.
+    Provisioning,
+    /// Every part is ready and the instance serves.
+    Ready,
+    /// Something that was ready is failing.
+    Degraded,
+    /// Scaled to zero on request; data and configuration kept.
+    Suspended,
+    /// Being removed.
+    Deleting,
+}
+
+/// Observed state of a tenant, written by the operator.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantStatus {
+    /// Lifecycle phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<TenantPhase>,
+    /// Ready, Progressing, Degraded and one condition per part (NamespaceReady, DatabaseReady,
+    /// CacheReady, SecretsReady, WorkloadReady).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Conditions,
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The tenant's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// URL the instance is reachable at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Replicas of the instance that pass their readiness probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// Feature ids in force: the plan's, licensed plugins' and overrides, less what is over a limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "string_set_schema")]
+    pub entitlements: Vec<String>,
+    /// Last health report from the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<TenantHealth>,
+}
+
+/// A health report sent by a tenant's instance to the management API.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantHealth {
+    /// Overall state reported by the instance.
+    pub status: HealthState,
+    /// When the instance made the report (RFC 3339).
+    #[schemars(schema_with = "date_time_schema")]
+    pub checked_at: String,
+    /// Short explanation when not healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Health state reported by an instance.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum HealthState {
+    /// All checks pass.
+    #[default]
+    Healthy,
+    /// Serving, with some checks failing.
+    Degraded,
+    /// Not serving.
+    Unhealthy,
+}
