@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use dotmac_e2e::crd_validation::{CrdSchema, FieldErrors};
+use dotmac_devcluster::crd_validation::{CrdSchema, FieldErrors};
 use dotmac_operator::crd::{self, PluginLicense, Reseller, Tenant};
 use serde_json::{Value, json};
 
@@ -52,7 +52,7 @@ fn load(path: &Path) -> (String, Value) {
 
 fn validate(schemas: &BTreeMap<String, CrdSchema>, doc: &Value) -> Result<Value, FieldErrors> {
     let kind = doc["kind"].as_str().unwrap();
-    schemas[kind].validate(doc, None)
+    schemas[kind].validate_strict(doc, None)
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn deletion_policy_may_go_to_retain_but_never_to_delete() {
         )
     };
     assert!(
-        schemas.validate(&with("Delete"), None).is_ok(),
+        schemas.validate_strict(&with("Delete"), None).is_ok(),
         "Delete on create"
     );
     assert!(

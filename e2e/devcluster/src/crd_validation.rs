@@ -172,11 +172,29 @@ impl CrdSchema {
         })
     }
 
-    /// Validates `object` (a whole custom resource) on create, or on update when `old` is
-    /// given, and returns it with defaults applied.
-    pub fn validate(&self, object: &Value, old: Option<&Value>) -> Result<Value, FieldErrors> {
+    /// The version's `openAPIV3Schema` as given.
+    pub fn openapi(&self) -> &Value {
+        &self.openapi
+    }
+
+    /// Fields of `object` the schema does not declare, as strict field validation reports them.
+    pub fn unknown_fields(&self, object: &Value) -> Vec<FieldError> {
         let mut errors = Vec::new();
         unknown_fields(&self.openapi, object, "", true, &mut errors);
+        errors
+    }
+
+    /// `object` without the fields the schema does not declare (the API server's pruning).
+    pub fn prune(&self, object: &Value) -> Value {
+        let mut pruned = object.clone();
+        prune(&self.openapi, &mut pruned, true);
+        pruned
+    }
+
+    /// Validates `object` (a whole custom resource, already pruned) on create, or on update
+    /// when `old` is given, and returns it with defaults applied.
+    pub fn validate(&self, object: &Value, old: Option<&Value>) -> Result<Value, FieldErrors> {
+        let mut errors = Vec::new();
         let defaulted = kube_cel::apply_defaults(&self.openapi, object);
         check_name(&defaulted, &mut errors);
         errors.extend(
@@ -197,6 +215,54 @@ impl CrdSchema {
         } else {
             Err(FieldErrors(errors))
         }
+    }
+
+    /// [`Self::validate`] with unknown fields reported as errors first, as `kubectl apply`'s
+    /// default `--validate=strict` asks the API server to do.
+    pub fn validate_strict(
+        &self,
+        object: &Value,
+        old: Option<&Value>,
+    ) -> Result<Value, FieldErrors> {
+        let unknown = self.unknown_fields(object);
+        if unknown.is_empty() {
+            self.validate(object, old)
+        } else {
+            Err(FieldErrors(unknown))
+        }
+    }
+}
+
+/// Removes fields the schema does not declare.
+fn prune(schema: &Value, value: &mut Value, root: bool) {
+    if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            fields.retain(|key, child| {
+                if root && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+                    return true;
+                }
+                match (properties.and_then(|p| p.get(key)), additional) {
+                    (Some(child_schema), _) | (None, Some(child_schema)) => {
+                        prune(child_schema, child, false);
+                        true
+                    }
+                    (None, None) => properties.is_none() && !root,
+                }
+            });
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    prune(item_schema, item, false);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -1,0 +1,293 @@
+//! devcluster: a single-process Kubernetes API server over HTTP on loopback, for DotMac's tests
+//! and local runs. It keeps the semantics operators depend on (resource versions and conflicts,
+//! generation, list/watch with selectors and bookmarks, merge/JSON/apply patches with field
+//! managers, status and scale subresources, finalizers, garbage collection, namespace
+//! deletion, CRD schema validation with CEL) and simulates just enough controllers for a
+//! tenant to become Ready. It is a test and development tool, never a production control plane.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), dotmac_devcluster::StartError> {
+//! let cluster = dotmac_devcluster::DevCluster::start().await?;
+//! let client = cluster.client()?;           // a kube::Client
+//! println!("export KUBECONFIG={}", cluster.kubeconfig().display());
+//! # Ok(()) }
+//! ```
+
+pub mod crd_validation;
+pub mod discovery;
+pub mod fields;
+pub mod persist;
+pub mod resources;
+pub mod selectors;
+pub mod server;
+pub mod status;
+pub mod store;
+pub mod table;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::Router;
+use tokio::sync::oneshot;
+
+use crate::{persist::DataFile, server::App, store::Store};
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The kubeconfig could not be written.
+    #[error("writing the kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The data file could not be opened or read.
+    #[error(transparent)]
+    Data(#[from] persist::PersistError),
+    /// A kube client could not be built.
+    #[error("building a kube client: {0}")]
+    Client(String),
+}
+
+/// How to start a devcluster.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where to write the kubeconfig; a temporary file when unset.
+    pub kubeconfig: Option<PathBuf>,
+    /// SQLite file to keep objects in across restarts; memory only when unset.
+    pub data: Option<PathBuf>,
+    /// Watch events kept for watches that resume from a resourceVersion.
+    pub history: usize,
+    /// How long a Deployment takes to report its replicas available.
+    pub rollout_delay: Duration,
+    /// How often watches that allow bookmarks get one.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            kubeconfig: None,
+            data: None,
+            history: 100_000,
+            rollout_delay: Duration::from_millis(200),
+            bookmark_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A running devcluster; stops when dropped.
+#[derive(Debug)]
+pub struct DevCluster {
+    addr: SocketAddr,
+    kubeconfig: PathBuf,
+    app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl DevCluster {
+    /// Starts an in-memory devcluster on a free loopback port with a temporary kubeconfig.
+    pub async fn start() -> Result<Self, StartError> {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Starts a devcluster with `options`.
+    pub async fn start_with(options: Options) -> Result<Self, StartError> {
+        let mut store = Store::new(options.history, options.rollout_delay);
+        let mut tasks = Vec::new();
+        let persist = match &options.data {
+            Some(path) => {
+                let file = Arc::new(DataFile::open(path).await?);
+                for (gr, object) in file.load().await? {
+                    store.restore(gr, object);
+                }
+                let (tx, task) = file.spawn_writer();
+                tasks.push(task);
+                Some(tx)
+            }
+            None => None,
+        };
+        let app = Arc::new(App::new(store, persist, options.bookmark_interval));
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+
+        let (dir, kubeconfig) = match options.kubeconfig {
+            Some(path) => (None, path),
+            None => {
+                let dir = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
+                    path: PathBuf::from("<temp>"),
+                    source,
+                })?;
+                let path = dir.path().join("kubeconfig");
+                (Some(dir), path)
+            }
+        };
+        write_kubeconfig(&kubeconfig, addr)?;
+
+        let router = Router::new()
+            .fallback(server::handle)
+            .with_state(app.clone());
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = shutdown_rx.await;
+                })
+                .await;
+        });
+        let controllers = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(25));
+            loop {
+                tick.tick().await;
+                let mut store = controllers.store();
+                if store.run_controllers() > 0 {
+                    controllers.flush(&mut store);
+                }
+            }
+        }));
+        Ok(Self {
+            addr,
+            kubeconfig,
+            app,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            tasks,
+            _dir: dir,
+        })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The kubeconfig file pointing at this server.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// A kube client for this server.
+    pub fn client(&self) -> Result<kube::Client, StartError> {
+        let uri = self
+            .url()
+            .parse()
+            .map_err(|e: axum::http::uri::InvalidUri| StartError::Client(e.to_string()))?;
+        kube::Client::try_from(kube::Config::new(uri))
+            .map_err(|e| StartError::Client(e.to_string()))
+    }
+
+    /// Requests served so far for `verb` (`get`, `list`, `watch`, `create`, `update`,
+    /// `patch`, `delete`, …) on `resource` (plural), any subresource.
+    pub fn requests(&self, verb: &str, resource: &str) -> u64 {
+        self.app
+            .counters()
+            .iter()
+            .filter(|((v, r, _), _)| v == verb && r == resource)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Write requests (create, update, patch, delete, deletecollection) so far, all resources.
+    pub fn writes(&self) -> u64 {
+        self.app
+            .counters()
+            .iter()
+            .filter(|((v, _, _), _)| {
+                matches!(
+                    v.as_str(),
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Ends every open watch stream (clients must resume).
+    pub fn close_watches(&self) {
+        self.app.close_watches();
+    }
+
+    /// Stops the server, finishing persistence.
+    pub async fn stop(mut self) {
+        self.stop_inner().await;
+    }
+
+    async fn stop_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.app.close_watches();
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for DevCluster {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.app.close_watches();
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Writes a kubeconfig for `addr` at `path`.
+pub fn write_kubeconfig(path: &Path, addr: SocketAddr) -> Result<(), StartError> {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: devcluster\n  cluster:\n    server: http://{addr}\nusers:\n- name: devcluster\n  user:\n    token: devcluster\ncontexts:\n- name: devcluster\n  context:\n    cluster: devcluster\n    user: devcluster\ncurrent-context: devcluster\n"
+    );
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| StartError::Kubeconfig {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, text).map_err(|source| StartError::Kubeconfig {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,57 @@
+//! `devcluster`: run the Kubernetes API server for tests and local development.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+use dotmac_devcluster::{DevCluster, Options};
+
+/// A single-process Kubernetes API server on loopback for DotMac tests and local runs.
+#[derive(Parser, Debug)]
+#[command(name = "devcluster", version, about)]
+struct Cli {
+    /// Address to serve the Kubernetes API on (plain HTTP).
+    #[arg(long, env = "DEVCLUSTER_LISTEN", default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Where to write a kubeconfig pointing at the server.
+    #[arg(
+        long,
+        env = "DEVCLUSTER_KUBECONFIG",
+        default_value = ".local/devcluster.kubeconfig"
+    )]
+    kubeconfig: PathBuf,
+    /// SQLite file that keeps objects across restarts; memory only when omitted.
+    #[arg(long, env = "DEVCLUSTER_DATA")]
+    data: Option<PathBuf>,
+    /// Milliseconds a Deployment takes to report its replicas available.
+    #[arg(long, default_value_t = 200)]
+    rollout_delay_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _telemetry = dotmac_telemetry::init("devcluster").context("setting up telemetry")?;
+    let cluster = DevCluster::start_with(Options {
+        listen: cli.listen,
+        kubeconfig: Some(cli.kubeconfig.clone()),
+        data: cli.data.clone(),
+        rollout_delay: Duration::from_millis(cli.rollout_delay_ms),
+        ..Options::default()
+    })
+    .await
+    .context("starting devcluster")?;
+    tracing::info!(
+        url = %cluster.url(),
+        kubeconfig = %cli.kubeconfig.display(),
+        data = ?cli.data,
+        "devcluster serving; export KUBECONFIG={}",
+        cli.kubeconfig.display()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    tracing::info!("devcluster stopping");
+    cluster.stop().await;
+    Ok(())
+}

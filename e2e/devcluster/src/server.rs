@@ -1,0 +1,822 @@
+//! The HTTP front: routing Kubernetes API paths to the store, watch streams, request counters.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    convert::Infallible,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::{
+    discovery,
+    fields::Part,
+    resources::ResourceType,
+    selectors::{FieldSelector, LabelSelector},
+    status::ApiError,
+    store::{
+        Change, DeleteOpts, FieldValidation, PatchType, Propagation, Store, WatchEvent, WriteCtx,
+    },
+    table::{self, IncludeObject},
+};
+
+/// Shared server state.
+pub struct App {
+    store: Mutex<Store>,
+    counters: Mutex<BTreeMap<(String, String, String), u64>>,
+    /// Bumped to end every open watch (tests of watch resumption).
+    close_watches: watch::Sender<u64>,
+    persist: Option<mpsc::UnboundedSender<Vec<Change>>>,
+    bookmark_interval: Duration,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Server state over `store`; changes go to `persist` when given.
+    pub fn new(
+        store: Store,
+        persist: Option<mpsc::UnboundedSender<Vec<Change>>>,
+        bookmark_interval: Duration,
+    ) -> Self {
+        Self {
+            store: Mutex::new(store),
+            counters: Mutex::new(BTreeMap::new()),
+            close_watches: watch::channel(0).0,
+            persist,
+            bookmark_interval,
+        }
+    }
+
+    /// Locks the store.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends pending changes to persistence.
+    pub fn flush(&self, store: &mut Store) {
+        let changes = store.take_changes();
+        if let Some(tx) = &self.persist
+            && !changes.is_empty()
+        {
+            let _ = tx.send(changes);
+        }
+    }
+
+    /// Ends every open watch stream, as an API server restart or a load balancer would.
+    pub fn close_watches(&self) {
+        self.close_watches.send_modify(|n| *n += 1);
+    }
+
+    /// Requests served, by (verb, resource, subresource).
+    pub fn counters(&self) -> BTreeMap<(String, String, String), u64> {
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn count(&self, verb: &str, resource: &str, sub: &str) {
+        *self
+            .counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((verb.to_owned(), resource.to_owned(), sub.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The `/metrics` text.
+    pub fn metrics_text(&self) -> String {
+        let mut out = String::from(
+            "# HELP devcluster_requests_total API requests served, by verb, resource and subresource.\n# TYPE devcluster_requests_total counter\n",
+        );
+        for ((verb, resource, sub), n) in self.counters() {
+            out.push_str(&format!(
+                "devcluster_requests_total{{verb=\"{verb}\",resource=\"{resource}\",subresource=\"{sub}\"}} {n}\n"
+            ));
+        }
+        out
+    }
+}
+
+fn json_response(code: StatusCode, value: &Value) -> Response {
+    let mut response = (code, value.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn text(code: StatusCode, body: String) -> Response {
+    (code, body).into_response()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 2;
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn query_params(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(p), String::new()),
+        })
+        .collect()
+}
+
+/// A parsed resource URL.
+struct Target {
+    rt: Arc<ResourceType>,
+    namespace: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+fn parse_target(app: &App, path: &str) -> Option<Target> {
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let (group, version, rest) = match segments.first().map(String::as_str) {
+        Some("api") if segments.len() >= 3 => (String::new(), segments[1].clone(), &segments[2..]),
+        Some("apis") if segments.len() >= 4 => {
+            (segments[1].clone(), segments[2].clone(), &segments[3..])
+        }
+        _ => return None,
+    };
+    let store = app.store();
+    let find = |plural: &str| store.registry.find(&group, &version, plural);
+    if rest.len() >= 3
+        && rest[0] == "namespaces"
+        && let Some(rt) = find(&rest[2]).filter(|rt| rt.namespaced)
+    {
+        if rest.len() > 5 {
+            return None;
+        }
+        return Some(Target {
+            rt,
+            namespace: Some(rest[1].clone()),
+            name: rest.get(3).cloned(),
+            sub: rest.get(4).cloned(),
+        });
+    }
+    if rest.len() > 3 {
+        return None;
+    }
+    let rt = find(&rest[0])?;
+    if rt.namespaced && rest.len() > 1 {
+        return None;
+    }
+    Some(Target {
+        rt,
+        namespace: None,
+        name: rest.get(1).cloned(),
+        sub: rest.get(2).cloned(),
+    })
+}
+
+/// The single entry point: every request of the API.
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let params = query_params(&uri);
+    let response = match (method.clone(), path.as_str()) {
+        (Method::GET, "/version") => json_response(StatusCode::OK, &discovery::version()),
+        (Method::GET, "/healthz" | "/readyz" | "/livez") => text(StatusCode::OK, "ok".into()),
+        (Method::GET, "/metrics") => text(StatusCode::OK, app.metrics_text()),
+        (Method::GET, "/api") => json_response(StatusCode::OK, &discovery::core_versions()),
+        (Method::GET, "/apis") => json_response(
+            StatusCode::OK,
+            &discovery::group_list(&app.store().registry),
+        ),
+        (Method::GET, "/openapi/v3") => {
+            let store = app.store();
+            json_response(
+                StatusCode::OK,
+                &discovery::openapi_index(&store.registry, store.resource_version()),
+            )
+        }
+        (Method::GET, p) if p.starts_with("/openapi/v3/") => {
+            let rest = p.trim_start_matches("/openapi/v3/");
+            let parts: Vec<&str> = rest.split('/').collect();
+            let (group, version) = match parts.as_slice() {
+                ["api", v] => ("", *v),
+                ["apis", g, v] => (*g, *v),
+                _ => ("", ""),
+            };
+            match discovery::openapi_document(&app.store().registry, group, version) {
+                Some(doc) => json_response(StatusCode::OK, &doc),
+                None => ApiError::no_route().into_response(),
+            }
+        }
+        (Method::GET, p) if discovery_path(p).is_some() => {
+            let (group, version) = discovery_path(p).unwrap_or_default();
+            let store = app.store();
+            let doc = match version {
+                Some(v) => discovery::resource_list(&store.registry, &group, &v),
+                None => discovery::group(&store.registry, &group),
+            };
+            match doc {
+                Some(doc) => json_response(StatusCode::OK, &doc),
+                None => ApiError::no_route().into_response(),
+            }
+        }
+        _ => match parse_target(&app, &path) {
+            Some(target) => {
+                resource_request(&app, method.clone(), target, &params, &headers, &body)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            }
+            None => ApiError::no_route().into_response(),
+        },
+    };
+    tracing::debug!(%method, %uri, status = response.status().as_u16(), "request");
+    response
+}
+
+/// `/api/v1` → ("", Some("v1")); `/apis/g` → ("g", None); `/apis/g/v` → ("g", Some("v")).
+fn discovery_path(path: &str) -> Option<(String, Option<String>)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["api", v] => Some((String::new(), Some((*v).to_owned()))),
+        ["apis", g] => Some(((*g).to_owned(), None)),
+        ["apis", g, v] => Some(((*g).to_owned(), Some((*v).to_owned()))),
+        _ => None,
+    }
+}
+
+fn write_ctx(params: &HashMap<String, String>, headers: &HeaderMap) -> WriteCtx {
+    let manager = params.get("fieldManager").cloned().unwrap_or_else(|| {
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ua| ua.split('/').next())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_owned()
+    });
+    let validation = match params.get("fieldValidation").map(String::as_str) {
+        Some("Strict") => FieldValidation::Strict,
+        Some("Ignore") => FieldValidation::Ignore,
+        _ => FieldValidation::Warn,
+    };
+    WriteCtx {
+        manager,
+        dry_run: params.get("dryRun").is_some_and(|d| d == "All"),
+        validation,
+    }
+}
+
+fn parse_body(body: &Bytes, content_type: &str) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    if content_type.contains("yaml") {
+        serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+    }
+}
+
+fn written_response(written: crate::store::Written, created_code: StatusCode) -> Response {
+    let code = if written.created {
+        created_code
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json_response(code, &written.object);
+    for warning in written.warnings {
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "\\\"")))
+        {
+            response.headers_mut().append(header::WARNING, v);
+        }
+    }
+    response
+}
+
+fn verb_of(method: &Method, target: &Target, params: &HashMap<String, String>) -> &'static str {
+    match (method, target.name.is_some()) {
+        (&Method::GET, false) if params.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            "watch"
+        }
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, false) => "deletecollection",
+        (&Method::DELETE, true) => "delete",
+        _ => "other",
+    }
+}
+
+async fn resource_request(
+    app: &Arc<App>,
+    method: Method,
+    target: Target,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let verb = verb_of(&method, &target, params);
+    app.count(
+        verb,
+        &target.rt.plural,
+        target.sub.as_deref().unwrap_or_default(),
+    );
+    let rt = target.rt.clone();
+    let ns = target.namespace.clone().unwrap_or_default();
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if rt.namespaced && target.namespace.is_none() && !matches!(verb, "list" | "watch") {
+        return Err(ApiError::no_route());
+    }
+    let part = match target.sub.as_deref() {
+        None => Part::Main,
+        Some("status") if rt.status_subresource => Part::Status,
+        Some("scale") if rt.scale.is_some() => {
+            return scale_request(
+                app,
+                &method,
+                &rt,
+                &ns,
+                target.name.as_deref().unwrap_or_default(),
+                params,
+                headers,
+                body,
+            );
+        }
+        Some(_) => return Err(ApiError::no_route()),
+    };
+    let labels = LabelSelector::parse(
+        params
+            .get("labelSelector")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = FieldSelector::parse(
+        params
+            .get("fieldSelector")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let ns_filter = target.namespace.as_deref();
+
+    match verb {
+        "watch" => Ok(watch(
+            app,
+            rt,
+            ns_filter.map(str::to_owned),
+            labels,
+            fields,
+            params,
+            table::wants_table(&accept),
+        )),
+        "list" => {
+            let limit = params
+                .get("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .filter(|l| *l > 0);
+            let after = params
+                .get("continue")
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    c.split_once('/')
+                        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                        .ok_or_else(|| ApiError::bad_request("invalid continue token"))
+                })
+                .transpose()?;
+            let store = app.store();
+            let (items, last) = store.list(&rt, ns_filter, &labels, &fields, after.as_ref(), limit);
+            let rv = store.resource_version();
+            drop(store);
+            let token = last.map(|(a, b)| format!("{a}/{b}"));
+            if table::wants_table(&accept) {
+                let include = IncludeObject::parse(params.get("includeObject").map(String::as_str));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&rt, &items, rv, token.as_deref(), include),
+                ));
+            }
+            let mut metadata = json!({"resourceVersion": rv.to_string()});
+            if let Some(token) = token {
+                metadata["continue"] = json!(token);
+            }
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}),
+            ))
+        }
+        "get" => {
+            let name = target.name.as_deref().unwrap_or_default();
+            let (object, rv) = {
+                let store = app.store();
+                (store.get(&rt, &ns, name)?, store.resource_version())
+            };
+            if table::wants_table(&accept) && part == Part::Main {
+                let include = IncludeObject::parse(params.get("includeObject").map(String::as_str));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&rt, &[object], rv, None, include),
+                ));
+            }
+            Ok(json_response(StatusCode::OK, &object))
+        }
+        "create" => {
+            let object = parse_body(body, &content_type)?;
+            let ctx = write_ctx(params, headers);
+            let mut store = app.store();
+            let written = store.create(&rt, &ns, object, &ctx)?;
+            app.flush(&mut store);
+            Ok(written_response(written, StatusCode::CREATED))
+        }
+        "update" => {
+            let object = parse_body(body, &content_type)?;
+            let ctx = write_ctx(params, headers);
+            let name = target.name.as_deref().unwrap_or_default();
+            let mut store = app.store();
+            let written = store.update(&rt, &ns, name, object, part, &ctx)?;
+            app.flush(&mut store);
+            Ok(written_response(written, StatusCode::OK))
+        }
+        "patch" => {
+            let patch_type = match content_type.split(';').next().unwrap_or_default().trim() {
+                "application/merge-patch+json" => PatchType::Merge,
+                "application/json-patch+json" => PatchType::Json,
+                "application/strategic-merge-patch+json" => PatchType::Strategic,
+                "application/apply-patch+yaml" | "application/apply-patch+json" => {
+                    PatchType::Apply {
+                        force: params.get("force").is_some_and(|f| f == "true"),
+                    }
+                }
+                other => {
+                    return Err(ApiError::unsupported_media(format!(
+                        "the body of the request was in an unknown format ({other})"
+                    )));
+                }
+            };
+            if matches!(patch_type, PatchType::Apply { .. }) && !params.contains_key("fieldManager")
+            {
+                return Err(ApiError::bad_request(
+                    "PATCH with apply requires a fieldManager",
+                ));
+            }
+            let patch = parse_body(body, &content_type)?;
+            let ctx = write_ctx(params, headers);
+            let name = target.name.as_deref().unwrap_or_default();
+            let mut store = app.store();
+            let written = store.patch(&rt, &ns, name, patch_type, &patch, part, &ctx)?;
+            app.flush(&mut store);
+            Ok(written_response(written, StatusCode::CREATED))
+        }
+        "delete" => {
+            let options = parse_body(body, &content_type)?;
+            let opts = delete_opts(&options, params);
+            let name = target.name.as_deref().unwrap_or_default();
+            let mut store = app.store();
+            let object = store.delete(&rt, &ns, name, &opts)?;
+            app.flush(&mut store);
+            Ok(json_response(StatusCode::OK, &object))
+        }
+        "deletecollection" => {
+            let options = parse_body(body, &content_type)?;
+            let opts = delete_opts(&options, params);
+            let mut store = app.store();
+            let (items, _) = store.list(&rt, ns_filter, &labels, &fields, None, None);
+            for item in &items {
+                let item_ns = item
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let item_name = item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let _ = store.delete(&rt, item_ns, item_name, &opts);
+            }
+            app.flush(&mut store);
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn delete_opts(options: &Value, params: &HashMap<String, String>) -> DeleteOpts {
+    let policy = options
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| params.get("propagationPolicy").cloned());
+    DeleteOpts {
+        propagation: match policy.as_deref() {
+            Some("Foreground") => Propagation::Foreground,
+            Some("Orphan") => Propagation::Orphan,
+            _ if options.get("orphanDependents") == Some(&Value::Bool(true)) => Propagation::Orphan,
+            _ => Propagation::Background,
+        },
+        uid: options
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        resource_version: options
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        dry_run: params.get("dryRun").is_some_and(|d| d == "All")
+            || options
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|d| d.iter().any(|x| x == "All")),
+    }
+}
+
+fn scale_of(rt: &ResourceType, object: &Value) -> Value {
+    let paths = rt.scale.as_ref();
+    let read = |p: Option<&String>| {
+        p.map(|p| crate::selectors::path_value(object, p))
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+           "metadata": {"name": object.pointer("/metadata/name"), "namespace": object.pointer("/metadata/namespace"),
+                        "uid": object.pointer("/metadata/uid"), "resourceVersion": object.pointer("/metadata/resourceVersion"),
+                        "creationTimestamp": object.pointer("/metadata/creationTimestamp")},
+           "spec": {"replicas": read(paths.map(|p| &p.spec_replicas))},
+           "status": {"replicas": read(paths.map(|p| &p.status_replicas))}})
+}
+
+#[allow(clippy::too_many_arguments, reason = "mirrors the request's parts")]
+fn scale_request(
+    app: &Arc<App>,
+    method: &Method,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    name: &str,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let mut store = app.store();
+    let object = store.get(rt, ns, name)?;
+    let current = scale_of(rt, &object);
+    if *method == Method::GET {
+        return Ok(json_response(StatusCode::OK, &current));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let input = parse_body(body, content_type)?;
+    let mut scale = current.clone();
+    match *method {
+        Method::PUT => scale = input,
+        Method::PATCH if content_type.starts_with("application/json-patch+json") => {
+            let ops: json_patch::Patch =
+                serde_json::from_value(input).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            json_patch::patch(&mut scale, &ops)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        Method::PATCH => json_patch::merge(&mut scale, &input),
+        _ => return Err(ApiError::method_not_allowed()),
+    }
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("spec.replicas is required"))?;
+    let mut updated = object;
+    let path = rt
+        .scale
+        .as_ref()
+        .map(|s| s.spec_replicas.clone())
+        .unwrap_or_default();
+    let pointer: String = path
+        .trim_start_matches('.')
+        .split('.')
+        .map(|s| format!("/{s}"))
+        .collect();
+    if let Some(slot) = updated.pointer_mut(&pointer) {
+        *slot = json!(replicas);
+    } else if let Some(spec) = updated.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("replicas".into(), json!(replicas));
+    }
+    let written = store.update(
+        rt,
+        ns,
+        name,
+        updated,
+        Part::Main,
+        &write_ctx(params, headers),
+    )?;
+    app.flush(&mut store);
+    Ok(json_response(
+        StatusCode::OK,
+        &scale_of(rt, &written.object),
+    ))
+}
+
+fn watch_line(event_type: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": event_type, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+fn event_object(rt: &ResourceType, object: &Value, as_table: bool, rv: u64) -> Value {
+    if as_table {
+        table::table(
+            rt,
+            std::slice::from_ref(object),
+            rv,
+            None,
+            IncludeObject::Metadata,
+        )
+    } else {
+        object.clone()
+    }
+}
+
+struct WatchFilter {
+    gr: crate::resources::GroupResource,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl WatchFilter {
+    fn matches(&self, event: &WatchEvent) -> bool {
+        event.gr == self.gr
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|n| *n == event.namespace)
+            && self.labels.matches(&event.object)
+            && self.fields.matches(&event.object)
+    }
+}
+
+fn watch(
+    app: &Arc<App>,
+    rt: Arc<ResourceType>,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+    params: &HashMap<String, String>,
+    as_table: bool,
+) -> Response {
+    let filter = WatchFilter {
+        gr: rt.group_resource(),
+        namespace,
+        labels,
+        fields,
+    };
+    let bookmarks = params
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
+    let send_initial = params.get("sendInitialEvents").is_some_and(|b| b == "true");
+    let timeout = params
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let requested_rv = params.get("resourceVersion").cloned().unwrap_or_default();
+
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let (mut live, start, mut last_rv) = {
+        let store = app.store();
+        let live = store.subscribe();
+        let rv = store.resource_version();
+        let mut start: Vec<Bytes> = Vec::new();
+        if send_initial || requested_rv.is_empty() || requested_rv == "0" {
+            let (items, _) = store.list(
+                &rt,
+                filter.namespace.as_deref(),
+                &filter.labels,
+                &filter.fields,
+                None,
+                None,
+            );
+            for item in &items {
+                start.push(watch_line("ADDED", &event_object(&rt, item, as_table, rv)));
+            }
+            if send_initial {
+                let bookmark = json!({"kind": rt.kind, "apiVersion": rt.api_version(),
+                    "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}});
+                start.push(watch_line("BOOKMARK", &bookmark));
+            }
+        } else {
+            match requested_rv
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request("invalid resourceVersion"))
+                .and_then(|n| store.history_since(n))
+            {
+                Ok(events) => {
+                    for event in events.iter().filter(|e| filter.matches(e)) {
+                        start.push(watch_line(
+                            event.event_type.as_str(),
+                            &event_object(&rt, &event.object, as_table, event.rv),
+                        ));
+                    }
+                }
+                Err(err) => start.push(watch_line("ERROR", &err.to_status())),
+            }
+        }
+        (live, start, rv)
+    };
+    let mut closed = app.close_watches.subscribe();
+    let interval = app.bookmark_interval;
+    tokio::spawn(async move {
+        for line in start {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = closed.changed() => return,
+                _ = ticker.tick(), if bookmarks => {
+                    let bookmark = json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": last_rv.to_string()}});
+                    if tx.send(watch_line("BOOKMARK", &bookmark)).await.is_err() { return; }
+                }
+                event = live.recv() => match event {
+                    Ok(event) => {
+                        if event.rv <= last_rv { continue; }
+                        last_rv = event.rv;
+                        if !filter.matches(&event) { continue; }
+                        let line = watch_line(event.event_type.as_str(), &event_object(&rt, &event.object, as_table, event.rv));
+                        if tx.send(line).await.is_err() { return; }
+                    }
+                    // A watcher that falls behind is closed; it resumes from its last version.
+                    Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<Bytes, Infallible>(bytes), rx))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
