@@ -116,7 +116,7 @@ pub fn remove(value: &mut Value, path: &[String]) {
     for depth in (2..=parents.len()).rev() {
         let parent_path = &parents[..depth];
         if get(value, parent_path).is_some_and(|v| v.as_object().is_some_and(Map::is_empty)) {
-            let (leaf, above) = parent_path.split_at(depth - 1);
+            let (above, leaf) = parent_path.split_at(depth - 1);
             let mut node = &mut *value;
             for key in above {
                 match node.get_mut(key) {
