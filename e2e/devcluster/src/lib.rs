@@ -101,7 +101,8 @@ pub struct DevCluster {
     app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    controllers: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -114,7 +115,7 @@ impl DevCluster {
     /// Starts a devcluster with `options`.
     pub async fn start_with(options: Options) -> Result<Self, StartError> {
         let mut store = Store::new(options.history, options.rollout_delay);
-        let mut tasks = Vec::new();
+        let mut writer = None;
         let persist = match &options.data {
             Some(path) => {
                 let file = Arc::new(DataFile::open(path).await?);
@@ -122,7 +123,7 @@ impl DevCluster {
                     store.restore(gr, object);
                 }
                 let (tx, task) = file.spawn_writer();
-                tasks.push(task);
+                writer = Some(task);
                 Some(tx)
             }
             None => None,
@@ -163,14 +164,14 @@ impl DevCluster {
                 })
                 .await;
         });
-        let controllers = app.clone();
-        tasks.push(tokio::spawn(async move {
+        let ticking = app.clone();
+        let controllers = Some(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(25));
             loop {
                 tick.tick().await;
-                let mut store = controllers.store();
+                let mut store = ticking.store();
                 if store.run_controllers() > 0 {
-                    controllers.flush(&mut store);
+                    ticking.flush(&mut store);
                 }
             }
         }));
@@ -180,7 +181,8 @@ impl DevCluster {
             app,
             shutdown: Some(shutdown),
             server: Some(server),
-            tasks,
+            controllers,
+            writer,
             _dir: dir,
         })
     }
@@ -254,8 +256,12 @@ impl DevCluster {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         }
-        for task in self.tasks.drain(..) {
+        if let Some(task) = self.controllers.take() {
             task.abort();
+        }
+        self.app.end_persistence();
+        if let Some(writer) = self.writer.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), writer).await;
         }
     }
 }
@@ -266,11 +272,12 @@ impl Drop for DevCluster {
             let _ = tx.send(());
         }
         self.app.close_watches();
-        for task in self.tasks.drain(..) {
+        self.app.end_persistence();
+        for task in [self.controllers.take(), self.server.take()]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
-        }
-        if let Some(server) = self.server.take() {
-            server.abort();
         }
     }
 }

@@ -34,7 +34,7 @@ pub struct App {
     counters: Mutex<BTreeMap<(String, String, String), u64>>,
     /// Bumped to end every open watch (tests of watch resumption).
     close_watches: watch::Sender<u64>,
-    persist: Option<mpsc::UnboundedSender<Vec<Change>>>,
+    persist: Mutex<Option<mpsc::UnboundedSender<Vec<Change>>>>,
     bookmark_interval: Duration,
 }
 
@@ -55,7 +55,7 @@ impl App {
             store: Mutex::new(store),
             counters: Mutex::new(BTreeMap::new()),
             close_watches: watch::channel(0).0,
-            persist,
+            persist: Mutex::new(persist),
             bookmark_interval,
         }
     }
@@ -68,11 +68,25 @@ impl App {
     /// Sends pending changes to persistence.
     pub fn flush(&self, store: &mut Store) {
         let changes = store.take_changes();
-        if let Some(tx) = &self.persist
-            && !changes.is_empty()
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(tx) = self
+            .persist
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
         {
             let _ = tx.send(changes);
         }
+    }
+
+    /// Stops sending changes to persistence, so its writer finishes what it has and ends.
+    pub fn end_persistence(&self) {
+        self.persist
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
     }
 
     /// Ends every open watch stream, as an API server restart or a load balancer would.

@@ -814,11 +814,20 @@ impl Store {
             if old.pointer("/metadata/deletionTimestamp").is_some() {
                 // A terminating object may lose finalizers but never gain new ones.
                 let before = finalizers(old);
-                let kept: Vec<String> = finalizers(&new)
+                let added: Vec<String> = finalizers(&new)
                     .into_iter()
-                    .filter(|f| before.contains(f))
+                    .filter(|f| !before.contains(f))
                     .collect();
-                set_finalizers(&mut new, &kept);
+                if !added.is_empty() {
+                    return Err(crate_invalid(
+                        rt,
+                        &name,
+                        "metadata.finalizers",
+                        &format!(
+                            "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                        ),
+                    ));
+                }
             }
         }
 
