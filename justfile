@@ -17,6 +17,14 @@ lint:
 crds:
     cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir crds
 
+# Start devcluster alone (state in .local/); then `export KUBECONFIG=.local/devcluster.kubeconfig`.
+devcluster port="6443":
+    cargo run --quiet --locked -p dotmac-devcluster --bin devcluster -- --listen 127.0.0.1:{{port}} --kubeconfig .local/devcluster.kubeconfig --data .local/devcluster.db
+
+# Run the benchmarks and print their figures (all, or one by name: devcluster).
+bench what="all":
+    scripts/bench {{what}}
+
 # Install the project-local tools (kubectl, bao, just, cargo-nextest) into .tools/.
 tools:
     scripts/tools
