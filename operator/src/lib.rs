@@ -1,4 +1,8 @@
-//! DotMac platform operator: the custom resources of `platform.dotmac.io` and, in later
-//! modules, their controllers and the management API.
+//! DotMac platform operator: the custom resources of `platform.dotmac.io`, the feature catalog,
+//! and the controllers that turn Tenants into isolated ISP instances.
 
+pub mod catalog;
+pub mod config;
+pub mod controller;
 pub mod crd;
+pub mod sizes;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use dotmac_operator::config::ControllerConfig;
 
 /// DotMac platform operator.
 #[derive(Parser, Debug)]
@@ -15,6 +16,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Reconcile Tenants against the cluster KUBECONFIG (or the in-cluster config) names.
+    Controller(ControllerConfig),
+    /// Everything the operator serves: the controllers (and the management API once it exists).
+    Run(ControllerConfig),
     /// Write one YAML file per CustomResourceDefinition into a folder (or print them all).
     Crdgen {
         /// Folder to write `<plural>.<group>.yaml` files into; prints a multi-document stream
@@ -29,7 +34,22 @@ fn main() -> anyhow::Result<()> {
     let _telemetry = dotmac_telemetry::init("dotmac-operator").context("setting up telemetry")?;
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
+        Command::Controller(config) | Command::Run(config) => controller(config),
     }
+}
+
+fn controller(config: ControllerConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")?;
+        dotmac_operator::controller::run(client, config).await?;
+        Ok(())
+    })
 }
 
 #[tracing::instrument]

@@ -128,6 +128,7 @@ impl DevCluster {
             }
             None => None,
         };
+        store.ensure_system_namespaces();
         let app = Arc::new(App::new(store, persist, options.bookmark_interval));
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await

@@ -269,6 +269,27 @@ impl Store {
         Ok(self.history.iter().filter(|e| e.rv > rv).cloned().collect())
     }
 
+    /// Creates the namespaces every cluster has (`default`, `kube-system`, `kube-public`,
+    /// `kube-node-lease`) when missing.
+    pub fn ensure_system_namespaces(&mut self) {
+        let Some(rt) = self.registry.find("", "v1", "namespaces") else {
+            return;
+        };
+        let ctx = WriteCtx {
+            manager: "devcluster".into(),
+            dry_run: false,
+            validation: FieldValidation::Ignore,
+        };
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            if self
+                .lookup(&rt.group_resource(), &(String::new(), name.to_owned()))
+                .is_none()
+            {
+                let _ = self.create(&rt, "", json!({"metadata": {"name": name}}), &ctx);
+            }
+        }
+    }
+
     /// Changes since the last call, for persistence.
     pub fn take_changes(&mut self) -> Vec<Change> {
         std::mem::take(&mut self.changes)
@@ -456,6 +477,15 @@ impl Store {
     fn admit_new(&mut self, rt: &ResourceType, object: &mut Value) {
         match (rt.group.as_str(), rt.plural.as_str()) {
             ("", "namespaces") => {
+                // The API server labels every namespace with its name (NetworkPolicies select on it).
+                let name = meta_str(object, "name").unwrap_or_default().to_owned();
+                if let Some(labels) = meta_mut(object)
+                    .entry("labels")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                {
+                    labels.insert("kubernetes.io/metadata.name".into(), Value::from(name));
+                }
                 object["spec"] = json!({"finalizers": ["kubernetes"]});
                 object["status"] = json!({"phase": "Active"});
             }
@@ -831,6 +861,14 @@ impl Store {
             }
         }
 
+        if rt.group == "apps"
+            && rt.plural == "deployments"
+            && new.get("spec").is_some_and(Value::is_object)
+            && new.pointer("/spec/replicas").is_none()
+        {
+            // The API server defaults replicas on every write, not only on create.
+            new["spec"]["replicas"] = json!(1);
+        }
         let mut warnings = Vec::new();
         if let Some(schema) = &rt.schema {
             let unknown = schema.unknown_fields(&new);
@@ -939,6 +977,18 @@ impl Store {
         if rt.group == "apps" && rt.plural == "deployments" && ctx.manager != CONTROLLER_MANAGER {
             self.rollouts
                 .push_back((Instant::now() + self.rollout_delay, key.clone()));
+        }
+        if rt.group == "autoscaling" && rt.plural == "horizontalpodautoscalers" {
+            // The autoscaler's target gets checked against its bounds.
+            if let Some(target) = stored
+                .pointer("/spec/scaleTargetRef/name")
+                .and_then(Value::as_str)
+            {
+                self.rollouts.push_back((
+                    Instant::now() + self.rollout_delay,
+                    (key.0.clone(), target.to_owned()),
+                ));
+            }
         }
         Ok(Written {
             object: stored,
@@ -1250,9 +1300,15 @@ impl Store {
             return self.remove(gr, key);
         }
         {
+            // As the API server does, marking an object for deletion moves its generation.
+            let generation = object
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let meta = meta_mut(&mut object);
             meta.insert("deletionTimestamp".into(), Value::from(now()));
             meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
+            meta.insert("generation".into(), Value::from(generation + 1));
         }
         if is_namespace {
             object["status"] = json!({"phase": "Terminating"});
@@ -1285,6 +1341,33 @@ impl Store {
         self.lookup(gr, key).cloned().or(Some(stored))
     }
 
+    /// The replicas an autoscaler targeting the Deployment `key` wants instead of `replicas`,
+    /// when they fall outside its bounds.
+    fn autoscaled_replicas(&self, key: &ObjKey, replicas: i64) -> Option<i64> {
+        let gr = GroupResource {
+            group: "autoscaling".into(),
+            resource: "horizontalpodautoscalers".into(),
+        };
+        let hpa = self.objects.get(&gr)?.iter().find_map(|((ns, _), hpa)| {
+            (*ns == key.0
+                && hpa
+                    .pointer("/spec/scaleTargetRef/name")
+                    .and_then(Value::as_str)
+                    == Some(key.1.as_str()))
+            .then_some(hpa)
+        })?;
+        let min = hpa
+            .pointer("/spec/minReplicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let max = hpa
+            .pointer("/spec/maxReplicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(min);
+        let bounded = replicas.clamp(min, max.max(min));
+        (replicas > 0 && bounded != replicas).then_some(bounded)
+    }
+
     /// Runs the simulated controllers that are due: a Deployment reports its replicas
     /// available shortly after it changes.
     pub fn run_controllers(&mut self) -> usize {
@@ -1307,6 +1390,24 @@ impl Store {
                 .pointer("/spec/replicas")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
+            if let Some(bounded) = self.autoscaled_replicas(&key, replicas) {
+                // The autoscaler moves replicas into its bounds (as the HPA controller does);
+                // that write queues this rollout again.
+                let mut scaled = deployment.clone();
+                scaled["spec"]["replicas"] = json!(bounded);
+                let ctx = WriteCtx {
+                    manager: "horizontal-pod-autoscaler".into(),
+                    dry_run: false,
+                    validation: FieldValidation::Ignore,
+                };
+                if self
+                    .finish_write(&rt, &key, Some(&deployment), scaled, Part::Main, &ctx, None)
+                    .is_ok()
+                {
+                    done += 1;
+                }
+                continue;
+            }
             let generation = deployment
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)

@@ -1,0 +1,119 @@
+//! The feature catalog: which features each plan includes, and the one function that computes a
+//! tenant's entitlements (the operator writes them into the tenant's ConfigMap; the management
+//! API answers with the same function).
+
+use std::collections::BTreeSet;
+
+use crate::crd::{TenantSpec, tenant::Plan};
+
+/// Features of the free plan.
+const FREE: &[&str] = &[
+    "basic_customer_management",
+    "simple_billing",
+    "standard_reporting",
+];
+/// Features the basic plan adds.
+const BASIC: &[&str] = &[
+    "advanced_billing",
+    "crm_integration",
+    "api_access",
+    "email_notifications",
+];
+/// Features the premium plan adds.
+const PREMIUM: &[&str] = &[
+    "advanced_analytics",
+    "custom_integrations",
+    "white_labelling",
+    "sms_notifications",
+    "priority_support",
+];
+/// Features the enterprise plan adds.
+const ENTERPRISE: &[&str] = &[
+    "ai_insights",
+    "predictive_analytics",
+    "unlimited_apis",
+    "dedicated_support",
+];
+
+/// Every feature a plan includes, its own and the lower plans'.
+pub fn plan_features(plan: Plan) -> BTreeSet<&'static str> {
+    let tiers: &[&[&str]] = match plan {
+        Plan::Free => &[FREE],
+        Plan::Basic => &[FREE, BASIC],
+        Plan::Premium => &[FREE, BASIC, PREMIUM],
+        Plan::Enterprise => &[FREE, BASIC, PREMIUM, ENTERPRISE],
+    };
+    tiers.iter().flat_map(|t| t.iter().copied()).collect()
+}
+
+/// The lowest plan that includes `feature`, for "upgrade to …" messages.
+pub fn plan_with(feature: &str) -> Option<Plan> {
+    [Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise]
+        .into_iter()
+        .find(|plan| plan_features(*plan).contains(feature))
+}
+
+/// The features in force for a tenant: its plan's, plus features licensed through plugins,
+/// then its explicit overrides (`true` grants, `false` withdraws). Sorted, without duplicates.
+pub fn entitlements<'a>(
+    spec: &TenantSpec,
+    licensed: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut features: BTreeSet<String> = plan_features(spec.plan)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    features.extend(licensed.into_iter().map(str::to_owned));
+    for (feature, enabled) in &spec.features {
+        if *enabled {
+            features.insert(feature.clone());
+        } else {
+            features.remove(feature);
+        }
+    }
+    features.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(plan: Plan, overrides: &[(&str, bool)]) -> TenantSpec {
+        let mut spec: TenantSpec = serde_json::from_value(serde_json::json!({
+            "displayName": "A", "contactEmail": "a@b.example"}))
+        .unwrap();
+        spec.plan = plan;
+        spec.features = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
+        spec
+    }
+
+    #[test]
+    fn plans_include_the_lower_plans() {
+        assert_eq!(plan_features(Plan::Free).len(), 3);
+        assert_eq!(plan_features(Plan::Basic).len(), 7);
+        assert_eq!(plan_features(Plan::Premium).len(), 12);
+        assert_eq!(plan_features(Plan::Enterprise).len(), 16);
+        assert!(plan_features(Plan::Premium).is_superset(&plan_features(Plan::Basic)));
+        assert_eq!(plan_with("advanced_billing"), Some(Plan::Basic));
+        assert_eq!(plan_with("ai_insights"), Some(Plan::Enterprise));
+        assert_eq!(plan_with("nope"), None);
+    }
+
+    #[test]
+    fn overrides_grant_and_withdraw_and_licenses_add() {
+        let got = entitlements(
+            &spec(
+                Plan::Premium,
+                &[("ai_insights", true), ("sms_notifications", false)],
+            ),
+            ["voip_gateway"],
+        );
+        assert!(got.contains(&"ai_insights".to_owned()));
+        assert!(!got.contains(&"sms_notifications".to_owned()));
+        assert!(got.contains(&"voip_gateway".to_owned()));
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+    }
+}

@@ -1,0 +1,84 @@
+//! Operator settings, from flags or `DOTMAC_`-prefixed environment variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+/// Settings of the Tenant controller.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ControllerConfig {
+    /// Container image repository of isp-runtime; a tenant's `version` is the tag.
+    #[arg(
+        long,
+        env = "DOTMAC_ISP_IMAGE",
+        default_value = "ghcr.io/dotmac/isp-runtime"
+    )]
+    pub isp_image: String,
+
+    /// isp-runtime tag for tenants that do not set `version`.
+    #[arg(long, env = "DOTMAC_ISP_DEFAULT_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
+    pub isp_default_version: String,
+
+    /// IngressClass of tenant Ingresses.
+    #[arg(long, env = "DOTMAC_INGRESS_CLASS", default_value = "nginx")]
+    pub ingress_class: String,
+
+    /// Namespace of the ingress controller, the only outside source of traffic to a tenant.
+    #[arg(
+        long,
+        env = "DOTMAC_INGRESS_NAMESPACE",
+        default_value = "ingress-nginx"
+    )]
+    pub ingress_namespace: String,
+
+    /// Namespace of the platform (management API, and PostgreSQL, Redis and OpenBao when they
+    /// run in the cluster); tenants may reach it on their ports only.
+    #[arg(
+        long,
+        env = "DOTMAC_PLATFORM_NAMESPACE",
+        default_value = "dotmac-system"
+    )]
+    pub platform_namespace: String,
+
+    /// Extra egress destinations (CIDRs) for PostgreSQL, Redis and OpenBao outside the cluster,
+    /// comma-separated.
+    #[arg(long, env = "DOTMAC_EGRESS_CIDRS", value_delimiter = ',')]
+    pub egress_cidrs: Vec<String>,
+
+    /// Tenants reconciled at the same time.
+    #[arg(long, env = "DOTMAC_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+
+    /// Seconds between resyncs of a Ready tenant (with up to 10 % jitter).
+    #[arg(long, env = "DOTMAC_RESYNC_SECONDS", default_value_t = 300)]
+    pub resync_seconds: u64,
+
+    /// Address of the health and metrics server.
+    #[arg(
+        long,
+        env = "DOTMAC_OPERATOR_HEALTH_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub health_listen: SocketAddr,
+
+    /// Run leader election on a coordination Lease so several replicas can run.
+    #[arg(long, env = "DOTMAC_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "DOTMAC_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+
+    /// Seconds a leader's Lease is valid without renewal.
+    #[arg(long, env = "DOTMAC_LEASE_SECONDS", default_value_t = 15)]
+    pub lease_seconds: u64,
+
+    /// Identity of this replica in the Lease (the pod name in a cluster).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+}
+
+impl ControllerConfig {
+    /// Time between resyncs.
+    pub fn resync(&self) -> Duration {
+        Duration::from_secs(self.resync_seconds)
+    }
+}

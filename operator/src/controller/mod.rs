@@ -1,0 +1,257 @@
+//! The operator's controllers and their runtime: leader election, the health and metrics
+//! server, and the Tenant controller's watches.
+
+pub mod leader;
+pub mod metrics;
+pub mod tenant;
+
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use futures_util::StreamExt;
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{ConfigMap, Namespace, Secret, Service},
+};
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::{
+        Controller, WatchStreamExt,
+        controller::Config as ControllerSettings,
+        events::{Recorder, Reporter},
+        predicates, reflector,
+        reflector::ObjectRef,
+        watcher,
+    },
+};
+
+use crate::{
+    config::ControllerConfig,
+    crd::{Reseller, Tenant},
+};
+
+/// The controller could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The Tenant CRD is not installed.
+    #[error("the Tenant CRD is not installed (apply crds/ first): {0}")]
+    CrdMissing(kube::Error),
+    /// The health server could not bind.
+    #[error("binding the health server on {addr}: {source}")]
+    Health {
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Leader election failed for good.
+    #[error("leader election: {0}")]
+    Lease(kube::Error),
+    /// Another replica took the Lease while this one was leading.
+    #[error("lost the leader Lease; exiting so that only one replica writes")]
+    LostLease,
+}
+
+/// What changes on a Tenant are worth a reconcile: spec (generation), finalizers, deletion and
+/// the credential-rotation annotation. Status writes are not.
+fn tenant_changes(tenant: &Tenant) -> Option<u64> {
+    let mut h = predicates::generation(tenant).unwrap_or(0);
+    for part in [
+        predicates::finalizers(tenant),
+        tenant
+            .metadata
+            .deletion_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second() as u64),
+        tenant
+            .annotations()
+            .get("platform.dotmac.io/rotate-credentials")
+            .map(|v| {
+                v.bytes()
+                    .fold(7u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)))
+            }),
+    ] {
+        h = h.wrapping_mul(1_000_003).wrapping_add(part.unwrap_or(0));
+    }
+    Some(h)
+}
+
+async fn health_server(
+    addr: std::net::SocketAddr,
+    metrics: Arc<metrics::Metrics>,
+) -> Result<(), RunError> {
+    use axum::{Router, http::StatusCode, routing::get};
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Health { addr, source })?;
+    let ready = metrics.clone();
+    let render = metrics.clone();
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    if ready.ready.load(Ordering::Relaxed) {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let render = render.clone();
+                async move { render.render() }
+            }),
+        );
+    tracing::info!(%addr, "health and metrics server listening");
+    axum::serve(listener, app)
+        .await
+        .map_err(|source| RunError::Health { addr, source })
+}
+
+/// Runs the Tenant controller until SIGTERM/Ctrl-C, with leader election when configured.
+pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunError> {
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    tenants
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(RunError::CrdMissing)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let health = tokio::spawn(health_server(config.health_listen, metrics.clone()));
+
+    let identity = config
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("dotmac-operator-{}", std::process::id()));
+    let lock = leader::LeaseLock::new(
+        client.clone(),
+        &config.lease_namespace,
+        identity.clone(),
+        Duration::from_secs(config.lease_seconds),
+    );
+    if config.leader_election {
+        // Standby replicas are ready: they serve health and wait for the Lease.
+        metrics.ready.store(true, Ordering::Relaxed);
+        loop {
+            match lock.try_acquire_or_renew().await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "leader election: cannot reach the Lease"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(config.lease_seconds / 3 + 1)) => {}
+                _ = tokio::signal::ctrl_c() => { health.abort(); return Ok(()); }
+            }
+        }
+        tracing::info!(%identity, "became the leader");
+    }
+    metrics.leader.store(true, Ordering::Relaxed);
+
+    let (reader, writer) = reflector::store::<Tenant>();
+    let tenant_stream = watcher(tenants.clone(), watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(|t| {
+            t.managed_fields_mut().clear();
+        })
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(tenant_changes, Default::default());
+
+    let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=dotmac-operator");
+    let by_reseller = reader.clone();
+    let context = Arc::new(tenant::Context {
+        client: client.clone(),
+        config: config.clone(),
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "dotmac-operator".into(),
+                instance: Some(identity.clone()),
+            },
+        ),
+        applied: tenant::apply::AppliedCache::default(),
+        metrics: metrics.clone(),
+        failures: Default::default(),
+    });
+    let ready_flag = metrics.clone();
+    let ready_reader = reader.clone();
+    tokio::spawn(async move {
+        if ready_reader.wait_until_ready().await.is_ok() {
+            ready_flag.ready.store(true, Ordering::Relaxed);
+            tracing::info!("tenant cache synced");
+        }
+    });
+
+    let counting = context.metrics.clone();
+    let controller = Controller::for_stream(tenant_stream, reader)
+        .with_config(ControllerSettings::default().concurrency(config.concurrency))
+        .owns(Api::<Namespace>::all(client.clone()), owned.clone())
+        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
+        .owns(Api::<Service>::all(client.clone()), owned.clone())
+        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
+        .owns(Api::<Secret>::all(client.clone()), owned)
+        .watches(
+            Api::<Reseller>::all(client.clone()),
+            watcher::Config::default(),
+            move |reseller: Reseller| {
+                let name = reseller.name_any();
+                by_reseller
+                    .state()
+                    .into_iter()
+                    .filter(|t| t.spec.reseller_ref.as_deref() == Some(name.as_str()))
+                    .map(|t| ObjectRef::from_obj(&*t))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .run(
+            move |tenant, ctx| {
+                counting.start();
+                tenant::reconcile(tenant, ctx)
+            },
+            tenant::error_policy,
+            context,
+        )
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(%error, "controller event");
+            }
+        });
+
+    let renew = async {
+        if !config.leader_election {
+            return std::future::pending::<Result<(), RunError>>().await;
+        }
+        loop {
+            tokio::time::sleep(Duration::from_secs(config.lease_seconds / 3 + 1)).await;
+            match lock.try_acquire_or_renew().await {
+                Ok(true) => {}
+                Ok(false) => return Err(RunError::LostLease),
+                Err(error) => tracing::warn!(%error, "leader election: renewal failed; retrying"),
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        _ = controller => Ok(()),
+        lost = renew => lost,
+    };
+    metrics.leader.store(false, Ordering::Relaxed);
+    if config.leader_election
+        && outcome.is_ok()
+        && let Err(error) = lock.release().await
+    {
+        tracing::warn!(%error, "could not release the leader Lease");
+    }
+    health.abort();
+    tracing::info!("controller stopped");
+    outcome
+}

@@ -1,0 +1,409 @@
+//! The Tenant reconciler: read → validate → build the desired objects (pure) → server-side
+//! apply → prune → status. Deletion runs the cleanup behind the `platform.dotmac.io/cleanup`
+//! finalizer: the namespace goes (and with it everything in it), then the finalizer.
+
+pub mod apply;
+pub mod build;
+pub mod names;
+pub mod status;
+
+use std::{sync::Arc, time::Duration};
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder},
+    },
+};
+use serde_json::{Value, json};
+
+use self::{
+    apply::AppliedCache,
+    build::{Inputs, Kind},
+    names::{APP, CREDENTIALS_SECRET, FINALIZER},
+    status::Observed,
+};
+use crate::{
+    catalog,
+    config::ControllerConfig,
+    crd::{Reseller, Tenant, TenantStatus, tenant::TenantPhase},
+};
+
+/// A reconcile step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("failed to {action}: {source}")]
+    Kube {
+        /// What was being done.
+        action: String,
+        /// Why it failed.
+        source: kube::Error,
+    },
+}
+
+impl Error {
+    /// A short machine-readable reason for metrics and conditions.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 409 => "Conflict",
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 422 => "Invalid",
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 403 => "Forbidden",
+            Error::Kube {
+                source: kube::Error::Api(_),
+                ..
+            } => "ApiError",
+            Error::Kube { .. } => "ApiUnreachable",
+        }
+    }
+}
+
+fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let action = action.into();
+    move |source| Error::Kube { action, source }
+}
+
+/// Everything a reconcile needs.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// Operator settings.
+    pub config: ControllerConfig,
+    /// Event publisher.
+    pub recorder: Recorder,
+    /// What was applied last.
+    pub applied: AppliedCache,
+    /// Metrics.
+    pub metrics: Arc<crate::controller::metrics::Metrics>,
+    /// Consecutive failures per tenant, for exponential backoff.
+    pub failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, note: String) {
+    let reference = tenant.object_ref(&());
+    let result = ctx
+        .recorder
+        .publish(
+            &Event {
+                type_,
+                reason: reason.to_owned(),
+                note: Some(note),
+                action: reason.to_owned(),
+                secondary: None,
+            },
+            &reference,
+        )
+        .await;
+    if let Err(error) = result {
+        tracing::warn!(tenant = %tenant.name_any(), %error, "could not publish an event");
+    }
+}
+
+/// Reconciles one Tenant.
+#[tracing::instrument(skip_all, fields(tenant = %tenant.name_any()))]
+pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let result = if tenant.metadata.deletion_timestamp.is_some() {
+        cleanup(&tenant, &ctx).await
+    } else {
+        provision(&tenant, &ctx).await
+    };
+    ctx.metrics
+        .observe(started.elapsed(), result.as_ref().err().map(Error::reason));
+    if result.is_ok() {
+        ctx.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&tenant.name_any());
+    }
+    result
+}
+
+/// Exponential backoff with jitter per tenant: 1 s, 2 s, 4 s … up to 5 minutes.
+pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = tenant.name_any();
+    let failures = {
+        let mut map = ctx
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = map.entry(name.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    };
+    let base = Duration::from_secs(1u64 << failures.min(9).saturating_sub(1))
+        .min(Duration::from_secs(300));
+    let delay = base + jitter(base / 10, &name);
+    tracing::warn!(tenant = %name, %error, reason = error.reason(), failures, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// A deterministic-per-call but spread jitter up to `max`, from the clock and the name.
+fn jitter(max: Duration, salt: &str) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seed = salt.bytes().fold(u64::from(nanos), |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
+    let millis = max.as_millis() as u64;
+    Duration::from_millis(if millis == 0 { 0 } else { seed % millis })
+}
+
+async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let name = tenant.name_any();
+    let client = &ctx.client;
+    let tenants: Api<Tenant> = Api::all(client.clone());
+
+    if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
+        let mut list = tenant.finalizers().to_vec();
+        list.push(FINALIZER.to_owned());
+        let patch = json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": tenant.resource_version()},
+            {"op": "add", "path": "/metadata/finalizers", "value": list},
+        ]);
+        let patch: json_patch::Patch = serde_json::from_value(patch).map_err(|e| Error::Kube {
+            action: "build the finalizer patch".into(),
+            source: kube::Error::SerdeError(e),
+        })?;
+        tenants
+            .patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+            .await
+            .map_err(kube_err("add the cleanup finalizer"))?;
+        // The patch is a change the watch delivers; the next reconcile continues from there.
+        return Ok(Action::await_change());
+    }
+
+    let mut observed = Observed {
+        wanted_replicas: build::wanted_replicas(tenant),
+        ..Observed::default()
+    };
+    if let Some(reseller) = &tenant.spec.reseller_ref {
+        let resellers: Api<Reseller> = Api::all(client.clone());
+        if resellers
+            .get_opt(reseller)
+            .await
+            .map_err(kube_err("read the reseller"))?
+            .is_none()
+        {
+            observed.missing_reseller = Some(reseller.clone());
+            write_status(tenant, ctx, &observed).await?;
+            return Ok(Action::requeue(Duration::from_secs(60)));
+        }
+    }
+
+    let namespace = names::namespace(&name);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), &namespace);
+    let credentials_hash = match secrets.get_opt(CREDENTIALS_SECRET).await {
+        Ok(Some(secret)) => build::hash(&serde_json::to_value(&secret.data).unwrap_or_default()),
+        _ => String::new(),
+    };
+    let inputs = Inputs {
+        credentials_hash,
+        licensed: Vec::new(),
+    };
+    let desired = build::desired(tenant, &ctx.config, &inputs);
+    let mut live = std::collections::HashMap::new();
+    for object in &desired {
+        let applied = apply::apply(client, &ctx.applied, object)
+            .await
+            .map_err(kube_err(format!("apply {:?} {}", object.kind, object.name)));
+        match applied {
+            Ok(value) => {
+                live.insert(object.kind, value);
+            }
+            Err(error) => {
+                observed.failure = Some((error.reason().to_owned(), error.to_string()));
+                write_status(tenant, ctx, &observed).await?;
+                return Err(error);
+            }
+        }
+    }
+    for kind in [
+        Kind::Ingress,
+        Kind::HorizontalPodAutoscaler,
+        Kind::PodDisruptionBudget,
+    ] {
+        if !desired.iter().any(|d| d.kind == kind)
+            && apply::prune(client, kind, &namespace, APP, &name)
+                .await
+                .map_err(kube_err(format!("prune {kind:?}")))?
+        {
+            tracing::info!(tenant = %name, ?kind, "pruned an object no longer desired");
+        }
+    }
+
+    observed.namespace_active = live
+        .get(&Kind::Namespace)
+        .and_then(|ns| ns.pointer("/status/phase"))
+        .and_then(Value::as_str)
+        == Some("Active");
+    if let Some(deployment) = live.get(&Kind::Deployment) {
+        observed.ready_replicas = deployment
+            .pointer("/status/readyReplicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(0) as i32;
+        let generation = deployment
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64);
+        observed.rollout_observed = deployment
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            >= generation;
+    }
+    let status = write_status(tenant, ctx, &observed).await?;
+    match status.phase {
+        Some(TenantPhase::Ready | TenantPhase::Suspended) => {
+            let resync = ctx.config.resync();
+            Ok(Action::requeue(resync + jitter(resync / 10, &name)))
+        }
+        _ => Ok(Action::requeue(Duration::from_secs(10))),
+    }
+}
+
+/// Computes the status and writes it only when it changed; publishes an event on a phase
+/// transition.
+async fn write_status(
+    tenant: &Tenant,
+    ctx: &Context,
+    observed: &Observed,
+) -> Result<TenantStatus, Error> {
+    let entitlements = catalog::entitlements(&tenant.spec, std::iter::empty());
+    let status = status::compute(
+        tenant,
+        observed,
+        build::endpoint(tenant),
+        entitlements,
+        Timestamp::now(),
+    );
+    if tenant.status.as_ref() == Some(&status) {
+        return Ok(status);
+    }
+    let tenants: Api<Tenant> = Api::all(ctx.client.clone());
+    tenants
+        .patch_status(
+            &tenant.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await
+        .map_err(kube_err("write the status"))?;
+    let before = tenant.status.as_ref().and_then(|s| s.phase);
+    if before != status.phase {
+        let (type_, reason) = match status.phase {
+            Some(TenantPhase::Degraded) => (EventType::Warning, "Degraded"),
+            Some(TenantPhase::Pending) => (EventType::Warning, "Blocked"),
+            Some(TenantPhase::Ready) => (EventType::Normal, "Ready"),
+            Some(TenantPhase::Suspended) => (EventType::Normal, "Suspended"),
+            _ => (EventType::Normal, "Provisioning"),
+        };
+        let message = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        event(ctx, tenant, type_, reason, message).await;
+        tracing::info!(tenant = %tenant.name_any(), from = ?before, to = ?status.phase, "phase changed");
+    }
+    Ok(status)
+}
+
+async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
+    let name = tenant.name_any();
+    if !tenant.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let tenants: Api<Tenant> = Api::all(ctx.client.clone());
+    if tenant.status.as_ref().and_then(|s| s.phase) != Some(TenantPhase::Deleting) {
+        let mut status = tenant.status.clone().unwrap_or_default();
+        status.phase = Some(TenantPhase::Deleting);
+        tenants
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await
+            .map_err(kube_err("mark the tenant Deleting"))?;
+        event(
+            ctx,
+            tenant,
+            EventType::Normal,
+            "Deleting",
+            "removing the tenant's objects and namespace".into(),
+        )
+        .await;
+    }
+    let namespace = names::namespace(&name);
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());
+    match namespaces
+        .get_opt(&namespace)
+        .await
+        .map_err(kube_err("read the namespace"))?
+    {
+        Some(ns) => {
+            if ns.metadata.deletion_timestamp.is_none() {
+                match namespaces
+                    .delete(&namespace, &DeleteParams::background())
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(tenant = %name, %namespace, "namespace deletion requested")
+                    }
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => return Err(kube_err("delete the namespace")(e)),
+                }
+            }
+            // Namespace deletion takes a while in a real cluster; look again shortly.
+            Ok(Action::requeue(Duration::from_secs(1)))
+        }
+        None => {
+            ctx.applied.forget_namespace(&namespace);
+            let rest: Vec<String> = tenant
+                .finalizers()
+                .iter()
+                .filter(|f| *f != FINALIZER)
+                .cloned()
+                .collect();
+            let patch: json_patch::Patch = serde_json::from_value(json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": tenant.finalizers()},
+                {"op": "replace", "path": "/metadata/finalizers", "value": rest},
+            ]))
+            .map_err(|e| Error::Kube {
+                action: "build the finalizer patch".into(),
+                source: kube::Error::SerdeError(e),
+            })?;
+            match tenants
+                .patch(&name, &PatchParams::default(), &Patch::Json::<()>(patch))
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(kube_err("remove the cleanup finalizer")(e)),
+            }
+            tracing::info!(tenant = %name, "tenant cleaned up; finalizer released");
+            Ok(Action::await_change())
+        }
+    }
+}
