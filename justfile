@@ -21,9 +21,9 @@ crds:
 devcluster port="6443":
     cargo run --quiet --locked -p dotmac-devcluster --bin devcluster -- --listen 127.0.0.1:{{port}} --kubeconfig .local/devcluster.kubeconfig --data .local/devcluster.db
 
-# Run the benchmarks and print their figures (all, or one by name: devcluster).
-bench what="all":
-    scripts/bench {{what}}
+# Run the benchmarks and print their figures (all, or one by name: devcluster, converge [N]).
+bench what="all" *ARGS:
+    scripts/bench {{what}} {{ARGS}}
 
 # Install the project-local tools (kubectl, bao, just, cargo-nextest) into .tools/.
 tools:

@@ -40,7 +40,10 @@ struct Args {
 }
 
 fn config(extra: &[&str]) -> ControllerConfig {
-    let mut args = vec!["test", "--health-listen", "127.0.0.1:0"];
+    let mut args = vec!["test"];
+    if !extra.contains(&"--health-listen") {
+        args.extend(["--health-listen", "127.0.0.1:0"]);
+    }
     args.extend_from_slice(extra);
     let mut config = Args::parse_from(args).config;
     if !extra.contains(&"--leader-election") {
@@ -598,4 +601,53 @@ async fn two_replicas_one_leader_and_failover() {
         .await
         .unwrap();
     phase_is(&tenants, "after", TenantPhase::Ready).await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_on_the_health_port() {
+    let (_cluster, client) = cluster().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let _controller = start(&client, config(&["--health-listen", &listen]));
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    tenants
+        .create(&PostParams::default(), &tenant("probe", json!({})))
+        .await
+        .unwrap();
+    phase_is(&tenants, "probe", TenantPhase::Ready).await;
+    let base = format!("http://{listen}");
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reconciles: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("dotmac_operator_reconciles_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(reconciles >= 2, "{metrics}");
+    assert!(metrics.contains("dotmac_operator_reconcile_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(metrics.contains("dotmac_operator_leader 1"));
+    assert!(metrics.contains("dotmac_operator_reconciles_in_flight"));
 }

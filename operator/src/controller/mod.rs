@@ -155,10 +155,23 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
     metrics.leader.store(true, Ordering::Relaxed);
 
     let (reader, writer) = reflector::store::<Tenant>();
+    let synced = metrics.clone();
+    if config.leader_election {
+        // Standby time counted as ready; the leader's readiness is its cache sync.
+        metrics.ready.store(false, Ordering::Relaxed);
+    }
     let tenant_stream = watcher(tenants.clone(), watcher::Config::default().any_semantic())
         .default_backoff()
         .modify(|t| {
             t.managed_fields_mut().clear();
+        })
+        .inspect(move |event| {
+            // Ready once the first full list of Tenants is in the cache.
+            if matches!(event, Ok(watcher::Event::InitDone))
+                && !synced.ready.swap(true, Ordering::Relaxed)
+            {
+                tracing::info!("tenant cache synced");
+            }
         })
         .reflect(writer)
         .applied_objects()
@@ -179,14 +192,6 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
         applied: tenant::apply::AppliedCache::default(),
         metrics: metrics.clone(),
         failures: Default::default(),
-    });
-    let ready_flag = metrics.clone();
-    let ready_reader = reader.clone();
-    tokio::spawn(async move {
-        if ready_reader.wait_until_ready().await.is_ok() {
-            ready_flag.ready.store(true, Ordering::Relaxed);
-            tracing::info!("tenant cache synced");
-        }
     });
 
     let counting = context.metrics.clone();

@@ -1,0 +1,169 @@
+//! `just bench converge [N]`: applies N tenants (default 1,000) to devcluster with the real
+//! operator binary running as its own process, and prints the seconds until all are Ready,
+//! API reads and writes per tenant, writes during idle seconds (must be 0), and the
+//! operator's peak RSS. `DOTMAC_BENCH_IDLE_SECONDS` sets the idle window (default 60).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly"
+)]
+
+use std::time::{Duration, Instant};
+
+use dotmac_devcluster::{DevCluster, Options};
+use dotmac_operator::crd::{Tenant, tenant::TenantPhase};
+use futures_util::{StreamExt, stream};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+
+const READS: [&str; 3] = ["get", "list", "watch"];
+const WRITES: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn total(cluster: &DevCluster, verbs: &[&str]) -> u64 {
+    let resources = [
+        "tenants",
+        "namespaces",
+        "serviceaccounts",
+        "configmaps",
+        "deployments",
+        "services",
+        "ingresses",
+        "networkpolicies",
+        "resourcequotas",
+        "limitranges",
+        "horizontalpodautoscalers",
+        "poddisruptionbudgets",
+        "secrets",
+        "resellers",
+        "events",
+        "leases",
+    ];
+    verbs
+        .iter()
+        .flat_map(|v| resources.iter().map(move |r| cluster.requests(v, r)))
+        .sum()
+}
+
+async fn run(n: usize, idle: Duration) {
+    let cluster = DevCluster::start_with(Options {
+        rollout_delay: Duration::from_millis(100),
+        history: 400_000,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in dotmac_operator::crd::all() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let health = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
+        .arg("controller")
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("DOTMAC_LEADER_ELECTION", "false")
+        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
+        .env("DOTMAC_CONCURRENCY", "64")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = operator.id().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let (reads0, writes0) = (total(&cluster, &READS), total(&cluster, &WRITES));
+    let started = Instant::now();
+    stream::iter(0..n)
+        .for_each_concurrent(32, |i| {
+            let tenants = tenants.clone();
+            async move {
+                let t: Tenant = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
+                    "metadata": {"name": format!("bench-{i:05}")},
+                    "spec": {"displayName": format!("Bench ISP {i}"), "contactEmail": "noc@bench.example"}})).unwrap();
+                tenants.create(&PostParams::default(), &t).await.unwrap();
+            }
+        })
+        .await;
+    let applied = started.elapsed();
+    let mut ready = 0;
+    while ready < n {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        ready = tenants
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|t| t.status.as_ref().and_then(|s| s.phase) == Some(TenantPhase::Ready))
+            .count();
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "not all Ready after 30 minutes ({ready}/{n})"
+        );
+    }
+    let converged = started.elapsed();
+    // The bench's own requests: N creates, and one list per poll (not counted: tenants lists).
+    let reads = total(&cluster, &READS) - reads0 - cluster.requests("list", "tenants");
+    let writes = total(&cluster, &WRITES) - writes0 - n as u64;
+    let rss_converged = peak_rss_mib(pid);
+    println!(
+        "converge {n} tenants: all Ready in {:.1} s (creates took {:.1} s)",
+        converged.as_secs_f64(),
+        applied.as_secs_f64()
+    );
+    println!(
+        "  operator API requests per tenant: {:.1} reads, {:.1} writes",
+        reads as f64 / n as f64,
+        writes as f64 / n as f64
+    );
+    if !idle.is_zero() {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let before = total(&cluster, &WRITES);
+        tokio::time::sleep(idle).await;
+        let idle_writes = total(&cluster, &WRITES) - before;
+        println!(
+            "  writes during {} idle seconds: {idle_writes}",
+            idle.as_secs()
+        );
+    }
+    println!(
+        "  operator peak RSS: {:.1} MiB (at convergence {:.1} MiB)",
+        peak_rss_mib(pid),
+        rss_converged
+    );
+    operator.kill().await.unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    let n = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse::<usize>().ok())
+        .or_else(|| std::env::var("DOTMAC_BENCH_TENANTS").ok()?.parse().ok())
+        .unwrap_or(1_000);
+    let idle = Duration::from_secs(
+        std::env::var("DOTMAC_BENCH_IDLE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60),
+    );
+    run(n, idle).await;
+    if std::env::var("DOTMAC_BENCH_SKIP_10K").is_err() && n < 10_000 {
+        run(10_000, Duration::ZERO).await;
+    }
+}
