@@ -533,15 +533,7 @@ impl Store {
             .lookup(&rt.group_resource(), &key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(rt, name))?;
-        if let Some(wanted) = meta_str(&object, "resourceVersion")
-            && Some(wanted) != meta_str(&old, "resourceVersion")
-        {
-            return Err(ApiError::conflict(
-                rt,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            ));
-        }
+        check_resource_version(rt, name, &object, &old)?;
         self.finish_write(rt, &key, Some(&old), object, part, ctx, None)
     }
 
@@ -583,15 +575,7 @@ impl Store {
                     strip_directives(&mut body);
                     json_patch::merge(&mut new, &body);
                 }
-                if let Some(wanted) = meta_str(&new, "resourceVersion")
-                    && Some(wanted) != meta_str(&old, "resourceVersion")
-                {
-                    return Err(ApiError::conflict(
-                        rt,
-                        name,
-                        "the object has been modified; please apply your changes to the latest version and try again",
-                    ));
-                }
+                check_resource_version(rt, name, &new, &old)?;
                 self.finish_write(rt, &key, Some(&old), new, part, ctx, None)
             }
         }
@@ -849,7 +833,7 @@ impl Store {
                     .filter(|f| !before.contains(f))
                     .collect();
                 if !added.is_empty() {
-                    return Err(crate_invalid(
+                    return Err(invalid_field(
                         rt,
                         &name,
                         "metadata.finalizers",
@@ -1007,7 +991,7 @@ impl Store {
             .and_then(Value::as_str)
             .unwrap_or_default();
         if name != format!("{plural}.{group}") {
-            return Err(crate_invalid(
+            return Err(invalid_field(
                 rt,
                 name,
                 "metadata.name",
@@ -1016,7 +1000,7 @@ impl Store {
         }
         crate::resources::resource_type_from_crd(crd)
             .map(|_| ())
-            .map_err(|e| crate_invalid(rt, name, "spec.versions", &e.to_string()))
+            .map_err(|e| invalid_field(rt, name, "spec.versions", &e.to_string()))
     }
 
     /// Stores `object` with the next resourceVersion and tells the watchers.
@@ -1449,7 +1433,26 @@ impl Store {
     }
 }
 
-fn crate_invalid(rt: &ResourceType, name: &str, field: &str, detail: &str) -> ApiError {
+/// A write that names a resourceVersion is a precondition: it must be the stored one.
+fn check_resource_version(
+    rt: &ResourceType,
+    name: &str,
+    new: &Value,
+    old: &Value,
+) -> Result<(), ApiError> {
+    match meta_str(new, "resourceVersion") {
+        Some(wanted) if Some(wanted) != meta_str(old, "resourceVersion") => {
+            Err(ApiError::conflict(
+                rt,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn invalid_field(rt: &ResourceType, name: &str, field: &str, detail: &str) -> ApiError {
     let errors = crate::crd_validation::FieldErrors(vec![crate::crd_validation::FieldError {
         field: field.to_owned(),
         error_type: crate::crd_validation::ErrorType::Invalid,

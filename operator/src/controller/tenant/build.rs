@@ -434,16 +434,8 @@ mod tests {
         let kinds: Vec<Kind> = objects.iter().map(|o| o.kind).collect();
         assert_eq!(
             kinds,
-            [
-                Kind::Namespace,
-                Kind::ServiceAccount,
-                Kind::ConfigMap,
-                Kind::NetworkPolicy,
-                Kind::ResourceQuota,
-                Kind::LimitRange,
-                Kind::Deployment,
-                Kind::Service
-            ]
+            Kind::ALL[..8],
+            "every object but the optional Ingress, HPA and PDB"
         );
         for o in &objects {
             let m = &o.manifest["metadata"];
