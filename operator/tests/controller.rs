@@ -248,7 +248,12 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
                 .unwrap()["cpu"]
                 .0
                 == "4"
-            && hash(&d) != hash(&before))
+            && hash(&d) != hash(&before)
+            && Api::<PodDisruptionBudget>::namespaced(client.clone(), ns)
+                .get_opt("isp-runtime")
+                .await
+                .unwrap()
+                .is_some())
         .then_some(())
     })
     .await;
@@ -274,6 +279,31 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
         .await
         .unwrap();
     assert!(cm.data.unwrap()["entitlements.json"].contains("white_labelling"));
+
+    tenants.patch("zeta", &PatchParams::default(), &Patch::Merge(json!({"spec": {
+        "limits": {"apiRateLimitPerMinute": 600, "maxCustomers": 900}, "features": {"ai_insights": true, "sms_notifications": false}}}))).await.unwrap();
+    let data = eventually(30, "limits and features to reach the ConfigMap", || async {
+        let data = Api::<ConfigMap>::namespaced(client.clone(), ns)
+            .get("isp-runtime")
+            .await
+            .unwrap()
+            .data
+            .unwrap();
+        (data
+            .get("DOTMAC_API_RATE_LIMIT_PER_MINUTE")
+            .map(String::as_str)
+            == Some("600"))
+        .then_some(data)
+    })
+    .await;
+    assert_eq!(data["DOTMAC_MAX_CUSTOMERS"], "900");
+    assert!(data["entitlements.json"].contains("ai_insights"));
+    assert!(!data["entitlements.json"].contains("sms_notifications"));
+    let status = phase_is(&tenants, "zeta", TenantPhase::Ready)
+        .await
+        .status
+        .unwrap();
+    assert!(status.entitlements.contains(&"ai_insights".to_owned()));
     let ready = phase_is(&tenants, "zeta", TenantPhase::Ready).await;
     assert_eq!(
         ready.status.unwrap().endpoint.as_deref(),

@@ -149,11 +149,17 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Ac
         *n = n.saturating_add(1);
         *n
     };
-    let base = Duration::from_secs(1u64 << failures.min(9).saturating_sub(1))
-        .min(Duration::from_secs(300));
-    let delay = base + jitter(base / 10, &name);
+    let delay = backoff(failures, &name);
     tracing::warn!(tenant = %name, %error, reason = error.reason(), failures, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
+}
+
+/// The delay after `failures` consecutive failures: 1 s doubling to 256 s, capped at 5 minutes,
+/// plus up to 10 % jitter so tenants failing together do not retry together.
+fn backoff(failures: u32, salt: &str) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.clamp(1, 9).saturating_sub(1))
+        .min(Duration::from_secs(300));
+    base + jitter(base / 10, salt)
 }
 
 /// A deterministic-per-call but spread jitter up to `max`, from the clock and the name.
@@ -405,5 +411,21 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             tracing::info!(tenant = %name, "tenant cleaned up; finalizer released");
             Ok(Action::await_change())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let within = |d: Duration, secs: u64| {
+            d >= Duration::from_secs(secs) && d <= Duration::from_secs(secs) * 11 / 10
+        };
+        assert!(within(backoff(1, "acme"), 1));
+        assert!(within(backoff(2, "acme"), 2));
+        assert!(within(backoff(5, "acme"), 16));
+        assert!(within(backoff(40, "acme"), 256));
     }
 }
