@@ -5,4 +5,5 @@ pub mod catalog;
 pub mod config;
 pub mod controller;
 pub mod crd;
+pub mod provision;
 pub mod sizes;

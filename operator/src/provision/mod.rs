@@ -1,0 +1,47 @@
+//! The external systems a tenant needs besides Kubernetes, each behind a small trait so tests
+//! can inject faults: a PostgreSQL database and role ([`postgres`]) and a Redis ACL user
+//! ([`redis`]). Every step checks before it writes and can be repeated.
+
+pub mod password;
+pub mod postgres;
+pub mod redis;
+
+/// A provisioning step failed; the message never contains a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The backend could not be reached (connection refused, timed out, reset).
+    #[error("{backend} is unreachable: {message}")]
+    Unreachable {
+        /// `PostgreSQL` or `Redis`.
+        backend: &'static str,
+        /// What the client said.
+        message: String,
+    },
+    /// The backend refused or failed a command.
+    #[error("{backend} refused {step}: {message}")]
+    Failed {
+        /// `PostgreSQL` or `Redis`.
+        backend: &'static str,
+        /// The step, e.g. `create the role`.
+        step: &'static str,
+        /// What the backend said.
+        message: String,
+    },
+}
+
+impl ProvisionError {
+    /// The condition reason: `PostgresUnreachable`, `PostgresFailed`, `RedisUnreachable`, …
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Unreachable { backend, .. } => format!("{}Unreachable", short(backend)),
+            Self::Failed { backend, .. } => format!("{}Failed", short(backend)),
+        }
+    }
+}
+
+fn short(backend: &str) -> &str {
+    match backend {
+        "PostgreSQL" => "Postgres",
+        other => other,
+    }
+}

@@ -1,0 +1,242 @@
+//! A tenant's PostgreSQL database: a login role `tenant_<name>` that owns the database
+//! `tenant_<name>`, cannot create roles or databases, and is the only one (besides
+//! superusers) allowed to connect, since CONNECT is revoked from PUBLIC.
+
+use std::future::Future;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+
+use super::{ProvisionError, password::Password};
+
+const BACKEND: &str = "PostgreSQL";
+
+/// What the platform does with a tenant's database.
+pub trait DatabaseProvisioner: Send + Sync {
+    /// Makes role and database exist as described, enabling login; sets the password when
+    /// one is given (a new or rotated credential).
+    fn ensure(
+        &self,
+        name: &str,
+        password: Option<&Password>,
+    ) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+    /// Keeps the data but stops the role from logging in (deletionPolicy Retain).
+    fn disable_login(&self, name: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+    /// Drops the database and the role (deletionPolicy Delete); gone already is fine.
+    fn drop_all(&self, name: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+}
+
+/// The real PostgreSQL, through an admin connection.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    admin: DatabaseConnection,
+}
+
+fn classify(step: &'static str) -> impl Fn(DbErr) -> ProvisionError {
+    move |error| {
+        let message = error.to_string();
+        let unreachable = matches!(error, DbErr::Conn(_) | DbErr::ConnectionAcquire(_))
+            || [
+                "connection refused",
+                "timed out",
+                "broken pipe",
+                "connection reset",
+                "closed",
+            ]
+            .iter()
+            .any(|m| message.to_lowercase().contains(m));
+        if unreachable {
+            ProvisionError::Unreachable {
+                backend: BACKEND,
+                message,
+            }
+        } else {
+            ProvisionError::Failed {
+                backend: BACKEND,
+                step,
+                message,
+            }
+        }
+    }
+}
+
+/// Quotes an identifier (names are validated tenant names, quoting is belt and braces).
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal.
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+impl Postgres {
+    /// Connects with the platform's admin credentials.
+    pub async fn connect(admin_url: &str) -> Result<Self, ProvisionError> {
+        let mut options = sea_orm::ConnectOptions::new(admin_url.to_owned());
+        options
+            .max_connections(8)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .sqlx_logging(false);
+        let admin = Database::connect(options)
+            .await
+            .map_err(classify("connect"))?;
+        Ok(Self { admin })
+    }
+
+    async fn exists(
+        &self,
+        sql: &str,
+        name: &str,
+        step: &'static str,
+    ) -> Result<bool, ProvisionError> {
+        let row = self
+            .admin
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                [name.into()],
+            ))
+            .await
+            .map_err(classify(step))?;
+        Ok(row.is_some())
+    }
+
+    async fn run(&self, sql: String, step: &'static str) -> Result<(), ProvisionError> {
+        self.admin
+            .execute_unprepared(&sql)
+            .await
+            .map(|_| ())
+            .map_err(classify(step))
+    }
+
+    async fn can_login(&self, name: &str) -> Result<Option<bool>, ProvisionError> {
+        let row = self
+            .admin
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
+                [name.into()],
+            ))
+            .await
+            .map_err(classify("read the role"))?;
+        row.map(|r| r.try_get::<bool>("", "rolcanlogin"))
+            .transpose()
+            .map_err(classify("read the role"))
+    }
+}
+
+impl DatabaseProvisioner for Postgres {
+    async fn ensure(&self, name: &str, password: Option<&Password>) -> Result<(), ProvisionError> {
+        match self.can_login(name).await? {
+            None => {
+                let pw = password
+                    .map(|p| format!(" PASSWORD {}", literal(p.expose())))
+                    .unwrap_or_default();
+                self.run(
+                    format!("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS{pw}", ident(name)),
+                    "create the role",
+                )
+                .await?;
+            }
+            Some(can_login) => {
+                if !can_login {
+                    self.run(
+                        format!("ALTER ROLE {} LOGIN", ident(name)),
+                        "re-enable the role's login",
+                    )
+                    .await?;
+                }
+                if let Some(p) = password {
+                    self.run(
+                        format!(
+                            "ALTER ROLE {} PASSWORD {}",
+                            ident(name),
+                            literal(p.expose())
+                        ),
+                        "set the role's password",
+                    )
+                    .await?;
+                }
+            }
+        }
+        if !self
+            .exists(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                name,
+                "read the database",
+            )
+            .await?
+        {
+            self.run(
+                format!("CREATE DATABASE {} OWNER {}", ident(name), ident(name)),
+                "create the database",
+            )
+            .await?;
+        }
+        // PUBLIC keeps CONNECT until revoked; an ACL entry starting with '=' is PUBLIC's.
+        let public_connect = self
+            .exists(
+                "SELECT 1 FROM pg_database WHERE datname = $1 AND (datacl IS NULL OR EXISTS (
+                    SELECT 1 FROM unnest(datacl) a WHERE a::text LIKE '=%c%/%'))",
+                name,
+                "read the database privileges",
+            )
+            .await?;
+        if public_connect {
+            self.run(
+                format!(
+                    "REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC",
+                    ident(name)
+                ),
+                "revoke CONNECT from PUBLIC",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn disable_login(&self, name: &str) -> Result<(), ProvisionError> {
+        if self.can_login(name).await? == Some(true) {
+            self.run(
+                format!("ALTER ROLE {} NOLOGIN", ident(name)),
+                "disable the role's login",
+            )
+            .await?;
+            self.run(
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = {}",
+                    literal(name)
+                ),
+                "end the role's sessions",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_all(&self, name: &str) -> Result<(), ProvisionError> {
+        if self
+            .exists(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                name,
+                "read the database",
+            )
+            .await?
+        {
+            self.run(
+                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(name)),
+                "drop the database",
+            )
+            .await?;
+        }
+        if self.can_login(name).await?.is_some() {
+            self.run(
+                format!("DROP ROLE IF EXISTS {}", ident(name)),
+                "drop the role",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

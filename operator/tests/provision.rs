@@ -1,0 +1,342 @@
+//! Tenant data plane on the real services: PostgreSQL roles and databases, Redis ACL users.
+//! Each test uses its own tenant names and removes what it made.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use dotmac_operator::provision::{
+    password::Password,
+    postgres::{DatabaseProvisioner, Postgres},
+    redis::{CacheProvisioner, Redis, key_pattern, user},
+};
+use fred::{
+    clients::Client,
+    interfaces::{ClientLike, KeysInterface},
+    types::config::{Config, ServerConfig},
+};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+async fn scalar(url: &str, sql: &str) -> Result<Option<String>, sea_orm::DbErr> {
+    let db = Database::connect(url).await?;
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<String>(0).ok()))
+}
+
+#[tokio::test]
+async fn a_tenant_database_is_owned_isolated_and_idempotent() {
+    let pg = Postgres::connect(ADMIN).await.unwrap();
+    let (a, b) = (unique("tenant_pa"), unique("tenant_pb"));
+    for name in [&a, &b] {
+        pg.ensure(name, Some(&Password::generate().unwrap()))
+            .await
+            .unwrap();
+        pg.ensure(name, None).await.unwrap(); // repeatable
+    }
+    let attrs = scalar(ADMIN, &format!("SELECT concat(rolcanlogin, rolcreatedb, rolcreaterole, rolsuper) FROM pg_roles WHERE rolname = '{a}'")).await.unwrap();
+    assert_eq!(
+        attrs.as_deref(),
+        Some("tfff"),
+        "login, no createdb, no createrole, no superuser"
+    );
+    let owner = scalar(
+        ADMIN,
+        &format!("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = '{a}'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(owner.as_deref(), Some(a.as_str()));
+
+    // Its own role works in its own database; another tenant's role is refused there.
+    let own = format!("postgres://{a}@127.0.0.1:5432/{a}");
+    let db = Database::connect(&own).await.unwrap();
+    db.execute_unprepared("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+        .await
+        .unwrap();
+    drop(db);
+    let other = Database::connect(format!("postgres://{b}@127.0.0.1:5432/{a}")).await;
+    let message = other
+        .expect_err("tenant B cannot connect to tenant A's database")
+        .to_string();
+    assert!(
+        message.contains("permission denied for database"),
+        "{message}"
+    );
+
+    // Retain: login disabled, data kept; re-adoption enables it again.
+    pg.disable_login(&a).await.unwrap();
+    let refused = Database::connect(&own)
+        .await
+        .expect_err("login disabled")
+        .to_string();
+    assert!(refused.contains("not permitted to log in"), "{refused}");
+    pg.ensure(&a, None).await.unwrap();
+    assert_eq!(
+        scalar(&own, "SELECT v::text FROM kept")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("42")
+    );
+
+    // Delete: gone, and gone again is fine.
+    for name in [&a, &b] {
+        pg.drop_all(name).await.unwrap();
+        pg.drop_all(name).await.unwrap();
+    }
+    assert_eq!(
+        scalar(
+            ADMIN,
+            &format!("SELECT datname::text FROM pg_database WHERE datname = '{a}'")
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        scalar(
+            ADMIN,
+            &format!("SELECT rolname::text FROM pg_roles WHERE rolname = '{a}'")
+        )
+        .await
+        .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_reported_as_such() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = Postgres::connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.reason(), "PostgresUnreachable", "{error}");
+}
+
+/// A PostgreSQL cluster of the test's own that checks passwords (scram-sha-256).
+struct ScramCluster {
+    dir: tempfile::TempDir,
+    port: u16,
+    bin: PathBuf,
+}
+
+impl ScramCluster {
+    fn as_postgres(program: &PathBuf) -> Command {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn start(admin_password: &str) -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .unwrap()
+            .map(|e| e.unwrap().path().join("bin"))
+            .max()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .ok();
+        let pwfile = dir.path().join("pw");
+        std::fs::write(&pwfile, admin_password).unwrap();
+        Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&pwfile)
+            .status()
+            .ok();
+        let data = dir.path().join("data");
+        let status = Self::as_postgres(&bin.join("initdb"))
+            .args(["-U", "postgres", "--auth=scram-sha-256", "--pwfile"])
+            .arg(&pwfile)
+            .arg("-D")
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let status = Self::as_postgres(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+                dir.path().display()
+            ))
+            .args(["-w", "start"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_ctl start failed");
+        Self { dir, port, bin }
+    }
+}
+
+impl Drop for ScramCluster {
+    fn drop(&mut self) {
+        let _ = Self::as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn passwords_are_checked_and_rotation_replaces_them() {
+    let cluster = ScramCluster::start("admin-secret-for-test");
+    let admin = format!(
+        "postgres://postgres:admin-secret-for-test@127.0.0.1:{}/postgres",
+        cluster.port
+    );
+    let pg = Postgres::connect(&admin).await.unwrap();
+    let (a, b) = ("tenant_alpha", "tenant_beta");
+    let (pa, pb) = (Password::generate().unwrap(), Password::generate().unwrap());
+    pg.ensure(a, Some(&pa)).await.unwrap();
+    pg.ensure(b, Some(&pb)).await.unwrap();
+    let url = |user: &str, pw: &Password, db: &str| {
+        format!(
+            "postgres://{user}:{}@127.0.0.1:{}/{db}",
+            pw.expose(),
+            cluster.port
+        )
+    };
+    assert!(
+        Database::connect(url(a, &pa, a)).await.is_ok(),
+        "A's credentials open A's database"
+    );
+    let wrong = Database::connect(url(a, &pb, a))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(wrong.contains("password authentication failed"), "{wrong}");
+    let cross = Database::connect(url(a, &pa, b))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(cross.contains("permission denied for database"), "{cross}");
+    assert!(
+        !wrong.contains(pa.expose()) && !cross.contains(pa.expose()),
+        "no password in errors"
+    );
+
+    let rotated = Password::generate().unwrap();
+    pg.ensure(a, Some(&rotated)).await.unwrap();
+    assert!(
+        Database::connect(url(a, &pa, a)).await.is_err(),
+        "the old password stops working"
+    );
+    assert!(Database::connect(url(a, &rotated, a)).await.is_ok());
+    drop(pg);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+fn redis_config(username: Option<String>, password: Option<String>) -> Config {
+    Config {
+        username,
+        password,
+        server: ServerConfig::new_centralized("127.0.0.1", 6379),
+        ..Config::default()
+    }
+}
+
+async fn redis_as(tenant: &str, password: &Password) -> Result<Client, fred::error::Error> {
+    let client = fred::types::Builder::from_config(redis_config(
+        Some(user(tenant)),
+        Some(password.expose().to_owned()),
+    ))
+    .with_connection_config(|c| c.connection_timeout = Duration::from_secs(2))
+    .build()?;
+    client.init().await?;
+    Ok(client)
+}
+
+#[tokio::test]
+async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
+    let redis = Redis::connect("redis://127.0.0.1:6379").await.unwrap();
+    let (a, b) = (
+        unique("ra").replace('_', "-"),
+        unique("rb").replace('_', "-"),
+    );
+    let (pa, pb) = (Password::generate().unwrap(), Password::generate().unwrap());
+    redis.ensure(&a, Some(&pa)).await.unwrap();
+    redis.ensure(&a, Some(&pa)).await.unwrap(); // repeatable
+    redis.ensure(&b, Some(&pb)).await.unwrap();
+
+    let client = redis_as(&a, &pa).await.unwrap();
+    let own = key_pattern(&a).replace('*', "k");
+    let theirs = key_pattern(&b).replace('*', "k");
+    let _: () = client.set(&own, "v", None, None, false).await.unwrap();
+    let got: String = client.get(&own).await.unwrap();
+    assert_eq!(got, "v");
+    let denied = client.get::<Option<String>, _>(&theirs).await.unwrap_err();
+    assert!(
+        denied.details().contains("NOPERM") || denied.details().contains("permission"),
+        "{denied:?}"
+    );
+    let flush = client.flushall::<()>(false).await.unwrap_err();
+    assert!(
+        flush.details().contains("NOPERM") || flush.details().contains("permission"),
+        "{flush:?}"
+    );
+    let _: () = client.del(&own).await.unwrap();
+    client.quit().await.ok();
+
+    assert!(
+        redis_as(&a, &pb).await.is_err(),
+        "B's password does not open A's user"
+    );
+    let rotated = Password::generate().unwrap();
+    redis.ensure(&a, Some(&rotated)).await.unwrap();
+    assert!(
+        redis_as(&a, &pa).await.is_err(),
+        "the old password stops working"
+    );
+    assert!(redis_as(&a, &rotated).await.is_ok());
+
+    for tenant in [&a, &b] {
+        redis.remove(tenant).await.unwrap();
+        redis.remove(tenant).await.unwrap();
+    }
+    assert!(redis_as(&a, &rotated).await.is_err(), "the user is gone");
+}
