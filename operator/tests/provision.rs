@@ -340,3 +340,179 @@ async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
     }
     assert!(redis_as(&a, &rotated).await.is_err(), "the user is gone");
 }
+
+/// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
+struct DevBao {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl DevBao {
+    async fn start() -> Self {
+        let bao = std::env::var("DOTMAC_BAO")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/bao")
+            });
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&bao)
+            .args([
+                "server",
+                "-dev",
+                "-dev-root-token-id=test-root",
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/tools", bao.display()));
+        for _ in 0..100 {
+            if reqwest::get(format!("{addr}/v1/sys/health"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, addr }
+    }
+}
+
+impl Drop for DevBao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_openbao_namespace_holds_kv_transit_policy_and_approle() {
+    use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner, namespace};
+    let dev = DevBao::start().await;
+    let bao = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
+    let role_a = bao.ensure("alpha").await.unwrap();
+    assert_eq!(
+        bao.ensure("alpha").await.unwrap(),
+        role_a,
+        "repeatable, same role"
+    );
+    bao.ensure("beta").await.unwrap();
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        "DATABASE_URL".into(),
+        serde_json::json!("postgres://tenant_alpha:x@db/tenant_alpha"),
+    );
+    bao.write_credentials("alpha", &fields).await.unwrap();
+    assert_eq!(
+        bao.read_credentials("alpha").await.unwrap(),
+        Some(fields.clone())
+    );
+    assert_eq!(bao.read_credentials("beta").await.unwrap(), None);
+
+    // The instance's AppRole can read its KV and use its transit key, and nothing of beta's.
+    let secret = bao.issue_secret_id("alpha").await.unwrap();
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/v1/auth/approle/login", dev.addr))
+        .header("X-Vault-Namespace", namespace("alpha"))
+        .json(&serde_json::json!({"role_id": role_a, "secret_id": secret.expose()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["auth"]["client_token"].as_str().unwrap().to_owned();
+    let as_alpha = |ns: &str, path: &str| {
+        http.post(format!("{}/v1/{path}", dev.addr))
+            .header("X-Vault-Token", &token)
+            .header("X-Vault-Namespace", ns)
+            .json(&serde_json::json!({"plaintext": "aGVsbG8="}))
+    };
+    assert_eq!(
+        as_alpha(&namespace("alpha"), "transit/encrypt/fields")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let read = http
+        .get(format!("{}/v1/kv/data/credentials", dev.addr))
+        .header("X-Vault-Token", &token)
+        .header("X-Vault-Namespace", namespace("alpha"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let write = http
+        .post(format!("{}/v1/kv/data/credentials", dev.addr))
+        .header("X-Vault-Token", &token)
+        .header("X-Vault-Namespace", namespace("alpha"))
+        .json(&serde_json::json!({"data": {"x": "y"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        write.status(),
+        403,
+        "the instance cannot change its own credentials"
+    );
+    assert_eq!(
+        as_alpha(&namespace("beta"), "transit/encrypt/fields")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "beta's key is refused"
+    );
+    let beta_kv = http
+        .get(format!("{}/v1/kv/data/credentials", dev.addr))
+        .header("X-Vault-Token", &token)
+        .header("X-Vault-Namespace", namespace("beta"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beta_kv.status(), 403, "beta's namespace is refused");
+
+    bao.remove("alpha").await.unwrap();
+    bao.remove("alpha").await.unwrap();
+    assert_eq!(bao.read_credentials("alpha").await.ok().flatten(), None);
+}
+
+#[tokio::test]
+async fn a_sealed_or_absent_openbao_is_reported_as_such() {
+    use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let absent = OpenBao::new(
+        &format!("http://127.0.0.1:{port}"),
+        Password::from_stored("t".into()),
+    )
+    .unwrap();
+    assert_eq!(
+        absent.ensure("x").await.unwrap_err().reason(),
+        "OpenBaoUnreachable"
+    );
+    let dev = DevBao::start().await;
+    let http = reqwest::Client::new();
+    let sealed = http
+        .put(format!("{}/v1/sys/seal", dev.addr))
+        .header("X-Vault-Token", "test-root")
+        .send()
+        .await
+        .unwrap();
+    assert!(sealed.status().is_success());
+    let bao = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
+    assert_eq!(bao.ensure("x").await.unwrap_err().reason(), "OpenBaoSealed");
+}

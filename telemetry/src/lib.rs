@@ -99,8 +99,15 @@ impl Drop for Telemetry {
     }
 }
 
+/// Installs ring as the process-wide rustls provider (kube uses ring too), so every HTTPS
+/// client in the process (OTLP export, OpenBao) shares one TLS stack. Repeat calls are no-ops.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Installs logging, and OTLP export when configured, for the service `service_name`.
 pub fn init(service_name: &'static str) -> Result<Telemetry, TelemetryError> {
+    install_crypto_provider();
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives)?,
         _ => EnvFilter::new(DEFAULT_FILTER),

@@ -1,7 +1,9 @@
 //! The external systems a tenant needs besides Kubernetes, each behind a small trait so tests
-//! can inject faults: a PostgreSQL database and role ([`postgres`]) and a Redis ACL user
-//! ([`redis`]). Every step checks before it writes and can be repeated.
+//! can inject faults: a PostgreSQL database and role ([`postgres`]), a Redis ACL user
+//! ([`redis`]) and an OpenBao namespace ([`openbao`]). Every step checks before it writes and
+//! can be repeated.
 
+pub mod openbao;
 pub mod password;
 pub mod postgres;
 pub mod redis;
@@ -16,6 +18,12 @@ pub enum ProvisionError {
         backend: &'static str,
         /// What the client said.
         message: String,
+    },
+    /// The backend is sealed (OpenBao) and cannot serve until unsealed.
+    #[error("{backend} is sealed")]
+    Sealed {
+        /// `OpenBao`.
+        backend: &'static str,
     },
     /// The backend refused or failed a command.
     #[error("{backend} refused {step}: {message}")]
@@ -35,6 +43,7 @@ impl ProvisionError {
         match self {
             Self::Unreachable { backend, .. } => format!("{}Unreachable", short(backend)),
             Self::Failed { backend, .. } => format!("{}Failed", short(backend)),
+            Self::Sealed { backend } => format!("{}Sealed", short(backend)),
         }
     }
 }

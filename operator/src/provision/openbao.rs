@@ -1,0 +1,430 @@
+//! A tenant's OpenBao namespace `tenants/<name>`: a KV v2 mount holding the master copy of the
+//! tenant's credentials, a transit key for field encryption, a policy that allows only those,
+//! and an AppRole for the tenant's instance. Every step reads before it writes.
+
+use std::future::Future;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{ProvisionError, password::Password};
+
+const BACKEND: &str = "OpenBao";
+/// Parent namespace of every tenant namespace.
+pub const PARENT: &str = "tenants";
+/// KV v2 mount in a tenant namespace.
+pub const KV_MOUNT: &str = "kv";
+/// Path of the credentials inside the KV mount.
+pub const CREDENTIALS_PATH: &str = "credentials";
+/// Transit key for field encryption.
+pub const TRANSIT_KEY: &str = "fields";
+/// Name of the instance's policy and AppRole.
+pub const ROLE: &str = "isp-runtime";
+
+/// The namespace of a tenant.
+pub fn namespace(tenant: &str) -> String {
+    format!("{PARENT}/{tenant}")
+}
+
+/// The instance's AppRole login.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppRoleLogin {
+    /// The role id (not secret on its own).
+    pub role_id: String,
+    /// The secret id.
+    pub secret_id: Password,
+}
+
+impl std::fmt::Debug for AppRoleLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRoleLogin")
+            .field("role_id", &self.role_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the platform does with a tenant's OpenBao namespace.
+pub trait SecretsProvisioner: Send + Sync {
+    /// Makes the namespace, mounts, key, policy and AppRole exist; returns the role id.
+    fn ensure(&self, tenant: &str) -> impl Future<Output = Result<String, ProvisionError>> + Send;
+    /// Issues a new secret id for the instance's AppRole.
+    fn issue_secret_id(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Password, ProvisionError>> + Send;
+    /// Reads the credentials kept in KV (field → value), if any.
+    fn read_credentials(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Map<String, Value>>, ProvisionError>> + Send;
+    /// Writes the credentials into KV (a new version).
+    fn write_credentials(
+        &self,
+        tenant: &str,
+        fields: &serde_json::Map<String, Value>,
+    ) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+    /// Removes the tenant's namespace and all in it; gone already is fine.
+    fn remove(&self, tenant: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+}
+
+/// The real OpenBao over its HTTP API.
+#[derive(Clone)]
+pub struct OpenBao {
+    http: reqwest::Client,
+    addr: String,
+    token: Password,
+}
+
+impl std::fmt::Debug for OpenBao {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenBao")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> ProvisionError {
+    ProvisionError::Unreachable {
+        backend: BACKEND,
+        message: error.without_url().to_string(),
+    }
+}
+
+impl OpenBao {
+    /// A client for the OpenBao at `addr` with the platform's admin `token`.
+    pub fn new(addr: &str, token: Password) -> Result<Self, ProvisionError> {
+        dotmac_telemetry::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(unreachable)?;
+        Ok(Self {
+            http,
+            addr: addr.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    /// Fails with reason `OpenBaoSealed` when the server is sealed, `OpenBaoUnreachable` when
+    /// it does not answer.
+    pub async fn check_health(&self) -> Result<(), ProvisionError> {
+        let response = self
+            .http
+            .get(format!("{}/v1/sys/health", self.addr))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match response.status().as_u16() {
+            200 | 429 | 472 | 473 => Ok(()),
+            503 => Err(ProvisionError::Sealed { backend: BACKEND }),
+            code => Err(ProvisionError::Unreachable {
+                backend: BACKEND,
+                message: format!("health answered {code}"),
+            }),
+        }
+    }
+
+    /// One API call in `namespace` (root when empty); `Ok(None)` for 404.
+    async fn call(
+        &self,
+        method: Method,
+        namespace: &str,
+        path: &str,
+        body: Option<Value>,
+        step: &'static str,
+    ) -> Result<Option<Value>, ProvisionError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.addr))
+            .header("X-Vault-Token", self.token.expose());
+        if !namespace.is_empty() {
+            request = request.header("X-Vault-Namespace", namespace);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            return Err(ProvisionError::Sealed { backend: BACKEND });
+        }
+        let text = response.text().await.map_err(unreachable)?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("errors").cloned())
+                .map_or_else(|| status.to_string(), |e| e.to_string());
+            return Err(ProvisionError::Failed {
+                backend: BACKEND,
+                step,
+                message,
+            });
+        }
+        Ok(Some(serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    /// The instance's policy: read its KV, encrypt and decrypt with its transit key.
+    fn policy() -> String {
+        format!(
+            "path \"{KV_MOUNT}/data/*\" {{ capabilities = [\"read\"] }}\n\
+             path \"{KV_MOUNT}/metadata/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
+             path \"transit/encrypt/{TRANSIT_KEY}\" {{ capabilities = [\"update\"] }}\n\
+             path \"transit/decrypt/{TRANSIT_KEY}\" {{ capabilities = [\"update\"] }}\n"
+        )
+    }
+}
+
+impl SecretsProvisioner for OpenBao {
+    async fn ensure(&self, tenant: &str) -> Result<String, ProvisionError> {
+        self.check_health().await?;
+        if self
+            .call(
+                Method::GET,
+                "",
+                &format!("sys/namespaces/{PARENT}"),
+                None,
+                "read the parent namespace",
+            )
+            .await?
+            .is_none()
+        {
+            self.call(
+                Method::POST,
+                "",
+                &format!("sys/namespaces/{PARENT}"),
+                Some(json!({})),
+                "create the parent namespace",
+            )
+            .await?;
+        }
+        if self
+            .call(
+                Method::GET,
+                PARENT,
+                &format!("sys/namespaces/{tenant}"),
+                None,
+                "read the namespace",
+            )
+            .await?
+            .is_none()
+        {
+            self.call(
+                Method::POST,
+                PARENT,
+                &format!("sys/namespaces/{tenant}"),
+                Some(json!({})),
+                "create the namespace",
+            )
+            .await?;
+        }
+        let ns = namespace(tenant);
+        let mounts = self
+            .call(Method::GET, &ns, "sys/mounts", None, "read the mounts")
+            .await?
+            .unwrap_or_default();
+        let mounted = |path: &str| {
+            mounts
+                .get("data")
+                .unwrap_or(&mounts)
+                .get(format!("{path}/"))
+                .is_some()
+        };
+        if !mounted(KV_MOUNT) {
+            self.call(
+                Method::POST,
+                &ns,
+                &format!("sys/mounts/{KV_MOUNT}"),
+                Some(json!({"type": "kv", "options": {"version": "2"}})),
+                "mount KV",
+            )
+            .await?;
+        }
+        if !mounted("transit") {
+            self.call(
+                Method::POST,
+                &ns,
+                "sys/mounts/transit",
+                Some(json!({"type": "transit"})),
+                "mount transit",
+            )
+            .await?;
+        }
+        if self
+            .call(
+                Method::GET,
+                &ns,
+                &format!("transit/keys/{TRANSIT_KEY}"),
+                None,
+                "read the transit key",
+            )
+            .await?
+            .is_none()
+        {
+            self.call(
+                Method::POST,
+                &ns,
+                &format!("transit/keys/{TRANSIT_KEY}"),
+                Some(json!({"type": "aes256-gcm96"})),
+                "create the transit key",
+            )
+            .await?;
+        }
+        let wanted = Self::policy();
+        let policy = self
+            .call(
+                Method::GET,
+                &ns,
+                &format!("sys/policies/acl/{ROLE}"),
+                None,
+                "read the policy",
+            )
+            .await?;
+        if policy
+            .as_ref()
+            .and_then(|p| p.pointer("/data/policy"))
+            .and_then(Value::as_str)
+            != Some(wanted.as_str())
+        {
+            self.call(
+                Method::PUT,
+                &ns,
+                &format!("sys/policies/acl/{ROLE}"),
+                Some(json!({"policy": wanted})),
+                "write the policy",
+            )
+            .await?;
+        }
+        let auths = self
+            .call(Method::GET, &ns, "sys/auth", None, "read the auth methods")
+            .await?
+            .unwrap_or_default();
+        if auths
+            .get("data")
+            .unwrap_or(&auths)
+            .get("approle/")
+            .is_none()
+        {
+            self.call(
+                Method::POST,
+                &ns,
+                "sys/auth/approle",
+                Some(json!({"type": "approle"})),
+                "enable AppRole",
+            )
+            .await?;
+        }
+        let role_path = format!("auth/approle/role/{ROLE}");
+        let role = self
+            .call(Method::GET, &ns, &role_path, None, "read the AppRole")
+            .await?;
+        let policies_ok = role
+            .as_ref()
+            .and_then(|r| r.pointer("/data/token_policies"))
+            .is_some_and(|p| p == &json!([ROLE]));
+        if !policies_ok {
+            self.call(Method::POST, &ns, &role_path, Some(json!({"token_policies": [ROLE], "token_ttl": "1h", "token_max_ttl": "24h", "secret_id_ttl": "0"})), "write the AppRole").await?;
+        }
+        let id = self
+            .call(
+                Method::GET,
+                &ns,
+                &format!("{role_path}/role-id"),
+                None,
+                "read the role id",
+            )
+            .await?
+            .and_then(|r| {
+                r.pointer("/data/role_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or(ProvisionError::Failed {
+                backend: BACKEND,
+                step: "read the role id",
+                message: "missing role_id".into(),
+            })?;
+        Ok(id)
+    }
+
+    async fn issue_secret_id(&self, tenant: &str) -> Result<Password, ProvisionError> {
+        let reply = self
+            .call(
+                Method::POST,
+                &namespace(tenant),
+                &format!("auth/approle/role/{ROLE}/secret-id"),
+                Some(json!({})),
+                "issue a secret id",
+            )
+            .await?
+            .and_then(|r| {
+                r.pointer("/data/secret_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or(ProvisionError::Failed {
+                backend: BACKEND,
+                step: "issue a secret id",
+                message: "missing secret_id".into(),
+            })?;
+        Ok(Password::from_stored(reply))
+    }
+
+    async fn read_credentials(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<serde_json::Map<String, Value>>, ProvisionError> {
+        let reply = self
+            .call(
+                Method::GET,
+                &namespace(tenant),
+                &format!("{KV_MOUNT}/data/{CREDENTIALS_PATH}"),
+                None,
+                "read the credentials",
+            )
+            .await?;
+        Ok(reply.and_then(|r| r.pointer("/data/data").and_then(Value::as_object).cloned()))
+    }
+
+    async fn write_credentials(
+        &self,
+        tenant: &str,
+        fields: &serde_json::Map<String, Value>,
+    ) -> Result<(), ProvisionError> {
+        self.call(
+            Method::POST,
+            &namespace(tenant),
+            &format!("{KV_MOUNT}/data/{CREDENTIALS_PATH}"),
+            Some(json!({"data": fields})),
+            "write the credentials",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn remove(&self, tenant: &str) -> Result<(), ProvisionError> {
+        if self
+            .call(
+                Method::GET,
+                PARENT,
+                &format!("sys/namespaces/{tenant}"),
+                None,
+                "read the namespace",
+            )
+            .await?
+            .is_some()
+        {
+            self.call(
+                Method::DELETE,
+                PARENT,
+                &format!("sys/namespaces/{tenant}"),
+                None,
+                "delete the namespace",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
