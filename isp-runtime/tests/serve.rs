@@ -79,6 +79,8 @@ async fn terminate(child: &mut Child) {
 
 #[tokio::test]
 async fn serves_probes_on_sqlite_and_stops_on_sigterm() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, _logs) = start(&dir, None).await;
 
@@ -109,6 +111,8 @@ async fn serves_probes_on_sqlite_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn exports_request_spans_and_metrics_over_otlp() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let receiver = OtlpReceiver::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base, _logs) = start(&dir, Some(&receiver.endpoint())).await;

@@ -635,6 +635,8 @@ async fn two_replicas_one_leader_and_failover() {
 
 #[tokio::test]
 async fn health_readiness_and_metrics_on_the_health_port() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let (_cluster, client) = cluster().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -349,6 +349,8 @@ struct DevBao {
 
 impl DevBao {
     async fn start() -> Self {
+        // reqwest uses the process-wide rustls provider the binaries install.
+        dotmac_telemetry::install_crypto_provider();
         let bao = std::env::var("DOTMAC_BAO")
             .map(PathBuf::from)
             .unwrap_or_else(|_| {
@@ -393,6 +395,8 @@ impl Drop for DevBao {
 
 #[tokio::test]
 async fn a_tenant_openbao_namespace_holds_kv_transit_policy_and_approle() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner, namespace};
     let dev = DevBao::start().await;
     let bao = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
@@ -489,6 +493,8 @@ async fn a_tenant_openbao_namespace_holds_kv_transit_policy_and_approle() {
 
 #[tokio::test]
 async fn a_sealed_or_absent_openbao_is_reported_as_such() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner};
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

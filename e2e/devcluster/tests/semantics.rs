@@ -860,6 +860,8 @@ async fn deleting_a_namespace_deletes_its_contents_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn custom_resources_are_validated_defaulted_and_pruned() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let (_cluster, client) = cluster_with_crds().await;
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("platform.dotmac.io", "v1alpha1", "Tenant"),
@@ -950,6 +952,8 @@ async fn custom_resources_are_validated_defaulted_and_pruned() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_verb_and_resource() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let (cluster, client) = cluster_with_crds().await;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants

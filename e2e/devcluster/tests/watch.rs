@@ -186,6 +186,8 @@ async fn too_old_a_resource_version_is_410_gone() {
 
 #[tokio::test]
 async fn watch_list_sends_initial_events_then_the_end_bookmark() {
+    // reqwest uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let (cluster, client) = cluster_with_crds().await;
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
