@@ -166,6 +166,31 @@ impl OpenBao {
         Ok(Some(serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
+    /// One call whose answer must carry a string at `pointer`.
+    async fn string_field(
+        &self,
+        method: Method,
+        namespace: &str,
+        path: &str,
+        body: Option<Value>,
+        pointer: &str,
+        step: &'static str,
+    ) -> Result<String, ProvisionError> {
+        self.call(method, namespace, path, body, step)
+            .await?
+            .and_then(|reply| {
+                reply
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| ProvisionError::Failed {
+                backend: BACKEND,
+                step,
+                message: format!("the answer has no {pointer}"),
+            })
+    }
+
     /// The instance's policy: read its KV, encrypt and decrypt with its transit key.
     fn policy() -> String {
         format!(
@@ -328,47 +353,29 @@ impl SecretsProvisioner for OpenBao {
             self.call(Method::POST, &ns, &role_path, Some(json!({"token_policies": [ROLE], "token_ttl": "1h", "token_max_ttl": "24h", "secret_id_ttl": "0"})), "write the AppRole").await?;
         }
         let id = self
-            .call(
+            .string_field(
                 Method::GET,
                 &ns,
                 &format!("{role_path}/role-id"),
                 None,
+                "/data/role_id",
                 "read the role id",
             )
-            .await?
-            .and_then(|r| {
-                r.pointer("/data/role_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .ok_or(ProvisionError::Failed {
-                backend: BACKEND,
-                step: "read the role id",
-                message: "missing role_id".into(),
-            })?;
+            .await?;
         Ok(id)
     }
 
     async fn issue_secret_id(&self, tenant: &str) -> Result<Password, ProvisionError> {
         let reply = self
-            .call(
+            .string_field(
                 Method::POST,
                 &namespace(tenant),
                 &format!("auth/approle/role/{ROLE}/secret-id"),
                 Some(json!({})),
+                "/data/secret_id",
                 "issue a secret id",
             )
-            .await?
-            .and_then(|r| {
-                r.pointer("/data/secret_id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .ok_or(ProvisionError::Failed {
-                backend: BACKEND,
-                step: "issue a secret id",
-                message: "missing secret_id".into(),
-            })?;
+            .await?;
         Ok(Password::from_stored(reply))
     }
 
