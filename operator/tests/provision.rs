@@ -373,7 +373,7 @@ impl DevBao {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/tools", bao.display()));
-        for _ in 0..100 {
+        for _ in 0..300 {
             if reqwest::get(format!("{addr}/v1/sys/health"))
                 .await
                 .is_ok_and(|r| r.status() == 200)
