@@ -26,6 +26,14 @@ use kube::{
 };
 use serde_json::json;
 
+/// How many objects a list with `params` returns.
+async fn count<K>(api: &Api<K>, params: &ListParams) -> usize
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(params).await.unwrap().items.len()
+}
+
 fn cm(name: &str, labels: serde_json::Value) -> ConfigMap {
     serde_json::from_value(
         json!({"metadata": {"name": name, "labels": labels}, "data": {"k": "v"}}),
@@ -306,32 +314,17 @@ async fn lists_filter_by_labels_and_fields_and_page() {
     .await
     .unwrap();
     let all: Api<ConfigMap> = Api::all(client.clone());
+    assert_eq!(count(&all, &ListParams::default()).await, 6);
     assert_eq!(
-        all.list(&ListParams::default()).await.unwrap().items.len(),
-        6
-    );
-    assert_eq!(
-        a.list(&ListParams::default().labels("tier=even"))
-            .await
-            .unwrap()
-            .items
-            .len(),
+        count(&a, &ListParams::default().labels("tier=even")).await,
         3
     );
     assert_eq!(
-        all.list(&ListParams::default().labels("tier in (odd)"))
-            .await
-            .unwrap()
-            .items
-            .len(),
+        count(&all, &ListParams::default().labels("tier in (odd)")).await,
         2
     );
     assert_eq!(
-        all.list(&ListParams::default().labels("tier!=even"))
-            .await
-            .unwrap()
-            .items
-            .len(),
+        count(&all, &ListParams::default().labels("tier!=even")).await,
         2
     );
     let one = all
@@ -340,11 +333,7 @@ async fn lists_filter_by_labels_and_fields_and_page() {
         .unwrap();
     assert_eq!(one.items[0].namespace().as_deref(), Some("b"));
     assert_eq!(
-        all.list(&ListParams::default().fields("metadata.namespace!=a"))
-            .await
-            .unwrap()
-            .items
-            .len(),
+        count(&all, &ListParams::default().fields("metadata.namespace!=a")).await,
         1
     );
 
