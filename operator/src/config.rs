@@ -74,6 +74,50 @@ pub struct ControllerConfig {
     /// Identity of this replica in the Lease (the pod name in a cluster).
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
+
+    /// Where tenants' databases, Redis users and OpenBao namespaces are made.
+    #[command(flatten)]
+    pub data_plane: DataPlaneConfig,
+}
+
+/// The platform's admin access to PostgreSQL, Redis and OpenBao, and the addresses tenant
+/// instances use. The data plane is on when all four admin settings are given.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct DataPlaneConfig {
+    /// PostgreSQL admin URL (a role that may create roles and databases).
+    #[arg(long, env = "DOTMAC_POSTGRES_ADMIN_URL")]
+    pub postgres_admin_url: Option<String>,
+
+    /// Redis admin URL (a user that may manage ACL users).
+    #[arg(long, env = "DOTMAC_REDIS_ADMIN_URL")]
+    pub redis_admin_url: Option<String>,
+
+    /// OpenBao address.
+    #[arg(long, env = "DOTMAC_OPENBAO_ADDR")]
+    pub openbao_addr: Option<String>,
+
+    /// File holding the OpenBao token of the platform (read at start-up).
+    #[arg(long, env = "DOTMAC_OPENBAO_TOKEN_FILE")]
+    pub openbao_token_file: Option<std::path::PathBuf>,
+
+    /// `host:port` of PostgreSQL as tenant instances reach it; the admin URL's by default.
+    #[arg(long, env = "DOTMAC_TENANT_POSTGRES_HOST")]
+    pub tenant_postgres_host: Option<String>,
+
+    /// `host:port` of Redis as tenant instances reach it; the admin URL's by default.
+    #[arg(long, env = "DOTMAC_TENANT_REDIS_HOST")]
+    pub tenant_redis_host: Option<String>,
+
+    /// OpenBao address as tenant instances reach it; `--openbao-addr` by default.
+    #[arg(long, env = "DOTMAC_TENANT_OPENBAO_ADDR")]
+    pub tenant_openbao_addr: Option<String>,
+}
+
+/// The `host:port` part of a URL such as `postgres://user:pw@db:5432/postgres`.
+pub fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or_default().to_owned()
 }
 
 impl ControllerConfig {

@@ -21,6 +21,10 @@ use fred::{
 };
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
+mod common;
+
+use common::DevBao;
+
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn unique(prefix: &str) -> String {
@@ -339,58 +343,6 @@ async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
         redis.remove(tenant).await.unwrap();
     }
     assert!(redis_as(&a, &rotated).await.is_err(), "the user is gone");
-}
-
-/// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
-struct DevBao {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl DevBao {
-    async fn start() -> Self {
-        // reqwest uses the process-wide rustls provider the binaries install.
-        dotmac_telemetry::install_crypto_provider();
-        let bao = std::env::var("DOTMAC_BAO")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/bao")
-            });
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("http://127.0.0.1:{port}");
-        let child = Command::new(&bao)
-            .args([
-                "server",
-                "-dev",
-                "-dev-root-token-id=test-root",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/tools", bao.display()));
-        for _ in 0..300 {
-            if reqwest::get(format!("{addr}/v1/sys/health"))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, addr }
-    }
-}
-
-impl Drop for DevBao {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

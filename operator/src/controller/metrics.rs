@@ -19,7 +19,7 @@ const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 #[derive(Debug, Default)]
 pub struct Metrics {
     reconciles: AtomicU64,
-    errors: Mutex<BTreeMap<&'static str, u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
     buckets: [AtomicU64; BUCKETS.len()],
     duration_micros: AtomicU64,
     in_flight: AtomicU64,
@@ -36,7 +36,7 @@ impl Metrics {
     }
 
     /// Records a finished reconcile and its error reason, if any.
-    pub fn observe(&self, took: Duration, error: Option<&'static str>) {
+    pub fn observe(&self, took: Duration, error: Option<String>) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.reconciles.fetch_add(1, Ordering::Relaxed);
         self.duration_micros

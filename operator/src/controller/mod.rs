@@ -49,6 +49,9 @@ pub enum RunError {
     /// Leader election failed for good.
     #[error("leader election: {0}")]
     Lease(kube::Error),
+    /// The data plane settings are wrong.
+    #[error("data plane: {0}")]
+    DataPlane(#[from] tenant::dataplane::SetupError),
     /// Another replica took the Lease while this one was leading.
     #[error("lost the leader Lease; exiting so that only one replica writes")]
     LostLease,
@@ -123,6 +126,12 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
         .list(&kube::api::ListParams::default().limit(1))
         .await
         .map_err(RunError::CrdMissing)?;
+    let data_plane = tenant::dataplane::DataPlane::from_config(&config.data_plane).await?;
+    if data_plane.is_none() {
+        tracing::warn!(
+            "the data plane is off (no DOTMAC_POSTGRES_ADMIN_URL etc.): tenants get no database, Redis user or OpenBao namespace"
+        );
+    }
     let metrics = Arc::new(metrics::Metrics::default());
     let health = tokio::spawn(health_server(config.health_listen, metrics.clone()));
 
@@ -191,6 +200,7 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
         ),
         applied: tenant::apply::AppliedCache::default(),
         metrics: metrics.clone(),
+        data_plane,
         failures: Default::default(),
     });
 

@@ -72,8 +72,19 @@ fn literal(value: &str) -> String {
 impl Postgres {
     /// Connects with the platform's admin credentials.
     pub async fn connect(admin_url: &str) -> Result<Self, ProvisionError> {
+        Self::open(admin_url, false).await
+    }
+
+    /// An admin pool that connects on first use, so the operator starts while PostgreSQL is
+    /// down and reports it per tenant instead.
+    pub async fn connect_lazy(admin_url: &str) -> Result<Self, ProvisionError> {
+        Self::open(admin_url, true).await
+    }
+
+    async fn open(admin_url: &str, lazy: bool) -> Result<Self, ProvisionError> {
         let mut options = sea_orm::ConnectOptions::new(admin_url.to_owned());
         options
+            .connect_lazy(lazy)
             .max_connections(8)
             .connect_timeout(std::time::Duration::from_secs(5))
             .acquire_timeout(std::time::Duration::from_secs(5))

@@ -97,6 +97,27 @@ impl Redis {
         Ok(Self { client })
     }
 
+    /// An admin client that keeps reconnecting in the background, so the operator starts while
+    /// Redis is down and reports it per tenant instead.
+    pub fn connect_lazy(admin_url: &str) -> Result<Self, ProvisionError> {
+        let config = Config::from_url(admin_url).map_err(classify("parse the admin URL"))?;
+        let client = fred::types::Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = std::time::Duration::from_secs(5);
+                c.internal_command_timeout = std::time::Duration::from_secs(5);
+            })
+            .with_performance_config(|p| {
+                p.default_command_timeout = std::time::Duration::from_secs(5)
+            })
+            .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+                0, 100, 5_000, 2,
+            ))
+            .build()
+            .map_err(classify("connect"))?;
+        drop(client.connect());
+        Ok(Self { client })
+    }
+
     /// The current rules of `user` as `ACL GETUSER` reports them, if the user exists.
     async fn current(&self, user: &str) -> Result<Option<Vec<(String, Value)>>, ProvisionError> {
         let reply: Value = self

@@ -17,6 +17,8 @@ pub enum Kind {
     ServiceAccount,
     /// v1 ConfigMap.
     ConfigMap,
+    /// v1 Secret (the tenant's credentials, when the data plane is on).
+    Secret,
     /// apps/v1 Deployment.
     Deployment,
     /// v1 Service.
@@ -37,10 +39,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in apply order: the namespace first, the workload after its configuration.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ConfigMap,
+        Kind::Secret,
         Kind::NetworkPolicy,
         Kind::ResourceQuota,
         Kind::LimitRange,
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Namespace => ("", "v1", "Namespace", "namespaces"),
             Kind::ServiceAccount => ("", "v1", "ServiceAccount", "serviceaccounts"),
             Kind::ConfigMap => ("", "v1", "ConfigMap", "configmaps"),
+            Kind::Secret => ("", "v1", "Secret", "secrets"),
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
             Kind::Service => ("", "v1", "Service", "services"),
             Kind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
@@ -109,6 +113,8 @@ pub struct Desired {
 pub struct Inputs {
     /// Hash of the credentials Secret's data (empty when it does not exist yet).
     pub credentials_hash: String,
+    /// The credentials Secret's data, when the data plane provides it.
+    pub credentials: Option<BTreeMap<String, String>>,
     /// Features licensed through plugins.
     pub licensed: Vec<String>,
 }
@@ -313,6 +319,25 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
             json!({"automountServiceAccountToken": false}),
         ),
         object(Kind::ConfigMap, APP, json!({"data": data})),
+    ];
+    if let Some(credentials) = &inputs.credentials {
+        let encoded: BTreeMap<&String, Value> = credentials
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    serde_json::to_value(k8s_openapi::ByteString(v.clone().into_bytes()))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        out.push(object(
+            Kind::Secret,
+            CREDENTIALS_SECRET,
+            json!({"type": "Opaque", "data": encoded}),
+        ));
+    }
+    out.extend([
         object(
             Kind::NetworkPolicy,
             "default-deny",
@@ -353,7 +378,7 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
             json!({"spec": {"selector": selector(&name),
             "ports": [{"name": "http", "port": ISP_PORT, "targetPort": "http", "protocol": "TCP"}]}}),
         ),
-    ];
+    ]);
     if let Some(domain) = &spec.domain {
         out.push(object(
             Kind::Ingress,
@@ -432,10 +457,14 @@ mod tests {
     fn a_minimal_tenant_gets_its_isolated_set() {
         let objects = desired(&tenant(json!({})), &config(), &Inputs::default());
         let kinds: Vec<Kind> = objects.iter().map(|o| o.kind).collect();
+        let always: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|k| *k != Kind::Secret)
+            .take(8)
+            .collect();
         assert_eq!(
-            kinds,
-            Kind::ALL[..8],
-            "every object but the optional Ingress, HPA and PDB"
+            kinds, always,
+            "every object but the optional Secret, Ingress, HPA and PDB"
         );
         for o in &objects {
             let m = &o.manifest["metadata"];
@@ -489,6 +518,28 @@ mod tests {
         let policy = &find(&objects, Kind::NetworkPolicy).unwrap().manifest["spec"];
         assert_eq!(policy["policyTypes"], json!(["Ingress", "Egress"]));
         assert_eq!(policy["podSelector"], json!({}));
+    }
+
+    #[test]
+    fn credentials_become_the_secret_and_roll_the_pods() {
+        let data = BTreeMap::from([("DATABASE_URL".to_owned(), "postgres://u:p@h/d".to_owned())]);
+        let inputs = Inputs {
+            credentials_hash: "h1".into(),
+            credentials: Some(data),
+            licensed: Vec::new(),
+        };
+        let objects = desired(&tenant(json!({})), &config(), &inputs);
+        let secret = &find(&objects, Kind::Secret).unwrap().manifest;
+        assert_eq!(secret["metadata"]["name"], "dotmac-tenant-credentials");
+        assert_eq!(
+            secret["data"]["DATABASE_URL"], "cG9zdGdyZXM6Ly91OnBAaC9k",
+            "base64 of the URL"
+        );
+        let position = |k: Kind| objects.iter().position(|o| o.kind == k).unwrap();
+        assert!(
+            position(Kind::Secret) < position(Kind::Deployment),
+            "credentials exist before the pods"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod build;
+pub mod dataplane;
 pub mod names;
 pub mod status;
 
@@ -35,6 +36,14 @@ use crate::{
 /// A reconcile step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A data-plane part (PostgreSQL, Redis, OpenBao) is not in place.
+    #[error("the tenant's {part} is not ready: {source}")]
+    DataPlane {
+        /// `database`, `cache` or `secrets`.
+        part: &'static str,
+        /// Why.
+        source: crate::provision::ProvisionError,
+    },
     /// A Kubernetes API call failed.
     #[error("failed to {action}: {source}")]
     Kube {
@@ -47,25 +56,26 @@ pub enum Error {
 
 impl Error {
     /// A short machine-readable reason for metrics and conditions.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> String {
         match self {
+            Error::DataPlane { source, .. } => source.reason(),
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 409 => "Conflict",
+            } if s.code == 409 => "Conflict".into(),
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 422 => "Invalid",
+            } if s.code == 422 => "Invalid".into(),
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 403 => "Forbidden",
+            } if s.code == 403 => "Forbidden".into(),
             Error::Kube {
                 source: kube::Error::Api(_),
                 ..
-            } => "ApiError",
-            Error::Kube { .. } => "ApiUnreachable",
+            } => "ApiError".into(),
+            Error::Kube { .. } => "ApiUnreachable".into(),
         }
     }
 }
@@ -87,6 +97,8 @@ pub struct Context {
     pub applied: AppliedCache,
     /// Metrics.
     pub metrics: Arc<crate::controller::metrics::Metrics>,
+    /// The tenant's PostgreSQL, Redis and OpenBao, when configured.
+    pub data_plane: Option<dataplane::DataPlane>,
     /// Consecutive failures per tenant, for exponential backoff.
     pub failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
@@ -218,15 +230,58 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     }
 
     let namespace = names::namespace(&name);
-    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-        Api::namespaced(client.clone(), &namespace);
-    let credentials_hash = match secrets.get_opt(CREDENTIALS_SECRET).await {
-        Ok(Some(secret)) => build::hash(&serde_json::to_value(&secret.data).unwrap_or_default()),
-        _ => String::new(),
-    };
-    let inputs = Inputs {
-        credentials_hash,
-        licensed: Vec::new(),
+    let inputs = match &ctx.data_plane {
+        Some(data_plane) => {
+            let provisioned = data_plane.provision(tenant).await;
+            observed.data_plane = Some(status::DataPlaneState {
+                database: part_state(&provisioned.database),
+                cache: part_state(&provisioned.cache),
+                secrets: part_state(&provisioned.secrets),
+            });
+            match provisioned.secret_data {
+                Some(data) => Inputs {
+                    credentials_hash: build::hash(&serde_json::to_value(&data).unwrap_or_default()),
+                    credentials: Some(data),
+                    licensed: Vec::new(),
+                },
+                None => {
+                    write_status(tenant, ctx, &observed).await?;
+                    let (part, source) = [
+                        ("secrets", provisioned.secrets),
+                        ("database", provisioned.database),
+                        ("cache", provisioned.cache),
+                    ]
+                    .into_iter()
+                    .find_map(|(part, r)| r.err().map(|e| (part, e)))
+                    .unwrap_or((
+                        "secrets",
+                        crate::provision::ProvisionError::Failed {
+                            backend: "OpenBao",
+                            step: "provision",
+                            message: "no credentials".into(),
+                        },
+                    ));
+                    return Err(Error::DataPlane { part, source });
+                }
+            }
+        }
+        None => {
+            // Without a data plane, the credentials Secret may be managed elsewhere; its
+            // contents still roll the pods.
+            let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+                Api::namespaced(client.clone(), &namespace);
+            let credentials_hash = match secrets.get_opt(CREDENTIALS_SECRET).await {
+                Ok(Some(secret)) => {
+                    build::hash(&serde_json::to_value(&secret.data).unwrap_or_default())
+                }
+                _ => String::new(),
+            };
+            Inputs {
+                credentials_hash,
+                credentials: None,
+                licensed: Vec::new(),
+            }
+        }
     };
     let desired = build::desired(tenant, &ctx.config, &inputs);
     let mut live = std::collections::HashMap::new();
@@ -285,6 +340,13 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         }
         _ => Ok(Action::requeue(Duration::from_secs(10))),
     }
+}
+
+/// A part's outcome as a condition: `Ok` or (reason, message).
+fn part_state(part: &dataplane::Part) -> Result<(), (String, String)> {
+    part.as_ref()
+        .map(|_| ())
+        .map_err(|e| (e.reason(), e.to_string()))
 }
 
 /// Computes the status and writes it only when it changed; publishes an event on a phase
@@ -360,6 +422,15 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             "removing the tenant's objects and namespace".into(),
         )
         .await;
+    }
+    if let Some(data_plane) = &ctx.data_plane {
+        data_plane
+            .cleanup(tenant)
+            .await
+            .map_err(|source| Error::DataPlane {
+                part: "data plane cleanup",
+                source,
+            })?;
     }
     let namespace = names::namespace(&name);
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());

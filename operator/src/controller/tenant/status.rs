@@ -23,6 +23,19 @@ pub struct Observed {
     pub rollout_observed: bool,
     /// A step failed: (reason, message).
     pub failure: Option<(String, String)>,
+    /// The data plane's parts, when it is on.
+    pub data_plane: Option<DataPlaneState>,
+}
+
+/// Each data-plane part: ready, or (reason, message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataPlaneState {
+    /// PostgreSQL role and database.
+    pub database: Result<(), (String, String)>,
+    /// Redis user.
+    pub cache: Result<(), (String, String)>,
+    /// OpenBao namespace and credentials.
+    pub secrets: Result<(), (String, String)>,
 }
 
 fn condition(
@@ -64,13 +77,20 @@ pub fn compute(
     let suspended = tenant.spec.suspended;
     let workload_ready =
         observed.rollout_observed && observed.ready_replicas >= observed.wanted_replicas;
+    let data_plane_failure = observed.data_plane.as_ref().and_then(|d| {
+        [&d.secrets, &d.database, &d.cache]
+            .into_iter()
+            .find_map(|p| p.as_ref().err().cloned())
+    });
     let (phase, ready_reason, ready_message) = if let Some(reseller) = &observed.missing_reseller {
         (
             TenantPhase::Pending,
             "ResellerNotFound",
             format!("reseller {reseller:?} named in spec.resellerRef does not exist"),
         )
-    } else if let Some((reason, message)) = &observed.failure {
+    } else if let Some((reason, message)) =
+        observed.failure.as_ref().or(data_plane_failure.as_ref())
+    {
         let phase = match previous_phase {
             Some(TenantPhase::Ready | TenantPhase::Degraded) => TenantPhase::Degraded,
             _ => TenantPhase::Provisioning,
@@ -111,7 +131,7 @@ pub fn compute(
         )
     };
     let ready = phase == TenantPhase::Ready;
-    let conditions = vec![
+    let mut conditions = vec![
         condition(
             tenant,
             "Ready",
@@ -184,6 +204,34 @@ pub fn compute(
             &now,
         ),
     ];
+    if let Some(parts) = &observed.data_plane {
+        for (type_, part, ok_reason, ok_message) in [
+            (
+                "DatabaseReady",
+                &parts.database,
+                "Provisioned",
+                "the PostgreSQL role and database are in place",
+            ),
+            (
+                "CacheReady",
+                &parts.cache,
+                "Provisioned",
+                "the Redis user is in place",
+            ),
+            (
+                "SecretsReady",
+                &parts.secrets,
+                "Provisioned",
+                "the OpenBao namespace and credentials are in place",
+            ),
+        ] {
+            let (ok, reason, message) = match part {
+                Ok(()) => (true, ok_reason.to_owned(), ok_message.to_owned()),
+                Err((reason, message)) => (false, reason.clone(), message.clone()),
+            };
+            conditions.push(condition(tenant, type_, ok, &reason, message, &now));
+        }
+    }
     TenantStatus {
         phase: Some(phase),
         conditions,

@@ -1,0 +1,242 @@
+//! The tenant's data plane step of a reconcile: OpenBao namespace, credentials (master copy in
+//! OpenBao KV), PostgreSQL role and database, Redis user, and the credentials Secret's data.
+//!
+//! The order heals any crash: new passwords are written to KV with `applied=false` first, then
+//! set in PostgreSQL and Redis, then marked applied. A later reconcile that finds them not
+//! applied sets them again; applied ones are only checked.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::names;
+use crate::{
+    config::{DataPlaneConfig, host_port},
+    crd::{Tenant, tenant::DeletionPolicy},
+    provision::{
+        ProvisionError,
+        openbao::{self, OpenBao, SecretsProvisioner},
+        password::Password,
+        postgres::{DatabaseProvisioner, Postgres},
+        redis::{self, CacheProvisioner, Redis},
+    },
+};
+
+/// Annotation whose new value rotates a tenant's credentials.
+pub const ROTATE_ANNOTATION: &str = "platform.dotmac.io/rotate-credentials";
+
+/// Connected provisioners and the addresses tenants use.
+#[derive(Debug, Clone)]
+pub struct DataPlane {
+    postgres: Postgres,
+    redis: Redis,
+    openbao: OpenBao,
+    postgres_host: String,
+    redis_host: String,
+    openbao_addr: String,
+}
+
+/// Why the data plane could not be set up at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Only some of the four admin settings are given.
+    #[error(
+        "the data plane needs all of DOTMAC_POSTGRES_ADMIN_URL, DOTMAC_REDIS_ADMIN_URL, DOTMAC_OPENBAO_ADDR and DOTMAC_OPENBAO_TOKEN_FILE"
+    )]
+    Incomplete,
+    /// The OpenBao token file could not be read.
+    #[error("reading the OpenBao token file {0}: {1}")]
+    TokenFile(std::path::PathBuf, std::io::Error),
+    /// A client could not be built.
+    #[error(transparent)]
+    Client(#[from] ProvisionError),
+}
+
+/// The outcome of one part.
+pub type Part = Result<(), ProvisionError>;
+
+/// What the data plane step produced.
+#[derive(Debug)]
+pub struct Provisioned {
+    /// OpenBao namespace, KV, transit, policy, AppRole.
+    pub secrets: Part,
+    /// PostgreSQL role and database.
+    pub database: Part,
+    /// Redis user.
+    pub cache: Part,
+    /// Data of the credentials Secret, when every part is in place.
+    pub secret_data: Option<BTreeMap<String, String>>,
+}
+
+impl DataPlane {
+    /// The data plane from settings: `Ok(None)` when none are given.
+    pub async fn from_config(config: &DataPlaneConfig) -> Result<Option<Self>, SetupError> {
+        let (Some(pg), Some(rd), Some(addr), Some(token_file)) = (
+            &config.postgres_admin_url,
+            &config.redis_admin_url,
+            &config.openbao_addr,
+            &config.openbao_token_file,
+        ) else {
+            let any = config.postgres_admin_url.is_some()
+                || config.redis_admin_url.is_some()
+                || config.openbao_addr.is_some()
+                || config.openbao_token_file.is_some();
+            return if any {
+                Err(SetupError::Incomplete)
+            } else {
+                Ok(None)
+            };
+        };
+        let token = std::fs::read_to_string(token_file)
+            .map_err(|e| SetupError::TokenFile(token_file.clone(), e))?;
+        Ok(Some(Self {
+            postgres: Postgres::connect_lazy(pg).await?,
+            redis: Redis::connect_lazy(rd)?,
+            openbao: OpenBao::new(addr, Password::from_stored(token.trim().to_owned()))?,
+            postgres_host: config
+                .tenant_postgres_host
+                .clone()
+                .unwrap_or_else(|| host_port(pg)),
+            redis_host: config
+                .tenant_redis_host
+                .clone()
+                .unwrap_or_else(|| host_port(rd)),
+            openbao_addr: config
+                .tenant_openbao_addr
+                .clone()
+                .unwrap_or_else(|| addr.clone()),
+        }))
+    }
+
+    /// Makes the tenant's database, Redis user and OpenBao namespace exist with current
+    /// credentials, rotating them when the rotate annotation has a new value.
+    pub async fn provision(&self, tenant: &Tenant) -> Provisioned {
+        let name = tenant.metadata.name.clone().unwrap_or_default();
+        let failed = |secrets: ProvisionError| Provisioned {
+            secrets: Err(secrets),
+            database: Ok(()),
+            cache: Ok(()),
+            secret_data: None,
+        };
+        let role_id = match self.openbao.ensure(&name).await {
+            Ok(id) => id,
+            Err(e) => return failed(e),
+        };
+        let rotate = tenant
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ROTATE_ANNOTATION))
+            .cloned()
+            .unwrap_or_default();
+        let stored = match self.openbao.read_credentials(&name).await {
+            Ok(stored) => stored,
+            Err(e) => return failed(e),
+        };
+        let mut creds = match stored {
+            Some(c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => c,
+            _ => match self.new_credentials(&name, &rotate).await {
+                Ok(c) => c,
+                Err(e) => return failed(e),
+            },
+        };
+        let field = |c: &Map<String, Value>, k: &str| {
+            Password::from_stored(
+                c.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        };
+        let applied = creds.get("applied") == Some(&Value::Bool(true));
+        let db_name = names::database(&name);
+        let (db_password, redis_password) = (
+            field(&creds, "db_password"),
+            field(&creds, "redis_password"),
+        );
+        let database = self
+            .postgres
+            .ensure(&db_name, (!applied).then_some(&db_password))
+            .await;
+        let cache = self.redis.ensure(&name, Some(&redis_password)).await;
+        let mut secrets = Ok(());
+        if database.is_ok() && cache.is_ok() && !applied {
+            creds.insert("applied".into(), Value::Bool(true));
+            secrets = self.openbao.write_credentials(&name, &creds).await;
+        }
+        let secret_data = (secrets.is_ok() && database.is_ok() && cache.is_ok()).then(|| {
+            BTreeMap::from([
+                (
+                    "DATABASE_URL".to_owned(),
+                    format!(
+                        "postgres://{db_name}:{}@{}/{db_name}",
+                        db_password.expose(),
+                        self.postgres_host
+                    ),
+                ),
+                (
+                    "REDIS_URL".to_owned(),
+                    format!(
+                        "redis://{}:{}@{}",
+                        redis::user(&name).replace(':', "%3A"),
+                        redis_password.expose(),
+                        self.redis_host
+                    ),
+                ),
+                ("BAO_ADDR".to_owned(), self.openbao_addr.clone()),
+                ("BAO_NAMESPACE".to_owned(), openbao::namespace(&name)),
+                ("BAO_ROLE_ID".to_owned(), role_id.clone()),
+                (
+                    "BAO_SECRET_ID".to_owned(),
+                    field(&creds, "secret_id").expose().to_owned(),
+                ),
+            ])
+        });
+        Provisioned {
+            secrets,
+            database,
+            cache,
+            secret_data,
+        }
+    }
+
+    /// Fresh passwords and AppRole secret id, written to KV (not yet applied).
+    async fn new_credentials(
+        &self,
+        tenant: &str,
+        rotation: &str,
+    ) -> Result<Map<String, Value>, ProvisionError> {
+        let generate = || {
+            Password::generate().map_err(|e| ProvisionError::Failed {
+                backend: "OpenBao",
+                step: "generate a password",
+                message: e.to_string(),
+            })
+        };
+        let secret_id = self.openbao.issue_secret_id(tenant).await?;
+        let creds = json!({
+            "db_password": generate()?.expose(),
+            "redis_password": generate()?.expose(),
+            "secret_id": secret_id.expose(),
+            "rotation": rotation,
+            "applied": false,
+        });
+        let creds = creds.as_object().cloned().unwrap_or_default();
+        self.openbao.write_credentials(tenant, &creds).await?;
+        Ok(creds)
+    }
+
+    /// Removes the Redis user, then OpenBao and the database per `deletionPolicy`: Delete
+    /// drops them, Retain keeps them and disables the database login.
+    pub async fn cleanup(&self, tenant: &Tenant) -> Result<(), ProvisionError> {
+        let name = tenant.metadata.name.clone().unwrap_or_default();
+        self.redis.remove(&name).await?;
+        match tenant.spec.deletion_policy {
+            DeletionPolicy::Delete => {
+                self.openbao.remove(&name).await?;
+                self.postgres.drop_all(&names::database(&name)).await
+            }
+            DeletionPolicy::Retain => self.postgres.disable_login(&names::database(&name)).await,
+        }
+    }
+}

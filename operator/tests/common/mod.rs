@@ -1,0 +1,69 @@
+//! Helpers shared by the operator's test files.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+/// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
+pub struct DevBao {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+impl DevBao {
+    /// Starts a dev server with root token `test-root` on a free port.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port).await
+    }
+
+    /// Starts a dev server on `port`.
+    pub async fn start_on(port: u16) -> Self {
+        // reqwest uses the process-wide rustls provider the binaries install.
+        dotmac_telemetry::install_crypto_provider();
+        let bao = std::env::var("DOTMAC_BAO")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/bao")
+            });
+        let addr = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&bao)
+            .args([
+                "server",
+                "-dev",
+                "-dev-root-token-id=test-root",
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {} ({e}): run scripts/tools", bao.display()));
+        for _ in 0..300 {
+            if reqwest::get(format!("{addr}/v1/sys/health"))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, addr }
+    }
+}
+
+impl Drop for DevBao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
