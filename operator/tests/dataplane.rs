@@ -42,12 +42,16 @@ struct Args {
 struct Harness {
     _cluster: DevCluster,
     client: Client,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     bao_addr: String,
-    _controller: tokio::task::JoinHandle<()>,
+    controller: tokio::task::JoinHandle<()>,
 }
 
 async fn harness(bao_addr: &str) -> Harness {
+    harness_with(bao_addr, "postgres://postgres@127.0.0.1:5432/postgres").await
+}
+
+async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     dotmac_telemetry::install_crypto_provider();
     let cluster = DevCluster::start_with(Options {
         rollout_delay: Duration::from_millis(50),
@@ -70,7 +74,7 @@ async fn harness(bao_addr: &str) -> Harness {
         "--health-listen",
         "127.0.0.1:0",
         "--postgres-admin-url",
-        "postgres://postgres@127.0.0.1:5432/postgres",
+        postgres_admin,
         "--redis-admin-url",
         "redis://127.0.0.1:6379",
         "--openbao-addr",
@@ -88,9 +92,9 @@ async fn harness(bao_addr: &str) -> Harness {
     Harness {
         _cluster: cluster,
         client,
-        _dir: dir,
+        dir,
         bao_addr: bao_addr.to_owned(),
-        _controller: controller,
+        controller,
     }
 }
 
@@ -394,32 +398,172 @@ async fn retain_keeps_data_and_recreating_re_adopts_it() {
     .await;
 }
 
+/// Names of existing `tenant_<prefix>…` databases.
+async fn databases_like(prefix: &str) -> Vec<String> {
+    let db = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .unwrap();
+    db.query_all_raw(Statement::from_string(
+        DbBackend::Postgres,
+        format!(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'tenant_{prefix}%' ORDER BY 1"
+        ),
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.try_get_by_index::<String>(0).unwrap())
+    .collect()
+}
+
+/// Creates `n` tenants named `<prefix>-<i>`, waits until `blocked` holds for all, brings the
+/// backend back with `recover`, and checks that all become Ready with exactly one database
+/// each; then deletes them.
+async fn outage_then_recovery<R, Fut>(h: &Harness, prefix: &str, n: usize, reason: &str, recover: R)
+where
+    R: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let tenants: Api<Tenant> = Api::all(h.client.clone());
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    for name in &names {
+        tenants
+            .create(&PostParams::default(), &tenant(name, "Delete"))
+            .await
+            .unwrap();
+    }
+    for name in &names {
+        let blocked = until(&format!("{name} blocked by the outage"), || async {
+            tenants.get_opt(name).await.unwrap().and_then(|t| {
+                t.status?
+                    .conditions
+                    .into_iter()
+                    .find(|c| c.reason == reason && c.status == "False")
+            })
+        })
+        .await;
+        assert!(!blocked.message.is_empty());
+    }
+    recover().await;
+    for name in &names {
+        ready(&tenants, name).await;
+    }
+    let made = databases_like(&prefix.replace('-', "_")).await;
+    assert_eq!(
+        made.len(),
+        n,
+        "one database per tenant, no duplicates: {made:?}"
+    );
+    for name in &names {
+        tenants
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    for name in &names {
+        until("the tenant to go", || async {
+            tenants.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+    assert!(databases_like(&prefix.replace('-', "_")).await.is_empty());
+}
+
 #[tokio::test]
-async fn openbao_down_is_a_condition_and_the_tenant_recovers_when_it_returns() {
+async fn openbao_down_during_provisioning_of_20_tenants_then_all_ready() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let addr = format!("http://127.0.0.1:{port}");
-    let h = harness(&addr).await;
+    let h = harness(&format!("http://127.0.0.1:{port}")).await;
+    let mut bao = None;
+    outage_then_recovery(&h, &unique("ob"), 20, "OpenBaoUnreachable", || async {
+        bao = Some(DevBao::start_on(port).await);
+    })
+    .await;
+}
+
+/// A loopback TCP proxy to PostgreSQL that the test can cut: while down it closes every
+/// connection at once, and cutting also ends the connections already open.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    _accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: &'static str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, pipes) = (up.clone(), open.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                pipes.lock().unwrap().push(pipe);
+            }
+        });
+        Self {
+            port,
+            up,
+            open,
+            _accept: accept,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            for pipe in self.open.lock().unwrap().drain(..) {
+                pipe.abort();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn postgres_connections_cut_during_provisioning_of_20_tenants_then_all_ready() {
+    let bao = DevBao::start().await;
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let h = harness_with(
+        &bao.addr,
+        &format!("postgres://postgres@127.0.0.1:{}/postgres", proxy.port),
+    )
+    .await;
+    outage_then_recovery(&h, &unique("pg"), 20, "PostgresUnreachable", || async {
+        proxy.set_up(true);
+    })
+    .await;
+    // Cut again with everything Ready: the tenants report it, then recover.
     let tenants: Api<Tenant> = Api::all(h.client.clone());
-    let name = unique("dpo");
+    let name = unique("pgc");
+    proxy.set_up(false);
     tenants
         .create(&PostParams::default(), &tenant(&name, "Delete"))
         .await
         .unwrap();
-    let blocked = until("SecretsReady=False", || async {
+    until("DatabaseReady=False", || async {
         tenants.get_opt(&name).await.unwrap().and_then(|t| {
             t.status?
                 .conditions
                 .into_iter()
-                .find(|c| c.type_ == "SecretsReady" && c.status == "False")
+                .find(|c| c.type_ == "DatabaseReady" && c.reason == "PostgresUnreachable")
         })
     })
     .await;
-    assert_eq!(blocked.reason, "OpenBaoUnreachable");
-    let _bao = DevBao::start_on(port).await;
+    proxy.set_up(true);
     ready(&tenants, &name).await;
     tenants
         .delete(&name, &DeleteParams::default())
@@ -434,4 +578,182 @@ async fn openbao_down_is_a_condition_and_the_tenant_recovers_when_it_returns() {
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn no_credential_reaches_a_log_line_event_or_status() {
+    dotmac_telemetry::install_crypto_provider();
+    let bao = DevBao::start().await;
+    let cluster = DevCluster::start_with(Options {
+        rollout_delay: Duration::from_millis(50),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in dotmac_operator::crd::all() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("bao-token");
+    std::fs::write(&token, "test-root").unwrap();
+    let log = dir.path().join("operator.log");
+    let health = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
+        .arg("controller")
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env("RUST_LOG", "debug")
+        .env("DOTMAC_LEADER_ELECTION", "false")
+        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
+        .env(
+            "DOTMAC_POSTGRES_ADMIN_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        )
+        .env("DOTMAC_REDIS_ADMIN_URL", "redis://127.0.0.1:6379")
+        .env("DOTMAC_OPENBAO_ADDR", &bao.addr)
+        .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let name = unique("dps");
+    tenants
+        .create(&PostParams::default(), &tenant(&name, "Delete"))
+        .await
+        .unwrap();
+    ready(&tenants, &name).await;
+    let admin = OpenBao::new(&bao.addr, Password::from_stored("test-root".into())).unwrap();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut collect = |kv: serde_json::Map<String, serde_json::Value>| {
+        for key in ["db_password", "redis_password", "secret_id"] {
+            secrets.push(kv[key].as_str().unwrap().to_owned());
+        }
+    };
+    collect(admin.read_credentials(&name).await.unwrap().unwrap());
+    tenants.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"platform.dotmac.io/rotate-credentials": "1"}}}))).await.unwrap();
+    let rotated = until("rotation", || async {
+        admin
+            .read_credentials(&name)
+            .await
+            .unwrap()
+            .filter(|kv| kv["rotation"] == "1" && kv["applied"] == true)
+    })
+    .await;
+    collect(rotated);
+    ready(&tenants, &name).await;
+    tenants
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    until("the tenant to go", || async {
+        tenants
+            .get_opt(&name)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    operator.kill().await.unwrap();
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("phase changed"),
+        "the operator logged its work"
+    );
+    let events: Api<kube::api::DynamicObject> = Api::all_with(
+        client.clone(),
+        &kube::discovery::ApiResource::from_gvk_with_plural(
+            &kube::core::GroupVersionKind::gvk("events.k8s.io", "v1", "Event"),
+            "events",
+        ),
+    );
+    let events =
+        serde_json::to_string(&events.list(&Default::default()).await.unwrap().items).unwrap();
+    assert!(events.contains(&name), "events were published");
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a credential reached the operator's log"
+        );
+        assert!(
+            !events.contains(secret.as_str()),
+            "a credential reached an event"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_operator_killed_again_and_again_converges_without_duplicates() {
+    let bao = DevBao::start().await;
+    let h = harness(&bao.addr).await;
+    // The harness's controller runs too; a second one is started and killed repeatedly
+    // mid-provisioning, so steps are interrupted at many different points.
+    let tenants: Api<Tenant> = Api::all(h.client.clone());
+    let prefix = unique("kl");
+    let names: Vec<String> = (0..10).map(|i| format!("{prefix}-{i}")).collect();
+    h.controller.abort();
+    let token = h.dir.path().join("bao-token");
+    let config = || {
+        Args::parse_from([
+            "test",
+            "--leader-election",
+            "false",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--postgres-admin-url",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+            "--redis-admin-url",
+            "redis://127.0.0.1:6379",
+            "--openbao-addr",
+            &bao.addr,
+            "--openbao-token-file",
+            token.to_str().unwrap(),
+        ])
+        .config
+    };
+    for name in &names {
+        tenants
+            .create(&PostParams::default(), &tenant(name, "Delete"))
+            .await
+            .unwrap();
+    }
+    for round in 0..6u64 {
+        let client = h.client.clone();
+        let cfg = config();
+        let task = tokio::spawn(async move {
+            let _ = dotmac_operator::controller::run(client, cfg).await;
+        });
+        tokio::time::sleep(Duration::from_millis(60 + 45 * round)).await;
+        task.abort();
+        let _ = task.await;
+    }
+    let client = h.client.clone();
+    let cfg = config();
+    let _last = tokio::spawn(async move {
+        let _ = dotmac_operator::controller::run(client, cfg).await;
+    });
+    for name in &names {
+        ready(&tenants, name).await;
+    }
+    let made = databases_like(&prefix.replace('-', "_")).await;
+    assert_eq!(made.len(), names.len(), "one database per tenant: {made:?}");
+    for name in &names {
+        tenants
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    for name in &names {
+        until("the tenant to go", || async {
+            tenants.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+    assert!(databases_like(&prefix.replace('-', "_")).await.is_empty());
 }
