@@ -171,6 +171,24 @@ async fn pg_scalar(sql: &str) -> Option<String> {
         .and_then(|r| r.try_get_by_index::<String>(0).ok())
 }
 
+/// Whether the Redis ACL user of `tenant` exists.
+async fn redis_user_exists(tenant: &str) -> bool {
+    use fred::interfaces::{AclInterface, ClientLike};
+    let client = fred::clients::Client::new(
+        fred::types::config::Config::from_url("redis://127.0.0.1:6379").unwrap(),
+        None,
+        None,
+        None,
+    );
+    client.init().await.unwrap();
+    let reply: fred::types::Value = client
+        .acl_getuser(format!("tenant:{tenant}"))
+        .await
+        .unwrap();
+    client.quit().await.ok();
+    !matches!(reply, fred::types::Value::Null)
+}
+
 fn redis_password(url: &str) -> String {
     url.rsplit_once('@')
         .unwrap()
@@ -296,6 +314,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
         None
     );
     assert_eq!(admin.read_credentials(&name).await.ok().flatten(), None);
+    assert!(!redis_user_exists(&name).await, "the Redis user is gone");
 }
 
 fn names_db(name: &str) -> String {
@@ -350,6 +369,15 @@ async fn retain_keeps_data_and_recreating_re_adopts_it() {
         .await
         .is_some(),
         "data kept"
+    );
+    assert!(
+        !redis_user_exists(&name).await,
+        "Retain removes the Redis user"
+    );
+    let admin = OpenBao::new(&h.bao_addr, Password::from_stored("test-root".into())).unwrap();
+    assert!(
+        admin.read_credentials(&name).await.unwrap().is_some(),
+        "Retain keeps the OpenBao namespace and its KV"
     );
 
     tenants
