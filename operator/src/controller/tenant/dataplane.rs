@@ -25,15 +25,27 @@ use crate::{
 /// Annotation whose new value rotates a tenant's credentials.
 pub const ROTATE_ANNOTATION: &str = "platform.dotmac.io/rotate-credentials";
 
-/// Connected provisioners and the addresses tenants use.
+/// Connected provisioners and the addresses tenants use. The provisioners are type
+/// parameters so tests can wrap the real ones and inject a fault at any step.
 #[derive(Debug, Clone)]
-pub struct DataPlane {
-    postgres: Postgres,
-    redis: Redis,
-    openbao: OpenBao,
+pub struct DataPlane<D = Postgres, C = Redis, S = OpenBao> {
+    postgres: D,
+    redis: C,
+    openbao: S,
     postgres_host: String,
     redis_host: String,
     openbao_addr: String,
+}
+
+/// The addresses tenant instances use to reach their data plane.
+#[derive(Debug, Clone)]
+pub struct TenantEndpoints {
+    /// PostgreSQL `host:port`.
+    pub postgres_host: String,
+    /// Redis `host:port`.
+    pub redis_host: String,
+    /// OpenBao address.
+    pub openbao_addr: String,
 }
 
 /// Why the data plane could not be set up at start-up.
@@ -106,6 +118,20 @@ impl DataPlane {
                 .clone()
                 .unwrap_or_else(|| addr.clone()),
         }))
+    }
+}
+
+impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPlane<D, C, S> {
+    /// A data plane over the given provisioners.
+    pub fn with(postgres: D, redis: C, openbao: S, endpoints: TenantEndpoints) -> Self {
+        Self {
+            postgres,
+            redis,
+            openbao,
+            postgres_host: endpoints.postgres_host,
+            redis_host: endpoints.redis_host,
+            openbao_addr: endpoints.openbao_addr,
+        }
     }
 
     /// Makes the tenant's database, Redis user and OpenBao namespace exist with current
