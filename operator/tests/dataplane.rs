@@ -280,6 +280,37 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     .await;
     assert_ne!(rotated["DATABASE_URL"], data["DATABASE_URL"]);
     assert_ne!(rotated["BAO_SECRET_ID"], data["BAO_SECRET_ID"]);
+    let login = |secret_id: String| {
+        let (addr, role_id, ns) = (
+            h.bao_addr.clone(),
+            data["BAO_ROLE_ID"].clone(),
+            data["BAO_NAMESPACE"].clone(),
+        );
+        async move {
+            reqwest::Client::new()
+                .post(format!("{addr}/v1/auth/approle/login"))
+                .header("X-Vault-Namespace", ns)
+                .json(&json!({"role_id": role_id, "secret_id": secret_id}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    until("the rotation to be applied", || async {
+        (admin.read_credentials(&name).await.unwrap().unwrap()["applied"] == true).then_some(())
+    })
+    .await;
+    assert_eq!(
+        login(rotated["BAO_SECRET_ID"].clone()).await,
+        200,
+        "the new secret id logs in"
+    );
+    assert_ne!(
+        login(data["BAO_SECRET_ID"].clone()).await,
+        200,
+        "the replaced secret id is revoked"
+    );
     until("the pods to roll", || async {
         (hash(&deployments.get("isp-runtime").await.unwrap()) != before).then_some(())
     })
@@ -881,6 +912,14 @@ mod faulty_impls {
         async fn issue_secret_id(&self, tenant: &str) -> Result<Password, ProvisionError> {
             self.faults.check("OpenBao")?;
             self.inner.issue_secret_id(tenant).await
+        }
+        async fn destroy_secret_id(
+            &self,
+            tenant: &str,
+            secret_id: &Password,
+        ) -> Result<(), ProvisionError> {
+            self.faults.check("OpenBao")?;
+            self.inner.destroy_secret_id(tenant, secret_id).await
         }
         async fn read_credentials(
             &self,

@@ -52,6 +52,12 @@ pub trait SecretsProvisioner: Send + Sync {
         &self,
         tenant: &str,
     ) -> impl Future<Output = Result<Password, ProvisionError>> + Send;
+    /// Revokes a secret id of the instance's AppRole (after a rotation); gone already is fine.
+    fn destroy_secret_id(
+        &self,
+        tenant: &str,
+        secret_id: &Password,
+    ) -> impl Future<Output = Result<(), ProvisionError>> + Send;
     /// Reads the credentials kept in KV (field → value), if any.
     fn read_credentials(
         &self,
@@ -377,6 +383,22 @@ impl SecretsProvisioner for OpenBao {
             )
             .await?;
         Ok(Password::from_stored(reply))
+    }
+
+    async fn destroy_secret_id(
+        &self,
+        tenant: &str,
+        secret_id: &Password,
+    ) -> Result<(), ProvisionError> {
+        self.call(
+            Method::POST,
+            &namespace(tenant),
+            &format!("auth/approle/role/{ROLE}/secret-id/destroy"),
+            Some(json!({"secret_id": secret_id.expose()})),
+            "revoke the previous secret id",
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn read_credentials(

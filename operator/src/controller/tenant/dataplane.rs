@@ -2,7 +2,8 @@
 //! OpenBao KV), PostgreSQL role and database, Redis user, and the credentials Secret's data.
 //!
 //! The order heals any crash: new passwords are written to KV with `applied=false` first, then
-//! set in PostgreSQL and Redis, then marked applied. A later reconcile that finds them not
+//! set in PostgreSQL and Redis, the replaced AppRole secret id is revoked, then all is marked
+//! applied. A later reconcile that finds them not
 //! applied sets them again; applied ones are only checked.
 
 use std::collections::BTreeMap;
@@ -159,9 +160,17 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             Ok(stored) => stored,
             Err(e) => return failed(e),
         };
+        let previous_secret_id = stored
+            .as_ref()
+            .and_then(|c| c.get("secret_id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut creds = match stored {
             Some(c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => c,
-            _ => match self.new_credentials(&name, &rotate).await {
+            _ => match self
+                .new_credentials(&name, &rotate, previous_secret_id)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => return failed(e),
             },
@@ -187,8 +196,18 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         let cache = self.redis.ensure(&name, Some(&redis_password)).await;
         let mut secrets = Ok(());
         if database.is_ok() && cache.is_ok() && !applied {
-            creds.insert("applied".into(), Value::Bool(true));
-            secrets = self.openbao.write_credentials(&name, &creds).await;
+            // The replaced AppRole secret id stops working once the new one is in force.
+            if let Some(old) = creds.get("previous_secret_id").and_then(Value::as_str) {
+                secrets = self
+                    .openbao
+                    .destroy_secret_id(&name, &Password::from_stored(old.to_owned()))
+                    .await;
+            }
+            if secrets.is_ok() {
+                creds.remove("previous_secret_id");
+                creds.insert("applied".into(), Value::Bool(true));
+                secrets = self.openbao.write_credentials(&name, &creds).await;
+            }
         }
         let secret_data = (secrets.is_ok() && database.is_ok() && cache.is_ok()).then(|| {
             BTreeMap::from([
@@ -231,6 +250,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         &self,
         tenant: &str,
         rotation: &str,
+        previous_secret_id: Option<String>,
     ) -> Result<Map<String, Value>, ProvisionError> {
         let generate = || {
             Password::generate().map_err(|e| ProvisionError::Failed {
@@ -247,7 +267,10 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             "rotation": rotation,
             "applied": false,
         });
-        let creds = creds.as_object().cloned().unwrap_or_default();
+        let mut creds = creds.as_object().cloned().unwrap_or_default();
+        if let Some(previous) = previous_secret_id {
+            creds.insert("previous_secret_id".into(), Value::from(previous));
+        }
         self.openbao.write_credentials(tenant, &creds).await?;
         Ok(creds)
     }
