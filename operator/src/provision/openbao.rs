@@ -172,6 +172,48 @@ impl OpenBao {
         Ok(Some(serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
+    /// Creates the namespace `name` inside `parent` when missing. Another writer creating it at
+    /// the same time is success once it exists.
+    async fn ensure_namespace(
+        &self,
+        parent: &str,
+        name: &str,
+        what: &'static str,
+    ) -> Result<(), ProvisionError> {
+        let path = format!("sys/namespaces/{name}");
+        if self
+            .call(Method::GET, parent, &path, None, what)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        match self
+            .call(Method::POST, parent, &path, Some(json!({})), what)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ProvisionError::Failed { .. }) => {
+                for _ in 0..50 {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    if self
+                        .call(Method::GET, parent, &path, None, what)
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(());
+                    }
+                }
+                Err(ProvisionError::Failed {
+                    backend: BACKEND,
+                    step: what,
+                    message: "created elsewhere but never appeared".into(),
+                })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// One call whose answer must carry a string at `pointer`.
     async fn string_field(
         &self,
@@ -211,46 +253,10 @@ impl OpenBao {
 impl SecretsProvisioner for OpenBao {
     async fn ensure(&self, tenant: &str) -> Result<String, ProvisionError> {
         self.check_health().await?;
-        if self
-            .call(
-                Method::GET,
-                "",
-                &format!("sys/namespaces/{PARENT}"),
-                None,
-                "read the parent namespace",
-            )
-            .await?
-            .is_none()
-        {
-            self.call(
-                Method::POST,
-                "",
-                &format!("sys/namespaces/{PARENT}"),
-                Some(json!({})),
-                "create the parent namespace",
-            )
+        self.ensure_namespace("", PARENT, "the parent namespace")
             .await?;
-        }
-        if self
-            .call(
-                Method::GET,
-                PARENT,
-                &format!("sys/namespaces/{tenant}"),
-                None,
-                "read the namespace",
-            )
-            .await?
-            .is_none()
-        {
-            self.call(
-                Method::POST,
-                PARENT,
-                &format!("sys/namespaces/{tenant}"),
-                Some(json!({})),
-                "create the namespace",
-            )
+        self.ensure_namespace(PARENT, tenant, "the namespace")
             .await?;
-        }
         let ns = namespace(tenant);
         let mounts = self
             .call(Method::GET, &ns, "sys/mounts", None, "read the mounts")
