@@ -85,9 +85,9 @@ impl Postgres {
         let mut options = sea_orm::ConnectOptions::new(admin_url.to_owned());
         options
             .connect_lazy(lazy)
-            .max_connections(8)
+            .max_connections(16)
             .connect_timeout(std::time::Duration::from_secs(5))
-            .acquire_timeout(std::time::Duration::from_secs(5))
+            .acquire_timeout(std::time::Duration::from_secs(30))
             .sqlx_logging(false);
         let admin = Database::connect(options)
             .await
