@@ -8,24 +8,23 @@
     reason = "a test fails loudly"
 )]
 
+mod common;
+
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use clap::Parser;
-use dotmac_devcluster::{DevCluster, Options};
+use dotmac_devcluster::DevCluster;
 use dotmac_operator::{
     config::ControllerConfig,
     crd::{Reseller, Tenant, tenant::TenantPhase},
 };
-use k8s_openapi::{
-    api::{
-        apps::v1::Deployment,
-        autoscaling::v2::HorizontalPodAutoscaler,
-        coordination::v1::Lease,
-        core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, Service, ServiceAccount},
-        networking::v1::{Ingress, NetworkPolicy},
-        policy::v1::PodDisruptionBudget,
-    },
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    coordination::v1::Lease,
+    core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, Service, ServiceAccount},
+    networking::v1::{Ingress, NetworkPolicy},
+    policy::v1::PodDisruptionBudget,
 };
 use kube::{
     Api, Client, ResourceExt,
@@ -53,18 +52,7 @@ fn config(extra: &[&str]) -> ControllerConfig {
 }
 
 async fn cluster() -> (DevCluster, Client) {
-    let cluster = DevCluster::start_with(Options {
-        rollout_delay: Duration::from_millis(50),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    (cluster, client)
+    common::cluster_with_crds().await
 }
 
 fn start(client: &Client, config: ControllerConfig) -> tokio::task::JoinHandle<()> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use common::DevBao;
-use dotmac_devcluster::{DevCluster, Options};
+use dotmac_devcluster::DevCluster;
 use dotmac_operator::{
     config::ControllerConfig,
     crd::{Tenant, tenant::TenantPhase},
@@ -22,10 +22,7 @@ use dotmac_operator::{
         password::Password,
     },
 };
-use k8s_openapi::{
-    api::{apps::v1::Deployment, core::v1::Secret},
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret};
 use kube::{
     Api, Client,
     api::{DeleteParams, Patch, PatchParams, PostParams},
@@ -53,17 +50,7 @@ async fn harness(bao_addr: &str) -> Harness {
 
 async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     dotmac_telemetry::install_crypto_provider();
-    let cluster = DevCluster::start_with(Options {
-        rollout_delay: Duration::from_millis(50),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
+    let (cluster, client) = common::cluster_with_crds().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("bao-token");
     std::fs::write(&token, "test-root\n").unwrap();
@@ -132,6 +119,18 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Deletes a tenant and waits until its finalizer has run and it is gone.
+async fn delete_and_wait(tenants: &Api<Tenant>, name: &str) {
+    tenants
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap();
+    until("the tenant to go", || async {
+        tenants.get_opt(name).await.unwrap().is_none().then_some(())
+    })
+    .await;
 }
 
 async fn ready(tenants: &Api<Tenant>, name: &str) -> Tenant {
@@ -229,7 +228,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
         ]
     );
     assert_eq!(data["BAO_NAMESPACE"], format!("tenants/{name}"));
-    let db = names_db(&name);
+    let db = dotmac_operator::controller::tenant::names::database(&name);
     assert!(data["DATABASE_URL"].ends_with(&format!("@127.0.0.1:5432/{db}")));
     Database::connect(data["DATABASE_URL"].as_str())
         .await
@@ -317,19 +316,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     .await;
 
     // Delete policy: database, role, Redis user and OpenBao namespace are gone.
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    until("the tenant to go", || async {
-        tenants
-            .get_opt(&name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&tenants, &name).await;
     assert_eq!(
         pg_scalar(&format!(
             "SELECT datname::text FROM pg_database WHERE datname = '{db}'"
@@ -348,17 +335,13 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     assert!(!redis_user_exists(&name).await, "the Redis user is gone");
 }
 
-fn names_db(name: &str) -> String {
-    format!("tenant_{}", name.replace('-', "_"))
-}
-
 #[tokio::test]
 async fn retain_keeps_data_and_recreating_re_adopts_it() {
     let bao = DevBao::start().await;
     let h = harness(&bao.addr).await;
     let tenants: Api<Tenant> = Api::all(h.client.clone());
     let name = unique("dpr");
-    let db = names_db(&name);
+    let db = dotmac_operator::controller::tenant::names::database(&name);
     tenants
         .create(&PostParams::default(), &tenant(&name, "Retain"))
         .await
@@ -372,19 +355,7 @@ async fn retain_keeps_data_and_recreating_re_adopts_it() {
         .await
         .unwrap();
 
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    until("the tenant to go", || async {
-        tenants
-            .get_opt(&name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&tenants, &name).await;
     assert_eq!(
         pg_scalar(&format!(
             "SELECT rolcanlogin::text FROM pg_roles WHERE rolname = '{db}'"
@@ -442,19 +413,7 @@ async fn retain_keeps_data_and_recreating_re_adopts_it() {
         .unwrap();
     assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "7");
     drop(db_conn);
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    until("the tenant to go", || async {
-        tenants
-            .get_opt(&name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&tenants, &name).await;
 }
 
 /// Names of existing `tenant_<prefix>…` databases.
@@ -624,36 +583,14 @@ async fn postgres_connections_cut_during_provisioning_of_20_tenants_then_all_rea
     .await;
     proxy.set_up(true);
     ready(&tenants, &name).await;
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    until("the tenant to go", || async {
-        tenants
-            .get_opt(&name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&tenants, &name).await;
 }
 
 #[tokio::test]
 async fn no_credential_reaches_a_log_line_event_or_status() {
     dotmac_telemetry::install_crypto_provider();
     let bao = DevBao::start().await;
-    let cluster = DevCluster::start_with(Options {
-        rollout_delay: Duration::from_millis(50),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
+    let (cluster, client) = common::cluster_with_crds().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("bao-token");
     std::fs::write(&token, "test-root").unwrap();
@@ -705,19 +642,7 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
     .await;
     collect(rotated);
     ready(&tenants, &name).await;
-    tenants
-        .delete(&name, &DeleteParams::default())
-        .await
-        .unwrap();
-    until("the tenant to go", || async {
-        tenants
-            .get_opt(&name)
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&tenants, &name).await;
     operator.kill().await.unwrap();
 
     let logs = std::fs::read_to_string(&log).unwrap();

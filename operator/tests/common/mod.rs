@@ -9,6 +9,26 @@
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
+use dotmac_devcluster::{DevCluster, Options};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::{Api, Client, api::PostParams};
+
+/// A devcluster whose Deployments become available after 50 ms, with the platform's CRDs.
+pub async fn cluster_with_crds() -> (DevCluster, Client) {
+    let cluster = DevCluster::start_with(Options {
+        rollout_delay: Duration::from_millis(50),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in dotmac_operator::crd::all() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    (cluster, client)
+}
+
 /// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
 pub struct DevBao {
     child: std::process::Child,
