@@ -1,14 +1,10 @@
 //! Run-time settings of an instance, from flags or `DOTMAC_`-prefixed environment variables.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
-/// Settings of `dotmac-isp serve`.
+/// Where the database is; shared by every subcommand.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ServeConfig {
-    /// Address to serve HTTP on.
-    #[arg(long, env = "DOTMAC_ISP_LISTEN", default_value = "0.0.0.0:8001")]
-    pub listen: SocketAddr,
-
+pub struct DatabaseConfig {
     /// Database to use: a PostgreSQL URL in production, SQLite (created when missing) by
     /// default.
     #[arg(
@@ -17,4 +13,49 @@ pub struct ServeConfig {
         default_value = "sqlite://dotmac-isp.db?mode=rwc"
     )]
     pub database_url: String,
+
+    /// The tenant this instance belongs to (written by the operator).
+    #[arg(long, env = "DOTMAC_TENANT", default_value = "local")]
+    pub tenant: String,
+}
+
+/// Settings of `dotmac-isp serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "DOTMAC_ISP_LISTEN", default_value = "0.0.0.0:8001")]
+    pub listen: SocketAddr,
+
+    /// Database and tenant.
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Redis for the job queue and rate limits (`redis://…`); without it jobs queue in process
+    /// and requests are not rate-limited.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// The entitlements file the operator mounts; without it every feature is enabled.
+    #[arg(long, env = "DOTMAC_ENTITLEMENTS_FILE")]
+    pub entitlements_file: Option<PathBuf>,
+
+    /// The instance's currency (ISO 4217); others need the `advanced_billing` feature.
+    #[arg(long, env = "DOTMAC_CURRENCY", default_value = "USD")]
+    pub currency: String,
+
+    /// Days from an invoice's issue to its due date.
+    #[arg(long, env = "DOTMAC_PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=365))]
+    pub payment_terms_days: i64,
+
+    /// API requests per minute per token (needs Redis).
+    #[arg(long, env = "DOTMAC_API_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u64,
+
+    /// Subscriptions billed per transaction in a billing run.
+    #[arg(long, env = "DOTMAC_BILLING_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=2000))]
+    pub billing_batch_size: u64,
+
+    /// Seconds a worker holds a run without renewing it; another takes it over after that.
+    #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub run_lease_seconds: i64,
 }

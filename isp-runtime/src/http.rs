@@ -13,19 +13,19 @@ use opentelemetry::{
     KeyValue,
     metrics::{Counter, Histogram},
 };
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::probes;
+use crate::{api, probes};
 
-/// Builds the application's router.
-pub fn app(db: DatabaseConnection) -> Router {
+/// Builds the application's router: probes and the API.
+pub fn app(state: api::AppState) -> Router {
     Router::new()
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
-        .with_state(db)
+        .with_state(state.db.clone())
+        .merge(api::router(state))
         .layer(middleware::from_fn_with_state(
             HttpMetrics::new(),
             record_metrics,

@@ -1,8 +1,30 @@
 //! `dotmac-isp`: the ISP management application each tenant runs (port 8001).
 //!
-//! For now it serves its probes; the ISP domains (customers, billing, network, support) join
-//! as modules with their own entities, services and routes.
+//! Customers, plans, subscriptions, invoices, payments and dunning over a REST API under
+//! `/api/v1`, on PostgreSQL or embedded SQLite; billing and dunning runs as queued jobs.
+//! Pure rules live in [`domain`]; each other module owns one resource's service logic and
+//! routes.
 
+pub mod api;
+pub mod audit;
+pub mod billing_run;
 pub mod config;
+pub mod customers;
+pub mod db;
+pub mod domain;
+pub mod dunning;
+pub mod entitlements;
+pub mod error;
 pub mod http;
+pub mod invoices;
+pub mod jobs;
+pub mod payments;
+pub mod plans;
 pub mod probes;
+pub mod ratelimit;
+pub mod runs;
+pub mod server;
+pub mod subscriptions;
+pub mod taxes;
+pub mod tokens;
+pub mod validate;

@@ -2,7 +2,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dotmac_isp::{config::ServeConfig, http};
+use dotmac_isp::{
+    config::{DatabaseConfig, ServeConfig},
+    http, server,
+    tokens::{self, Role},
+};
 
 /// DotMac ISP runtime: one tenant's ISP management application.
 #[derive(Parser, Debug)]
@@ -14,8 +18,31 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the HTTP API and probes.
+    /// Serve the HTTP API and probes, and run queued billing and dunning jobs.
     Serve(ServeConfig),
+    /// Bring the database schema up to date and exit.
+    Migrate(DatabaseConfig),
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Admin {
+    /// Create an API token and print it once on stdout (only its hash is kept).
+    CreateToken {
+        /// Database and tenant.
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// A name for the token, recorded in the audit log.
+        #[arg(long, default_value = "admin")]
+        name: String,
+        /// What the token may do.
+        #[arg(long, value_enum, default_value = "staff")]
+        role: Role,
+    },
 }
 
 #[tokio::main]
@@ -24,22 +51,41 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = dotmac_telemetry::init("dotmac-isp").context("setting up telemetry")?;
     match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Migrate(database) => {
+            server::database(&database).await?;
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                Admin::CreateToken {
+                    database,
+                    name,
+                    role,
+                },
+        } => {
+            let db = server::database(&database).await?;
+            let (_, token) = tokens::create(&db, &database.tenant, &name, role)
+                .await
+                .context("creating the token")?;
+            println!("{token}");
+            eprintln!(
+                "Token '{name}' ({role:?}) created for tenant {}. It is shown only this once.",
+                database.tenant
+            );
+            Ok(())
+        }
     }
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let db = sea_orm::Database::connect(&config.database_url)
-        .await
-        .context("connecting to the database")?;
-    tracing::info!(backend = ?db.get_database_backend(), "database connected");
+    let (app, _) = server::assemble(&config, None).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(%addr, "dotmac-isp listening");
-    http::serve(listener, http::app(db))
-        .await
-        .context("serving HTTP")?;
-    tracing::info!("dotmac-isp stopped");
+    let tenant = &config.database.tenant;
+    tracing::info!(%addr, %tenant, "dotmac-isp listening");
+    http::serve(listener, app).await.context("serving HTTP")?;
+    tracing::info!(%tenant, "dotmac-isp stopped");
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! tenant's entitlements (the operator writes them into the tenant's ConfigMap; the management
 //! API answers with the same function).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::crd::{TenantSpec, tenant::Plan};
 
@@ -51,6 +51,16 @@ pub fn plan_with(feature: &str) -> Option<Plan> {
     [Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise]
         .into_iter()
         .find(|plan| plan_features(*plan).contains(feature))
+}
+
+/// Every catalog feature with the lowest plan that includes it, written beside a tenant's
+/// entitlements so its instance can say which plan a refused feature needs.
+pub fn feature_plans() -> BTreeMap<&'static str, Plan> {
+    [FREE, BASIC, PREMIUM, ENTERPRISE]
+        .iter()
+        .zip([Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise])
+        .flat_map(|(features, plan)| features.iter().map(move |f| (*f, plan)))
+        .collect()
 }
 
 /// The features in force for a tenant: its plan's, plus features licensed through plugins,

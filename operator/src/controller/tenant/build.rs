@@ -211,7 +211,7 @@ pub fn config_data(tenant: &Tenant, inputs: &Inputs) -> BTreeMap<String, String>
     }
     data.insert(
         "entitlements.json".to_owned(),
-        json!({"plan": spec.plan, "features": entitlements}).to_string(),
+        json!({"plan": spec.plan, "features": entitlements, "featurePlans": catalog::feature_plans()}).to_string(),
     );
     data
 }

@@ -1,0 +1,184 @@
+//! The REST API under `/api/v1`: shared state, bearer-token authentication, per-token rate
+//! limits, cursor pagination, and the router that mounts every domain's routes.
+
+pub mod extract;
+pub mod openapi;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    http::{HeaderValue, Method, Uri, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{entitlements::Gate, error::Error, jobs::JobQueue, ratelimit::RateLimiter, tokens};
+use problem::Problem;
+
+/// Settings the API needs beyond its connections.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This instance's tenant.
+    pub tenant: String,
+    /// The currency customers and plans use unless multi-currency is entitled.
+    pub currency: String,
+    /// Days from issue to due date.
+    pub payment_terms_days: i64,
+    /// Requests per minute per token.
+    pub rate_limit_per_minute: u64,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The instance's database.
+    pub db: DatabaseConnection,
+    /// Feature gate from the entitlements file.
+    pub gate: Gate,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Per-token rate limiter (Redis), when configured.
+    pub limiter: Option<RateLimiter>,
+    /// Where billing and dunning runs are queued.
+    pub jobs: JobQueue,
+}
+
+/// The caller, from its bearer token.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Token id.
+    pub token_id: Uuid,
+    /// Token name, recorded in the audit log.
+    pub name: String,
+    /// What the token may do.
+    pub role: tokens::Role,
+}
+
+/// The `/api/v1` router.
+pub fn router(state: AppState) -> Router {
+    let authenticated = Router::new()
+        .merge(crate::customers::routes())
+        .merge(crate::plans::routes())
+        .merge(crate::subscriptions::routes())
+        .merge(crate::taxes::routes())
+        .merge(crate::invoices::routes())
+        .merge(crate::payments::routes())
+        .merge(crate::runs::routes())
+        .merge(crate::dunning::routes())
+        .merge(crate::audit::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .nest(
+            "/api/v1",
+            authenticated.route("/openapi.json", get(openapi::document)),
+        )
+        .fallback(|| async { Problem::not_found("no such route") })
+        .with_state(state)
+}
+
+/// Resolves the bearer token to an [`Actor`], enforces read-only roles and the rate limit.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(token) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return with_challenge(Problem::unauthorized(
+            "an Authorization: Bearer token is required",
+        ));
+    };
+    let actor = match tokens::verify(&state.db, token).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => {
+            return with_challenge(Problem::unauthorized("the token is unknown or revoked"));
+        }
+        Err(error) => return Error::Db(error).into_response(),
+    };
+    if actor.role == tokens::Role::Readonly && request.method() != Method::GET {
+        return Problem::forbidden("this token is read-only").into_response();
+    }
+    if let Some(limiter) = &state.limiter {
+        let limit = state.settings.rate_limit_per_minute;
+        if let Some(retry_after) = limiter.check(actor.token_id, limit).await {
+            let mut response = Problem::rate_limited(limit).into_response();
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+    }
+    request.extensions_mut().insert(actor);
+    next.run(request).await
+}
+
+fn with_challenge(problem: Problem) -> Response {
+    let mut response = problem.into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Page size when the caller gives none, and the largest it may ask for.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// Largest page.
+pub const MAX_LIMIT: u64 = 200;
+
+/// Checks a requested page size.
+pub fn page_limit(limit: Option<u64>) -> Result<u64, Error> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        limit @ 1..=MAX_LIMIT => Ok(limit),
+        _ => Err(Error::invalid("limit", format!("must be 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// One page of a list, oldest first. Callers fetch `limit + 1` rows; the extra row only says
+/// that there is a next page, whose cursor is the last returned id.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<Uuid>,
+}
+
+impl<T: Serialize> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows.
+    pub fn new(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+        let more = items.len() as u64 > limit;
+        items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_cursor = if more { items.last().map(id_of) } else { None };
+        Self { items, next_cursor }
+    }
+
+    /// The JSON response, with an RFC 8288 `Link: <…>; rel="next"` header when there is a next
+    /// page.
+    pub fn respond(self, uri: &Uri) -> Response {
+        let link = self.next_cursor.map(|cursor| {
+            let kept: Vec<&str> = uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor="))
+                .collect();
+            let mut query = kept.join("&");
+            if !query.is_empty() {
+                query.push('&');
+            }
+            format!("<{}?{query}cursor={cursor}>; rel=\"next\"", uri.path())
+        });
+        let mut response = axum::Json(self).into_response();
+        if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,75 @@
+//! What a service operation can fail with. The HTTP layer turns each into a problem+json
+//! response; a database error is logged there and never shown to the caller.
+
+use sea_orm::{DbErr, SqlErr};
+
+/// A failed service operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The addressed record does not exist.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Kind of record (`customer`).
+        entity: &'static str,
+    },
+    /// A value is out of range or malformed (422).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field at fault, as named in the request.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The request clashes with the current state (409): a duplicate, an illegal status
+    /// change, a rule such as "no price cut while subscribed".
+    #[error("{message}")]
+    Conflict {
+        /// The field at fault, when one is.
+        field: Option<String>,
+        /// What clashes.
+        message: String,
+    },
+    /// A feature this tenant's plan does not include (403).
+    #[error("feature {feature} is not enabled")]
+    FeatureDisabled {
+        /// Feature id.
+        feature: String,
+        /// The lowest plan that has it, when known.
+        plan: Option<String>,
+    },
+    /// A dependency (the job queue) is down (503).
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl Error {
+    /// A 422 for `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A 409 about `field`.
+    pub fn conflict(field: Option<&str>, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// Maps a unique-constraint violation to a 409 naming `field`; other errors pass through.
+    pub fn unique_as_conflict(error: DbErr, field: &str, message: &str) -> Self {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(Some(field), message),
+            _ => Self::Db(error),
+        }
+    }
+}
+
+/// Result of a service operation.
+pub type Result<T> = std::result::Result<T, Error>;

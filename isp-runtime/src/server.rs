@@ -1,0 +1,123 @@
+//! Assembles a serving instance from its settings: database (migrated), entitlements, Redis
+//! (job queue and rate limits) or the in-process queue, the job worker, and the router.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use fred::interfaces::ClientLike;
+
+use crate::{
+    api::{AppState, Settings},
+    config::{DatabaseConfig, ServeConfig},
+    db,
+    entitlements::Gate,
+    http,
+    jobs::{self, JobQueue},
+    ratelimit::RateLimiter,
+    runs::{self, RunSettings},
+};
+
+/// Why an instance could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Redis could not be reached.
+    #[error("Redis: {0}")]
+    Redis(#[from] fred::error::Error),
+    /// Unfinished runs could not be queued again.
+    #[error("queueing unfinished runs: {0}")]
+    Requeue(#[from] crate::error::Error),
+}
+
+/// Connects to the database and migrates it.
+pub async fn database(config: &DatabaseConfig) -> Result<sea_orm::DatabaseConnection, StartError> {
+    let db = db::connect(&config.database_url).await?;
+    tracing::info!(tenant = %config.tenant, backend = ?db.get_database_backend(), "database connected");
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+/// Builds the application and starts its job worker.
+pub async fn assemble(
+    config: &ServeConfig,
+    gate: Option<Gate>,
+) -> Result<(Router, AppState), StartError> {
+    let tenant = config.database.tenant.clone();
+    if crate::domain::money::exponent(&config.currency).is_none() {
+        return Err(StartError::Config(format!(
+            "DOTMAC_CURRENCY {} is not an ISO 4217 currency this application knows",
+            config.currency
+        )));
+    }
+    let db = database(&config.database).await?;
+    let gate = match (gate, &config.entitlements_file) {
+        (Some(gate), _) => gate,
+        (None, Some(path)) => Gate::watch(path.clone(), Duration::from_secs(5)),
+        (None, None) => {
+            tracing::info!(%tenant, "no entitlements file: every feature is enabled");
+            Gate::unrestricted()
+        }
+    };
+    let (queue, source, limiter) = match &config.redis_url {
+        Some(url) => {
+            let redis =
+                fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
+                    .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+                        0, 100, 5_000, 2,
+                    ))
+                    .build()?;
+            redis.init().await?;
+            let (queue, source) = JobQueue::redis(&redis, &tenant).await?;
+            tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
+            (queue, source, Some(RateLimiter::new(redis, &tenant)))
+        }
+        None => {
+            let (queue, source) = JobQueue::local();
+            tracing::info!(%tenant, "no REDIS_URL: jobs queue in process, no rate limits");
+            (queue, source, None)
+        }
+    };
+    runs::requeue_unfinished(&db, &queue).await?;
+    let run_settings = RunSettings {
+        batch_size: config.billing_batch_size,
+        terms_days: config.payment_terms_days,
+        lease_seconds: config.run_lease_seconds,
+    };
+    let worker_db = db.clone();
+    let worker_queue = queue.clone();
+    tokio::spawn(async move {
+        let give_up_db = worker_db.clone();
+        jobs::work(
+            source,
+            worker_queue,
+            |run| {
+                let db = worker_db.clone();
+                async move { runs::execute(&db, run_settings, run).await }
+            },
+            |run, error| {
+                let db = give_up_db.clone();
+                async move { runs::give_up(&db, run, error).await }
+            },
+        )
+        .await;
+        tracing::info!(tenant = %tenant, "job worker stopped");
+    });
+    let state = AppState {
+        db,
+        gate,
+        settings: Arc::new(Settings {
+            tenant: config.database.tenant.clone(),
+            currency: config.currency.clone(),
+            payment_terms_days: config.payment_terms_days,
+            rate_limit_per_minute: config.rate_limit_per_minute,
+        }),
+        limiter,
+        jobs: queue,
+    };
+    Ok((http::app(state.clone()), state))
+}

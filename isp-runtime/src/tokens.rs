@@ -1,0 +1,100 @@
+//! Staff API tokens. A token is shown once, when created; the database keeps only its SHA-256
+//! (tokens are 256 random bits, so a fast hash is enough), and a request's token is looked up
+//! by that hash.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    api::Actor,
+    db::{entity::api_token, new_id},
+};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything.
+    Staff,
+    /// Only reads.
+    Readonly,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Readonly => "readonly",
+        }
+    }
+}
+
+/// The stored form of a token.
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A token that failed to be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// No randomness.
+    #[error("reading random bytes: {0}")]
+    Random(#[from] getrandom::Error),
+    /// The database failed.
+    #[error("storing the token: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// Creates a token for `tenant` and returns its id and the token itself, which is not stored.
+pub async fn create(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: &str,
+    name: &str,
+    role: Role,
+) -> Result<(Uuid, String), CreateError> {
+    let mut secret = [0_u8; 32];
+    getrandom::fill(&mut secret)?;
+    let token = format!("dmi_{tenant}_{}", hex::encode(secret));
+    let id = new_id();
+    api_token::ActiveModel {
+        id: Set(id),
+        name: Set(name.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        token_hash: Set(digest(&token)),
+        created_at: Set(chrono::Utc::now()),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((id, token))
+}
+
+/// The actor a token stands for, or `None` when it is unknown (another tenant's, say) or
+/// revoked.
+pub async fn verify(
+    db: &impl sea_orm::ConnectionTrait,
+    token: &str,
+) -> Result<Option<Actor>, DbErr> {
+    let Some(row) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(digest(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.revoked_at.is_some() {
+        return Ok(None);
+    }
+    let role = if row.role == Role::Staff.as_str() {
+        Role::Staff
+    } else {
+        Role::Readonly
+    };
+    Ok(Some(Actor {
+        token_id: row.id,
+        name: row.name,
+        role,
+    }))
+}
