@@ -68,7 +68,7 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
         let txn = db.begin().await?;
         if backend == DatabaseBackend::Postgres {
             // One billing batch at a time per database, whichever worker runs it.
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7364_2001)")
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(73642001)")
                 .await?;
         }
         let due = Due::find_by_statement(Statement::from_sql_and_values(

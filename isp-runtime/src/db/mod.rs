@@ -48,7 +48,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     for (version, name, script) in MIGRATIONS {
         let txn = db.begin().await?;
         if backend == DatabaseBackend::Postgres {
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7364_1001)")
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(73641001)")
                 .await?;
         }
         let applied = txn

@@ -1,0 +1,332 @@
+//! An isp-runtime instance for tests: served in process on a free port, on embedded SQLite or
+//! a fresh PostgreSQL database of its own (dropped afterwards), with a staff token.
+
+#![allow(dead_code, reason = "each test file uses part of the harness")]
+
+use std::net::SocketAddr;
+
+use dotmac_isp::{
+    api::AppState,
+    config::{DatabaseConfig, ServeConfig},
+    entitlements::Gate,
+    server,
+    tokens::{self, Role},
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// PostgreSQL of the machine, as its admin.
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Redis of the machine.
+pub const REDIS: &str = "redis://127.0.0.1:6379";
+
+/// Which database backs the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How the instance is set up.
+pub struct Options {
+    pub redis: bool,
+    pub gate: Option<Gate>,
+    pub batch_size: u64,
+    pub rate_limit: u64,
+    pub currency: &'static str,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            redis: false,
+            gate: None,
+            batch_size: 1000,
+            rate_limit: 600,
+            currency: "USD",
+        }
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("isp.db").display()),
+                name: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let name = format!("isp_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &admin,
+                    &format!("CREATE DATABASE {name}"),
+                )
+                .await
+                .unwrap();
+                admin.close().await.unwrap();
+                Self {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            // Dropped from a thread of its own: Drop cannot await on the test's runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(admin) = sea_orm::Database::connect(PG_ADMIN).await {
+                        let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                            &admin,
+                            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                        )
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A served instance.
+pub struct TestApp {
+    pub base: String,
+    pub token: String,
+    pub tenant: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub db: TestDatabase,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The tenant name tests use: unique, so Redis keys never collide.
+pub fn tenant_name() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend, options: Options) -> Self {
+        dotmac_telemetry::install_crypto_provider();
+        let db = TestDatabase::create(backend).await;
+        let tenant = tenant_name();
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database: DatabaseConfig {
+                database_url: db.url.clone(),
+                tenant: tenant.clone(),
+            },
+            redis_url: options.redis.then(|| REDIS.to_owned()),
+            entitlements_file: None,
+            currency: options.currency.to_owned(),
+            payment_terms_days: 30,
+            rate_limit_per_minute: options.rate_limit,
+            billing_batch_size: options.batch_size,
+            run_lease_seconds: 60,
+        };
+        let (router, state) = server::assemble(&config, options.gate).await.unwrap();
+        let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::Staff)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            base: format!("http://{addr}"),
+            token,
+            tenant,
+            state,
+            http: reqwest::Client::new(),
+            db,
+            server,
+        }
+    }
+
+    /// Calls the API with this instance's staff token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let problem = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v == "application/problem+json");
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert!(
+                problem,
+                "an error answer must be problem+json: {status} {value}"
+            );
+        }
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.call(Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    /// POSTs and expects `expect`.
+    pub async fn post(&self, path: &str, body: Value, expect: StatusCode) -> Value {
+        let (status, answer) = self.call(Method::POST, path, Some(body)).await;
+        assert_eq!(status, expect, "POST {path}: {answer}");
+        answer
+    }
+
+    pub async fn tax(
+        &self,
+        name: &str,
+        country: &str,
+        region: Option<&str>,
+        percent: &str,
+        compound: bool,
+        priority: i32,
+    ) {
+        self.post("/tax-rates", json!({"name": name, "country": country, "region": region, "rate_percent": percent, "compound": compound, "priority": priority}), StatusCode::CREATED).await;
+    }
+
+    pub async fn customer(&self, email: &str, country: &str, region: Option<&str>) -> String {
+        let body = json!({"display_name": email, "email": email, "address": {"country": country, "region": region}});
+        id(&self.post("/customers", body, StatusCode::CREATED).await)
+    }
+
+    pub async fn plan(&self, code: &str, price: i64) -> String {
+        let body = json!({"code": code, "name": code, "service_type": "internet", "price": price});
+        id(&self.post("/plans", body, StatusCode::CREATED).await)
+    }
+
+    /// A subscription activated on `date`; returns its id and the invoice activation issued.
+    pub async fn subscribe(&self, customer: &str, plan: &str, date: &str) -> (String, Value) {
+        let sub = id(&self
+            .post(
+                "/subscriptions",
+                json!({"customer_id": customer, "plan_id": plan}),
+                StatusCode::CREATED,
+            )
+            .await);
+        let outcome = self
+            .post(
+                &format!("/subscriptions/{sub}/activate"),
+                json!({"date": date}),
+                StatusCode::OK,
+            )
+            .await;
+        (sub, outcome["invoice"].clone())
+    }
+
+    /// Starts a run and waits until it finishes; returns the run.
+    pub async fn run(&self, kind: &str, date: &str) -> Value {
+        let run = self
+            .post(
+                &format!("/{kind}-runs"),
+                json!({"date": date}),
+                StatusCode::ACCEPTED,
+            )
+            .await;
+        let path = format!("/{kind}-runs/{}", id(&run));
+        for _ in 0..600 {
+            let run = self.get(&path).await;
+            if run["status"] == "succeeded" || run["status"] == "failed" {
+                return run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{kind} run did not finish");
+    }
+
+    /// Every row of a table (through the API's own connection), for "nothing written" checks.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &self.state.db,
+            sea_orm::Statement::from_string(
+                self.state.db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table}"),
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+}
+
+pub fn id(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
+}
+
+/// Defines a test once and runs it on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(mod $name {
+            #[allow(unused_imports, reason = "each test uses part of the file's imports")]
+            use super::*;
+            async fn body($app: common::TestApp) $body
+            #[tokio::test]
+            async fn sqlite() {
+                body(common::TestApp::start(common::Backend::Sqlite, common::Options::default()).await).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                body(common::TestApp::start(common::Backend::Postgres, common::Options::default()).await).await;
+            }
+        })*
+    };
+}
