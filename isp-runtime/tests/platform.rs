@@ -2,7 +2,11 @@
 //! dead-letter list, per-token rate limits in Redis, entitlements gating features, an audit log
 //! the database keeps append-only, and an OpenAPI 3.1 document the responses conform to.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
 
 mod common;
 
@@ -16,7 +20,10 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 async fn redis() -> fred::clients::Client {
-    let client = fred::types::Builder::from_config(fred::types::config::Config::from_url(REDIS).unwrap()).build().unwrap();
+    let client =
+        fred::types::Builder::from_config(fred::types::config::Config::from_url(REDIS).unwrap())
+            .build()
+            .unwrap();
     client.init().await.unwrap();
     client
 }
@@ -30,7 +37,14 @@ async fn clean_keys(tenant: &str) {
 
 #[tokio::test]
 async fn billing_runs_queue_in_redis() {
-    let app = TestApp::start(Backend::Postgres, Options { redis: true, ..Options::default() }).await;
+    let app = TestApp::start(
+        Backend::Postgres,
+        Options {
+            redis: true,
+            ..Options::default()
+        },
+    )
+    .await;
     let customer = app.customer("queue@example.com", "US", None).await;
     let plan = app.plan("P", 3000).await;
     app.subscribe(&customer, &plan, "2026-09-01").await;
@@ -38,36 +52,79 @@ async fn billing_runs_queue_in_redis() {
     assert_eq!(run["status"], "succeeded");
     assert_eq!(run["created"], 1);
     let client = redis().await;
-    let processing: i64 = client.llen(format!("t:{}:jobs:processing", app.tenant)).await.unwrap();
+    let processing: i64 = client
+        .llen(format!("t:{}:jobs:processing", app.tenant))
+        .await
+        .unwrap();
     assert_eq!(processing, 0, "a finished job leaves the processing list");
     clean_keys(&app.tenant).await;
 }
 
 #[tokio::test]
 async fn a_job_failing_every_attempt_is_dead_lettered_and_its_run_failed() {
-    let app = TestApp::start(Backend::Postgres, Options { redis: true, ..Options::default() }).await;
+    let app = TestApp::start(
+        Backend::Postgres,
+        Options {
+            redis: true,
+            ..Options::default()
+        },
+    )
+    .await;
     let customer = app.customer("dead@example.com", "US", None).await;
     let plan = app.plan("P", 3000).await;
     app.subscribe(&customer, &plan, "2026-09-01").await;
     // A fault the real database produces on demand: the lines table is gone.
-    app.state.db.execute_unprepared("ALTER TABLE invoice_lines RENAME TO invoice_lines_away").await.unwrap();
+    app.state
+        .db
+        .execute_unprepared("ALTER TABLE invoice_lines RENAME TO invoice_lines_away")
+        .await
+        .unwrap();
     let run = app.run("billing", "2026-10-01").await;
     assert_eq!(run["status"], "failed");
     assert_eq!(run["attempts"], 3);
-    assert!(run["error"].as_str().unwrap().contains("invoice_lines"), "{run}");
+    assert!(
+        run["error"].as_str().unwrap().contains("invoice_lines"),
+        "{run}"
+    );
     let client = redis().await;
-    let dead: Vec<String> = client.lrange(format!("t:{}:jobs:dead", app.tenant), 0, -1).await.unwrap();
+    let dead: Vec<String> = client
+        .lrange(format!("t:{}:jobs:dead", app.tenant), 0, -1)
+        .await
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert!(dead[0].contains(run["id"].as_str().unwrap()));
-    app.state.db.execute_unprepared("ALTER TABLE invoice_lines_away RENAME TO invoice_lines").await.unwrap();
-    assert_eq!(app.count("invoices").await, 1, "the failed run left nothing half-made");
+    app.state
+        .db
+        .execute_unprepared("ALTER TABLE invoice_lines_away RENAME TO invoice_lines")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("invoices").await,
+        1,
+        "the failed run left nothing half-made"
+    );
     clean_keys(&app.tenant).await;
 }
 
 #[tokio::test]
 async fn each_token_has_its_own_budget_per_minute() {
-    let app = TestApp::start(Backend::Sqlite, Options { redis: true, rate_limit: 5, ..Options::default() }).await;
-    let (_, second) = dotmac_isp::tokens::create(&app.state.db, &app.tenant, "second", dotmac_isp::tokens::Role::Staff).await.unwrap();
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            redis: true,
+            rate_limit: 5,
+            ..Options::default()
+        },
+    )
+    .await;
+    let (_, second) = dotmac_isp::tokens::create(
+        &app.state.db,
+        &app.tenant,
+        "second",
+        dotmac_isp::tokens::Role::Staff,
+    )
+    .await
+    .unwrap();
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(app.call(Method::GET, "/plans", None).await.0);
@@ -79,14 +136,35 @@ async fn each_token_has_its_own_budget_per_minute() {
             statuses.push(app.call(Method::GET, "/plans", None).await.0);
         }
     }
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 1, "{statuses:?}");
-    let response = app.http.get(format!("{}/api/v1/plans", app.base)).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    let response = app
+        .http
+        .get(format!("{}/api/v1/plans", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry));
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["type"], "https://dotmac.io/problems/rate-limited");
-    assert_eq!(app.call_as(&second, Method::GET, "/plans", None).await.0, StatusCode::OK, "another token is not limited");
+    assert_eq!(
+        app.call_as(&second, Method::GET, "/plans", None).await.0,
+        StatusCode::OK,
+        "another token is not limited"
+    );
     clean_keys(&app.tenant).await;
 }
 
@@ -97,10 +175,23 @@ async fn multi_currency_needs_advanced_billing() {
         features: BTreeSet::from(["simple_billing".to_owned()]),
         feature_plans: BTreeMap::from([("advanced_billing".to_owned(), "basic".to_owned())]),
     };
-    let app = TestApp::start(Backend::Sqlite, Options { gate: Some(Gate::fixed(free)), ..Options::default() }).await;
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            gate: Some(Gate::fixed(free)),
+            ..Options::default()
+        },
+    )
+    .await;
     for (path, body) in [
-        ("/customers", json!({"display_name": "E", "email": "eur@example.com", "currency": "EUR", "address": {"country": "DE"}})),
-        ("/plans", json!({"code": "EUR", "name": "EUR", "service_type": "internet", "price": 1000, "currency": "EUR"})),
+        (
+            "/customers",
+            json!({"display_name": "E", "email": "eur@example.com", "currency": "EUR", "address": {"country": "DE"}}),
+        ),
+        (
+            "/plans",
+            json!({"code": "EUR", "name": "EUR", "service_type": "internet", "price": 1000, "currency": "EUR"}),
+        ),
     ] {
         let (status, problem) = app.call(Method::POST, path, Some(body)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
@@ -116,7 +207,14 @@ async fn multi_currency_needs_advanced_billing() {
         features: BTreeSet::from(["simple_billing".to_owned(), "advanced_billing".to_owned()]),
         feature_plans: BTreeMap::new(),
     };
-    let app = TestApp::start(Backend::Sqlite, Options { gate: Some(Gate::fixed(basic)), ..Options::default() }).await;
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            gate: Some(Gate::fixed(basic)),
+            ..Options::default()
+        },
+    )
+    .await;
     app.post("/customers", json!({"display_name": "E", "email": "eur@example.com", "currency": "EUR", "address": {"country": "DE"}}), StatusCode::CREATED).await;
 }
 

@@ -1,0 +1,325 @@
+//! A billing run killed with SIGKILL halfway and started again gives exactly the invoices of an
+//! uninterrupted run: same numbers, same subscriptions and periods, same amounts, no gaps.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+mod common;
+
+use std::{process::Stdio, time::Duration};
+
+use common::{Backend, TestDatabase};
+use dotmac_isp::{
+    config::DatabaseConfig,
+    db::entity::{customer, plan, subscription, tax_rate},
+    server,
+    tokens::{self, Role},
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Statement};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+const SUBSCRIPTIONS: u128 = 3000;
+
+/// The same customers, plans, taxes and active subscriptions, with the same ids, every time.
+async fn seed(db: &DatabaseConnection) {
+    let now = chrono::Utc::now();
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    tax_rate::Entity::insert(
+        tax_rate::Model {
+            id: Uuid::from_u128(1),
+            name: "GST".into(),
+            country: "CA".into(),
+            region: None,
+            rate_ppm: 50_000,
+            compound: false,
+            priority: 0,
+            active: true,
+            created_at: now,
+        }
+        .into_active_model(),
+    )
+    .exec(db)
+    .await
+    .unwrap();
+    tax_rate::Entity::insert(
+        tax_rate::Model {
+            id: Uuid::from_u128(2),
+            name: "QST".into(),
+            country: "CA".into(),
+            region: Some("QC".into()),
+            rate_ppm: 99_750,
+            compound: true,
+            priority: 1,
+            active: true,
+            created_at: now,
+        }
+        .into_active_model(),
+    )
+    .exec(db)
+    .await
+    .unwrap();
+    for (n, price) in [(1_u128, 2999_i64), (2, 4999), (3, 8999)] {
+        plan::Entity::insert(
+            plan::Model {
+                id: Uuid::from_u128(100 + n),
+                code: format!("P{n}"),
+                name: format!("Plan {n}"),
+                service_type: "internet".into(),
+                price,
+                currency: "USD".into(),
+                billing_cycle: "monthly".into(),
+                download_mbps: None,
+                upload_mbps: None,
+                data_allowance_gb: None,
+                active: true,
+                created_at: now,
+                updated_at: now,
+            }
+            .into_active_model(),
+        )
+        .exec(db)
+        .await
+        .unwrap();
+    }
+    let regions = [("CA", Some("QC")), ("CA", Some("ON")), ("US", None)];
+    let mut customers = Vec::new();
+    let mut subs = Vec::new();
+    for i in 0..SUBSCRIPTIONS {
+        let (country, region) = regions[(i % 3) as usize];
+        let customer_id = Uuid::from_u128(1_000_000 + i);
+        customers.push(
+            customer::Model {
+                id: customer_id,
+                customer_number: format!("C-{i:06}"),
+                display_name: format!("Customer {i}"),
+                customer_type: "residential".into(),
+                status: "active".into(),
+                email: format!("c{i}@example.com"),
+                phone: None,
+                street: None,
+                city: None,
+                region: region.map(str::to_owned),
+                postal_code: None,
+                country: country.into(),
+                currency: "USD".into(),
+                created_at: now,
+                updated_at: now,
+            }
+            .into_active_model(),
+        );
+        subs.push(
+            subscription::Model {
+                id: Uuid::from_u128(2_000_000 + i),
+                customer_id,
+                plan_id: Uuid::from_u128(101 + i % 3),
+                status: "active".into(),
+                price_override: (i % 7 == 0).then_some(1999),
+                discount_ppm: if i % 5 == 0 { 125_000 } else { 0 },
+                suspended_reason: None,
+                activated_on: Some(day("2026-09-01")),
+                cancelled_on: None,
+                next_billing_date: Some(day("2026-10-01")),
+                created_at: now,
+                updated_at: now,
+            }
+            .into_active_model(),
+        );
+    }
+    for chunk in customers.chunks(500) {
+        customer::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    for chunk in subs.chunks(500) {
+        subscription::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+}
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+async fn spawn(url: &str, tenant: &str) -> Instance {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dotmac-isp"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", url)
+        .env("DOTMAC_TENANT", tenant)
+        .env("DOTMAC_BILLING_BATCH_SIZE", "50")
+        .env("DOTMAC_RUN_LEASE_SECONDS", "2")
+        .env("RUST_LOG", "info")
+        .env_remove("REDIS_URL")
+        .env_remove("DOTMAC_ENTITLEMENTS_FILE")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let mut tx = Some(tx);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                if entry["fields"]["message"] == "dotmac-isp listening" {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(
+                            entry["fields"]["addr"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+        }
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(30), rx)
+        .await
+        .unwrap()
+        .unwrap();
+    Instance {
+        child,
+        base: format!("http://{addr}/api/v1"),
+    }
+}
+
+async fn invoices(db: &DatabaseConnection) -> Vec<(String, Uuid, String, i64, i64)> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT number, subscription_id, CAST(period_start AS TEXT), tax, total FROM invoices ORDER BY number",
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.try_get_by_index(0).unwrap(), r.try_get_by_index(1).unwrap(), r.try_get_by_index(2).unwrap(), r.try_get_by_index(3).unwrap(), r.try_get_by_index(4).unwrap()))
+    .collect()
+}
+
+async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let db = server::database(&DatabaseConfig {
+        database_url: database.url.clone(),
+        tenant: tenant.to_owned(),
+    })
+    .await
+    .unwrap();
+    seed(&db).await;
+    let (_, token) = tokens::create(&db, tenant, "crash-test", Role::Staff)
+        .await
+        .unwrap();
+    (database, db, token)
+}
+
+async fn wait_for(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    run: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..3000 {
+        if let Ok(response) = http
+            .get(format!("{base}/billing-runs/{run}"))
+            .bearer_auth(token)
+            .send()
+            .await
+        {
+            if let Ok(value) = response.json::<Value>().await {
+                if done(&value) {
+                    return value;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("run {run} never reached the expected state");
+}
+
+#[tokio::test]
+async fn a_billing_run_killed_halfway_and_restarted_matches_an_uninterrupted_run() {
+    dotmac_telemetry::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let tenant = common::tenant_name();
+
+    // Reference: uninterrupted.
+    let (_reference, reference_db, token) = prepare(&tenant).await;
+    let instance = spawn(&_reference.url, &tenant).await;
+    let run: Value = http
+        .post(format!("{}/billing-runs", instance.base))
+        .bearer_auth(&token)
+        .json(&json!({"date": "2026-10-01"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let finished = wait_for(
+        &http,
+        &instance.base,
+        &token,
+        run["id"].as_str().unwrap(),
+        |r| r["status"] == "succeeded",
+    )
+    .await;
+    assert_eq!(finished["created"], SUBSCRIPTIONS as i64);
+    drop(instance);
+    let expected = invoices(&reference_db).await;
+
+    // Interrupted: SIGKILL once some batches are committed, then start again.
+    let (_interrupted, interrupted_db, token) = prepare(&tenant).await;
+    let mut instance = spawn(&_interrupted.url, &tenant).await;
+    let run: Value = http
+        .post(format!("{}/billing-runs", instance.base))
+        .bearer_auth(&token)
+        .json(&json!({"date": "2026-10-01"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let progress = wait_for(&http, &instance.base, &token, &run_id, |r| {
+        r["processed"].as_i64().unwrap_or(0) >= 300
+    })
+    .await;
+    instance.child.kill().await.unwrap();
+    let at_kill = invoices(&interrupted_db).await.len();
+    assert!(
+        at_kill < SUBSCRIPTIONS as usize,
+        "the run finished before it was killed ({progress})"
+    );
+    assert_eq!(progress["status"], "running");
+    let instance = spawn(&_interrupted.url, &tenant).await;
+    let finished = wait_for(&http, &instance.base, &token, &run_id, |r| {
+        r["status"] == "succeeded"
+    })
+    .await;
+    assert!(finished["attempts"].as_i64().unwrap() >= 2, "{finished}");
+    assert_eq!(finished["created"], SUBSCRIPTIONS as i64);
+    let got = invoices(&interrupted_db).await;
+    assert_eq!(got.len(), SUBSCRIPTIONS as usize);
+    assert_eq!(
+        got, expected,
+        "the restarted run differs from the uninterrupted one"
+    );
+    let numbers: Vec<String> = (1..=SUBSCRIPTIONS).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(
+        got.iter().map(|i| i.0.clone()).collect::<Vec<_>>(),
+        numbers,
+        "numbers have gaps"
+    );
+    drop(instance);
+}
