@@ -55,6 +55,23 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_BILLING_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=2000))]
     pub billing_batch_size: u64,
 
+    /// The management API to report usage and health to (`http://…:8000`); no reports without
+    /// it (usage events wait in the outbox).
+    #[arg(long, env = "DOTMAC_MANAGEMENT_API_URL")]
+    pub management_api_url: Option<String>,
+
+    /// This tenant's token at the management API.
+    #[arg(long, env = "DOTMAC_MANAGEMENT_API_TOKEN", hide_env_values = true)]
+    pub management_api_token: Option<String>,
+
+    /// Seconds between usage flushes to the management API.
+    #[arg(long, env = "DOTMAC_USAGE_REPORT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub usage_report_seconds: u64,
+
+    /// Seconds between health reports to the management API.
+    #[arg(long, env = "DOTMAC_HEALTH_REPORT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub health_report_seconds: u64,
+
     /// Seconds a worker holds a run without renewing it; another takes it over after that.
     #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub run_lease_seconds: i64,

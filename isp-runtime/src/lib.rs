@@ -22,6 +22,7 @@ pub mod payments;
 pub mod plans;
 pub mod probes;
 pub mod ratelimit;
+pub mod reporting;
 pub mod runs;
 pub mod server;
 pub mod subscriptions;

@@ -37,7 +37,7 @@ use crate::{
     dunning,
     error::{Error, Result},
     invoices::{self, InvoiceView},
-    validate,
+    reporting, validate,
 };
 
 /// How a payment was made.
@@ -236,6 +236,13 @@ async fn create(
     let mut updated = invoice;
     updated.amount_paid += input.amount;
     let updated = invoices::settle(&txn, updated).await?;
+    reporting::record(
+        &txn,
+        format!("{}:transactions:{}", state.settings.tenant, row.id),
+        "transactions",
+        1.0,
+    )
+    .await?;
     audit::by(
         &txn,
         &actor,

@@ -14,6 +14,7 @@ use crate::{
     http,
     jobs::{self, JobQueue},
     ratelimit::RateLimiter,
+    reporting::{self, ApiCalls, ReportingConfig},
     runs::{self, RunSettings},
 };
 
@@ -107,6 +108,22 @@ pub async fn assemble(
         .await;
         tracing::info!(tenant = %tenant, "job worker stopped");
     });
+    let api_calls = ApiCalls::default();
+    if let Some(url) = &config.management_api_url {
+        let reporting = ReportingConfig {
+            url: url.trim_end_matches('/').to_owned(),
+            token: config.management_api_token.clone(),
+            usage_interval: Duration::from_secs(config.usage_report_seconds),
+            health_interval: Duration::from_secs(config.health_report_seconds),
+        };
+        reporting::spawn(
+            db.clone(),
+            config.database.tenant.clone(),
+            reporting,
+            api_calls.clone(),
+        );
+        tracing::info!(tenant = %config.database.tenant, %url, "reporting usage and health to the management API");
+    }
     let state = AppState {
         db,
         gate,
@@ -118,6 +135,7 @@ pub async fn assemble(
         }),
         limiter,
         jobs: queue,
+        api_calls,
     };
     Ok((http::app(state.clone()), state))
 }

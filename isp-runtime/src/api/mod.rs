@@ -19,7 +19,10 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{entitlements::Gate, error::Error, jobs::JobQueue, ratelimit::RateLimiter, tokens};
+use crate::{
+    entitlements::Gate, error::Error, jobs::JobQueue, ratelimit::RateLimiter, reporting::ApiCalls,
+    tokens,
+};
 use problem::Problem;
 
 /// Settings the API needs beyond its connections.
@@ -48,6 +51,8 @@ pub struct AppState {
     pub limiter: Option<RateLimiter>,
     /// Where billing and dunning runs are queued.
     pub jobs: JobQueue,
+    /// Authenticated API calls, reported as usage.
+    pub api_calls: ApiCalls,
 }
 
 /// The caller, from its bearer token.
@@ -115,6 +120,7 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             return response;
         }
     }
+    state.api_calls.count();
     request.extensions_mut().insert(actor);
     next.run(request).await
 }

@@ -9,8 +9,14 @@ use sea_orm::{
 };
 
 /// Schema migrations in order: version, name, SQL for both backends.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "billing", include_str!("migrations/0001_billing.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "billing", include_str!("migrations/0001_billing.sql")),
+    (
+        2,
+        "usage_outbox",
+        include_str!("migrations/0002_usage_outbox.sql"),
+    ),
+];
 
 /// Statements a backend needs beyond the shared script, by migration version: the audit log is
 /// append-only, enforced by the database itself.

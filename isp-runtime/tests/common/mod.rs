@@ -34,6 +34,7 @@ pub struct Options {
     pub batch_size: u64,
     pub rate_limit: u64,
     pub currency: &'static str,
+    pub management_api: Option<String>,
 }
 
 impl Default for Options {
@@ -44,6 +45,7 @@ impl Default for Options {
             batch_size: 1000,
             rate_limit: 600,
             currency: "USD",
+            management_api: None,
         }
     }
 }
@@ -148,6 +150,13 @@ impl TestApp {
             rate_limit_per_minute: options.rate_limit,
             billing_batch_size: options.batch_size,
             run_lease_seconds: 60,
+            management_api_url: options.management_api.clone(),
+            management_api_token: options
+                .management_api
+                .as_ref()
+                .map(|_| "tenant-token".to_owned()),
+            usage_report_seconds: 1,
+            health_report_seconds: 1,
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
         let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::Staff)

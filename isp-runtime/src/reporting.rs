@@ -1,0 +1,271 @@
+//! Reporting to the management API: usage events (`api_calls`, `transactions`, `storage_gb`)
+//! through a database outbox, and a health report on a fixed interval.
+//!
+//! Events are written to `usage_outbox` (a payment's in the payment's own transaction), each
+//! with an idempotency key, and a sender posts unsent ones in batches, marking them sent only
+//! after the management API accepted them. While it is down nothing is lost; a batch resent
+//! after a timeout carries the same keys, so nothing is counted twice.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
+};
+use serde::Serialize;
+
+use crate::db::{entity::usage_event, new_id};
+
+/// Events sent per request.
+const BATCH: u64 = 500;
+
+/// Where and how often to report.
+#[derive(Debug, Clone)]
+pub struct ReportingConfig {
+    /// Base URL of the management API (`http://…:8000`).
+    pub url: String,
+    /// Bearer token of this tenant at the management API.
+    pub token: Option<String>,
+    /// How often usage is flushed and sent.
+    pub usage_interval: Duration,
+    /// How often health is reported.
+    pub health_interval: Duration,
+}
+
+/// Counts authenticated API calls between flushes.
+#[derive(Debug, Clone, Default)]
+pub struct ApiCalls(Arc<AtomicU64>);
+
+impl ApiCalls {
+    /// Counts one call.
+    pub fn count(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+
+    fn give_back(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Adds an event to the outbox unless its key is already there.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    key: String,
+    metric: &str,
+    quantity: f64,
+) -> Result<(), DbErr> {
+    let row = usage_event::Model {
+        id: new_id(),
+        idempotency_key: key,
+        metric: metric.to_owned(),
+        quantity,
+        occurred_at: chrono::Utc::now(),
+        sent_at: None,
+    };
+    usage_event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(row))
+        .on_conflict_do_nothing_on([usage_event::Column::IdempotencyKey])
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+#[derive(Serialize)]
+struct WireEvent<'a> {
+    idempotency_key: &'a str,
+    tenant: &'a str,
+    metric: &'a str,
+    quantity: f64,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Moves the API call count into the outbox and records the database size once an hour.
+async fn flush(db: &DatabaseConnection, tenant: &str, calls: &ApiCalls) -> Result<(), DbErr> {
+    let n = calls.take();
+    if n > 0 {
+        if let Err(error) = record(
+            db,
+            format!("{tenant}:api_calls:{}", new_id()),
+            "api_calls",
+            n as f64,
+        )
+        .await
+        {
+            calls.give_back(n);
+            return Err(error);
+        }
+    }
+    let hour = chrono::Utc::now().format("%Y-%m-%dT%H");
+    let size = database_bytes(db).await?;
+    record(
+        db,
+        format!("{tenant}:storage_gb:{hour}"),
+        "storage_gb",
+        (size as f64 / 1e9 * 1e6).round() / 1e6,
+    )
+    .await
+}
+
+async fn database_bytes(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => "SELECT pg_database_size(current_database())",
+        _ => "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0))
+}
+
+/// Sends unsent events until none are left or the management API refuses; returns how many
+/// were delivered.
+async fn send(
+    db: &DatabaseConnection,
+    http: &reqwest::Client,
+    config: &ReportingConfig,
+    tenant: &str,
+) -> Result<u64, String> {
+    let mut delivered = 0;
+    loop {
+        let batch = usage_event::Entity::find()
+            .filter(usage_event::Column::SentAt.is_null())
+            .order_by_asc(usage_event::Column::Id)
+            .limit(BATCH)
+            .all(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(delivered);
+        }
+        let events: Vec<WireEvent<'_>> = batch
+            .iter()
+            .map(|e| WireEvent {
+                idempotency_key: &e.idempotency_key,
+                tenant,
+                metric: &e.metric,
+                quantity: e.quantity,
+                occurred_at: e.occurred_at,
+            })
+            .collect();
+        let mut request = http
+            .post(format!("{}/api/v1/plugins/usage-events", config.url))
+            .json(&serde_json::json!({ "events": events }));
+        if let Some(token) = &config.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("usage events not delivered: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("usage events refused: HTTP {}", response.status()));
+        }
+        let ids: Vec<uuid::Uuid> = batch.iter().map(|e| e.id).collect();
+        usage_event::Entity::update_many()
+            .col_expr(usage_event::Column::SentAt, Expr::value(chrono::Utc::now()))
+            .filter(usage_event::Column::Id.is_in(ids))
+            .exec(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        delivered += batch.len() as u64;
+    }
+}
+
+/// Starts the usage sender and the health reporter.
+pub fn spawn(db: DatabaseConnection, tenant: String, config: ReportingConfig, calls: ApiCalls) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let usage = (db.clone(), tenant.clone(), config.clone(), http.clone());
+    tokio::spawn(async move {
+        let (db, tenant, config, http) = usage;
+        let mut tick = tokio::time::interval(config.usage_interval);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            if let Err(error) = flush(&db, &tenant, &calls).await {
+                tracing::warn!(%tenant, %error, "usage: writing the outbox failed");
+            }
+            match send(&db, &http, &config, &tenant).await {
+                Ok(n) => {
+                    if n > 0 || failing {
+                        tracing::info!(%tenant, delivered = n, "usage events delivered");
+                    }
+                    failing = false;
+                }
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(%tenant, %error, "usage: management API unavailable; events stay in the outbox");
+                    }
+                    failing = true;
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(config.health_interval);
+        loop {
+            tick.tick().await;
+            let database = if db.ping().await.is_ok() {
+                "ok"
+            } else {
+                "unavailable"
+            };
+            let report = serde_json::json!({
+                "tenant": tenant,
+                "status": if database == "ok" { "healthy" } else { "unhealthy" },
+                "checks": {"database": database},
+                "version": env!("CARGO_PKG_VERSION"),
+                "reported_at": chrono::Utc::now(),
+            });
+            let mut request = http
+                .post(format!("{}/api/v1/monitoring/health-checks", config.url))
+                .json(&report);
+            if let Some(token) = &config.token {
+                request = request.bearer_auth(token);
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() => {}
+                Ok(response) => {
+                    tracing::warn!(%tenant, status = %response.status(), "health report refused")
+                }
+                Err(error) => tracing::warn!(%tenant, %error, "health report not delivered"),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_is_recorded_once_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::connect(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ))
+        .await
+        .unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        record(&db, "k1".into(), "transactions", 1.0).await.unwrap();
+        record(&db, "k1".into(), "transactions", 1.0).await.unwrap();
+        record(&db, "k2".into(), "api_calls", 7.0).await.unwrap();
+        let rows = usage_event::Entity::find().all(&db).await.unwrap();
+        assert_eq!(rows.len(), 2);
+    }
+}

@@ -1,0 +1,203 @@
+//! Usage and health reach the management API: usage through the database outbox, so nothing
+//! is lost while the management API is down and nothing is counted twice when it comes back;
+//! health on its interval. The management API is played by a small receiver here.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+mod common;
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use common::{Backend, Options, TestApp, id};
+use serde_json::{Value, json};
+
+/// What the receiver saw: events by idempotency key (deduplicated as the real one does),
+/// deliveries in all, health reports, and whether it is up.
+#[derive(Default)]
+struct Seen {
+    events: Mutex<BTreeMap<String, Value>>,
+    deliveries: Mutex<usize>,
+    health: Mutex<Vec<Value>>,
+    down: AtomicBool,
+}
+
+async fn usage(
+    State(seen): State<Arc<Seen>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    assert_eq!(headers["authorization"], "Bearer tenant-token");
+    if seen.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({})));
+    }
+    let mut events = seen.events.lock().unwrap();
+    let mut duplicates = 0;
+    for event in body["events"].as_array().unwrap() {
+        *seen.deliveries.lock().unwrap() += 1;
+        let key = event["idempotency_key"].as_str().unwrap().to_owned();
+        if events.insert(key, event.clone()).is_some() {
+            duplicates += 1;
+        }
+    }
+    (
+        StatusCode::OK,
+        Json(
+            json!({"accepted": body["events"].as_array().unwrap().len() - duplicates, "duplicates": duplicates}),
+        ),
+    )
+}
+
+async fn health(State(seen): State<Arc<Seen>>, Json(body): Json<Value>) -> StatusCode {
+    seen.health.lock().unwrap().push(body);
+    StatusCode::ACCEPTED
+}
+
+async fn receiver() -> (String, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let app = Router::new()
+        .route("/api/v1/plugins/usage-events", post(usage))
+        .route("/api/v1/monitoring/health-checks", post(health))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+fn metric_total(seen: &Seen, tenant: &str, metric: &str) -> f64 {
+    seen.events
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|e| e["metric"] == metric && e["tenant"] == tenant)
+        .map(|e| e["quantity"].as_f64().unwrap())
+        .sum()
+}
+
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+async fn reports_survive_an_outage(backend: Backend) {
+    let (url, seen) = receiver().await;
+    seen.down.store(true, Ordering::SeqCst);
+    let app = TestApp::start(
+        backend,
+        Options {
+            management_api: Some(url),
+            ..Options::default()
+        },
+    )
+    .await;
+    // While the management API is down: three payments and some API calls.
+    let customer = app.customer("usage@example.com", "US", None).await;
+    let plan = app.plan("P", 3000).await;
+    let (_, invoice) = app.subscribe(&customer, &plan, "2026-09-01").await;
+    for _ in 0..3 {
+        app.post(
+            "/payments",
+            json!({"invoice_id": id(&invoice), "amount": 100, "method": "cash"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(seen.events.lock().unwrap().is_empty());
+    let waiting = app.count("usage_outbox").await;
+    assert!(
+        waiting >= 4,
+        "payments and API calls wait in the outbox ({waiting})"
+    );
+    // Back up: everything arrives, once.
+    seen.down.store(false, Ordering::SeqCst);
+    let tenant = app.tenant.clone();
+    eventually("three transactions delivered", || {
+        metric_total(&seen, &tenant, "transactions") == 3.0
+    })
+    .await;
+    // Customer, plan and subscription created, one activation, three payments.
+    eventually("the API calls delivered", || {
+        metric_total(&seen, &tenant, "api_calls") == 7.0
+    })
+    .await;
+    assert!(metric_total(&seen, &tenant, "storage_gb") > 0.0);
+    eventually("health reported", || {
+        !seen.health.lock().unwrap().is_empty()
+    })
+    .await;
+    let report = seen.health.lock().unwrap()[0].clone();
+    assert_eq!(report["tenant"], app.tenant.as_str());
+    assert_eq!(report["status"], "healthy");
+    assert_eq!(report["checks"]["database"], "ok");
+    // Sent rows are marked; a resend of the same rows (after a lost answer) is a duplicate at
+    // the receiver, never a second count.
+    let mut unsent = i64::MAX;
+    for _ in 0..100 {
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &app.state.db,
+            sea_orm::Statement::from_string(
+                app.state.db.get_database_backend(),
+                "SELECT COUNT(*) FROM usage_outbox WHERE sent_at IS NULL",
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        unsent = row.try_get_by_index::<i64>(0).unwrap();
+        if unsent == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(unsent, 0, "delivered events are marked sent");
+    let delivered_before = *seen.deliveries.lock().unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "UPDATE usage_outbox SET sent_at = NULL",
+    )
+    .await
+    .unwrap();
+    eventually("the resend arrived", || {
+        *seen.deliveries.lock().unwrap() > delivered_before
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        metric_total(&seen, &tenant, "transactions"),
+        3.0,
+        "a resent event was counted twice"
+    );
+}
+
+#[tokio::test]
+async fn sqlite() {
+    reports_survive_an_outage(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    reports_survive_an_outage(Backend::Postgres).await;
+}
