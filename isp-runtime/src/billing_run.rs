@@ -44,7 +44,7 @@ struct Due {
 const DUE: &str = "SELECT s.id, s.customer_id, s.price_override, s.discount_ppm, s.next_billing_date, \
     p.name AS plan_name, p.price AS plan_price, p.billing_cycle, c.country, c.region, c.currency \
     FROM subscriptions s JOIN plans p ON p.id = s.plan_id JOIN customers c ON c.id = s.customer_id \
-    WHERE s.status = 'active' AND s.next_billing_date <= $1 ORDER BY s.id LIMIT $2";
+    WHERE s.status = 'active' AND s.next_billing_date <= $1 AND s.id > $2 ORDER BY s.id LIMIT $3";
 
 /// Settings of a run.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +64,11 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
     let backend = db.get_database_backend();
     let mut batches = 0_u64;
     let mut total = u64::try_from(run.created).unwrap_or(0);
+    // Keyset paging by subscription id: each batch reads only its own range. A pass that ends
+    // starts again from the first id, for subscriptions more than one period behind; a pass
+    // that finds nothing ends the run.
+    let mut after = Uuid::nil();
+    let mut pass_found = false;
     loop {
         let txn = db.begin().await?;
         if backend == DatabaseBackend::Postgres {
@@ -76,15 +81,23 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
             DUE,
             [
                 run.as_of.into(),
+                after.into(),
                 i64::try_from(options.batch_size).unwrap_or(1000).into(),
             ],
         ))
         .all(&txn)
         .await?;
-        if due.is_empty() {
+        let Some(last) = due.last().map(|d| d.id) else {
             txn.commit().await?;
-            break;
-        }
+            if after.is_nil() || !pass_found {
+                break;
+            }
+            after = Uuid::nil();
+            pass_found = false;
+            continue;
+        };
+        after = last;
+        pass_found = true;
         let prepared: Vec<Prepared> = due.iter().map(|d| price(d, &taxes)).collect();
         let issue = Issue {
             on: Some(run.as_of),

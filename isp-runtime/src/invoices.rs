@@ -190,9 +190,62 @@ pub async fn insert(
             lines.push(line_row(prepared.id, position, line));
         }
     }
-    invoice::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
+    store(txn, &rows, &lines).await?;
+    Ok(rows)
+}
+
+/// Columns of `invoices` as `jsonb_to_recordset` reads them.
+const INVOICE_RECORD: &str = "id uuid, number text, customer_id uuid, subscription_id uuid, kind text, \
+    period_start date, period_end date, currency text, status text, issue_date date, due_date date, \
+    subtotal bigint, discount bigint, tax bigint, total bigint, amount_paid bigint, amount_credited bigint, \
+    amount_refunded bigint, amount_due bigint, billing_run_id uuid, created_at timestamptz, updated_at timestamptz";
+
+/// Columns of `invoice_lines` as `jsonb_to_recordset` reads them.
+const LINE_RECORD: &str = "id uuid, invoice_id uuid, position integer, description text, quantity bigint, \
+    unit_price bigint, gross bigint, discount bigint, net bigint, tax bigint, total bigint, taxes jsonb";
+
+/// Inserts invoice and line rows. On PostgreSQL each table takes one statement with the rows as
+/// one JSON parameter (`jsonb_to_recordset`), far cheaper to parse and bind than a thousand rows
+/// of placeholders; SQLite takes multi-row `INSERT`s. The billing run and its benchmark baseline
+/// both insert through here.
+pub async fn store(
+    txn: &impl ConnectionTrait,
+    invoices: &[invoice::Model],
+    lines: &[invoice_line::Model],
+) -> std::result::Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        for (table, record, rows) in [
+            ("invoices", INVOICE_RECORD, serde_json::to_value(invoices)),
+            ("invoice_lines", LINE_RECORD, serde_json::to_value(lines)),
+        ] {
+            let rows = rows.map_err(|e| DbErr::Custom(format!("encoding {table}: {e}")))?;
+            let columns: Vec<&str> = record
+                .split(", ")
+                .filter_map(|c| c.split_whitespace().next())
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} ({cols}) SELECT {cols} FROM jsonb_to_recordset($1::jsonb) AS r({record})",
+                cols = columns.join(", ")
+            );
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                sql,
+                [rows.into()],
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
+    for chunk in invoices.chunks(1000) {
+        invoice::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
         .exec_without_returning(txn)
         .await?;
+    }
     for chunk in lines.chunks(2000) {
         invoice_line::Entity::insert_many(
             chunk
@@ -203,7 +256,7 @@ pub async fn insert(
         .exec_without_returning(txn)
         .await?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn line_row(invoice_id: Uuid, position: usize, line: &PricedLine) -> invoice_line::Model {

@@ -24,6 +24,7 @@ pub mod probes;
 pub mod ratelimit;
 pub mod reporting;
 pub mod runs;
+pub mod seed;
 pub mod server;
 pub mod subscriptions;
 pub mod taxes;

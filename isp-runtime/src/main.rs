@@ -31,6 +31,18 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum Admin {
+    /// Fill an empty database with demo customers, plans and active subscriptions.
+    Seed {
+        /// Database and tenant.
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// How many subscriptions (one customer each).
+        #[arg(long, default_value_t = 100)]
+        subscriptions: u64,
+        /// The day they are next billed (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        due: Option<chrono::NaiveDate>,
+    },
     /// Create an API token and print it once on stdout (only its hash is kept).
     CreateToken {
         /// Database and tenant.
@@ -53,6 +65,26 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => {
             server::database(&database).await?;
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                Admin::Seed {
+                    database,
+                    subscriptions,
+                    due,
+                },
+        } => {
+            let db = server::database(&database).await?;
+            let due = due.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            dotmac_isp::seed::seed(&db, subscriptions, due, |done| {
+                if done % 10_000 == 0 || done == subscriptions {
+                    tracing::info!(done, of = subscriptions, "seeding");
+                }
+            })
+            .await
+            .context("seeding (the database must be empty)")?;
+            eprintln!("Seeded {subscriptions} active subscriptions due on {due}.");
             Ok(())
         }
         Command::Admin {

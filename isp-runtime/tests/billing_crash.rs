@@ -14,135 +14,15 @@ use std::{process::Stdio, time::Duration};
 use common::{Backend, TestDatabase};
 use dotmac_isp::{
     config::DatabaseConfig,
-    db::entity::{customer, plan, subscription, tax_rate},
     server,
     tokens::{self, Role},
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-const SUBSCRIPTIONS: u128 = 3000;
-
-/// The same customers, plans, taxes and active subscriptions, with the same ids, every time.
-async fn seed(db: &DatabaseConnection) {
-    let now = chrono::Utc::now();
-    let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
-    tax_rate::Entity::insert(
-        tax_rate::Model {
-            id: Uuid::from_u128(1),
-            name: "GST".into(),
-            country: "CA".into(),
-            region: None,
-            rate_ppm: 50_000,
-            compound: false,
-            priority: 0,
-            active: true,
-            created_at: now,
-        }
-        .into_active_model(),
-    )
-    .exec(db)
-    .await
-    .unwrap();
-    tax_rate::Entity::insert(
-        tax_rate::Model {
-            id: Uuid::from_u128(2),
-            name: "QST".into(),
-            country: "CA".into(),
-            region: Some("QC".into()),
-            rate_ppm: 99_750,
-            compound: true,
-            priority: 1,
-            active: true,
-            created_at: now,
-        }
-        .into_active_model(),
-    )
-    .exec(db)
-    .await
-    .unwrap();
-    for (n, price) in [(1_u128, 2999_i64), (2, 4999), (3, 8999)] {
-        plan::Entity::insert(
-            plan::Model {
-                id: Uuid::from_u128(100 + n),
-                code: format!("P{n}"),
-                name: format!("Plan {n}"),
-                service_type: "internet".into(),
-                price,
-                currency: "USD".into(),
-                billing_cycle: "monthly".into(),
-                download_mbps: None,
-                upload_mbps: None,
-                data_allowance_gb: None,
-                active: true,
-                created_at: now,
-                updated_at: now,
-            }
-            .into_active_model(),
-        )
-        .exec(db)
-        .await
-        .unwrap();
-    }
-    let regions = [("CA", Some("QC")), ("CA", Some("ON")), ("US", None)];
-    let mut customers = Vec::new();
-    let mut subs = Vec::new();
-    for i in 0..SUBSCRIPTIONS {
-        let (country, region) = regions[(i % 3) as usize];
-        let customer_id = Uuid::from_u128(1_000_000 + i);
-        customers.push(
-            customer::Model {
-                id: customer_id,
-                customer_number: format!("C-{i:06}"),
-                display_name: format!("Customer {i}"),
-                customer_type: "residential".into(),
-                status: "active".into(),
-                email: format!("c{i}@example.com"),
-                phone: None,
-                street: None,
-                city: None,
-                region: region.map(str::to_owned),
-                postal_code: None,
-                country: country.into(),
-                currency: "USD".into(),
-                created_at: now,
-                updated_at: now,
-            }
-            .into_active_model(),
-        );
-        subs.push(
-            subscription::Model {
-                id: Uuid::from_u128(2_000_000 + i),
-                customer_id,
-                plan_id: Uuid::from_u128(101 + i % 3),
-                status: "active".into(),
-                price_override: (i % 7 == 0).then_some(1999),
-                discount_ppm: if i % 5 == 0 { 125_000 } else { 0 },
-                suspended_reason: None,
-                activated_on: Some(day("2026-09-01")),
-                cancelled_on: None,
-                next_billing_date: Some(day("2026-10-01")),
-                created_at: now,
-                updated_at: now,
-            }
-            .into_active_model(),
-        );
-    }
-    for chunk in customers.chunks(500) {
-        customer::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .unwrap();
-    }
-    for chunk in subs.chunks(500) {
-        subscription::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .unwrap();
-    }
-}
+const SUBSCRIPTIONS: u64 = 3000;
 
 struct Instance {
     child: Child,
@@ -214,7 +94,9 @@ async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
     })
     .await
     .unwrap();
-    seed(&db).await;
+    dotmac_isp::seed::seed(&db, SUBSCRIPTIONS, "2026-10-01".parse().unwrap(), |_| {})
+        .await
+        .unwrap();
     let (_, token) = tokens::create(&db, tenant, "crash-test", Role::Staff)
         .await
         .unwrap();

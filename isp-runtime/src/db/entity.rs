@@ -140,7 +140,7 @@ pub mod tax_rate {
 pub mod invoice {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "invoices")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -178,7 +178,7 @@ pub mod invoice {
 pub mod invoice_line {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "invoice_lines")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]

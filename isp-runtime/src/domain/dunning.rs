@@ -70,7 +70,8 @@ mod tests {
         assert_eq!(policy.late_fee(20_000, 2), 1_000); // 5 % of 200.00
         assert_eq!(policy.late_fee(4_000, 2), 500); // 2.00 → minimum 5.00
         assert_eq!(policy.late_fee(100_000, 2), 2_500); // 50.00 → maximum 25.00
-        assert_eq!(policy.late_fee(4_000, 0), 5); // JPY: 200 → minimum ¥5
+        assert_eq!(policy.late_fee(40, 0), 5); // JPY: ¥2 → minimum ¥5
+        assert_eq!(policy.late_fee(4_000, 0), 25); // JPY: ¥200 → maximum ¥25
         assert!(!policy.late_fee_due(15));
         assert!(policy.late_fee_due(16));
         assert!(!policy.suspension_due(22));
