@@ -201,7 +201,7 @@ const INVOICE_RECORD: &str = "id uuid, number text, customer_id uuid, subscripti
     amount_refunded bigint, amount_due bigint, billing_run_id uuid, created_at timestamptz, updated_at timestamptz";
 
 /// Columns of `invoice_lines` as `jsonb_to_recordset` reads them.
-const LINE_RECORD: &str = "id uuid, invoice_id uuid, position integer, description text, quantity bigint, \
+const LINE_RECORD: &str = "invoice_id uuid, position integer, description text, quantity bigint, \
     unit_price bigint, gross bigint, discount bigint, net bigint, tax bigint, total bigint, taxes jsonb";
 
 /// Inserts invoice and line rows. On PostgreSQL each table takes one statement with the rows as
@@ -261,7 +261,6 @@ pub async fn store(
 
 fn line_row(invoice_id: Uuid, position: usize, line: &PricedLine) -> invoice_line::Model {
     invoice_line::Model {
-        id: new_id(),
         invoice_id,
         position: i32::try_from(position).unwrap_or(i32::MAX),
         description: line.input.description.clone(),

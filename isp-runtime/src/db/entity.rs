@@ -182,8 +182,8 @@ pub mod invoice_line {
     #[sea_orm(table_name = "invoice_lines")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
         pub invoice_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
         pub position: i32,
         pub description: String,
         pub quantity: i64,

@@ -59,7 +59,6 @@ CREATE TABLE subscriptions (
 );
 CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
 CREATE INDEX subscriptions_plan_status ON subscriptions (plan_id, status);
-CREATE INDEX subscriptions_due ON subscriptions (next_billing_date, id) WHERE status = 'active';
 
 CREATE TABLE tax_rates (
     id UUID PRIMARY KEY,
@@ -105,7 +104,6 @@ CREATE INDEX invoices_customer ON invoices (customer_id, created_at);
 CREATE INDEX invoices_status_due ON invoices (status, due_date);
 
 CREATE TABLE invoice_lines (
-    id UUID PRIMARY KEY,
     invoice_id UUID NOT NULL REFERENCES invoices (id),
     position INTEGER NOT NULL,
     description TEXT NOT NULL,
@@ -117,7 +115,7 @@ CREATE TABLE invoice_lines (
     tax BIGINT NOT NULL,
     total BIGINT NOT NULL,
     taxes JSONB NOT NULL,
-    UNIQUE (invoice_id, position)
+    PRIMARY KEY (invoice_id, position)
 );
 
 CREATE TABLE payments (

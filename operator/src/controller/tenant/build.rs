@@ -605,6 +605,15 @@ mod tests {
             &Inputs::default(),
         );
         assert_eq!(data["DOTMAC_API_RATE_LIMIT_PER_MINUTE"], "100");
-        assert!(data["entitlements.json"].contains("advanced_billing"));
+        let file: serde_json::Value = serde_json::from_str(&data["entitlements.json"]).unwrap();
+        assert!(
+            file["features"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("advanced_billing"))
+        );
+        // The instance names the plan a refused feature needs from this map.
+        assert_eq!(file["featurePlans"]["advanced_billing"], "basic");
+        assert_eq!(file["featurePlans"]["ai_insights"], "enterprise");
     }
 }
