@@ -215,8 +215,8 @@ pub async fn store(
 ) -> std::result::Result<(), DbErr> {
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         for (table, record, rows) in [
-            ("invoices", INVOICE_RECORD, serde_json::to_value(invoices)),
-            ("invoice_lines", LINE_RECORD, serde_json::to_value(lines)),
+            ("invoices", INVOICE_RECORD, serde_json::to_string(invoices)),
+            ("invoice_lines", LINE_RECORD, serde_json::to_string(lines)),
         ] {
             let rows = rows.map_err(|e| DbErr::Custom(format!("encoding {table}: {e}")))?;
             let columns: Vec<&str> = record
@@ -224,7 +224,7 @@ pub async fn store(
                 .filter_map(|c| c.split_whitespace().next())
                 .collect();
             let sql = format!(
-                "INSERT INTO {table} ({cols}) SELECT {cols} FROM jsonb_to_recordset($1::jsonb) AS r({record})",
+                "INSERT INTO {table} ({cols}) SELECT {cols} FROM jsonb_to_recordset(CAST($1 AS TEXT)::jsonb) AS r({record})",
                 cols = columns.join(", ")
             );
             txn.execute_raw(sea_orm::Statement::from_sql_and_values(
