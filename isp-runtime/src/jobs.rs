@@ -176,14 +176,13 @@ impl JobSource {
 
     /// The job is finished: forget it.
     pub async fn done(&self, job: Job) {
-        if let Self::Redis(queue) = self {
-            if let Err(error) = queue
+        if let Self::Redis(queue) = self
+            && let Err(error) = queue
                 .client
                 .lrem::<(), _, _>(&queue.processing, 1, encode(job))
                 .await
-            {
-                tracing::warn!(%error, run = %job.run, "removing a finished job failed; it runs again (harmlessly) after a restart");
-            }
+        {
+            tracing::warn!(%error, run = %job.run, "removing a finished job failed; it runs again (harmlessly) after a restart");
         }
     }
 

@@ -163,25 +163,24 @@ async fn create(
         ),
         None => None,
     };
-    if let Some(key) = &key {
-        if let Some(existing) = payment::Entity::find()
+    if let Some(key) = &key
+        && let Some(existing) = payment::Entity::find()
             .filter(payment::Column::IdempotencyKey.eq(key.as_str()))
             .one(&state.db)
             .await?
-        {
-            if existing.invoice_id != input.invoice_id || existing.amount != input.amount {
-                return Err(Error::conflict(
-                    Some("Idempotency-Key"),
-                    "this key was used for a different payment",
-                ));
-            }
-            let invoice = invoices::find_for_update(&state.db, existing.invoice_id).await?;
-            let receipt = PaymentReceipt {
-                payment: existing.into(),
-                invoice: invoice.into(),
-            };
-            return Ok((StatusCode::OK, Json(receipt)).into_response());
+    {
+        if existing.invoice_id != input.invoice_id || existing.amount != input.amount {
+            return Err(Error::conflict(
+                Some("Idempotency-Key"),
+                "this key was used for a different payment",
+            ));
         }
+        let invoice = invoices::find_for_update(&state.db, existing.invoice_id).await?;
+        let receipt = PaymentReceipt {
+            payment: existing.into(),
+            invoice: invoice.into(),
+        };
+        return Ok((StatusCode::OK, Json(receipt)).into_response());
     }
     let reference = validate::optional_text("reference", input.reference.as_deref(), 100)?;
     if input.amount <= 0 {

@@ -32,10 +32,10 @@ impl RateLimiter {
         let key = format!("{}{token}:{}", self.prefix, now / 60);
         match self.client.incr::<u64, _>(&key).await {
             Ok(count) => {
-                if count == 1 {
-                    if let Err(error) = self.client.expire::<(), _>(&key, 120, None).await {
-                        tracing::warn!(%error, "rate limit: setting the counter's expiry failed");
-                    }
+                if count == 1
+                    && let Err(error) = self.client.expire::<(), _>(&key, 120, None).await
+                {
+                    tracing::warn!(%error, "rate limit: setting the counter's expiry failed");
                 }
                 (count > limit).then_some(60 - now % 60)
             }

@@ -91,18 +91,17 @@ struct WireEvent<'a> {
 /// Moves the API call count into the outbox and records the database size once an hour.
 async fn flush(db: &DatabaseConnection, tenant: &str, calls: &ApiCalls) -> Result<(), DbErr> {
     let n = calls.take();
-    if n > 0 {
-        if let Err(error) = record(
+    if n > 0
+        && let Err(error) = record(
             db,
             format!("{tenant}:api_calls:{}", new_id()),
             "api_calls",
             n as f64,
         )
         .await
-        {
-            calls.give_back(n);
-            return Err(error);
-        }
+    {
+        calls.give_back(n);
+        return Err(error);
     }
     let hour = chrono::Utc::now().format("%Y-%m-%dT%H");
     let size = database_bytes(db).await?;

@@ -164,11 +164,14 @@ async fn list(
     Ok(Page::new(items, limit, |t: &TaxRateView| t.id).respond(&uri))
 }
 
+/// Country and region.
+type Jurisdiction = (String, Option<String>);
+
 /// Every active rate, grouped by jurisdiction, for pricing many invoices at once.
 #[derive(Debug, Default)]
 pub struct TaxTable {
     rates: Vec<tax_rate::Model>,
-    cache: std::sync::Mutex<HashMap<(String, Option<String>), Vec<TaxRule>>>,
+    cache: std::sync::Mutex<HashMap<Jurisdiction, Vec<TaxRule>>>,
 }
 
 impl TaxTable {

@@ -89,6 +89,15 @@ async fn raw(
     (status, problem)
 }
 
+/// Method, path, raw body, expected status, field the problem must name.
+type Case = (
+    Method,
+    String,
+    Option<String>,
+    StatusCode,
+    Option<&'static str>,
+);
+
 async fn run_cases(app: TestApp) {
     let other = TestApp::start(Backend::Sqlite, Options::default()).await;
     let (_, readonly) = dotmac_isp::tokens::create(
@@ -115,7 +124,7 @@ async fn run_cases(app: TestApp) {
     let before = snapshot(&app).await;
 
     // (method, path, body, status, field)
-    let cases: Vec<(Method, String, Option<String>, StatusCode, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         // Malformed JSON.
         (Method::POST, "/customers".into(), Some("{\"display_name\":".into()), StatusCode::BAD_REQUEST, None),
         (Method::PATCH, format!("/customers/{customer}"), Some("nope".into()), StatusCode::BAD_REQUEST, None),

@@ -50,17 +50,16 @@ async fn spawn(url: &str, tenant: &str) -> Instance {
         let mut lines = tokio::io::BufReader::new(stderr).lines();
         let mut tx = Some(tx);
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(entry) = serde_json::from_str::<Value>(&line) {
-                if entry["fields"]["message"] == "dotmac-isp listening" {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(
-                            entry["fields"]["addr"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_owned(),
-                        );
-                    }
-                }
+            if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                && entry["fields"]["message"] == "dotmac-isp listening"
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(
+                    entry["fields"]["addr"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
             }
         }
     });
@@ -116,12 +115,10 @@ async fn wait_for(
             .bearer_auth(token)
             .send()
             .await
+            && let Ok(value) = response.json::<Value>().await
+            && done(&value)
         {
-            if let Ok(value) = response.json::<Value>().await {
-                if done(&value) {
-                    return value;
-                }
-            }
+            return value;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
