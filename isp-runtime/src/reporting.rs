@@ -225,7 +225,7 @@ pub fn spawn(db: DatabaseConnection, tenant: String, config: ReportingConfig, ca
             };
             let report = serde_json::json!({
                 "tenant": tenant,
-                "status": if database == "ok" { "healthy" } else { "unhealthy" },
+                "status": if database == "ok" { "Healthy" } else { "Unhealthy" },
                 "checks": {"database": database},
                 "version": env!("CARGO_PKG_VERSION"),
                 "reported_at": chrono::Utc::now(),

@@ -150,7 +150,7 @@ async fn reports_survive_an_outage(backend: Backend) {
     .await;
     let report = seen.health.lock().unwrap()[0].clone();
     assert_eq!(report["tenant"], app.tenant.as_str());
-    assert_eq!(report["status"], "healthy");
+    assert_eq!(report["status"], "Healthy");
     assert_eq!(report["checks"]["database"], "ok");
     // Sent rows are marked; a resend of the same rows (after a lost answer) is a duplicate at
     // the receiver, never a second count.

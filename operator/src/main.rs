@@ -4,7 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dotmac_operator::config::ControllerConfig;
+use dotmac_operator::{
+    api::{
+        ApiConfig, PlatformDatabase,
+        tokens::{self, Role},
+    },
+    config::ControllerConfig,
+    metering,
+};
 
 /// DotMac platform operator.
 #[derive(Parser, Debug)]
@@ -18,8 +25,22 @@ struct Cli {
 enum Command {
     /// Reconcile Tenants against the cluster KUBECONFIG (or the in-cluster config) names.
     Controller(ControllerConfig),
-    /// Everything the operator serves: the controllers (and the management API once it exists).
-    Run(ControllerConfig),
+    /// Everything the operator serves: the controllers and the management API.
+    Run {
+        /// Controller settings.
+        #[command(flatten)]
+        controller: ControllerConfig,
+        /// Management API settings.
+        #[command(flatten)]
+        api: ApiConfig,
+    },
+    /// Serve the management API alone.
+    Api(ApiConfig),
+    /// Management API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Write one YAML file per CustomResourceDefinition into a folder (or print them all).
     Crdgen {
         /// Folder to write `<plural>.<group>.yaml` files into; prints a multi-document stream
@@ -29,27 +50,111 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token and print it once on stdout (only its hash is stored).
+    Create {
+        /// The platform database.
+        #[command(flatten)]
+        database: PlatformDatabase,
+        /// Unique name, used to revoke it.
+        #[arg(long)]
+        name: String,
+        /// admin, reseller (with --reseller) or tenant (with --tenant).
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The Reseller a reseller token is bound to.
+        #[arg(long)]
+        reseller: Option<String>,
+        /// The Tenant a tenant token is bound to.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        /// The platform database.
+        #[command(flatten)]
+        database: PlatformDatabase,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = dotmac_telemetry::init("dotmac-operator").context("setting up telemetry")?;
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
-        Command::Controller(config) | Command::Run(config) => controller(config),
+        Command::Controller(config) => block_on(async {
+            let client = kube_client().await?;
+            dotmac_operator::controller::run(client, config).await?;
+            Ok(())
+        }),
+        Command::Run { controller, api } => block_on(async {
+            let client = kube_client().await?;
+            tokio::select! {
+                result = dotmac_operator::controller::run(client.clone(), controller) => result?,
+                result = dotmac_operator::api::serve(&api, client) => result?,
+            }
+            Ok(())
+        }),
+        Command::Api(api) => block_on(async {
+            let client = kube_client().await?;
+            dotmac_operator::api::serve(&api, client).await?;
+            Ok(())
+        }),
+        Command::Token { command } => block_on(token(command)),
     }
 }
 
-fn controller(config: ControllerConfig) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let client = kube::Client::try_default()
-            .await
-            .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")?;
-        dotmac_operator::controller::run(client, config).await?;
-        Ok(())
-    })
+        .context("starting the async runtime")?
+        .block_on(work)
+}
+
+async fn kube_client() -> anyhow::Result<kube::Client> {
+    kube::Client::try_default()
+        .await
+        .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    let database = match &command {
+        TokenCommand::Create { database, .. } | TokenCommand::Revoke { database, .. } => database,
+    };
+    let db = metering::connect(&database.url)
+        .await
+        .context("connecting to the platform database")?;
+    metering::migrate(&db)
+        .await
+        .context("migrating the platform database")?;
+    match command {
+        TokenCommand::Create {
+            name,
+            role,
+            reseller,
+            tenant,
+            ..
+        } => {
+            let token = tokens::create(&db, &name, role, reseller.as_deref(), tenant.as_deref())
+                .await
+                .context("creating the token")?;
+            println!("{token}");
+            eprintln!("Token '{name}' created. It is shown only this once.");
+        }
+        TokenCommand::Revoke { name, .. } => {
+            anyhow::ensure!(
+                tokens::revoke(&db, &name).await.context("revoking")?,
+                "no live token named '{name}'"
+            );
+            eprintln!("Token '{name}' revoked.");
+        }
+    }
+    Ok(())
 }
 
 #[tracing::instrument]

@@ -1,22 +1,22 @@
 //! The REST API under `/api/v1`: shared state, bearer-token authentication, per-token rate
 //! limits, cursor pagination, and the router that mounts every domain's routes.
 
-pub mod extract;
 pub mod openapi;
 pub mod problem;
+
+pub use dotmac_web::{extract, page::Page};
 
 use std::sync::Arc;
 
 use axum::{
     Router,
     extract::{Request, State},
-    http::{HeaderValue, Method, Uri, header},
+    http::{HeaderValue, Method, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
@@ -133,58 +133,12 @@ fn with_challenge(problem: Problem) -> Response {
     response
 }
 
-/// Page size when the caller gives none, and the largest it may ask for.
-pub const DEFAULT_LIMIT: u64 = 50;
-/// Largest page.
-pub const MAX_LIMIT: u64 = 200;
-
-/// Checks a requested page size.
+/// Checks a requested page size (1–200, 50 by default).
 pub fn page_limit(limit: Option<u64>) -> Result<u64, Error> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        limit @ 1..=MAX_LIMIT => Ok(limit),
-        _ => Err(Error::invalid("limit", format!("must be 1 to {MAX_LIMIT}"))),
-    }
-}
-
-/// One page of a list, oldest first. Callers fetch `limit + 1` rows; the extra row only says
-/// that there is a next page, whose cursor is the last returned id.
-#[derive(Serialize, schemars::JsonSchema)]
-pub struct Page<T> {
-    /// The records.
-    pub items: Vec<T>,
-    /// Cursor of the next page, if any.
-    pub next_cursor: Option<Uuid>,
-}
-
-impl<T: Serialize> Page<T> {
-    /// Builds a page from `limit + 1` fetched rows.
-    pub fn new(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
-        let more = items.len() as u64 > limit;
-        items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let next_cursor = if more { items.last().map(id_of) } else { None };
-        Self { items, next_cursor }
-    }
-
-    /// The JSON response, with an RFC 8288 `Link: <…>; rel="next"` header when there is a next
-    /// page.
-    pub fn respond(self, uri: &Uri) -> Response {
-        let link = self.next_cursor.map(|cursor| {
-            let kept: Vec<&str> = uri
-                .query()
-                .unwrap_or_default()
-                .split('&')
-                .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor="))
-                .collect();
-            let mut query = kept.join("&");
-            if !query.is_empty() {
-                query.push('&');
-            }
-            format!("<{}?{query}cursor={cursor}>; rel=\"next\"", uri.path())
-        });
-        let mut response = axum::Json(self).into_response();
-        if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            response.headers_mut().insert(header::LINK, value);
-        }
-        response
-    }
+    dotmac_web::page::limit(limit).ok_or_else(|| {
+        Error::invalid(
+            "limit",
+            format!("must be 1 to {}", dotmac_web::page::MAX_LIMIT),
+        )
+    })
 }

@@ -9,7 +9,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::problem::Problem;
+use crate::problem::Problem;
 
 /// A JSON body. Unreadable JSON is a 400; a value of the wrong type, a missing field or an
 /// unknown field is a 422 naming the field.

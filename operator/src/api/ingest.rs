@@ -1,0 +1,221 @@
+//! What tenant instances report: usage events (`POST /plugins/usage-events`, batches of up to
+//! 1,000, each event once by its idempotency key) and health (`POST /monitoring/health-checks`,
+//! the latest also in the Tenant's `status.health`, written at most every 30 s per tenant).
+
+use std::time::{Duration, Instant};
+
+use axum::{Extension, Json, Router, extract::State, http::StatusCode, routing::post};
+use dotmac_web::{extract::Body, problem::Problem};
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{AppState, db_error, tenants::visible, tokens::Principal};
+use crate::{
+    crd::{Tenant, tenant::HealthState},
+    metering::{self, Ingested, UsageEvent, entity::health_check},
+};
+
+/// Largest batch of usage events.
+pub const MAX_BATCH: usize = 1000;
+/// Least time between two health writes to one Tenant's status.
+const HEALTH_WRITE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// One usage event as sent.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    /// Unique per event (1–255 characters); a resent event with the same key counts once.
+    pub idempotency_key: String,
+    /// Tenant; a tenant token's own by default.
+    pub tenant: Option<String>,
+    /// Plugin the metric belongs to; `core` by default.
+    pub plugin: Option<String>,
+    /// Metric (`api_calls`, `transactions`, `storage_gb`, …).
+    pub metric: String,
+    /// Amount, finite and not negative.
+    pub quantity: f64,
+    /// When it happened (RFC 3339).
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /plugins/usage-events`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBatch {
+    /// 1 to 1,000 events.
+    pub events: Vec<EventIn>,
+}
+
+fn identifier(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-')
+}
+
+/// The tenant a report is for: a tenant token's own (naming another is 403), or the one an
+/// admin names. Resellers do not report.
+fn reporting_tenant(
+    principal: &Principal,
+    named: Option<&str>,
+    field: &str,
+) -> Result<String, Problem> {
+    match (principal, named) {
+        (Principal::Tenant(own), None) => Ok(own.clone()),
+        (Principal::Tenant(own), Some(named)) if named == own => Ok(own.clone()),
+        (Principal::Tenant(_), Some(_)) => Err(Problem::forbidden(
+            "a tenant token reports only for its own tenant",
+        )
+        .with_field(field)),
+        (Principal::Admin, Some(named)) => Ok(named.to_owned()),
+        (Principal::Admin, None) => Err(Problem::invalid(field, "name the tenant")),
+        (Principal::Reseller(_), _) => Err(Problem::forbidden(
+            "reseller tokens do not report usage or health",
+        )),
+    }
+}
+
+async fn usage(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Body(batch): Body<UsageBatch>,
+) -> Result<Json<Ingested>, Problem> {
+    if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
+        return Err(Problem::invalid(
+            "events",
+            format!("send 1 to {MAX_BATCH} events"),
+        ));
+    }
+    let mut events = Vec::with_capacity(batch.events.len());
+    for (i, event) in batch.events.into_iter().enumerate() {
+        let at = |field: &str| format!("events[{i}].{field}");
+        if event.idempotency_key.is_empty() || event.idempotency_key.len() > 255 {
+            return Err(Problem::invalid(
+                at("idempotency_key"),
+                "must be 1 to 255 characters",
+            ));
+        }
+        if !identifier(&event.metric) {
+            return Err(Problem::invalid(
+                at("metric"),
+                "must be a lowercase identifier",
+            ));
+        }
+        let plugin = event.plugin.unwrap_or_else(|| "core".to_owned());
+        if !identifier(&plugin) {
+            return Err(Problem::invalid(
+                at("plugin"),
+                "must be a lowercase identifier",
+            ));
+        }
+        if !event.quantity.is_finite() || event.quantity < 0.0 {
+            return Err(Problem::invalid(
+                at("quantity"),
+                "must be a finite number, not negative",
+            ));
+        }
+        let tenant = reporting_tenant(&principal, event.tenant.as_deref(), &at("tenant"))?;
+        events.push(UsageEvent {
+            idempotency_key: event.idempotency_key,
+            tenant,
+            plugin,
+            metric: event.metric,
+            quantity: event.quantity,
+            occurred_at: event.occurred_at,
+        });
+    }
+    let ingested = metering::ingest(&state.db, &events)
+        .await
+        .map_err(db_error)?;
+    Ok(Json(ingested))
+}
+
+/// `POST /monitoring/health-checks`.
+#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthReport {
+    /// Tenant; a tenant token's own by default.
+    pub tenant: Option<String>,
+    /// Healthy, Degraded or Unhealthy.
+    pub status: HealthState,
+    /// Each check and its state.
+    #[serde(default)]
+    pub checks: serde_json::Map<String, serde_json::Value>,
+    /// The instance's version.
+    pub version: Option<String>,
+    /// When the instance made the report; now by default.
+    pub reported_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Short explanation when not healthy.
+    pub message: Option<String>,
+}
+
+async fn health(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Body(report): Body<HealthReport>,
+) -> Result<StatusCode, Problem> {
+    let tenant = reporting_tenant(&principal, report.tenant.as_deref(), "tenant")?;
+    if report
+        .message
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > 500)
+    {
+        return Err(Problem::invalid(
+            "message",
+            "must be at most 500 characters",
+        ));
+    }
+    visible(&state, &principal, &tenant).await?;
+    let now = chrono::Utc::now();
+    let reported_at = report.reported_at.unwrap_or(now);
+    health_check::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant: Set(tenant.clone()),
+        status: Set(json!(report.status).as_str().unwrap_or_default().to_owned()),
+        checks: Set(serde_json::Value::Object(report.checks)),
+        version: Set(report.version),
+        reported_at: Set(reported_at),
+        received_at: Set(now),
+    }
+    .insert(&state.db)
+    .await
+    .map_err(db_error)?;
+    let due = {
+        let mut writes = state
+            .health_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = writes
+            .get(&tenant)
+            .is_none_or(|last| last.elapsed() >= HEALTH_WRITE_INTERVAL);
+        if due {
+            writes.insert(tenant.clone(), Instant::now());
+        }
+        due
+    };
+    if due {
+        let health = json!({"status": {"health": {"status": report.status, "checkedAt": reported_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "message": report.message}}});
+        if let Err(error) = Api::<Tenant>::all(state.client.clone())
+            .patch_status(&tenant, &PatchParams::default(), &Patch::Merge(health))
+            .await
+        {
+            tracing::warn!(%tenant, %error, "writing the health report to the Tenant's status failed");
+        }
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Reporting routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/plugins/usage-events", post(usage))
+        .route("/monitoring/health-checks", post(health))
+}

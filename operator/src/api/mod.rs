@@ -1,0 +1,269 @@
+//! The management API (`dotmac-operator api`, port 8000): tenant orchestration on top of the
+//! Tenant resources, entitlements, and what tenant instances report (usage, health). Bearer
+//! tokens with roles; errors are problem+json; the OpenAPI 3.1 document is at
+//! `/api/v1/openapi.json`.
+
+pub mod ingest;
+pub mod openapi;
+pub mod tenants;
+pub mod tokens;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderValue, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use dotmac_web::problem::Problem;
+use kube::{
+    Api, Client,
+    runtime::{WatchStreamExt, reflector, reflector::Store, watcher},
+};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::crd::Tenant;
+use tokens::Principal;
+
+/// Settings of `dotmac-operator api`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ApiConfig {
+    /// Address to serve the management API on.
+    #[arg(
+        long = "api-listen",
+        env = "DOTMAC_API_LISTEN",
+        default_value = "0.0.0.0:8000"
+    )]
+    pub listen: SocketAddr,
+
+    /// The platform database (tokens, usage, health): PostgreSQL in production, SQLite by
+    /// default.
+    #[command(flatten)]
+    pub database: PlatformDatabase,
+
+    /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
+    /// bootstrap token at start.
+    #[arg(long, env = "DOTMAC_API_BOOTSTRAP_TOKEN_FILE")]
+    pub bootstrap_token_file: Option<PathBuf>,
+}
+
+/// Where the platform database is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlatformDatabase {
+    /// PostgreSQL URL, or SQLite (created when missing) by default.
+    #[arg(
+        long = "platform-database-url",
+        env = "DOTMAC_PLATFORM_DATABASE_URL",
+        default_value = "sqlite://dotmac-platform.db?mode=rwc"
+    )]
+    pub url: String,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The platform database.
+    pub db: DatabaseConnection,
+    /// The cluster.
+    pub client: Client,
+    /// Tenants as the reflector last saw them.
+    pub tenants: Store<Tenant>,
+    /// When each tenant's status last got a health report, to write it at most every 30 s.
+    pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The platform database failed.
+    #[error("platform database: {0}")]
+    Database(#[from] DbErr),
+    /// The bootstrap token file could not be read.
+    #[error("reading the bootstrap token file {path}: {source}")]
+    Bootstrap {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Connects to and migrates the platform database, installs the bootstrap token, starts the
+/// Tenant reflector and returns the application.
+pub async fn assemble(
+    config: &ApiConfig,
+    client: Client,
+) -> Result<(Router, AppState), StartError> {
+    let db = crate::metering::connect(&config.database.url).await?;
+    crate::metering::migrate(&db).await?;
+    if let Some(path) = &config.bootstrap_token_file {
+        let token = std::fs::read_to_string(path).map_err(|source| StartError::Bootstrap {
+            path: path.clone(),
+            source,
+        })?;
+        tokens::bootstrap(&db, &token).await?;
+        tracing::info!(path = %path.display(), "bootstrap admin token installed");
+    }
+    let (store, writer) = reflector::store();
+    let stream = reflector(
+        writer,
+        watcher(
+            Api::<Tenant>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .touched_objects();
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            if let Err(error) = event {
+                tracing::warn!(%error, "tenant watch failed; retrying");
+            }
+        }
+    });
+    let state = AppState {
+        db,
+        client,
+        tenants: store,
+        health_writes: Arc::default(),
+    };
+    Ok((router(state.clone()), state))
+}
+
+/// Serves the management API on `config.listen` until SIGTERM or Ctrl-C.
+pub async fn serve(config: &ApiConfig, client: Client) -> Result<(), ServeError> {
+    let (app, _) = assemble(config, client).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(ServeError::Io)?;
+    let addr = listener.local_addr().map_err(ServeError::Io)?;
+    tracing::info!(%addr, "management API listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(ServeError::Io)
+}
+
+/// Why the API stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// It could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// Binding or serving failed.
+    #[error("serving the management API: {0}")]
+    Io(std::io::Error),
+}
+
+/// The management API's router.
+pub fn router(state: AppState) -> Router {
+    let authenticated = Router::new()
+        .merge(tenants::routes())
+        .merge(ingest::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .nest(
+            "/api/v1",
+            authenticated.route("/openapi.json", get(openapi::document)),
+        )
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(ready))
+        .fallback(|| async { Problem::not_found("no such route") })
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let database = state.db.ping().await.is_ok();
+    let body = Json(
+        serde_json::json!({"status": if database { "ok" } else { "unavailable" }, "checks": {"database": database}}),
+    );
+    if database {
+        body.into_response()
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
+}
+
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(token) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return challenge(Problem::unauthorized(
+            "an Authorization: Bearer token is required",
+        ));
+    };
+    match tokens::verify(&state.db, token).await {
+        Ok(Some(principal)) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Ok(None) => challenge(Problem::unauthorized("the token is unknown or revoked")),
+        Err(error) => db_error(error).into_response(),
+    }
+}
+
+fn challenge(problem: Problem) -> Response {
+    let mut response = problem.into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// A database failure as the caller sees it: logged here, no internals in the answer.
+pub fn db_error(error: DbErr) -> Problem {
+    tracing::error!(%error, "platform database error");
+    Problem::internal()
+}
+
+/// A Kubernetes API failure as the caller sees it: 404, 409 and 422 pass through with the
+/// field the API server named; anything else is logged and a 503.
+pub fn kube_error(error: kube::Error) -> Problem {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => Problem::not_found("no such tenant"),
+        kube::Error::Api(status) if status.code == 409 => Problem::conflict(status.message),
+        kube::Error::Api(status) if status.code == 422 => {
+            let field = status
+                .details
+                .as_ref()
+                .and_then(|d| d.causes.first())
+                .map(|c| c.field.clone())
+                .unwrap_or_default();
+            Problem::invalid(field, status.message)
+        }
+        error => {
+            tracing::error!(%error, "Kubernetes API error");
+            Problem::unavailable("the Kubernetes API")
+        }
+    }
+}
+
+/// Whether `principal` may see `tenant`: admins all, resellers their own, a tenant itself.
+pub fn can_see(principal: &Principal, tenant: &Tenant) -> bool {
+    match principal {
+        Principal::Admin => true,
+        Principal::Reseller(reseller) => {
+            tenant.spec.reseller_ref.as_deref() == Some(reseller.as_str())
+        }
+        Principal::Tenant(name) => tenant.metadata.name.as_deref() == Some(name.as_str()),
+    }
+}

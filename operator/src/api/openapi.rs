@@ -1,0 +1,103 @@
+//! The management API's OpenAPI 3.1 document, built from the request and response types.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use dotmac_web::{page::Page, problem::Problem};
+use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
+use serde_json::{Map, Value, json};
+
+use super::{
+    ingest::{HealthReport, UsageBatch},
+    tenants::{
+        DeploymentPatch, EntitlementsView, NewDeployment, ScaleRequest, TenantQuery, TenantView,
+    },
+};
+use crate::metering::Ingested;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<Value> {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    Json(DOCUMENT.get_or_init(build).clone())
+}
+
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
+    generator.subschema_for::<T>().to_value()
+}
+
+fn build() -> Value {
+    let mut g = SchemaSettings::draft2020_12()
+        .with(|s| s.definitions_path = "/components/schemas/".into())
+        .into_generator();
+    let tenant = schema::<TenantView>(&mut g);
+    let page = schema::<Page<TenantView, String>>(&mut g);
+    let problem = schema::<Problem>(&mut g);
+    let query = schemars::schema_for!(TenantQuery).to_value();
+    let id =
+        json!({"name": "tenant_id", "in": "path", "required": true, "schema": {"type": "string"}});
+    let query_params: Vec<Value> = query["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, s)| json!({"name": name, "in": "query", "required": false, "schema": s}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let errors = json!({
+        "4XX": {"description": "Bad input, credentials or state (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}},
+        "5XX": {"description": "Server error (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}},
+    });
+    let op = |summary: &str,
+              params: Vec<Value>,
+              body: Option<Value>,
+              status: &str,
+              response: Option<Value>| {
+        let mut responses: Map<String, Value> = errors.as_object().cloned().unwrap_or_default();
+        let mut ok = json!({"description": "Success"});
+        if let Some(schema) = response {
+            ok["content"] = json!({"application/json": {"schema": schema}});
+        }
+        responses.insert(status.to_owned(), ok);
+        let mut operation =
+            json!({"summary": summary, "parameters": params, "responses": responses});
+        if let Some(schema) = body {
+            operation["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        }
+        operation
+    };
+    let paths = json!({
+        "/tenant-orchestration/deployments": {
+            "post": op("Create a Tenant", vec![], Some(schema::<NewDeployment>(&mut g)), "201", Some(tenant.clone())),
+            "get": op("List tenants (from the cache)", query_params, None, "200", Some(page)),
+        },
+        "/tenant-orchestration/deployments/{tenant_id}": {
+            "get": op("Read a tenant", vec![id.clone()], None, "200", Some(tenant.clone())),
+            "patch": op("Change plan, size, version, domain, features, autoscaling", vec![id.clone()], Some(schema::<DeploymentPatch>(&mut g)), "200", Some(tenant.clone())),
+            "delete": op("Delete a tenant", vec![id.clone()], None, "202", None),
+        },
+        "/tenant-orchestration/deployments/{tenant_id}/scale": {
+            "post": op("Scale a tenant (recorded as an Event)", vec![id.clone()], Some(schema::<ScaleRequest>(&mut g)), "202", Some(tenant)),
+        },
+        "/plugins/entitlements/{tenant_id}": {
+            "get": op("A tenant's features in force", vec![id], None, "200", Some(schema::<EntitlementsView>(&mut g))),
+        },
+        "/plugins/usage-events": {
+            "post": op("Report usage events (idempotent per key)", vec![], Some(schema::<UsageBatch>(&mut g)), "200", Some(schema::<Ingested>(&mut g))),
+        },
+        "/monitoring/health-checks": {
+            "post": op("Report an instance's health", vec![], Some(schema::<HealthReport>(&mut g)), "202", None),
+        },
+    });
+    let schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {"title": "DotMac management API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    })
+}

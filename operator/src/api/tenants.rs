@@ -1,0 +1,378 @@
+//! Tenant orchestration: create, list, read, change, scale and delete Tenants over HTTP. Reads
+//! come from the reflector's cache (falling back to the API server for a tenant just made);
+//! writes go to the Kubernetes API, whose schema validation answers bad specs.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{OriginalUri, Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use dotmac_web::{
+    extract::{Body, Params},
+    page::{self, Page},
+    problem::Problem,
+};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams, PostParams},
+    runtime::{
+        events::{Event, EventType, Recorder, Reporter},
+        reflector::ObjectRef,
+    },
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{AppState, can_see, kube_error, tokens::Principal};
+use crate::{
+    catalog,
+    crd::{Tenant, TenantSpec, TenantStatus},
+};
+
+/// `POST /tenant-orchestration/deployments`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeployment {
+    /// The tenant's name (and id): a lowercase DNS label of at most 40 characters.
+    pub name: String,
+    /// The Tenant's spec, as in `kubectl explain tenant.spec`.
+    pub spec: TenantSpec,
+}
+
+/// A tenant as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TenantView {
+    /// Name (the tenant id).
+    pub name: String,
+    /// Spec.
+    pub spec: TenantSpec,
+    /// Status, once the operator has written one.
+    pub status: Option<TenantStatus>,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            name: t.name_any(),
+            spec: t.spec.clone(),
+            status: t.status.clone(),
+        }
+    }
+}
+
+fn location(name: &str) -> String {
+    format!("/api/v1/tenant-orchestration/deployments/{name}")
+}
+
+fn valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 40
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !name.ends_with('-')
+}
+
+fn orchestrates(principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Tenant(_) => Err(Problem::forbidden(
+            "a tenant token may only report telemetry and usage",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A tenant `principal` may see, from the cache or (just made) the API server; 404 otherwise,
+/// also for another reseller's tenant.
+pub async fn visible(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> Result<Tenant, Problem> {
+    let tenant = match state.tenants.get(&ObjectRef::new(name)) {
+        Some(tenant) => (*tenant).clone(),
+        None => Api::<Tenant>::all(state.client.clone())
+            .get(name)
+            .await
+            .map_err(kube_error)?,
+    };
+    if can_see(principal, &tenant) {
+        Ok(tenant)
+    } else {
+        Err(Problem::not_found("no such tenant"))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Body(input): Body<NewDeployment>,
+) -> Result<Response, Problem> {
+    orchestrates(&principal)?;
+    if !valid_name(&input.name) {
+        return Err(Problem::invalid(
+            "name",
+            "must be a lowercase DNS label: a letter, then letters, digits or '-', at most 40",
+        ));
+    }
+    let mut spec = input.spec;
+    if let Principal::Reseller(reseller) = &principal {
+        match spec.reseller_ref.as_deref() {
+            None => spec.reseller_ref = Some(reseller.clone()),
+            Some(other) if other == reseller => {}
+            Some(_) => {
+                return Err(
+                    Problem::forbidden("a reseller creates tenants only under itself")
+                        .with_field("spec.resellerRef"),
+                );
+            }
+        }
+    }
+    let tenant = Tenant::new(&input.name, spec);
+    let created = Api::<Tenant>::all(state.client.clone())
+        .create(&PostParams::default(), &tenant)
+        .await
+        .map_err(kube_error)?;
+    tracing::info!(tenant = %input.name, "tenant created through the API");
+    let mut response = (StatusCode::CREATED, Json(TenantView::from(&created))).into_response();
+    if let Ok(value) = location(&input.name).parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// Filters of the tenant list.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantQuery {
+    /// Only this phase (`Ready`).
+    pub phase: Option<String>,
+    /// Only this plan.
+    pub plan: Option<String>,
+    /// Only this reseller's.
+    pub reseller: Option<String>,
+    /// Page size, 1–200 (50).
+    pub limit: Option<u64>,
+    /// Name after which the page starts.
+    pub cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<TenantQuery>,
+) -> Result<Response, Problem> {
+    orchestrates(&principal)?;
+    let limit = page::limit(query.limit)
+        .ok_or_else(|| Problem::invalid("limit", format!("must be 1 to {}", page::MAX_LIMIT)))?;
+    let mut tenants: Vec<TenantView> = state
+        .tenants
+        .state()
+        .iter()
+        .filter(|t| can_see(&principal, t))
+        .filter(|t| {
+            query.phase.as_ref().is_none_or(|p| {
+                t.status
+                    .as_ref()
+                    .and_then(|s| s.phase)
+                    .is_some_and(|phase| json!(phase) == json!(p))
+            })
+        })
+        .filter(|t| {
+            query
+                .plan
+                .as_ref()
+                .is_none_or(|p| json!(t.spec.plan) == json!(p))
+        })
+        .filter(|t| {
+            query
+                .reseller
+                .as_ref()
+                .is_none_or(|r| t.spec.reseller_ref.as_ref() == Some(r))
+        })
+        .filter(|t| query.cursor.as_ref().is_none_or(|c| &t.name_any() > c))
+        .map(|t| TenantView::from(t.as_ref()))
+        .collect();
+    tenants.sort_by(|a, b| a.name.cmp(&b.name));
+    tenants.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    Ok(Page::new(tenants, limit, |t: &TenantView| t.name.clone()).respond(&uri))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<TenantView>, Problem> {
+    orchestrates(&principal)?;
+    Ok(Json(TenantView::from(
+        &visible(&state, &principal, &name).await?,
+    )))
+}
+
+/// Fields `PATCH` may change.
+const PATCHABLE: &[&str] = &[
+    "plan",
+    "size",
+    "version",
+    "domain",
+    "features",
+    "autoscaling",
+    "replicas",
+    "suspended",
+    "limits",
+];
+
+/// `PATCH …/{tenant_id}`: spec fields to change (`null` removes an optional one).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct DeploymentPatch(
+    /// Any of plan, size, version, domain, features, autoscaling, replicas, suspended, limits.
+    pub serde_json::Map<String, Value>,
+);
+
+async fn patch(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+    Body(DeploymentPatch(fields)): Body<DeploymentPatch>,
+) -> Result<Json<TenantView>, Problem> {
+    orchestrates(&principal)?;
+    if let Some(field) = fields.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return Err(Problem::invalid(
+            field.clone(),
+            format!(
+                "cannot be changed here; changeable: {}",
+                PATCHABLE.join(", ")
+            ),
+        ));
+    }
+    if fields.is_empty() {
+        return Err(Problem::invalid("", "name at least one field to change"));
+    }
+    visible(&state, &principal, &name).await?;
+    let patched = Api::<Tenant>::all(state.client.clone())
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": fields})),
+        )
+        .await
+        .map_err(kube_error)?;
+    tracing::info!(tenant = %name, fields = ?fields.keys().collect::<Vec<_>>(), "tenant changed through the API");
+    Ok(Json(TenantView::from(&patched)))
+}
+
+/// `POST …/{tenant_id}/scale`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleRequest {
+    /// Replicas, 1–20 (autoscaling is turned off).
+    pub replicas: i32,
+    /// Why, recorded in a Kubernetes Event on the Tenant.
+    pub reason: String,
+}
+
+async fn scale(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+    Body(input): Body<ScaleRequest>,
+) -> Result<Response, Problem> {
+    orchestrates(&principal)?;
+    if !(1..=20).contains(&input.replicas) {
+        return Err(Problem::invalid("replicas", "must be 1 to 20"));
+    }
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Problem::invalid("reason", "must be 1 to 200 characters"));
+    }
+    visible(&state, &principal, &name).await?;
+    let patched = Api::<Tenant>::all(state.client.clone())
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": input.replicas, "autoscaling": null}})),
+        )
+        .await
+        .map_err(kube_error)?;
+    let recorder = Recorder::new(
+        state.client.clone(),
+        Reporter {
+            controller: "dotmac-api".into(),
+            instance: None,
+        },
+    );
+    let event = Event {
+        type_: EventType::Normal,
+        reason: "Scaled".into(),
+        note: Some(format!("scaled to {} replicas: {reason}", input.replicas)),
+        action: "Scale".into(),
+        secondary: None,
+    };
+    if let Err(error) = recorder.publish(&event, &patched.object_ref(&())).await {
+        tracing::warn!(tenant = %name, %error, "recording the scale event failed");
+    }
+    tracing::info!(tenant = %name, replicas = input.replicas, reason, "tenant scaled through the API");
+    Ok((StatusCode::ACCEPTED, Json(TenantView::from(&patched))).into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    orchestrates(&principal)?;
+    visible(&state, &principal, &name).await?;
+    Api::<Tenant>::all(state.client.clone())
+        .delete(&name, &DeleteParams::default())
+        .await
+        .map_err(kube_error)?;
+    tracing::info!(tenant = %name, "tenant deletion requested through the API");
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The features in force for a tenant.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct EntitlementsView {
+    /// Tenant.
+    pub tenant: String,
+    /// Its plan.
+    pub plan: Value,
+    /// Features in force: the plan's, licensed ones and overrides.
+    pub features: Vec<String>,
+}
+
+async fn entitlements(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<EntitlementsView>, Problem> {
+    let tenant = visible(&state, &principal, &name).await?;
+    Ok(Json(EntitlementsView {
+        tenant: name,
+        plan: json!(tenant.spec.plan),
+        features: catalog::entitlements(&tenant.spec, std::iter::empty()),
+    }))
+}
+
+/// Tenant routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tenant-orchestration/deployments", post(create).get(list))
+        .route(
+            "/tenant-orchestration/deployments/{tenant_id}",
+            get(get_one).patch(patch).delete(delete),
+        )
+        .route(
+            "/tenant-orchestration/deployments/{tenant_id}/scale",
+            post(scale),
+        )
+        .route("/plugins/entitlements/{tenant_id}", get(entitlements))
+}

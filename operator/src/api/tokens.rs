@@ -1,0 +1,165 @@
+//! API tokens of the management API: admin, reseller (bound to one Reseller) and tenant (bound
+//! to one Tenant, for its instance). Shown once when made; only their SHA-256 is stored.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+
+use crate::metering::entity::api_token;
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The platform's operators: everything.
+    Admin,
+    /// A reseller: its own tenants only.
+    Reseller(String),
+    /// A tenant's instance: its own telemetry, usage and entitlements only.
+    Tenant(String),
+}
+
+/// The role of a token to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// One reseller's tenants.
+    Reseller,
+    /// One tenant's instance.
+    Tenant,
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A token that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// No randomness.
+    #[error("reading random bytes: {0}")]
+    Random(#[from] getrandom::Error),
+    /// The role needs its binding, or has one it must not.
+    #[error("{0}")]
+    Binding(&'static str),
+    /// The database failed (a name already taken, say).
+    #[error("storing the token: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// Creates a token and returns it; it is not stored, only its hash.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    name: &str,
+    role: Role,
+    reseller: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<String, TokenError> {
+    let (role, reseller, tenant) = match (role, reseller, tenant) {
+        (Role::Admin, None, None) => ("admin", None, None),
+        (Role::Reseller, Some(r), None) => ("reseller", Some(r), None),
+        (Role::Tenant, None, Some(t)) => ("tenant", None, Some(t)),
+        (Role::Admin, _, _) => {
+            return Err(TokenError::Binding(
+                "an admin token is bound to no reseller or tenant",
+            ));
+        }
+        (Role::Reseller, _, _) => {
+            return Err(TokenError::Binding(
+                "a reseller token needs --reseller (and no --tenant)",
+            ));
+        }
+        (Role::Tenant, _, _) => {
+            return Err(TokenError::Binding(
+                "a tenant token needs --tenant (and no --reseller)",
+            ));
+        }
+    };
+    let mut secret = [0_u8; 32];
+    getrandom::fill(&mut secret)?;
+    let token = format!("dmp_{}", hex::encode(secret));
+    store(db, name, role, reseller, tenant, &digest(&token)).await?;
+    Ok(token)
+}
+
+async fn store(
+    db: &impl ConnectionTrait,
+    name: &str,
+    role: &str,
+    reseller: Option<&str>,
+    tenant: Option<&str>,
+    hash: &str,
+) -> Result<(), DbErr> {
+    api_token::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        name: Set(name.to_owned()),
+        role: Set(role.to_owned()),
+        reseller: Set(reseller.map(str::to_owned)),
+        tenant: Set(tenant.map(str::to_owned)),
+        token_hash: Set(hash.to_owned()),
+        created_at: Set(chrono_now()),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Makes `token` (read from the bootstrap file) the admin token named `bootstrap`, replacing an
+/// earlier bootstrap token.
+pub async fn bootstrap(db: &impl ConnectionTrait, token: &str) -> Result<(), DbErr> {
+    let hash = digest(token.trim());
+    let existing = api_token::Entity::find()
+        .filter(api_token::Column::Name.eq("bootstrap"))
+        .one(db)
+        .await?;
+    match existing {
+        Some(row) if row.token_hash == hash && row.revoked_at.is_none() => Ok(()),
+        Some(_) => api_token::Entity::update_many()
+            .col_expr(api_token::Column::TokenHash, Expr::value(hash))
+            .col_expr(
+                api_token::Column::RevokedAt,
+                Expr::value(Option::<sea_orm::prelude::DateTimeUtc>::None),
+            )
+            .filter(api_token::Column::Name.eq("bootstrap"))
+            .exec(db)
+            .await
+            .map(|_| ()),
+        None => store(db, "bootstrap", "admin", None, None, &hash).await,
+    }
+}
+
+/// Revokes the token named `name`; `false` when there is none.
+pub async fn revoke(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
+    let result = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(chrono_now()))
+        .filter(api_token::Column::Name.eq(name))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// The principal of a live token.
+pub async fn verify(db: &impl ConnectionTrait, token: &str) -> Result<Option<Principal>, DbErr> {
+    let Some(row) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(digest(token)))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(match (row.role.as_str(), row.reseller, row.tenant) {
+        ("admin", _, _) => Some(Principal::Admin),
+        ("reseller", Some(reseller), _) => Some(Principal::Reseller(reseller)),
+        ("tenant", _, Some(tenant)) => Some(Principal::Tenant(tenant)),
+        _ => None,
+    })
+}

@@ -1,0 +1,181 @@
+//! The platform database (PostgreSQL in production, SQLite embedded by default): API tokens,
+//! usage events with their monthly rollups, and health checks from tenant instances.
+
+pub mod entity;
+
+use std::collections::BTreeMap;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement, TransactionTrait, Value,
+};
+
+/// Schema migrations in order.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "platform", include_str!("migrations/0001_platform.sql"))];
+
+/// Connects to the platform database.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Brings the schema up to date, each migration in one transaction (serialised across
+/// replicas by an advisory lock on PostgreSQL).
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+    )
+    .await?;
+    for (version, name, script) in MIGRATIONS {
+        let txn = db.begin().await?;
+        if backend == DatabaseBackend::Postgres {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(73640001)")
+                .await?;
+        }
+        let applied = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT 1 FROM schema_migrations WHERE version = $1",
+                [(*version).into()],
+            ))
+            .await?
+            .is_some();
+        if !applied {
+            for statement in script.split(";\n").map(|chunk| {
+                chunk
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }) {
+                if !statement.trim().is_empty() {
+                    txn.execute_unprepared(&statement).await?;
+                }
+            }
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                [(*version).into(), (*name).into(), chrono_now().into()],
+            ))
+            .await?;
+            tracing::info!(version, name, "platform database migrated");
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// One usage event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageEvent {
+    /// Unique per event, chosen by the sender.
+    pub idempotency_key: String,
+    /// Tenant it belongs to.
+    pub tenant: String,
+    /// Plugin it is metered for (`core` for the platform's own metrics).
+    pub plugin: String,
+    /// Metric (`api_calls`).
+    pub metric: String,
+    /// Amount.
+    pub quantity: f64,
+    /// When it happened.
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Counts of one ingested batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Ingested {
+    /// Events stored now.
+    pub accepted: u64,
+    /// Events already stored before (same idempotency key).
+    pub duplicates: u64,
+}
+
+/// Rows per insert statement.
+const CHUNK: usize = 500;
+
+/// Stores a batch in one transaction: events whose key is new are inserted and added to their
+/// month's rollup; known keys are counted as duplicates. A database error stores nothing.
+pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<Ingested, DbErr> {
+    let backend = db.get_database_backend();
+    let received = chrono_now();
+    let txn = db.begin().await?;
+    let mut rollups: BTreeMap<(String, String, String, String), (f64, i64)> = BTreeMap::new();
+    let mut accepted = 0_u64;
+    for chunk in events.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO usage_events (idempotency_key, tenant, plugin, metric, quantity, occurred_at, received_at) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
+        for (i, event) in chunk.iter().enumerate() {
+            let base = i * 7;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                base + 1,
+                base + 2,
+                base + 3,
+                base + 4,
+                base + 5,
+                base + 6,
+                base + 7
+            ));
+            values.extend([
+                event.idempotency_key.clone().into(),
+                event.tenant.clone().into(),
+                event.plugin.clone().into(),
+                event.metric.clone().into(),
+                event.quantity.into(),
+                event.occurred_at.into(),
+                received.into(),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key");
+        let inserted = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        let keys: std::collections::HashSet<String> = inserted
+            .iter()
+            .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+            .collect();
+        accepted += keys.len() as u64;
+        for event in chunk.iter().filter(|e| keys.contains(&e.idempotency_key)) {
+            let period = event.occurred_at.format("%Y-%m").to_string();
+            let entry = rollups
+                .entry((
+                    event.tenant.clone(),
+                    event.plugin.clone(),
+                    event.metric.clone(),
+                    period,
+                ))
+                .or_insert((0.0, 0));
+            entry.0 += event.quantity;
+            entry.1 += 1;
+        }
+    }
+    for ((tenant, plugin, metric, period), (quantity, count)) in rollups {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO usage_rollups (tenant, plugin, metric, period, quantity, events) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant, plugin, metric, period) DO UPDATE SET quantity = usage_rollups.quantity + excluded.quantity, events = usage_rollups.events + excluded.events",
+            [tenant.into(), plugin.into(), metric.into(), period.into(), quantity.into(), count.into()],
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Ingested {
+        accepted,
+        duplicates: events.len() as u64 - accepted,
+    })
+}

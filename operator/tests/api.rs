@@ -1,0 +1,689 @@
+//! The management API over HTTP against devcluster and a real platform database (SQLite and
+//! PostgreSQL): the tenant lifecycle through the API with the controller running, token roles
+//! and reseller isolation, usage events counted once, health reports reaching the Tenant's
+//! status, and bad input answered with problem+json and nothing written.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use clap::Parser;
+use dotmac_operator::{
+    api::{
+        self, ApiConfig,
+        tokens::{self, Role},
+    },
+    config::ControllerConfig,
+    crd::Tenant,
+};
+use kube::{Api, Client, api::ListParams};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    controller: ControllerConfig,
+    #[command(flatten)]
+    api: ApiConfig,
+}
+
+struct Harness {
+    base: String,
+    client: Client,
+    http: reqwest::Client,
+    admin: String,
+    db: sea_orm::DatabaseConnection,
+    _cluster: dotmac_devcluster::DevCluster,
+    _dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async {
+                        if let Ok(admin) = sea_orm::Database::connect(PG_ADMIN).await {
+                            let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                                &admin,
+                                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                            )
+                            .await;
+                        }
+                    });
+            })
+            .join();
+        }
+    }
+}
+
+async fn harness(postgres: bool) -> Harness {
+    dotmac_telemetry::install_crypto_provider();
+    let (cluster, client) = common::cluster_with_crds().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg_name) = if postgres {
+        let name = format!("platform_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        (
+            format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            Some(name),
+        )
+    } else {
+        (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("platform.db").display()
+            ),
+            None,
+        )
+    };
+    let token_file = dir.path().join("bootstrap-token");
+    std::fs::write(&token_file, "bootstrap-admin-token-for-tests\n").unwrap();
+    let args = Args::parse_from([
+        "test",
+        "--health-listen",
+        "127.0.0.1:0",
+        "--api-listen",
+        "127.0.0.1:0",
+        "--platform-database-url",
+        &url,
+        "--bootstrap-token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    let mut controller = args.controller;
+    controller.leader_election = false;
+    let controller_client = client.clone();
+    tokio::spawn(async move {
+        let _ = dotmac_operator::controller::run(controller_client, controller).await;
+    });
+    let (app, state) = api::assemble(&args.api, client.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Harness {
+        base: format!("http://{addr}/api/v1"),
+        client,
+        http: reqwest::Client::new(),
+        admin: "bootstrap-admin-token-for-tests".into(),
+        db: state.db,
+        _cluster: cluster,
+        _dir: dir,
+        pg_name,
+    }
+}
+
+impl Harness {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let problem = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v == "application/problem+json");
+        let text = response.text().await.unwrap();
+        if status.is_client_error() || status.is_server_error() {
+            assert!(problem, "{status} {text}");
+        }
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            },
+        )
+    }
+
+    async fn token(
+        &self,
+        name: &str,
+        role: Role,
+        reseller: Option<&str>,
+        tenant: Option<&str>,
+    ) -> String {
+        tokens::create(&self.db, name, role, reseller, tenant)
+            .await
+            .unwrap()
+    }
+
+    async fn reseller(&self, name: &str) {
+        let api: Api<dotmac_operator::crd::Reseller> = Api::all(self.client.clone());
+        let reseller = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Reseller",
+            "metadata": {"name": name}, "spec": {"displayName": name, "contactEmail": format!("ops@{name}.example"), "tier": "gold"}})).unwrap();
+        api.create(&Default::default(), &reseller).await.unwrap();
+    }
+
+    async fn wait_phase(&self, token: &str, name: &str, phase: &str) -> Value {
+        for _ in 0..300 {
+            let (status, body) = self
+                .call(
+                    Some(token),
+                    Method::GET,
+                    &format!("/tenant-orchestration/deployments/{name}"),
+                    None,
+                )
+                .await;
+            if status == StatusCode::OK && body["status"]["phase"] == phase {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{name} never reached {phase}");
+    }
+}
+
+fn new_tenant(name: &str) -> Value {
+    json!({"name": name, "spec": {"displayName": format!("ISP {name}"), "contactEmail": format!("noc@{name}.example"), "plan": "basic"}})
+}
+
+async fn lifecycle(postgres: bool) {
+    let h = harness(postgres).await;
+    let admin = h.admin.clone();
+    // Create → Ready.
+    let response = h
+        .http
+        .post(format!("{}/tenant-orchestration/deployments", h.base))
+        .bearer_auth(&admin)
+        .json(&new_tenant("alpha"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response.headers()["location"],
+        "/api/v1/tenant-orchestration/deployments/alpha"
+    );
+    h.wait_phase(&admin, "alpha", "Ready").await;
+    // Scale, recorded as an Event.
+    let (status, scaled) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments/alpha/scale",
+            Some(json!({"replicas": 3, "reason": "evening peak"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{scaled}");
+    assert_eq!(scaled["spec"]["replicas"], 3);
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(h.client.clone());
+    let mut found = false;
+    for _ in 0..50 {
+        let list = events.list(&ListParams::default()).await.unwrap();
+        if list.items.iter().any(|e| {
+            e.reason.as_deref() == Some("Scaled")
+                && e.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("evening peak"))
+        }) {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(found, "the scale reason is in an Event");
+    // Patch the plan: the entitlements follow.
+    let (status, patched) = h
+        .call(
+            Some(&admin),
+            Method::PATCH,
+            "/tenant-orchestration/deployments/alpha",
+            Some(json!({"plan": "premium"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["spec"]["plan"], "premium");
+    let (_, entitlements) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/plugins/entitlements/alpha",
+            None,
+        )
+        .await;
+    assert!(
+        entitlements["features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("white_labelling"))
+    );
+    // Bad input names the field and changes nothing.
+    for (path, body, field) in [
+        (
+            "/tenant-orchestration/deployments/alpha",
+            json!({"displayName": "x"}),
+            "displayName",
+        ),
+        (
+            "/tenant-orchestration/deployments/alpha",
+            json!({"replicas": 99}),
+            "spec.replicas",
+        ),
+        (
+            "/tenant-orchestration/deployments/alpha/scale",
+            json!({"replicas": 0, "reason": "x"}),
+            "replicas",
+        ),
+        (
+            "/tenant-orchestration/deployments/alpha/scale",
+            json!({"replicas": 2, "reason": ""}),
+            "reason",
+        ),
+    ] {
+        let method = if path.ends_with("scale") {
+            Method::POST
+        } else {
+            Method::PATCH
+        };
+        let (status, problem) = h.call(Some(&admin), method, path, Some(body)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {problem}"
+        );
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    for (body, field) in [
+        (
+            json!({"name": "Bad_Name", "spec": {"displayName": "x", "contactEmail": "a@b.example"}}),
+            "name",
+        ),
+        (
+            json!({"name": "beta", "spec": {"displayName": "x"}}),
+            "spec",
+        ),
+        (
+            json!({"name": "beta", "spec": {"displayName": "x", "contactEmail": "a@b.example", "plan": "gold"}}),
+            "spec.plan",
+        ),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some(&admin),
+                Method::POST,
+                "/tenant-orchestration/deployments",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert!(
+            problem["field"].as_str().unwrap().starts_with(field),
+            "{problem}"
+        );
+    }
+    let (status, _) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("alpha")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        Api::<Tenant>::all(h.client.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "bad input created nothing"
+    );
+    let (status, after) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/tenant-orchestration/deployments/alpha",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["spec"]["replicas"], 3);
+    // Delete.
+    let (status, _) = h
+        .call(
+            Some(&admin),
+            Method::DELETE,
+            "/tenant-orchestration/deployments/alpha",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for _ in 0..100 {
+        if Api::<Tenant>::all(h.client.clone())
+            .get_opt("alpha")
+            .await
+            .unwrap()
+            .is_none()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("alpha was not deleted");
+}
+
+#[tokio::test]
+async fn tenant_lifecycle_sqlite() {
+    lifecycle(false).await;
+}
+
+#[tokio::test]
+async fn tenant_lifecycle_postgres() {
+    lifecycle(true).await;
+}
+
+#[tokio::test]
+async fn roles_and_reseller_isolation() {
+    let h = harness(false).await;
+    h.reseller("north").await;
+    h.reseller("south").await;
+    let north = h
+        .token("north-token", Role::Reseller, Some("north"), None)
+        .await;
+    let south = h
+        .token("south-token", Role::Reseller, Some("south"), None)
+        .await;
+    let tenant = h.token("t-token", Role::Tenant, None, Some("n1")).await;
+    let (status, created) = h
+        .call(
+            Some(&north),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("n1")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["spec"]["resellerRef"], "north",
+        "a reseller's tenant is its own"
+    );
+    let mut other = new_tenant("n2");
+    other["spec"]["resellerRef"] = json!("south");
+    let (status, _) = h
+        .call(
+            Some(&north),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    h.wait_phase(&north, "n1", "Ready").await;
+    // 401 without a token or with an unknown one; 404 for another reseller's tenant; 403 for a
+    // tenant token on orchestration.
+    assert_eq!(
+        h.call(None, Method::GET, "/tenant-orchestration/deployments", None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.call(
+            Some("dmp_nope"),
+            Method::GET,
+            "/tenant-orchestration/deployments",
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.call(
+            Some(&south),
+            Method::GET,
+            "/tenant-orchestration/deployments/n1",
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.call(
+            Some(&south),
+            Method::DELETE,
+            "/tenant-orchestration/deployments/n1",
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        h.call(
+            Some(&south),
+            Method::POST,
+            "/tenant-orchestration/deployments/n1/scale",
+            Some(json!({"replicas": 2, "reason": "x"}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, listed) = h
+        .call(
+            Some(&south),
+            Method::GET,
+            "/tenant-orchestration/deployments",
+            None,
+        )
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0);
+    let (_, listed) = h
+        .call(
+            Some(&north),
+            Method::GET,
+            "/tenant-orchestration/deployments?reseller=north",
+            None,
+        )
+        .await;
+    assert_eq!(listed["items"][0]["name"], "n1");
+    assert_eq!(
+        h.call(
+            Some(&tenant),
+            Method::GET,
+            "/tenant-orchestration/deployments",
+            None
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.call(Some(&tenant), Method::GET, "/plugins/entitlements/n1", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Revoked tokens stop working.
+    assert!(tokens::revoke(&h.db, "north-token").await.unwrap());
+    assert_eq!(
+        h.call(
+            Some(&north),
+            Method::GET,
+            "/tenant-orchestration/deployments",
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn usage_and_health(postgres: bool) {
+    let h = harness(postgres).await;
+    let (status, _) = h
+        .call(
+            Some(&h.admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("gamma")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    h.wait_phase(&h.admin, "gamma", "Ready").await;
+    let instance = h
+        .token("gamma-instance", Role::Tenant, None, Some("gamma"))
+        .await;
+    let events: Vec<Value> = (0..5)
+        .map(|i| json!({"idempotency_key": format!("gamma:api_calls:{i}"), "metric": "api_calls", "quantity": 10, "occurred_at": "2026-11-24T10:00:00Z"}))
+        .collect();
+    let (status, first) = h
+        .call(
+            Some(&instance),
+            Method::POST,
+            "/plugins/usage-events",
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first, json!({"accepted": 5, "duplicates": 0}));
+    let mut resent = events.clone();
+    resent.push(json!({"idempotency_key": "gamma:api_calls:5", "metric": "api_calls", "quantity": 1, "occurred_at": "2026-11-24T10:01:00Z"}));
+    let (_, second) = h
+        .call(
+            Some(&instance),
+            Method::POST,
+            "/plugins/usage-events",
+            Some(json!({"events": resent})),
+        )
+        .await;
+    assert_eq!(second, json!({"accepted": 1, "duplicates": 5}));
+    let row = sea_orm::ConnectionTrait::query_one_raw(&h.db, sea_orm::Statement::from_string(h.db.get_database_backend(),
+        "SELECT quantity, events FROM usage_rollups WHERE tenant = 'gamma' AND metric = 'api_calls' AND period = '2026-11'")).await.unwrap().unwrap();
+    assert_eq!(
+        row.try_get_by_index::<f64>(0).unwrap(),
+        51.0,
+        "duplicates are counted once"
+    );
+    assert_eq!(row.try_get_by_index::<i64>(1).unwrap(), 6);
+    // A tenant token reports only for itself; bad events name the field; nothing is written.
+    let (status, _) = h.call(Some(&instance), Method::POST, "/plugins/usage-events", Some(json!({"events": [{"idempotency_key": "x", "tenant": "other", "metric": "api_calls", "quantity": 1, "occurred_at": "2026-11-24T10:00:00Z"}]}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let too_many: Vec<Value> = (0..1001).map(|i| json!({"idempotency_key": format!("k{i}"), "metric": "m", "quantity": 1, "occurred_at": "2026-11-24T10:00:00Z"})).collect();
+    for (body, field) in [
+        (json!({"events": []}), "events"),
+        (json!({"events": too_many}), "events"),
+        (
+            json!({"events": [{"idempotency_key": "a", "metric": "Bad Metric", "quantity": 1, "occurred_at": "2026-11-24T10:00:00Z"}]}),
+            "events[0].metric",
+        ),
+        (
+            json!({"events": [{"idempotency_key": "a", "metric": "m", "quantity": -1, "occurred_at": "2026-11-24T10:00:00Z"}]}),
+            "events[0].quantity",
+        ),
+        (
+            json!({"events": [{"idempotency_key": "a", "metric": "m", "quantity": "1", "occurred_at": "2026-11-24T10:00:00Z"}]}),
+            "events[0].quantity",
+        ),
+        (
+            json!({"events": [{"idempotency_key": "a", "metric": "m", "quantity": 1, "occurred_at": "yesterday"}]}),
+            "events[0].occurred_at",
+        ),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some(&instance),
+                Method::POST,
+                "/plugins/usage-events",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], field);
+    }
+    let count = sea_orm::ConnectionTrait::query_one_raw(
+        &h.db,
+        sea_orm::Statement::from_string(
+            h.db.get_database_backend(),
+            "SELECT COUNT(*) FROM usage_events",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(count.try_get_by_index::<i64>(0).unwrap(), 6);
+    // Health reaches the Tenant's status.
+    let (status, _) = h.call(Some(&instance), Method::POST, "/monitoring/health-checks", Some(json!({"status": "Degraded", "checks": {"database": "ok", "redis": "unavailable"}, "message": "Redis down"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, problem) = h
+        .call(
+            Some(&instance),
+            Method::POST,
+            "/monitoring/health-checks",
+            Some(json!({"status": "Sleepy"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["field"], "status");
+    let tenants: Api<Tenant> = Api::all(h.client.clone());
+    for _ in 0..50 {
+        let tenant = tenants.get("gamma").await.unwrap();
+        if let Some(health) = tenant.status.and_then(|s| s.health) {
+            assert_eq!(json!(health.status), json!("Degraded"));
+            assert_eq!(health.message.as_deref(), Some("Redis down"));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the health report never reached the Tenant's status");
+}
+
+#[tokio::test]
+async fn usage_and_health_sqlite() {
+    usage_and_health(false).await;
+}
+
+#[tokio::test]
+async fn usage_and_health_postgres() {
+    usage_and_health(true).await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let h = harness(false).await;
+    let (status, document) = h.call(None, Method::GET, "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["openapi"], "3.1.0");
+    for path in [
+        "/tenant-orchestration/deployments",
+        "/tenant-orchestration/deployments/{tenant_id}",
+        "/tenant-orchestration/deployments/{tenant_id}/scale",
+        "/plugins/entitlements/{tenant_id}",
+        "/plugins/usage-events",
+        "/monitoring/health-checks",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path}");
+    }
+}
