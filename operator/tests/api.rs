@@ -687,3 +687,41 @@ async fn the_openapi_document_lists_every_route() {
         assert!(document["paths"][path].is_object(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_response_breaking_the_document() {
+    let h = harness(false).await;
+    h.reseller("north").await;
+    let (status, _) = h
+        .call(
+            Some(&h.admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("known")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let schemathesis = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.tools/venv/bin/schemathesis"
+    );
+    assert!(
+        std::path::Path::new(schemathesis).exists(),
+        "schemathesis not found at {schemathesis}: run scripts/tools"
+    );
+    let url = format!("{}/openapi.json", h.base);
+    let auth = format!("Authorization: Bearer {}", h.admin);
+    let output = tokio::process::Command::new(schemathesis)
+        .args(["run", &url, "-H", &auth, "--max-examples", "40", "--seed", "7", "--no-color"])
+        .args(["--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance"])
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -29,15 +29,19 @@ const HEALTH_WRITE_INTERVAL: Duration = Duration::from_secs(30);
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventIn {
-    /// Unique per event (1–255 characters); a resent event with the same key counts once.
+    /// Unique per event (1–255 bytes); a resent event with the same key counts once.
+    #[schemars(length(min = 1, max = 255), regex(pattern = "^[\\x21-\\x7e]+$"))]
     pub idempotency_key: String,
     /// Tenant; a tenant token's own by default.
     pub tenant: Option<String>,
     /// Plugin the metric belongs to; `core` by default.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
     pub plugin: Option<String>,
     /// Metric (`api_calls`, `transactions`, `storage_gb`, …).
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
     pub metric: String,
     /// Amount, finite and not negative.
+    #[schemars(range(min = 0))]
     pub quantity: f64,
     /// When it happened (RFC 3339).
     pub occurred_at: chrono::DateTime<chrono::Utc>,
@@ -48,6 +52,7 @@ pub struct EventIn {
 #[serde(deny_unknown_fields)]
 pub struct UsageBatch {
     /// 1 to 1,000 events.
+    #[schemars(length(min = 1, max = 1000))]
     pub events: Vec<EventIn>,
 }
 
@@ -154,6 +159,7 @@ pub struct HealthReport {
     /// When the instance made the report; now by default.
     pub reported_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Short explanation when not healthy.
+    #[schemars(length(max = 500))]
     pub message: Option<String>,
 }
 

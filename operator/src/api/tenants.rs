@@ -36,6 +36,10 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct NewDeployment {
     /// The tenant's name (and id): a lowercase DNS label of at most 40 characters.
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = "^[a-z]([a-z0-9-]*[a-z0-9])?$")
+    )]
     pub name: String,
     /// The Tenant's spec, as in `kubectl explain tenant.spec`.
     pub spec: TenantSpec,
@@ -93,6 +97,9 @@ pub async fn visible(
     principal: &Principal,
     name: &str,
 ) -> Result<Tenant, Problem> {
+    if !valid_name(name) {
+        return Err(Problem::not_found("no such tenant"));
+    }
     let tenant = match state.tenants.get(&ObjectRef::new(name)) {
         Some(tenant) => (*tenant).clone(),
         None => Api::<Tenant>::all(state.client.clone())
@@ -274,8 +281,10 @@ async fn patch(
 #[serde(deny_unknown_fields)]
 pub struct ScaleRequest {
     /// Replicas, 1–20 (autoscaling is turned off).
+    #[schemars(range(min = 1, max = 20))]
     pub replicas: i32,
     /// Why, recorded in a Kubernetes Event on the Tenant.
+    #[schemars(length(min = 1, max = 200), regex(pattern = "\\S"))]
     pub reason: String,
 }
 
