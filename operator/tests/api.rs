@@ -526,8 +526,9 @@ async fn roles_and_reseller_isolation() {
             .0,
         StatusCode::OK
     );
-    // Revoked tokens stop working.
+    // Revoked tokens stop working once the API's token cache lets them go.
     assert!(tokens::revoke(&h.db, "north-token").await.unwrap());
+    tokio::time::sleep(api::TOKEN_CACHE_TTL + Duration::from_millis(100)).await;
     assert_eq!(
         h.call(
             Some(&north),

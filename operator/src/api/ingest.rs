@@ -102,10 +102,11 @@ async fn usage(
     let mut events = Vec::with_capacity(batch.events.len());
     for (i, event) in batch.events.into_iter().enumerate() {
         let at = |field: &str| format!("events[{i}].{field}");
-        if event.idempotency_key.is_empty() || event.idempotency_key.len() > 255 {
+        let key = event.idempotency_key.as_bytes();
+        if key.is_empty() || key.len() > 255 || !key.iter().all(|b| (0x21..=0x7e).contains(b)) {
             return Err(Problem::invalid(
                 at("idempotency_key"),
-                "must be 1 to 255 characters",
+                "must be 1 to 255 visible ASCII characters",
             ));
         }
         if !identifier(&event.metric) {

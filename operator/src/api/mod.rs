@@ -79,7 +79,13 @@ pub struct AppState {
     pub tenants: Store<Tenant>,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Tokens verified in the last [`TOKEN_CACHE_TTL`], by hash, so a request costs no query.
+    pub token_cache: Arc<Mutex<HashMap<String, (Principal, Instant)>>>,
 }
+
+/// How long a verified token is trusted without asking the database again: also how long a
+/// revoked token may still work.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +143,7 @@ pub async fn assemble(
         client,
         tenants: store,
         health_writes: Arc::default(),
+        token_cache: Arc::default(),
     };
     Ok((router(state.clone()), state))
 }
@@ -211,14 +218,39 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             "an Authorization: Bearer token is required",
         ));
     };
+    let hash = tokens::digest(token);
+    let cached = state
+        .token_cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&hash)
+        .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+        .map(|(principal, _)| principal.clone());
+    if let Some(principal) = cached {
+        request.extensions_mut().insert(principal);
+        return next.run(request).await;
+    }
     match tokens::verify(&state.db, token).await {
         Ok(Some(principal)) => {
+            remember(&state, hash, principal.clone());
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
         Ok(None) => challenge(Problem::unauthorized("the token is unknown or revoked")),
         Err(error) => db_error(error).into_response(),
     }
+}
+
+/// Caches a verified token, dropping expired entries when the cache grows large.
+fn remember(state: &AppState, hash: String, principal: Principal) {
+    let mut cache = state
+        .token_cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.len() > 10_000 {
+        cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+    }
+    cache.insert(hash, (principal, Instant::now()));
 }
 
 fn challenge(problem: Problem) -> Response {

@@ -31,7 +31,8 @@ pub enum Role {
     Tenant,
 }
 
-fn digest(token: &str) -> String {
+/// The stored form of a token.
+pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
