@@ -4,13 +4,14 @@
 use axum::{Router, extract::OriginalUri, extract::State, response::Response, routing::get};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
-    api::{Actor, AppState, Page, extract::Params, page_limit},
+    api::{Actor, AppState, extract::Params},
     db::{entity::audit_entry, new_id},
     error::Result,
 };
@@ -69,6 +70,20 @@ pub struct AuditView {
     pub detail: serde_json::Value,
 }
 
+impl From<audit_entry::Model> for AuditView {
+    fn from(r: audit_entry::Model) -> Self {
+        Self {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            detail: r.detail,
+        }
+    }
+}
+
 /// Filters of `GET /audit-log`.
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,31 +103,23 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<AuditQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id);
+    let mut select = audit_entry::Entity::find();
     if let Some(entity) = query.entity {
         select = select.filter(audit_entry::Column::Entity.eq(entity));
     }
     if let Some(entity_id) = query.entity_id {
         select = select.filter(audit_entry::Column::EntityId.eq(entity_id));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(audit_entry::Column::Id.gt(cursor));
-    }
-    let rows = select.limit(limit + 1).all(&state.db).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| AuditView {
-            id: r.id,
-            at: r.at,
-            actor: r.actor,
-            action: r.action,
-            entity: r.entity,
-            entity_id: r.entity_id,
-            detail: r.detail,
-        })
-        .collect();
-    Ok(Page::new(items, limit, |v: &AuditView| v.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        audit_entry::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &AuditView| v.id,
+    )
+    .await
 }
 
 /// `GET /audit-log`.

@@ -12,17 +12,17 @@ use axum::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Id, Params},
-        page_limit,
     },
     audit,
     db::{
@@ -290,8 +290,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<CustomerQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = customer::Entity::find().order_by_asc(customer::Column::Id);
+    let mut select = customer::Entity::find();
     if let Some(status) = query.status {
         if ServiceStatus::parse(&status).is_none() {
             return Err(Error::invalid(
@@ -304,12 +303,16 @@ async fn list(
     if let Some(email) = query.email {
         select = select.filter(customer::Column::Email.eq(email.to_lowercase()));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(customer::Column::Id.gt(cursor));
-    }
-    let rows = select.limit(limit + 1).all(&state.db).await?;
-    let items: Vec<CustomerView> = rows.into_iter().map(Into::into).collect();
-    Ok(Page::new(items, limit, |c: &CustomerView| c.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        customer::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &CustomerView| v.id,
+    )
+    .await
 }
 
 async fn patch(

@@ -20,11 +20,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Id, OptionalBody, Params},
-        page_limit,
     },
     audit, customers,
     db::{
@@ -592,8 +592,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<InvoiceQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = invoice::Entity::find().order_by_asc(invoice::Column::Id);
+    let mut select = invoice::Entity::find();
     if let Some(customer) = query.customer_id {
         select = select.filter(invoice::Column::CustomerId.eq(customer));
     }
@@ -612,17 +611,16 @@ async fn list(
     if let Some(to) = query.issued_to {
         select = select.filter(invoice::Column::IssueDate.lte(to));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(invoice::Column::Id.gt(cursor));
-    }
-    let items: Vec<InvoiceView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |i: &InvoiceView| i.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        invoice::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &InvoiceView| v.id,
+    )
+    .await
 }
 
 /// `POST /invoices/{id}/issue`.

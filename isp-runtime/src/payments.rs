@@ -15,17 +15,17 @@ use axum::{
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Id, Params},
-        page_limit,
     },
     audit,
     customers::created,
@@ -297,25 +297,23 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<PaymentQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = payment::Entity::find().order_by_asc(payment::Column::Id);
+    let mut select = payment::Entity::find();
     if let Some(id) = query.invoice_id {
         select = select.filter(payment::Column::InvoiceId.eq(id));
     }
     if let Some(id) = query.customer_id {
         select = select.filter(payment::Column::CustomerId.eq(id));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(payment::Column::Id.gt(cursor));
-    }
-    let items: Vec<PaymentView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |p: &PaymentView| p.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        payment::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &PaymentView| v.id,
+    )
+    .await
 }
 
 /// `POST /payments/{id}/refunds`.
@@ -545,22 +543,20 @@ async fn list_credit_notes(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<CreditNoteQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = credit_note::Entity::find().order_by_asc(credit_note::Column::Id);
+    let mut select = credit_note::Entity::find();
     if let Some(id) = query.invoice_id {
         select = select.filter(credit_note::Column::InvoiceId.eq(id));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(credit_note::Column::Id.gt(cursor));
-    }
-    let items: Vec<CreditNoteView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |c: &CreditNoteView| c.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        credit_note::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &CreditNoteView| v.id,
+    )
+    .await
 }
 
 /// Payment, refund and credit-note routes.

@@ -11,17 +11,17 @@ use axum::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Id, Params},
-        page_limit,
     },
     audit,
     customers::created,
@@ -258,22 +258,20 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<PlanQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = plan::Entity::find().order_by_asc(plan::Column::Id);
+    let mut select = plan::Entity::find();
     if let Some(active) = query.active {
         select = select.filter(plan::Column::Active.eq(active));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(plan::Column::Id.gt(cursor));
-    }
-    let items: Vec<PlanView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |p: &PlanView| p.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        plan::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &PlanView| v.id,
+    )
+    .await
 }
 
 async fn patch(

@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Id, OptionalBody, Params},
-        page_limit,
     },
     audit, billing_run,
     db::{entity::run, new_id},
@@ -185,21 +185,17 @@ pub struct RunQuery {
 }
 
 async fn list(db: &DatabaseConnection, kind: &str, uri: &Uri, query: RunQuery) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = run::Entity::find()
-        .filter(run::Column::Kind.eq(kind))
-        .order_by_asc(run::Column::Id);
-    if let Some(cursor) = query.cursor {
-        select = select.filter(run::Column::Id.gt(cursor));
-    }
-    let items: Vec<RunView> = select
-        .limit(limit + 1)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |r: &RunView| r.id).respond(uri))
+    let select = run::Entity::find().filter(run::Column::Kind.eq(kind));
+    page(
+        db,
+        select,
+        run::Column::Id,
+        query.limit,
+        query.cursor,
+        uri,
+        |v: &RunView| v.id,
+    )
+    .await
 }
 
 async fn list_billing(

@@ -13,17 +13,17 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Id, OptionalBody, Params},
-        page_limit,
     },
     audit, customers,
     customers::created,
@@ -287,8 +287,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<SubscriptionQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = subscription::Entity::find().order_by_asc(subscription::Column::Id);
+    let mut select = subscription::Entity::find();
     if let Some(id) = query.customer_id {
         select = select.filter(subscription::Column::CustomerId.eq(id));
     }
@@ -301,17 +300,16 @@ async fn list(
         }
         select = select.filter(subscription::Column::Status.eq(status));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(subscription::Column::Id.gt(cursor));
-    }
-    let items: Vec<SubscriptionView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |s: &SubscriptionView| s.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        subscription::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &SubscriptionView| v.id,
+    )
+    .await
 }
 
 /// Context of one change: the subscription, its plan and customer, locked in a transaction.

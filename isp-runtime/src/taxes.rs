@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::page;
 use crate::{
     api::{
-        Actor, AppState, Page,
+        Actor, AppState,
         extract::{Body, Params},
-        page_limit,
     },
     audit,
     customers::created,
@@ -146,22 +146,20 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<TaxQuery>,
 ) -> Result<Response> {
-    let limit = page_limit(query.limit)?;
-    let mut select = tax_rate::Entity::find().order_by_asc(tax_rate::Column::Id);
+    let mut select = tax_rate::Entity::find();
     if let Some(country) = query.country {
         select = select.filter(tax_rate::Column::Country.eq(country));
     }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(tax_rate::Column::Id.gt(cursor));
-    }
-    let items: Vec<TaxRateView> = select
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Page::new(items, limit, |t: &TaxRateView| t.id).respond(&uri))
+    page(
+        &state.db,
+        select,
+        tax_rate::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        |v: &TaxRateView| v.id,
+    )
+    .await
 }
 
 /// Country and region.

@@ -142,3 +142,34 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64, Error> {
         )
     })
 }
+
+/// One page of `select` (already filtered) in id order, after `cursor`, as views: the one way
+/// every list endpoint reads and answers.
+pub async fn page<E, V>(
+    db: &DatabaseConnection,
+    select: sea_orm::Select<E>,
+    id: E::Column,
+    limit: Option<u64>,
+    cursor: Option<uuid::Uuid>,
+    uri: &axum::http::Uri,
+    id_of: fn(&V) -> uuid::Uuid,
+) -> Result<Response, Error>
+where
+    E: sea_orm::EntityTrait,
+    V: From<E::Model> + serde::Serialize,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let limit = page_limit(limit)?;
+    let mut select = select.order_by_asc(id);
+    if let Some(cursor) = cursor {
+        select = select.filter(id.gt(cursor));
+    }
+    let items: Vec<V> = select
+        .limit(limit + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(V::from)
+        .collect();
+    Ok(Page::new(items, limit, id_of).respond(uri))
+}
