@@ -4,7 +4,7 @@
 use axum::{Router, extract::OriginalUri, extract::State, response::Response, routing::get};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
