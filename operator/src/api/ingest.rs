@@ -220,9 +220,137 @@ async fn health(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Severity of an alert.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Needs a look.
+    Warning,
+    /// Needs action now.
+    Critical,
+}
+
+/// `POST /monitoring/alerts`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertIn {
+    /// Tenant; a tenant token's own by default.
+    pub tenant: Option<String>,
+    /// Stable name; the same name within an hour counts up instead of adding an alert.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
+    pub name: String,
+    /// info, warning or critical.
+    pub severity: Severity,
+    /// What happened (1–1,000 characters).
+    #[schemars(length(min = 1, max = 1000))]
+    pub message: String,
+}
+
+/// What became of an alert.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AlertRecorded {
+    /// Sightings of this alert on its current row (1 for a new alert).
+    pub count: i64,
+}
+
+async fn alert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Body(input): Body<AlertIn>,
+) -> Result<(StatusCode, Json<AlertRecorded>), Problem> {
+    let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
+    if !identifier(&input.name) {
+        return Err(Problem::invalid("name", "must be a lowercase identifier"));
+    }
+    let length = input.message.chars().count();
+    if length == 0 || length > 1000 {
+        return Err(Problem::invalid("message", "must be 1 to 1,000 characters"));
+    }
+    visible(&state, &principal, &tenant).await?;
+    let report = metering::AlertReport {
+        tenant,
+        name: input.name,
+        severity: json!(input.severity).as_str().unwrap_or("info").to_owned(),
+        message: input.message,
+    };
+    let count = metering::record_alert(&state.db, &report)
+        .await
+        .map_err(db_error)?;
+    let status = if count == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(AlertRecorded { count })))
+}
+
+/// One metric sample.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    /// Metric name (`http_requests_per_second`).
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
+    pub name: String,
+    /// Finite value.
+    pub value: f64,
+    /// When it was measured; now by default.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `POST /monitoring/metrics`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsIn {
+    /// Tenant; a tenant token's own by default.
+    pub tenant: Option<String>,
+    /// 1 to 1,000 samples.
+    #[schemars(length(min = 1, max = 1000))]
+    pub samples: Vec<Sample>,
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Body(input): Body<MetricsIn>,
+) -> Result<StatusCode, Problem> {
+    let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
+    if input.samples.is_empty() || input.samples.len() > MAX_BATCH {
+        return Err(Problem::invalid(
+            "samples",
+            format!("send 1 to {MAX_BATCH} samples"),
+        ));
+    }
+    let now = chrono::Utc::now();
+    let mut samples = Vec::with_capacity(input.samples.len());
+    for (i, sample) in input.samples.into_iter().enumerate() {
+        if !identifier(&sample.name) {
+            return Err(Problem::invalid(
+                format!("samples[{i}].name"),
+                "must be a lowercase identifier",
+            ));
+        }
+        if !sample.value.is_finite() {
+            return Err(Problem::invalid(
+                format!("samples[{i}].value"),
+                "must be a finite number",
+            ));
+        }
+        samples.push((sample.name, sample.value, sample.at.unwrap_or(now)));
+    }
+    visible(&state, &principal, &tenant).await?;
+    metering::record_metrics(&state.db, &tenant, &samples)
+        .await
+        .map_err(db_error)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// Reporting routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plugins/usage-events", post(usage))
         .route("/monitoring/health-checks", post(health))
+        .route("/monitoring/alerts", post(alert))
+        .route("/monitoring/metrics", post(metrics))
 }

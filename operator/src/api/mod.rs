@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod openapi;
+pub mod resellers;
 pub mod tenants;
 pub mod tokens;
 
@@ -180,6 +181,7 @@ pub fn router(state: AppState) -> Router {
     let authenticated = Router::new()
         .merge(tenants::routes())
         .merge(ingest::routes())
+        .merge(resellers::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(

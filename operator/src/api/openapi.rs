@@ -8,7 +8,8 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ingest::{HealthReport, UsageBatch},
+    ingest::{AlertIn, AlertRecorded, HealthReport, MetricsIn, UsageBatch},
+    resellers::{NewReseller, ResellerList, ResellerTenants, ResellerView},
     tenants::{
         DeploymentPatch, EntitlementsView, NewDeployment, ScaleRequest, TenantQuery, TenantView,
     },
@@ -67,7 +68,8 @@ fn build() -> Value {
         }
         operation
     };
-    let paths = json!({
+    let recorded = schema::<AlertRecorded>(&mut g);
+    let mut paths = json!({
         "/tenant-orchestration/deployments": {
             "post": op("Create a Tenant", vec![], Some(schema::<NewDeployment>(&mut g)), "201", Some(tenant.clone())),
             "get": op("List tenants (from the cache)", query_params, None, "200", Some(page)),
@@ -89,6 +91,23 @@ fn build() -> Value {
         "/monitoring/health-checks": {
             "post": op("Report an instance's health", vec![], Some(schema::<HealthReport>(&mut g)), "202", None),
         },
+        "/monitoring/alerts": {
+            "post": op("Report an alert (the same name within an hour counts up)", vec![], Some(schema::<AlertIn>(&mut g)), "201", Some(recorded.clone())),
+        },
+        "/monitoring/metrics": {
+            "post": op("Report metric samples", vec![], Some(schema::<MetricsIn>(&mut g)), "202", None),
+        },
+        "/resellers": {
+            "get": op("List resellers (a reseller sees itself)", vec![], None, "200", Some(schema::<ResellerList>(&mut g))),
+            "post": op("Create a Reseller (admin)", vec![], Some(schema::<NewReseller>(&mut g)), "201", Some(schema::<ResellerView>(&mut g))),
+        },
+        "/resellers/{name}/tenants": {
+            "get": op("A reseller's tenants", vec![json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}})], None, "200", Some(schema::<ResellerTenants>(&mut g))),
+        },
+    });
+    paths["/monitoring/alerts"]["post"]["responses"]["200"] = json!({
+        "description": "Counted on the same alert seen within the hour",
+        "content": {"application/json": {"schema": recorded}},
     });
     let schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
     json!({

@@ -11,8 +11,14 @@ use sea_orm::{
 };
 
 /// Schema migrations in order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "platform", include_str!("migrations/0001_platform.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "platform", include_str!("migrations/0001_platform.sql")),
+    (
+        2,
+        "monitoring",
+        include_str!("migrations/0002_monitoring.sql"),
+    ),
+];
 
 /// Connects to the platform database.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -178,4 +184,110 @@ pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<In
         accepted,
         duplicates: events.len() as u64 - accepted,
     })
+}
+
+/// How long after its last sighting a repeated alert still counts on the same row.
+pub const ALERT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// An alert as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertReport {
+    /// Tenant.
+    pub tenant: String,
+    /// Stable name (`disk_almost_full`).
+    pub name: String,
+    /// info, warning or critical.
+    pub severity: String,
+    /// What the instance says.
+    pub message: String,
+}
+
+/// Records an alert: the same tenant and name within [`ALERT_WINDOW`] of its last sighting
+/// counts up on that row; otherwise a new row. Returns the row's count.
+pub async fn record_alert(db: &DatabaseConnection, alert: &AlertReport) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let now = chrono_now();
+    let txn = db.begin().await?;
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [format!("{}/{}", alert.tenant, alert.name).into()],
+        ))
+        .await?;
+    }
+    let recent = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT id, count FROM alerts WHERE tenant = $1 AND name = $2 AND last_seen >= $3 ORDER BY last_seen DESC LIMIT 1",
+            [alert.tenant.clone().into(), alert.name.clone().into(), (now - ALERT_WINDOW).into()],
+        ))
+        .await?;
+    let count = match recent {
+        Some(row) => {
+            let id: uuid::Uuid = row.try_get_by_index(0)?;
+            let count: i64 = row.try_get_by_index::<i64>(1)? + 1;
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "UPDATE alerts SET count = $1, last_seen = $2, severity = $3, message = $4 WHERE id = $5",
+                [count.into(), now.into(), alert.severity.clone().into(), alert.message.clone().into(), id.into()],
+            ))
+            .await?;
+            count
+        }
+        None => {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO alerts (id, tenant, name, severity, message, first_seen, last_seen, count) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
+                [
+                    uuid::Uuid::now_v7().into(),
+                    alert.tenant.clone().into(),
+                    alert.name.clone().into(),
+                    alert.severity.clone().into(),
+                    alert.message.clone().into(),
+                    now.into(),
+                    now.into(),
+                ],
+            ))
+            .await?;
+            1
+        }
+    };
+    txn.commit().await?;
+    Ok(count)
+}
+
+/// Stores a batch of metric samples for a tenant in one statement.
+pub async fn record_metrics(
+    db: &DatabaseConnection,
+    tenant: &str,
+    samples: &[(String, f64, chrono::DateTime<chrono::Utc>)],
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let mut sql = String::from("INSERT INTO metrics (id, tenant, name, value, at) VALUES ");
+    let mut values: Vec<Value> = Vec::with_capacity(samples.len() * 5);
+    for (i, (name, value, at)) in samples.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        let b = i * 5;
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+        values.extend([
+            uuid::Uuid::now_v7().into(),
+            tenant.into(),
+            name.clone().into(),
+            (*value).into(),
+            (*at).into(),
+        ]);
+    }
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map(|_| ())
 }
