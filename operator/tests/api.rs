@@ -768,6 +768,55 @@ async fn resellers_alerts_and_metrics() {
         "{problem}"
     );
 
+    let limited = json!({"name": "tiny", "spec": {"displayName": "Tiny", "contactEmail": "ops@tiny.example", "tier": "bronze", "maxTenants": 1, "allowedPlans": ["free", "basic"]}});
+    assert_eq!(
+        h.call(Some(&admin), Method::POST, "/resellers", Some(limited))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let mut premium = new_tenant("t1");
+    premium["spec"]["resellerRef"] = json!("tiny");
+    premium["spec"]["plan"] = json!("premium");
+    let (status, problem) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(premium),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("spec.plan")),
+        "{problem}"
+    );
+    let mut first = new_tenant("t1");
+    first["spec"]["resellerRef"] = json!("tiny");
+    assert_eq!(
+        h.call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(first)
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    h.wait_phase(&admin, "t1", "Ready").await;
+    let mut second = new_tenant("t2");
+    second["spec"]["resellerRef"] = json!("tiny");
+    let (status, problem) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(second),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "maxTenants: {problem}");
+
     let reseller = h
         .token("east-token", Role::Reseller, Some("east"), None)
         .await;

@@ -56,7 +56,8 @@ pub struct ResellerList {
     pub items: Vec<ResellerView>,
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` can name a Reseller (a DNS label of at most 63 characters).
+pub fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= 63

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::{AppState, can_see, kube_error, tokens::Principal};
 use crate::{
     catalog,
-    crd::{Tenant, TenantSpec, TenantStatus},
+    crd::{Reseller, Tenant, TenantSpec, TenantStatus},
 };
 
 /// `POST /tenant-orchestration/deployments`.
@@ -139,6 +139,9 @@ async fn create(
             }
         }
     }
+    if let Some(reseller) = spec.reseller_ref.as_deref() {
+        within_reseller_limits(&state, reseller, &spec).await?;
+    }
     let tenant = Tenant::new(&input.name, spec);
     let created = Api::<Tenant>::all(state.client.clone())
         .create(&PostParams::default(), &tenant)
@@ -152,6 +155,56 @@ async fn create(
             .insert(axum::http::header::LOCATION, value);
     }
     Ok(response)
+}
+
+/// A tenant created through the API must respect its reseller's `allowedPlans` (422 on
+/// `spec.plan`) and `maxTenants` (409). Tenants applied with kubectl are reported by the
+/// Reseller's conditions instead.
+async fn within_reseller_limits(
+    state: &AppState,
+    reseller: &str,
+    spec: &TenantSpec,
+) -> Result<(), Problem> {
+    if !valid_name(reseller) {
+        return Err(Problem::invalid(
+            "spec.resellerRef",
+            format!("no reseller named {reseller}"),
+        ));
+    }
+    let Some(found) = Api::<Reseller>::all(state.client.clone())
+        .get_opt(reseller)
+        .await
+        .map_err(kube_error)?
+    else {
+        return Err(Problem::invalid(
+            "spec.resellerRef",
+            format!("no reseller named {reseller}"),
+        ));
+    };
+    if !found.spec.allowed_plans.is_empty() && !found.spec.allowed_plans.contains(&spec.plan) {
+        return Err(Problem::invalid(
+            "spec.plan",
+            format!(
+                "reseller {reseller} may sell only {}",
+                json!(found.spec.allowed_plans)
+            ),
+        ));
+    }
+    if let Some(max) = found.spec.max_tenants {
+        let current = state
+            .tenants
+            .state()
+            .iter()
+            .filter(|t| t.spec.reseller_ref.as_deref() == Some(reseller))
+            .count();
+        if current >= usize::try_from(max).unwrap_or(0) {
+            return Err(Problem::conflict(format!(
+                "reseller {reseller} has reached its limit of {max} tenants"
+            ))
+            .with_field("spec.resellerRef"));
+        }
+    }
+    Ok(())
 }
 
 /// Filters of the tenant list.
