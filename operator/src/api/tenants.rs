@@ -165,7 +165,7 @@ async fn within_reseller_limits(
     reseller: &str,
     spec: &TenantSpec,
 ) -> Result<(), Problem> {
-    if !valid_name(reseller) {
+    if !super::resellers::valid_name(reseller) {
         return Err(Problem::invalid(
             "spec.resellerRef",
             format!("no reseller named {reseller}"),
