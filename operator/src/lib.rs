@@ -7,5 +7,6 @@ pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod metering;
+pub mod plugins;
 pub mod provision;
 pub mod sizes;

@@ -975,3 +975,150 @@ async fn resellers_alerts_and_metrics() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn plugin_catalog_and_trial_subscriptions() {
+    let h = harness(false).await;
+    let admin = h.admin.clone();
+    h.reseller("north").await;
+    let north = h
+        .token("north-token", Role::Reseller, Some("north"), None)
+        .await;
+    let mut tenant = new_tenant("p1");
+    tenant["spec"]["resellerRef"] = json!("north");
+    assert_eq!(
+        h.call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(tenant)
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    h.wait_phase(&admin, "p1", "Ready").await;
+    let (status, catalog) = h
+        .call(Some(&north), Method::GET, "/plugins/catalog", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let analytics = catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "advanced-analytics")
+        .unwrap()
+        .clone();
+    assert_eq!(analytics["trial_days"], 14);
+
+    let (status, license) = h
+        .call(
+            Some(&north),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "p1", "plugin": "advanced-analytics"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{license}");
+    assert_eq!(license["name"], "p1-advanced-analytics");
+    assert_eq!(
+        license["spec"]["trialDays"], 14,
+        "a plugin with trial days starts as a trial"
+    );
+    assert_eq!(license["spec"]["tier"], "starter");
+    assert_eq!(license["spec"]["limits"]["api_calls"], 100_000);
+    let stored: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    assert_eq!(
+        stored
+            .get("p1-advanced-analytics")
+            .await
+            .unwrap()
+            .spec
+            .tenant_ref,
+        "p1"
+    );
+    let (status, paid) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "p1", "plugin": "voip-gateway", "tier": "pro"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        paid["spec"]["trialDays"], 0,
+        "a plugin without trial days is paid from the start"
+    );
+
+    assert_eq!(
+        h.call(
+            Some(&north),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "p1", "plugin": "advanced-analytics"}))
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    for (body, field) in [
+        (json!({"tenant": "p1", "plugin": "teleportation"}), "plugin"),
+        (
+            json!({"tenant": "p1", "plugin": "ai-insights", "tier": "gold"}),
+            "tier",
+        ),
+        (json!({"tenant": "p1"}), "plugin"),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some(&admin),
+                Method::POST,
+                "/plugins/subscriptions",
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{problem}"
+        );
+    }
+    h.reseller("south").await;
+    let south = h
+        .token("south-token", Role::Reseller, Some("south"), None)
+        .await;
+    assert_eq!(
+        h.call(
+            Some(&south),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "p1", "plugin": "ai-insights"}))
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let instance = h.token("p1-instance", Role::Tenant, None, Some("p1")).await;
+    assert_eq!(
+        h.call(
+            Some(&instance),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "p1", "plugin": "ai-insights"}))
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        stored
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2,
+        "refused subscriptions made nothing"
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod openapi;
+pub mod plugins;
 pub mod resellers;
 pub mod tenants;
 pub mod tokens;
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tenants::routes())
         .merge(ingest::routes())
         .merge(resellers::routes())
+        .merge(plugins::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(

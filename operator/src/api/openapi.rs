@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ingest::{AlertIn, AlertRecorded, HealthReport, MetricsIn, UsageBatch},
+    plugins::{Catalog, LicenseView, NewSubscription},
     resellers::{NewReseller, ResellerList, ResellerTenants, ResellerView},
     tenants::{
         DeploymentPatch, EntitlementsView, NewDeployment, ScaleRequest, TenantQuery, TenantView,
@@ -96,6 +97,12 @@ fn build() -> Value {
         },
         "/monitoring/metrics": {
             "post": op("Report metric samples", vec![], Some(schema::<MetricsIn>(&mut g)), "202", None),
+        },
+        "/plugins/catalog": {
+            "get": op("The plugin catalog", vec![], None, "200", Some(schema::<Catalog>(&mut g))),
+        },
+        "/plugins/subscriptions": {
+            "post": op("License a plugin for a tenant (a trial when the plugin has trial days)", vec![], Some(schema::<NewSubscription>(&mut g)), "201", Some(schema::<LicenseView>(&mut g))),
         },
         "/resellers": {
             "get": op("List resellers (a reseller sees itself)", vec![], None, "200", Some(schema::<ResellerList>(&mut g))),
