@@ -21,7 +21,6 @@ pub mod jobs;
 pub mod payments;
 pub mod plans;
 pub mod probes;
-pub mod ratelimit;
 pub mod reporting;
 pub mod runs;
 pub mod seed;

@@ -13,7 +13,6 @@ use crate::{
     entitlements::Gate,
     http,
     jobs::{self, JobQueue},
-    ratelimit::RateLimiter,
     reporting::{self, ApiCalls, ReportingConfig},
     runs::{self, RunSettings},
 };
@@ -75,7 +74,14 @@ pub async fn assemble(
             redis.init().await?;
             let (queue, source) = JobQueue::redis(&redis, &tenant).await?;
             tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
-            (queue, source, Some(RateLimiter::new(redis, &tenant)))
+            (
+                queue,
+                source,
+                Some(dotmac_web::ratelimit::RateLimiter::new(
+                    redis,
+                    format!("t:{tenant}:rl:"),
+                )),
+            )
         }
         None => {
             let (queue, source) = JobQueue::local();

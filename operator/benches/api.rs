@@ -129,6 +129,8 @@ async fn main() {
             url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
         },
         bootstrap_token_file: Some(token_file),
+        redis_url: None,
+        rate_limit_per_minute: 1200,
     };
     let (app, state) = api::assemble(&config, client.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

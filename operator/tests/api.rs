@@ -71,6 +71,10 @@ impl Drop for Harness {
 }
 
 async fn harness(postgres: bool) -> Harness {
+    harness_with(postgres, &[]).await
+}
+
+async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
     dotmac_telemetry::install_crypto_provider();
     let (cluster, client) = common::cluster_with_crds().await;
     let dir = tempfile::tempdir().unwrap();
@@ -95,17 +99,21 @@ async fn harness(postgres: bool) -> Harness {
     };
     let token_file = dir.path().join("bootstrap-token");
     std::fs::write(&token_file, "bootstrap-admin-token-for-tests\n").unwrap();
-    let args = Args::parse_from([
-        "test",
-        "--health-listen",
-        "127.0.0.1:0",
-        "--api-listen",
-        "127.0.0.1:0",
-        "--platform-database-url",
-        &url,
-        "--bootstrap-token-file",
-        token_file.to_str().unwrap(),
-    ]);
+    let args = Args::parse_from(
+        [
+            "test",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--platform-database-url",
+            &url,
+            "--bootstrap-token-file",
+            token_file.to_str().unwrap(),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied()),
+    );
     let mut controller = args.controller;
     controller.leader_election = false;
     let controller_client = client.clone();
@@ -1120,5 +1128,54 @@ async fn plugin_catalog_and_trial_subscriptions() {
             .len(),
         2,
         "refused subscriptions made nothing"
+    );
+}
+
+#[tokio::test]
+async fn each_token_has_its_own_rate_limit_in_redis() {
+    let h = harness_with(
+        false,
+        &[
+            "--api-redis-url",
+            "redis://127.0.0.1:6379",
+            "--api-rate-limit-per-minute",
+            "5",
+        ],
+    )
+    .await;
+    let first = h
+        .token(
+            &format!("limited-{}", uuid::Uuid::new_v4().simple()),
+            Role::Admin,
+            None,
+            None,
+        )
+        .await;
+    let second = h
+        .token(
+            &format!("other-{}", uuid::Uuid::new_v4().simple()),
+            Role::Admin,
+            None,
+            None,
+        )
+        .await;
+    let mut limited = 0;
+    for _ in 0..12 {
+        let (status, problem) = h
+            .call(Some(&first), Method::GET, "/plugins/catalog", None)
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(problem["type"], "https://dotmac.io/problems/rate-limited");
+            limited += 1;
+        }
+    }
+    // Twelve calls may straddle a minute boundary: at least one window overflowed.
+    assert!(limited >= 1, "no 429 after 12 calls at 5 a minute");
+    assert_eq!(
+        h.call(Some(&second), Method::GET, "/plugins/catalog", None)
+            .await
+            .0,
+        StatusCode::OK,
+        "another token has its own budget"
     );
 }

@@ -4,3 +4,4 @@
 pub mod extract;
 pub mod page;
 pub mod problem;
+pub mod ratelimit;

@@ -19,10 +19,7 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::{
-    entitlements::Gate, error::Error, jobs::JobQueue, ratelimit::RateLimiter, reporting::ApiCalls,
-    tokens,
-};
+use crate::{entitlements::Gate, error::Error, jobs::JobQueue, reporting::ApiCalls, tokens};
 use problem::Problem;
 
 /// Settings the API needs beyond its connections.
@@ -48,7 +45,7 @@ pub struct AppState {
     /// Settings.
     pub settings: Arc<Settings>,
     /// Per-token rate limiter (Redis), when configured.
-    pub limiter: Option<RateLimiter>,
+    pub limiter: Option<dotmac_web::ratelimit::RateLimiter>,
     /// Where billing and dunning runs are queued.
     pub jobs: JobQueue,
     /// Authenticated API calls, reported as usage.
@@ -112,12 +109,8 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     }
     if let Some(limiter) = &state.limiter {
         let limit = state.settings.rate_limit_per_minute;
-        if let Some(retry_after) = limiter.check(actor.token_id, limit).await {
-            let mut response = Problem::rate_limited(limit).into_response();
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return response;
+        if let Some(retry_after) = limiter.check(&actor.token_id.to_string(), limit).await {
+            return dotmac_web::ratelimit::refusal(limit, retry_after);
         }
     }
     state.api_calls.count();

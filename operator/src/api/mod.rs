@@ -52,6 +52,18 @@ pub struct ApiConfig {
     #[command(flatten)]
     pub database: PlatformDatabase,
 
+    /// Redis for per-token rate limits (`redis://…`); no limits without it.
+    #[arg(long = "api-redis-url", env = "DOTMAC_API_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Requests per minute per token (needs Redis).
+    #[arg(
+        long = "api-rate-limit-per-minute",
+        env = "DOTMAC_API_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200
+    )]
+    pub rate_limit_per_minute: u64,
+
     /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
     /// bootstrap token at start.
     #[arg(long, env = "DOTMAC_API_BOOTSTRAP_TOKEN_FILE")]
@@ -81,6 +93,8 @@ pub struct AppState {
     pub tenants: Store<Tenant>,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Per-token rate limits, when Redis is configured, and the limit per minute.
+    pub limiter: Option<(dotmac_web::ratelimit::RateLimiter, u64)>,
     /// Tokens verified in the last [`TOKEN_CACHE_TTL`], by hash, so a request costs no query.
     pub token_cache: Arc<Mutex<HashMap<String, (Principal, Instant)>>>,
 }
@@ -95,6 +109,9 @@ pub enum StartError {
     /// The platform database failed.
     #[error("platform database: {0}")]
     Database(#[from] DbErr),
+    /// Redis could not be reached.
+    #[error("Redis: {0}")]
+    Redis(#[from] fred::error::Error),
     /// The bootstrap token file could not be read.
     #[error("reading the bootstrap token file {path}: {source}")]
     Bootstrap {
@@ -121,6 +138,24 @@ pub async fn assemble(
         tokens::bootstrap(&db, &token).await?;
         tracing::info!(path = %path.display(), "bootstrap admin token installed");
     }
+    let limiter = match &config.redis_url {
+        Some(url) => {
+            use fred::interfaces::ClientLike;
+            let redis =
+                fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
+                    .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
+                        0, 100, 5_000, 2,
+                    ))
+                    .build()?;
+            redis.init().await?;
+            tracing::info!("management API: per-token rate limits in Redis");
+            Some((
+                dotmac_web::ratelimit::RateLimiter::new(redis, "platform:rl:"),
+                config.rate_limit_per_minute,
+            ))
+        }
+        None => None,
+    };
     let (store, writer) = reflector::store();
     let stream = reflector(
         writer,
@@ -146,6 +181,7 @@ pub async fn assemble(
         tenants: store,
         health_writes: Arc::default(),
         token_cache: Arc::default(),
+        limiter,
     };
     Ok((router(state.clone()), state))
 }
@@ -230,19 +266,24 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         .get(&hash)
         .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
         .map(|(principal, _)| principal.clone());
-    if let Some(principal) = cached {
-        request.extensions_mut().insert(principal);
-        return next.run(request).await;
+    let principal = match cached {
+        Some(principal) => principal,
+        None => match tokens::verify(&state.db, token).await {
+            Ok(Some(principal)) => {
+                remember(&state, hash.clone(), principal.clone());
+                principal
+            }
+            Ok(None) => return challenge(Problem::unauthorized("the token is unknown or revoked")),
+            Err(error) => return db_error(error).into_response(),
+        },
+    };
+    if let Some((limiter, limit)) = &state.limiter
+        && let Some(retry_after) = limiter.check(&hash[..16], *limit).await
+    {
+        return dotmac_web::ratelimit::refusal(*limit, retry_after);
     }
-    match tokens::verify(&state.db, token).await {
-        Ok(Some(principal)) => {
-            remember(&state, hash, principal.clone());
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
-        Ok(None) => challenge(Problem::unauthorized("the token is unknown or revoked")),
-        Err(error) => db_error(error).into_response(),
-    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
 }
 
 /// Caches a verified token, dropping expired entries when the cache grows large.
