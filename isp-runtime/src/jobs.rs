@@ -165,6 +165,8 @@ impl JobSource {
                         }
                     },
                     Ok(None) => {}
+                    // fred can time an empty blocking pop out on its own side: nothing queued.
+                    Err(error) if *error.kind() == fred::error::ErrorKind::Timeout => {}
                     Err(error) => {
                         tracing::warn!(%error, "job queue: Redis unavailable; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
