@@ -692,9 +692,40 @@ async fn the_openapi_document_lists_every_route() {
         "/plugins/entitlements/{tenant_id}",
         "/plugins/usage-events",
         "/monitoring/health-checks",
+        "/monitoring/alerts",
+        "/monitoring/metrics",
+        "/resellers",
+        "/resellers/{name}/tenants",
+        "/plugins/catalog",
+        "/plugins/subscriptions",
     ] {
         assert!(document["paths"][path].is_object(), "{path}");
     }
+    // Requests are counted under their route template, never the raw path.
+    h.call(
+        Some(&h.admin),
+        Method::GET,
+        "/tenant-orchestration/deployments/nobody",
+        None,
+    )
+    .await;
+    let text = h
+        .http
+        .get(h.base.replace("/api/v1", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("dotmac_api_requests_total{method=\"GET\",route=\"/api/v1/tenant-orchestration/deployments/{tenant_id}\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/api/v1/openapi.json\",status=\"200\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json`.
 
 pub mod ingest;
+pub mod metrics;
 pub mod openapi;
 pub mod plugins;
 pub mod resellers;
@@ -93,6 +94,8 @@ pub struct AppState {
     pub tenants: Store<Tenant>,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Request counts for `/metrics`.
+    pub metrics: metrics::HttpMetrics,
     /// Per-token rate limits, when Redis is configured, and the limit per minute.
     pub limiter: Option<(dotmac_web::ratelimit::RateLimiter, u64)>,
     /// Tokens verified in the last [`TOKEN_CACHE_TTL`], by hash, so a request costs no query.
@@ -182,6 +185,7 @@ pub async fn assemble(
         health_writes: Arc::default(),
         token_cache: Arc::default(),
         limiter,
+        metrics: metrics::HttpMetrics::default(),
     };
     Ok((router(state.clone()), state))
 }
@@ -231,7 +235,12 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::render))
         .fallback(|| async { Problem::not_found("no such route") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .with_state(state)
 }
 
