@@ -17,9 +17,12 @@ use axum::{
 
 use super::AppState;
 
+/// Method, route template and status of a request.
+type Key = (String, String, u16);
+
 /// Requests by (method, route, status): count and seconds spent.
 #[derive(Debug, Default, Clone)]
-pub struct HttpMetrics(Arc<Mutex<BTreeMap<(String, String, u16), (u64, f64)>>>);
+pub struct HttpMetrics(Arc<Mutex<BTreeMap<Key, (u64, f64)>>>);
 
 /// Middleware counting every request under its route template (never the raw path).
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
