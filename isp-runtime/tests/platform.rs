@@ -268,3 +268,33 @@ on_both_backends! {
         conforms(&page_schema, &page);
     }
 }
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_response_breaking_the_document() {
+    let app = TestApp::start(Backend::Sqlite, Options::default()).await;
+    dotmac_isp::seed::seed(&app.state.db, 5, "2026-10-01".parse().unwrap(), |_| {})
+        .await
+        .unwrap();
+    let schemathesis = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.tools/venv/bin/schemathesis"
+    );
+    assert!(
+        std::path::Path::new(schemathesis).exists(),
+        "schemathesis not found at {schemathesis}: run scripts/tools"
+    );
+    let url = format!("{}/api/v1/openapi.json", app.base);
+    let auth = format!("Authorization: Bearer {}", app.token);
+    let output = tokio::process::Command::new(schemathesis)
+        .args(["run", &url, "-H", &auth, "--max-examples", "25", "--seed", "3", "--no-color", "--generation-database", "none"])
+        .args(["--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
