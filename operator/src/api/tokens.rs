@@ -100,16 +100,12 @@ async fn store(
         reseller: Set(reseller.map(str::to_owned)),
         tenant: Set(tenant.map(str::to_owned)),
         token_hash: Set(hash.to_owned()),
-        created_at: Set(chrono_now()),
+        created_at: Set(chrono::Utc::now()),
         revoked_at: Set(None),
     }
     .insert(db)
     .await
     .map(|_| ())
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 /// Makes `token` (read from the bootstrap file) the admin token named `bootstrap`, replacing an
@@ -139,7 +135,10 @@ pub async fn bootstrap(db: &impl ConnectionTrait, token: &str) -> Result<(), DbE
 /// Revokes the token named `name`; `false` when there is none.
 pub async fn revoke(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
     let result = api_token::Entity::update_many()
-        .col_expr(api_token::Column::RevokedAt, Expr::value(chrono_now()))
+        .col_expr(
+            api_token::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(api_token::Column::Name.eq(name))
         .filter(api_token::Column::RevokedAt.is_null())
         .exec(db)

@@ -5,79 +5,37 @@ pub mod entity;
 
 use std::collections::BTreeMap;
 
+use dotmac_sql::Migration;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
-    Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
 };
 
 /// Schema migrations in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "platform", include_str!("migrations/0001_platform.sql")),
-    (
-        2,
-        "monitoring",
-        include_str!("migrations/0002_monitoring.sql"),
-    ),
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "platform",
+        script: include_str!("migrations/0001_platform.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
+    Migration {
+        version: 2,
+        name: "monitoring",
+        script: include_str!("migrations/0002_monitoring.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
-/// Connects to the platform database.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(url);
-    options
-        .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
-        .sqlx_logging(false);
-    Database::connect(options).await
-}
+/// Advisory lock serialising the platform's migrations on PostgreSQL.
+const MIGRATION_LOCK: i64 = 73_640_001;
 
-/// Brings the schema up to date, each migration in one transaction (serialised across
-/// replicas by an advisory lock on PostgreSQL).
+pub use dotmac_sql::connect;
+
+/// Brings the platform schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    db.execute_unprepared(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
-    )
-    .await?;
-    for (version, name, script) in MIGRATIONS {
-        let txn = db.begin().await?;
-        if backend == DatabaseBackend::Postgres {
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(73640001)")
-                .await?;
-        }
-        let applied = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT 1 FROM schema_migrations WHERE version = $1",
-                [(*version).into()],
-            ))
-            .await?
-            .is_some();
-        if !applied {
-            for statement in script.split(";\n").map(|chunk| {
-                chunk
-                    .lines()
-                    .filter(|l| !l.trim_start().starts_with("--"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            }) {
-                if !statement.trim().is_empty() {
-                    txn.execute_unprepared(&statement).await?;
-                }
-            }
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                [(*version).into(), (*name).into(), chrono_now().into()],
-            ))
-            .await?;
-            tracing::info!(version, name, "platform database migrated");
-        }
-        txn.commit().await?;
-    }
-    Ok(())
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    dotmac_sql::migrate(db, MIGRATIONS, MIGRATION_LOCK).await
 }
 
 /// One usage event as stored.
@@ -113,7 +71,7 @@ const CHUNK: usize = 500;
 /// month's rollup; known keys are counted as duplicates. A database error stores nothing.
 pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<Ingested, DbErr> {
     let backend = db.get_database_backend();
-    let received = chrono_now();
+    let received = chrono::Utc::now();
     let txn = db.begin().await?;
     let mut rollups: BTreeMap<(String, String, String, String), (f64, i64)> = BTreeMap::new();
     let mut accepted = 0_u64;
@@ -206,7 +164,7 @@ pub struct AlertReport {
 /// counts up on that row; otherwise a new row. Returns the row's count.
 pub async fn record_alert(db: &DatabaseConnection, alert: &AlertReport) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let now = chrono_now();
+    let now = chrono::Utc::now();
     let txn = db.begin().await?;
     if backend == DatabaseBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(

@@ -1,0 +1,111 @@
+//! Connecting to and migrating a DotMac database, PostgreSQL in production or SQLite embedded:
+//! the ISP application's and the platform's go through the same code.
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    Statement, TransactionTrait,
+};
+
+/// One schema migration: a script both backends run, then statements only one of them needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Version, increasing.
+    pub version: i64,
+    /// Short name, recorded in `schema_migrations`.
+    pub name: &'static str,
+    /// SQL for both backends; statements end with a semicolon at the end of a line, and `--`
+    /// comment lines are dropped.
+    pub script: &'static str,
+    /// Statements only PostgreSQL runs after the script.
+    pub postgres: &'static [&'static str],
+    /// Statements only SQLite runs after the script.
+    pub sqlite: &'static [&'static str],
+}
+
+/// Connects with a pool sized for an API and its background work: 4 connections on SQLite
+/// (one writer at a time anyway), 16 on PostgreSQL.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+/// Brings the schema up to date, each migration in its own transaction. On PostgreSQL the
+/// advisory lock `lock_key` makes replicas starting together migrate one after the other.
+pub async fn migrate(
+    db: &DatabaseConnection,
+    migrations: &[Migration],
+    lock_key: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+    )
+    .await?;
+    for migration in migrations {
+        let txn = db.begin().await?;
+        if backend == DatabaseBackend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock($1)",
+                [lock_key.into()],
+            ))
+            .await?;
+        }
+        let applied = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT 1 FROM schema_migrations WHERE version = $1",
+                [migration.version.into()],
+            ))
+            .await?
+            .is_some();
+        if applied {
+            txn.commit().await?;
+            continue;
+        }
+        let extras = match backend {
+            DatabaseBackend::Postgres => migration.postgres,
+            _ => migration.sqlite,
+        };
+        for statement in statements(migration.script) {
+            txn.execute_unprepared(&statement).await?;
+        }
+        for statement in extras {
+            txn.execute_unprepared(statement).await?;
+        }
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            [
+                migration.version.into(),
+                migration.name.into(),
+                chrono::Utc::now().into(),
+            ],
+        ))
+        .await?;
+        txn.commit().await?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "database migrated"
+        );
+    }
+    Ok(())
+}
+
+/// The statements of a script: split at semicolons that end a line, comment lines dropped.
+fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
+    script
+        .split(";\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|statement| !statement.trim().is_empty())
+}
