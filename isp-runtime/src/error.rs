@@ -62,6 +62,15 @@ impl Error {
         }
     }
 
+    /// A record named by a request field that does not exist is bad input in that field (422),
+    /// not a missing route (404).
+    pub fn in_field(self, field: &str) -> Self {
+        match self {
+            Self::NotFound { entity } => Self::invalid(field, format!("no such {entity}")),
+            other => other,
+        }
+    }
+
     /// Maps a unique-constraint violation to a 409 naming `field`; other errors pass through.
     pub fn unique_as_conflict(error: DbErr, field: &str, message: &str) -> Self {
         match error.sql_err() {

@@ -30,7 +30,7 @@ use crate::{
     audit,
     customers::created,
     db::{
-        entity::{credit_note, payment, refund},
+        entity::{credit_note, invoice, payment, refund},
         new_id, take_numbers,
     },
     domain::lifecycle::InvoiceStatus,
@@ -138,13 +138,6 @@ pub struct PaymentReceipt {
     pub invoice: InvoiceView,
 }
 
-fn not_found_as_field(field: &'static str) -> impl Fn(Error) -> Error {
-    move |e| match e {
-        Error::NotFound { entity } => Error::invalid(field, format!("no such {entity}")),
-        e => e,
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -175,7 +168,11 @@ async fn create(
                 "this key was used for a different payment",
             ));
         }
-        let invoice = invoices::find_for_update(&state.db, existing.invoice_id).await?;
+        // A replay only reads: no lock outside a transaction.
+        let invoice = invoice::Entity::find_by_id(existing.invoice_id)
+            .one(&state.db)
+            .await?
+            .ok_or(Error::NotFound { entity: "invoice" })?;
         let receipt = PaymentReceipt {
             payment: existing.into(),
             invoice: invoice.into(),
@@ -191,7 +188,7 @@ async fn create(
     let txn = state.db.begin().await?;
     let invoice = invoices::find_for_update(&txn, input.invoice_id)
         .await
-        .map_err(not_found_as_field("invoice_id"))?;
+        .map_err(|e| e.in_field("invoice_id"))?;
     let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
     if !status.is_open() {
         return Err(Error::conflict(
@@ -455,7 +452,7 @@ pub async fn credit(
 ) -> Result<credit_note::Model> {
     let invoice = invoices::find_for_update(txn, invoice_id)
         .await
-        .map_err(not_found_as_field("invoice_id"))?;
+        .map_err(|e| e.in_field("invoice_id"))?;
     let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
     if !matches!(
         status,

@@ -178,13 +178,6 @@ async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<subscription::Model
         })
 }
 
-fn not_found_as_field(field: &'static str) -> impl Fn(Error) -> Error {
-    move |e| match e {
-        Error::NotFound { entity } => Error::invalid(field, format!("no such {entity}")),
-        e => e,
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -206,10 +199,10 @@ async fn create(
     let txn = state.db.begin().await?;
     let customer = customers::find(&txn, input.customer_id)
         .await
-        .map_err(not_found_as_field("customer_id"))?;
+        .map_err(|e| e.in_field("customer_id"))?;
     let plan = plans::find(&txn, input.plan_id)
         .await
-        .map_err(not_found_as_field("plan_id"))?;
+        .map_err(|e| e.in_field("plan_id"))?;
     if customer.status == ServiceStatus::Cancelled.as_str() {
         return Err(Error::conflict(
             Some("customer_id"),
@@ -334,14 +327,15 @@ fn cycle(plan: &plan::Model) -> BillingCycle {
     BillingCycle::parse(&plan.billing_cycle).unwrap_or(BillingCycle::Monthly)
 }
 
-/// Bills `[from, end of its period)` and returns the invoice and the next billing date.
+/// Bills `[from, end of its period)` on the subscription's plan and returns the invoice and
+/// the next billing date. Used by activation and by resumption (staff or automatic).
 async fn bill_rest_of_period(
     txn: &impl ConnectionTrait,
-    state: &AppState,
+    terms_days: i64,
     loaded: &Loaded,
-    plan: &plan::Model,
     from: NaiveDate,
 ) -> Result<(Option<invoice::Model>, NaiveDate)> {
+    let plan = &loaded.plan;
     let period = Period::containing(cycle(plan), from);
     let line = period_line(
         &plan.name,
@@ -367,7 +361,7 @@ async fn bill_rest_of_period(
     );
     let issue = Issue {
         on: Some(from),
-        terms_days: state.settings.payment_terms_days,
+        terms_days,
         run: None,
     };
     let mut rows = invoices::insert(txn, std::slice::from_ref(&prepared), issue)
@@ -447,8 +441,8 @@ async fn activate(
             ));
         }
     }
-    let plan = loaded.plan.clone();
-    let (invoice, next) = bill_rest_of_period(&txn, &state, &loaded, &plan, date).await?;
+    let (invoice, next) =
+        bill_rest_of_period(&txn, state.settings.payment_terms_days, &loaded, date).await?;
     let mut sub = loaded.sub.clone();
     sub.status = ServiceStatus::Active.as_str().to_owned();
     sub.activated_on = Some(date);
@@ -521,38 +515,9 @@ pub async fn resume_in(
     let mut invoice = None;
     let mut sub = loaded.sub.clone();
     if sub.next_billing_date.is_none_or(|next| next <= date) {
-        let plan = loaded.plan.clone();
-        let period = Period::containing(cycle(&plan), date);
-        let line = period_line(
-            &plan.name,
-            period_price(&loaded.sub, &plan),
-            loaded.sub.discount_ppm,
-            period,
-            date,
-        );
-        let taxes = TaxTable::load(txn).await?;
-        let rules = taxes.rules(&loaded.customer.country, loaded.customer.region.as_deref());
-        let prepared = invoices::prepare(
-            loaded.customer.id,
-            &loaded.customer.currency,
-            Some(sub.id),
-            Kind::Recurring,
-            Some(Period {
-                start: date,
-                end: period.end,
-            }),
-            vec![line],
-            &rules,
-        );
-        let issue = Issue {
-            on: Some(date),
-            terms_days: state_terms_days,
-            run: None,
-        };
-        invoice = invoices::insert(txn, std::slice::from_ref(&prepared), issue)
-            .await?
-            .pop();
-        sub.next_billing_date = Some(period.end);
+        let (billed, next) = bill_rest_of_period(txn, state_terms_days, &loaded, date).await?;
+        invoice = billed;
+        sub.next_billing_date = Some(next);
     }
     sub.status = ServiceStatus::Active.as_str().to_owned();
     sub.suspended_reason = None;
@@ -678,7 +643,7 @@ async fn change_plan(
     }
     let new_plan = plans::find(&txn, input.plan_id)
         .await
-        .map_err(not_found_as_field("plan_id"))?;
+        .map_err(|e| e.in_field("plan_id"))?;
     if new_plan.id == loaded.plan.id {
         return Err(Error::invalid(
             "plan_id",
