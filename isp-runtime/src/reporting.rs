@@ -89,7 +89,15 @@ struct WireEvent<'a> {
 }
 
 /// Moves the API call count into the outbox and records the database size once an hour.
-async fn flush(db: &DatabaseConnection, tenant: &str, calls: &ApiCalls) -> Result<(), DbErr> {
+///
+/// The database size is measured once per hour (`measured` holds the hour last recorded); after
+/// a restart the hour's idempotency key keeps a second measurement out.
+async fn flush(
+    db: &DatabaseConnection,
+    tenant: &str,
+    calls: &ApiCalls,
+    measured: &mut Option<String>,
+) -> Result<(), DbErr> {
     let n = calls.take();
     if n > 0
         && let Err(error) = record(
@@ -103,7 +111,10 @@ async fn flush(db: &DatabaseConnection, tenant: &str, calls: &ApiCalls) -> Resul
         calls.give_back(n);
         return Err(error);
     }
-    let hour = chrono::Utc::now().format("%Y-%m-%dT%H");
+    let hour = chrono::Utc::now().format("%Y-%m-%dT%H").to_string();
+    if measured.as_deref() == Some(hour.as_str()) {
+        return Ok(());
+    }
     let size = database_bytes(db).await?;
     record(
         db,
@@ -111,7 +122,9 @@ async fn flush(db: &DatabaseConnection, tenant: &str, calls: &ApiCalls) -> Resul
         "storage_gb",
         (size as f64 / 1e9 * 1e6).round() / 1e6,
     )
-    .await
+    .await?;
+    *measured = Some(hour);
+    Ok(())
 }
 
 async fn database_bytes(db: &DatabaseConnection) -> Result<i64, DbErr> {
@@ -193,9 +206,10 @@ pub fn spawn(db: DatabaseConnection, tenant: String, config: ReportingConfig, ca
         let (db, tenant, config, http) = usage;
         let mut tick = tokio::time::interval(config.usage_interval);
         let mut failing = false;
+        let mut measured = None;
         loop {
             tick.tick().await;
-            if let Err(error) = flush(&db, &tenant, &calls).await {
+            if let Err(error) = flush(&db, &tenant, &calls, &mut measured).await {
                 tracing::warn!(%tenant, %error, "usage: writing the outbox failed");
             }
             match send(&db, &http, &config, &tenant).await {
