@@ -343,6 +343,20 @@ pub fn kube_error(error: kube::Error) -> Problem {
     }
 }
 
+/// Whether `name` is a lowercase DNS label of at most `max` characters: a letter, then letters,
+/// digits or `-`, not ending in `-`. Names the API passes to Kubernetes are checked with it
+/// first, so an impossible name is the caller's error, never a failed request to the cluster.
+pub fn dns_label(name: &str, max: usize) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !name.ends_with('-')
+}
+
 /// Whether `principal` may see `tenant`: admins all, resellers their own, a tenant itself.
 pub fn can_see(principal: &Principal, tenant: &Tenant) -> bool {
     match principal {

@@ -58,13 +58,7 @@ pub struct ResellerList {
 
 /// Whether `name` can name a Reseller (a DNS label of at most 63 characters).
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && !name.ends_with('-')
+    super::dns_label(name, 63)
 }
 
 async fn list(

@@ -70,15 +70,9 @@ fn location(name: &str) -> String {
     format!("/api/v1/tenant-orchestration/deployments/{name}")
 }
 
+/// Whether `name` can name a Tenant: a lowercase DNS label of at most 40 characters.
 fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 40
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && !name.ends_with('-')
+    super::dns_label(name, 40)
 }
 
 fn orchestrates(principal: &Principal) -> Result<(), Problem> {
