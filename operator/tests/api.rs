@@ -656,6 +656,11 @@ async fn usage_and_health(postgres: bool) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["field"], "status");
+    assert_eq!(
+        rows(&h, "health_checks").await,
+        1,
+        "the refused report was not stored"
+    );
     let tenants: Api<Tenant> = Api::all(h.client.clone());
     for _ in 0..50 {
         let tenant = tenants.get("gamma").await.unwrap();
@@ -806,6 +811,12 @@ async fn resellers_alerts_and_metrics() {
     assert!(
         problem["field"].as_str().unwrap().contains("tier"),
         "{problem}"
+    );
+    let (_, resellers) = h.call(Some(&admin), Method::GET, "/resellers", None).await;
+    assert_eq!(
+        resellers["items"].as_array().unwrap().len(),
+        1,
+        "refused resellers were not created"
     );
 
     let limited = json!({"name": "tiny", "spec": {"displayName": "Tiny", "contactEmail": "ops@tiny.example", "tier": "bronze", "maxTenants": 1, "allowedPlans": ["free", "basic"]}});
