@@ -176,15 +176,15 @@ impl JobSource {
         }
     }
 
-    /// The job is finished: forget it.
-    pub async fn done(&self, job: Job) {
+    /// Forgets the taken copy of a job: it finished, or it is queued again for another attempt.
+    pub async fn forget(&self, job: Job) {
         if let Self::Redis(queue) = self
             && let Err(error) = queue
                 .client
                 .lrem::<(), _, _>(&queue.processing, 1, encode(job))
                 .await
         {
-            tracing::warn!(%error, run = %job.run, "removing a finished job failed; it runs again (harmlessly) after a restart");
+            tracing::warn!(%error, run = %job.run, "removing a taken job from the processing list failed; it runs again (harmlessly) after a restart");
         }
     }
 
@@ -203,11 +203,6 @@ impl JobSource {
                 tracing::error!(%error, run = %job.run, "dead-lettering a job failed");
             }
         }
-    }
-
-    /// Drops the taken copy of a job that is queued again for another attempt.
-    pub async fn release(&self, job: Job) {
-        self.done(job).await;
     }
 }
 
@@ -234,15 +229,15 @@ where
 {
     while let Some(job) = source.next().await {
         match execute(job.run).await {
-            Outcome::Done => source.done(job).await,
+            Outcome::Done => source.forget(job).await,
             Outcome::Busy(wait) => {
-                source.release(job).await;
+                source.forget(job).await;
                 later(&queue, job, wait);
             }
             Outcome::Failed(error) if job.attempt + 1 < MAX_ATTEMPTS => {
                 let pause = Duration::from_secs(4_u64.pow(job.attempt));
                 tracing::warn!(run = %job.run, attempt = job.attempt + 1, %error, ?pause, "job failed; retrying");
-                source.release(job).await;
+                source.forget(job).await;
                 later(
                     &queue,
                     Job {

@@ -5,24 +5,6 @@
     reason = "sea-orm's derives generate undocumented items; the schema is documented in migrations/"
 )]
 
-/// Rows of `counters`.
-pub mod counter {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "counters")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub name: String,
-        pub value: i64,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 /// Rows of `customers`.
 pub mod customer {
     use sea_orm::entity::prelude::*;
