@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use dotmac_devcluster::DevCluster;
 use dotmac_operator::{
-    api::{self, ApiConfig, PlatformDatabase},
+    api::{self, ApiConfig},
     crd::Tenant,
 };
 use futures_util::{StreamExt, stream};
@@ -125,14 +125,14 @@ async fn main() {
     std::fs::write(&token_file, "bench-admin-token").unwrap();
     let config = ApiConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database: PlatformDatabase {
-            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
-        },
         bootstrap_token_file: Some(token_file),
         redis_url: None,
         rate_limit_per_minute: 1200,
     };
-    let (app, state) = api::assemble(&config, client.clone()).await.unwrap();
+    let db = dotmac_operator::metering::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+        .await
+        .unwrap();
+    let (app, state) = api::assemble(&config, db, client.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -72,9 +72,17 @@ async fn run(n: usize, idle: Duration) {
         .unwrap()
         .local_addr()
         .unwrap();
+    let state = tempfile::tempdir().unwrap();
     let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
         .arg("controller")
         .env("KUBECONFIG", cluster.kubeconfig())
+        .env(
+            "DOTMAC_PLATFORM_DATABASE_URL",
+            format!(
+                "sqlite://{}?mode=rwc",
+                state.path().join("platform.db").display()
+            ),
+        )
         .env("DOTMAC_LEADER_ELECTION", "false")
         .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
         .env("DOTMAC_CONCURRENCY", "64")

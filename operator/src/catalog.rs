@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::crd::{TenantSpec, tenant::Plan};
+use crate::crd::{PluginLicense, TenantSpec, tenant::Plan};
 
 /// Features of the free plan.
 const FREE: &[&str] = &[
@@ -35,6 +35,23 @@ const ENTERPRISE: &[&str] = &[
     "dedicated_support",
 ];
 
+/// The currency of every catalog price.
+pub const CURRENCY: &str = "USD";
+
+/// A plan's monthly list price in minor units of [`CURRENCY`]: what a reseller's recurring
+/// revenue counts for a tenant on it.
+pub fn plan_price(plan: Plan) -> i64 {
+    match plan {
+        Plan::Free => 0,
+        Plan::Basic => 9_900,
+        Plan::Premium => 29_900,
+        Plan::Enterprise => 99_900,
+    }
+}
+
+/// Every plan, cheapest first.
+pub const PLANS: [Plan; 4] = [Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise];
+
 /// Every feature a plan includes, its own and the lower plans'.
 pub fn plan_features(plan: Plan) -> BTreeSet<&'static str> {
     let tiers: &[&[&str]] = match plan {
@@ -48,7 +65,7 @@ pub fn plan_features(plan: Plan) -> BTreeSet<&'static str> {
 
 /// The lowest plan that includes `feature`, for "upgrade to …" messages.
 pub fn plan_with(feature: &str) -> Option<Plan> {
-    [Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise]
+    PLANS
         .into_iter()
         .find(|plan| plan_features(*plan).contains(feature))
 }
@@ -58,7 +75,7 @@ pub fn plan_with(feature: &str) -> Option<Plan> {
 pub fn feature_plans() -> BTreeMap<&'static str, Plan> {
     [FREE, BASIC, PREMIUM, ENTERPRISE]
         .iter()
-        .zip([Plan::Free, Plan::Basic, Plan::Premium, Plan::Enterprise])
+        .zip(PLANS)
         .flat_map(|(features, plan)| features.iter().map(move |f| (*f, plan)))
         .collect()
 }
@@ -82,6 +99,20 @@ pub fn entitlements<'a>(
         }
     }
     features.into_iter().collect()
+}
+
+/// The features `tenant`'s licences grant right now, as their controller last wrote them.
+pub fn licensed<'a>(
+    licences: impl IntoIterator<Item = &'a PluginLicense>,
+    tenant: &str,
+) -> Vec<String> {
+    let features: BTreeSet<&String> = licences
+        .into_iter()
+        .filter(|l| l.spec.tenant_ref == tenant && l.metadata.deletion_timestamp.is_none())
+        .filter_map(|l| l.status.as_ref())
+        .flat_map(|s| s.entitlements.iter())
+        .collect();
+    features.into_iter().cloned().collect()
 }
 
 #[cfg(test)]

@@ -23,8 +23,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Reconcile Tenants against the cluster KUBECONFIG (or the in-cluster config) names.
-    Controller(ControllerConfig),
+    /// Reconcile Tenants, PluginLicenses and Resellers against the cluster KUBECONFIG (or the
+    /// in-cluster config) names.
+    Controller {
+        /// Controller settings.
+        #[command(flatten)]
+        controller: ControllerConfig,
+        /// The platform database (usage, commission ledger).
+        #[command(flatten)]
+        database: PlatformDatabase,
+    },
     /// Everything the operator serves: the controllers and the management API.
     Run {
         /// Controller settings.
@@ -33,9 +41,19 @@ enum Command {
         /// Management API settings.
         #[command(flatten)]
         api: ApiConfig,
+        /// The platform database, shared by both.
+        #[command(flatten)]
+        database: PlatformDatabase,
     },
     /// Serve the management API alone.
-    Api(ApiConfig),
+    Api {
+        /// Management API settings.
+        #[command(flatten)]
+        api: ApiConfig,
+        /// The platform database (tokens, usage, health, commissions).
+        #[command(flatten)]
+        database: PlatformDatabase,
+    },
     /// Management API tokens.
     Token {
         #[command(subcommand)]
@@ -86,22 +104,32 @@ fn main() -> anyhow::Result<()> {
     let _telemetry = dotmac_telemetry::init("dotmac-operator").context("setting up telemetry")?;
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
-        Command::Controller(config) => block_on(async {
+        Command::Controller {
+            controller,
+            database,
+        } => block_on(async {
             let client = kube_client().await?;
-            dotmac_operator::controller::run(client, config).await?;
+            let db = platform_database(&database).await?;
+            dotmac_operator::controller::run(client, controller, db).await?;
             Ok(())
         }),
-        Command::Run { controller, api } => block_on(async {
+        Command::Run {
+            controller,
+            api,
+            database,
+        } => block_on(async {
             let client = kube_client().await?;
+            let db = platform_database(&database).await?;
             tokio::select! {
-                result = dotmac_operator::controller::run(client.clone(), controller) => result?,
-                result = dotmac_operator::api::serve(&api, client) => result?,
+                result = dotmac_operator::controller::run(client.clone(), controller, db.clone()) => result?,
+                result = dotmac_operator::api::serve(&api, db, client) => result?,
             }
             Ok(())
         }),
-        Command::Api(api) => block_on(async {
+        Command::Api { api, database } => block_on(async {
             let client = kube_client().await?;
-            dotmac_operator::api::serve(&api, client).await?;
+            let db = platform_database(&database).await?;
+            dotmac_operator::api::serve(&api, db, client).await?;
             Ok(())
         }),
         Command::Token { command } => block_on(token(command)),
@@ -122,16 +150,20 @@ async fn kube_client() -> anyhow::Result<kube::Client> {
         .context("connecting to Kubernetes (KUBECONFIG or in-cluster)")
 }
 
+/// Connects to the platform database and migrates it.
+async fn platform_database(
+    database: &PlatformDatabase,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    metering::open(&database.url)
+        .await
+        .context("opening the platform database")
+}
+
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     let database = match &command {
         TokenCommand::Create { database, .. } | TokenCommand::Revoke { database, .. } => database,
     };
-    let db = metering::connect(&database.url)
-        .await
-        .context("connecting to the platform database")?;
-    metering::migrate(&db)
-        .await
-        .context("migrating the platform database")?;
+    let db = platform_database(database).await?;
     match command {
         TokenCommand::Create {
             name,

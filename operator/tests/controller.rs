@@ -58,7 +58,8 @@ async fn cluster() -> (DevCluster, Client) {
 fn start(client: &Client, config: ControllerConfig) -> tokio::task::JoinHandle<()> {
     let client = client.clone();
     tokio::spawn(async move {
-        let _ = dotmac_operator::controller::run(client, config).await;
+        let platform = common::PlatformDb::new().await;
+        let _ = dotmac_operator::controller::run(client, config, platform.db.clone()).await;
     })
 }
 

@@ -72,7 +72,10 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     .config;
     let run_client = client.clone();
     let controller = tokio::spawn(async move {
-        if let Err(error) = dotmac_operator::controller::run(run_client, config).await {
+        let platform = common::PlatformDb::new().await;
+        if let Err(error) =
+            dotmac_operator::controller::run(run_client, config, platform.db.clone()).await
+        {
             panic!("controller stopped: {error}");
         }
     });
@@ -586,6 +589,22 @@ async fn postgres_connections_cut_during_provisioning_of_20_tenants_then_all_rea
     delete_and_wait(&tenants, &name).await;
 }
 
+/// Prints the end of the operator's log when the test fails, so a failure in CI explains itself.
+struct LogOnFailure(std::path::PathBuf);
+
+impl Drop for LogOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("--- the operator's last log lines ---");
+            for line in &lines[lines.len().saturating_sub(80)..] {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn no_credential_reaches_a_log_line_event_or_status() {
     dotmac_telemetry::install_crypto_provider();
@@ -595,6 +614,7 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
     let token = dir.path().join("bao-token");
     std::fs::write(&token, "test-root").unwrap();
     let log = dir.path().join("operator.log");
+    let _dump = LogOnFailure(log.clone());
     let health = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -612,6 +632,10 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
         .env("DOTMAC_REDIS_ADMIN_URL", "redis://127.0.0.1:6379")
         .env("DOTMAC_OPENBAO_ADDR", &bao.addr)
         .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
+        .env(
+            "DOTMAC_PLATFORM_DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("platform.db").display()),
+        )
         .stderr(std::fs::File::create(&log).unwrap())
         .kill_on_drop(true)
         .spawn()
@@ -711,7 +735,8 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
         let client = h.client.clone();
         let cfg = config();
         let task = tokio::spawn(async move {
-            let _ = dotmac_operator::controller::run(client, cfg).await;
+            let platform = common::PlatformDb::new().await;
+            let _ = dotmac_operator::controller::run(client, cfg, platform.db.clone()).await;
         });
         tokio::time::sleep(Duration::from_millis(60 + 45 * round)).await;
         task.abort();
@@ -720,7 +745,8 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
     let client = h.client.clone();
     let cfg = config();
     let _last = tokio::spawn(async move {
-        let _ = dotmac_operator::controller::run(client, cfg).await;
+        let platform = common::PlatformDb::new().await;
+        let _ = dotmac_operator::controller::run(client, cfg, platform.db.clone()).await;
     });
     for name in &names {
         ready(&tenants, name).await;

@@ -444,6 +444,43 @@ async fn a_tenant_openbao_namespace_holds_kv_transit_policy_and_approle() {
 }
 
 #[tokio::test]
+async fn two_writers_provisioning_one_tenant_at_once_converge_without_mount_clashes() {
+    // Two reconciles of one tenant can overlap (a leader hand-over, an operator restarted mid
+    // reconcile): each finds the mounts missing and creates them. The one that loses a mount
+    // race counts what the other created as done; OpenBao's own write conflicts ("transaction
+    // commit failed") are transient and the next attempt, as the controller's backoff makes
+    // it, gets through.
+    dotmac_telemetry::install_crypto_provider();
+    use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner};
+    async fn attempts(bao: &OpenBao, tenant: &str) -> (String, Vec<String>) {
+        let mut failures = Vec::new();
+        for _ in 0..10 {
+            match bao.ensure(tenant).await {
+                Ok(role) => return (role, failures),
+                Err(e) => failures.push(format!("{e:?}")),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{tenant} never provisioned: {failures:?}");
+    }
+    let dev = DevBao::start().await;
+    let first = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
+    let second = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
+    for tenant in ["gamma", "delta", "epsilon"] {
+        let ((a, a_failed), (b, b_failed)) =
+            tokio::join!(attempts(&first, tenant), attempts(&second, tenant));
+        assert_eq!(a, b, "{tenant}: one role for both");
+        for failure in a_failed.iter().chain(&b_failed) {
+            assert!(
+                !failure.contains("already in use"),
+                "a mount made by the other writer failed this one: {failure}"
+            );
+        }
+        assert_eq!(first.ensure(tenant).await.unwrap(), a);
+    }
+}
+
+#[tokio::test]
 async fn a_sealed_or_absent_openbao_is_reported_as_such() {
     // reqwest uses the process-wide rustls provider the binaries install.
     dotmac_telemetry::install_crypto_provider();

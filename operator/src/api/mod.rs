@@ -34,7 +34,7 @@ use kube::{
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::crd::Tenant;
+use crate::crd::{PluginLicense, Tenant};
 use tokens::Principal;
 
 /// Settings of `dotmac-operator api`.
@@ -47,11 +47,6 @@ pub struct ApiConfig {
         default_value = "0.0.0.0:8000"
     )]
     pub listen: SocketAddr,
-
-    /// The platform database (tokens, usage, health): PostgreSQL in production, SQLite by
-    /// default.
-    #[command(flatten)]
-    pub database: PlatformDatabase,
 
     /// Redis for per-token rate limits (`redis://…`); no limits without it.
     #[arg(long = "api-redis-url", env = "DOTMAC_API_REDIS_URL")]
@@ -92,6 +87,8 @@ pub struct AppState {
     pub client: Client,
     /// Tenants as the reflector last saw them.
     pub tenants: Store<Tenant>,
+    /// PluginLicenses as the reflector last saw them.
+    pub licences: Store<PluginLicense>,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
     /// Request counts for `/metrics`.
@@ -125,14 +122,13 @@ pub enum StartError {
     },
 }
 
-/// Connects to and migrates the platform database, installs the bootstrap token, starts the
-/// Tenant reflector and returns the application.
+/// Installs the bootstrap token in the platform database `db` (already migrated), starts the
+/// Tenant and PluginLicense reflectors and returns the application.
 pub async fn assemble(
     config: &ApiConfig,
+    db: DatabaseConnection,
     client: Client,
 ) -> Result<(Router, AppState), StartError> {
-    let db = crate::metering::connect(&config.database.url).await?;
-    crate::metering::migrate(&db).await?;
     if let Some(path) = &config.bootstrap_token_file {
         let token = std::fs::read_to_string(path).map_err(|source| StartError::Bootstrap {
             path: path.clone(),
@@ -159,29 +155,11 @@ pub async fn assemble(
         }
         None => None,
     };
-    let (store, writer) = reflector::store();
-    let stream = reflector(
-        writer,
-        watcher(
-            Api::<Tenant>::all(client.clone()),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .touched_objects();
-    tokio::spawn(async move {
-        use futures_util::StreamExt;
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            if let Err(error) = event {
-                tracing::warn!(%error, "tenant watch failed; retrying");
-            }
-        }
-    });
     let state = AppState {
         db,
+        tenants: mirror(Api::<Tenant>::all(client.clone()), "tenant"),
+        licences: mirror(Api::<PluginLicense>::all(client.clone()), "licence"),
         client,
-        tenants: store,
         health_writes: Arc::default(),
         token_cache: Arc::default(),
         limiter,
@@ -190,9 +168,40 @@ pub async fn assemble(
     Ok((router(state.clone()), state))
 }
 
+/// A cache of every `K`, kept current by a watch in the background.
+fn mirror<K>(api: Api<K>, what: &'static str) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .touched_objects();
+    tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            if let Err(error) = event {
+                tracing::warn!(%error, "{what} watch failed; retrying");
+            }
+        }
+    });
+    store
+}
+
 /// Serves the management API on `config.listen` until SIGTERM or Ctrl-C.
-pub async fn serve(config: &ApiConfig, client: Client) -> Result<(), ServeError> {
-    let (app, _) = assemble(config, client).await?;
+pub async fn serve(
+    config: &ApiConfig,
+    db: DatabaseConnection,
+    client: Client,
+) -> Result<(), ServeError> {
+    let (app, _) = assemble(config, db, client).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(ServeError::Io)?;
@@ -341,6 +350,16 @@ pub fn kube_error(error: kube::Error) -> Problem {
             Problem::unavailable("the Kubernetes API")
         }
     }
+}
+
+/// A requested page size (1–200, 50 by default), or a 422 naming `limit`.
+pub fn page_limit(limit: Option<u64>) -> Result<u64, Problem> {
+    dotmac_web::page::limit(limit).ok_or_else(|| {
+        Problem::invalid(
+            "limit",
+            format!("must be 1 to {}", dotmac_web::page::MAX_LIMIT),
+        )
+    })
 }
 
 /// Whether `name` is a lowercase DNS label of at most `max` characters: a letter, then letters,

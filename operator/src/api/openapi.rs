@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 use super::{
     ingest::{AlertIn, AlertRecorded, HealthReport, MetricsIn, UsageBatch},
     plugins::{Catalog, LicenseView, NewSubscription},
-    resellers::{NewReseller, ResellerList, ResellerTenants, ResellerView},
+    resellers::{
+        CommissionQuery, CommissionView, NewReseller, ResellerList, ResellerTenants, ResellerView,
+    },
     tenants::{
         DeploymentPatch, EntitlementsView, NewDeployment, ScaleRequest, TenantQuery, TenantView,
     },
@@ -27,6 +29,19 @@ fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
     generator.subschema_for::<T>().to_value()
 }
 
+/// The optional query parameters a query struct's schema describes.
+fn query_parameters(query: &Value) -> Vec<Value> {
+    query["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, s)| json!({"name": name, "in": "query", "required": false, "schema": s}))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn build() -> Value {
     let mut g = SchemaSettings::draft2020_12()
         .with(|s| s.definitions_path = "/components/schemas/".into())
@@ -37,15 +52,7 @@ fn build() -> Value {
     let query = schemars::schema_for!(TenantQuery).to_value();
     let id =
         json!({"name": "tenant_id", "in": "path", "required": true, "schema": {"type": "string"}});
-    let query_params: Vec<Value> = query["properties"]
-        .as_object()
-        .map(|props| {
-            props
-                .iter()
-                .map(|(name, s)| json!({"name": name, "in": "query", "required": false, "schema": s}))
-                .collect()
-        })
-        .unwrap_or_default();
+    let query_params = query_parameters(&query);
     let errors = json!({
         "4XX": {"description": "Bad input, credentials or state (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}},
         "5XX": {"description": "Server error (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}},
@@ -70,6 +77,13 @@ fn build() -> Value {
         operation
     };
     let recorded = schema::<AlertRecorded>(&mut g);
+    let licence = schema::<LicenseView>(&mut g);
+    let name =
+        json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
+    let mut commission_params = vec![name.clone()];
+    commission_params.extend(query_parameters(
+        &schemars::schema_for!(CommissionQuery).to_value(),
+    ));
     let mut paths = json!({
         "/tenant-orchestration/deployments": {
             "post": op("Create a Tenant", vec![], Some(schema::<NewDeployment>(&mut g)), "201", Some(tenant.clone())),
@@ -102,14 +116,23 @@ fn build() -> Value {
             "get": op("The plugin catalog", vec![], None, "200", Some(schema::<Catalog>(&mut g))),
         },
         "/plugins/subscriptions": {
-            "post": op("License a plugin for a tenant (a trial when the plugin has trial days)", vec![], Some(schema::<NewSubscription>(&mut g)), "201", Some(schema::<LicenseView>(&mut g))),
+            "post": op("License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already)", vec![], Some(schema::<NewSubscription>(&mut g)), "201", Some(licence.clone())),
+        },
+        "/plugins/subscriptions/{name}": {
+            "get": op("Read a licence", vec![name.clone()], None, "200", Some(licence.clone())),
+        },
+        "/plugins/subscriptions/{name}/activate": {
+            "post": op("End a licence's trial: paid from now", vec![name.clone()], None, "200", Some(licence)),
         },
         "/resellers": {
             "get": op("List resellers (a reseller sees itself)", vec![], None, "200", Some(schema::<ResellerList>(&mut g))),
             "post": op("Create a Reseller (admin)", vec![], Some(schema::<NewReseller>(&mut g)), "201", Some(schema::<ResellerView>(&mut g))),
         },
         "/resellers/{name}/tenants": {
-            "get": op("A reseller's tenants", vec![json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}})], None, "200", Some(schema::<ResellerTenants>(&mut g))),
+            "get": op("A reseller's tenants", vec![name.clone()], None, "200", Some(schema::<ResellerTenants>(&mut g))),
+        },
+        "/resellers/{name}/commissions": {
+            "get": op("A reseller's commission ledger, newest month first", commission_params, None, "200", Some(schema::<Page<CommissionView, String>>(&mut g))),
         },
     });
     paths["/monitoring/alerts"]["post"]["responses"]["200"] = json!({

@@ -1,36 +1,71 @@
-//! The plugin catalog and licence subscriptions: `GET /plugins/catalog` and
-//! `POST /plugins/subscriptions`, which creates a PluginLicense (a trial when the plugin has
-//! trial days) for a tenant the caller may see.
+//! The plugin catalog and licence subscriptions: `GET /plugins/catalog` (plugins and plan
+//! prices); `POST /plugins/subscriptions`, which creates a PluginLicense (a trial when the
+//! plugin has trial days) for a tenant the caller may see and refuses a second live one for the
+//! same plugin; reading one; and `POST …/{name}/activate`, which ends its trial (paid now).
 
 use std::collections::BTreeMap;
 
 use axum::{
     Extension, Json, Router,
-    extract::State,
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use dotmac_web::{extract::Body, problem::Problem};
-use kube::{Api, ResourceExt, api::PostParams};
+use kube::{
+    Api, ResourceExt,
+    api::{Patch, PatchParams, PostParams},
+};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{AppState, kube_error, tenants::visible, tokens::Principal};
 use crate::{
-    crd::{PluginLicense, PluginLicenseSpec, PluginLicenseStatus},
+    catalog,
+    controller::license::assess::is_live,
+    crd::{
+        PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
+        tenant::Plan,
+    },
     plugins::{self, CATALOG, Plugin},
 };
+
+/// A tenant plan with its list price.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanOffer {
+    /// The plan.
+    pub plan: Plan,
+    /// Monthly price in minor units of `currency`.
+    pub monthly_price: i64,
+    /// ISO 4217 currency.
+    pub currency: &'static str,
+    /// Every feature it includes.
+    pub features: Vec<&'static str>,
+}
 
 /// The catalog.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Catalog {
     /// Every plugin.
     pub items: Vec<Plugin>,
+    /// Every tenant plan, cheapest first.
+    pub plans: Vec<PlanOffer>,
 }
 
 async fn catalog() -> Json<Catalog> {
     Json(Catalog {
         items: CATALOG.to_vec(),
+        plans: catalog::PLANS
+            .into_iter()
+            .map(|plan| PlanOffer {
+                plan,
+                monthly_price: catalog::plan_price(plan),
+                currency: catalog::CURRENCY,
+                features: catalog::plan_features(plan).into_iter().collect(),
+            })
+            .collect(),
     })
 }
 
@@ -81,6 +116,18 @@ async fn subscribe(
             .ok_or_else(|| Problem::invalid("plugin", "the plugin has no tiers"))?,
     };
     visible(&state, &principal, &input.tenant).await?;
+    let now = chrono::Utc::now();
+    let licences = state.licences.state();
+    if let Some(held) = licences.iter().find(|l| {
+        l.spec.tenant_ref == input.tenant && l.spec.plugin == plugin.id && is_live(l, now)
+    }) {
+        return Err(Problem::conflict(format!(
+            "tenant {} already holds {} with licence {}",
+            input.tenant,
+            plugin.id,
+            held.name_any()
+        )));
+    }
     let spec = PluginLicenseSpec {
         tenant_ref: input.tenant.clone(),
         plugin: plugin.id.to_owned(),
@@ -102,12 +149,7 @@ async fn subscribe(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %input.tenant, plugin = plugin.id, tier = tier.name, trial_days = plugin.trial_days, "plugin licence created through the API");
-    let view = LicenseView {
-        name: created.name_any(),
-        spec: created.spec.clone(),
-        status: created.status.clone(),
-    };
-    let mut response = (StatusCode::CREATED, Json(view)).into_response();
+    let mut response = (StatusCode::CREATED, Json(LicenseView::from(&created))).into_response();
     if let Ok(value) = format!("/api/v1/plugins/subscriptions/{name}").parse() {
         response
             .headers_mut()
@@ -116,9 +158,86 @@ async fn subscribe(
     Ok(response)
 }
 
+impl From<&PluginLicense> for LicenseView {
+    fn from(l: &PluginLicense) -> Self {
+        Self {
+            name: l.name_any(),
+            spec: l.spec.clone(),
+            status: l.status.clone(),
+        }
+    }
+}
+
+/// The licence `name` if the caller may see its tenant; 404 otherwise.
+async fn licence(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> Result<PluginLicense, Problem> {
+    if let Principal::Tenant(_) = principal {
+        return Err(Problem::forbidden(
+            "a tenant token may only report telemetry and usage",
+        ));
+    }
+    let missing = || Problem::not_found("no such licence");
+    if !super::dns_label(name, 253) {
+        return Err(missing());
+    }
+    let licence = Api::<PluginLicense>::all(state.client.clone())
+        .get_opt(name)
+        .await
+        .map_err(kube_error)?
+        .ok_or_else(missing)?;
+    visible(state, principal, &licence.spec.tenant_ref)
+        .await
+        .map_err(|_| missing())?;
+    Ok(licence)
+}
+
+async fn get_subscription(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<LicenseView>, Problem> {
+    let licence = licence(&state, &principal, &name).await?;
+    Ok(Json(LicenseView::from(&licence)))
+}
+
+/// Ends a licence's trial now: it becomes paid (Active) and counts in its reseller's revenue.
+async fn activate(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<LicenseView>, Problem> {
+    let licence = licence(&state, &principal, &name).await?;
+    if licence.spec.suspended {
+        return Err(Problem::conflict(
+            "the licence is suspended; lift spec.suspended first",
+        ));
+    }
+    if let Some(PluginLicenseStatus {
+        state: Some(LicenseState::Expired),
+        ..
+    }) = &licence.status
+    {
+        return Err(Problem::conflict(
+            "the licence has expired; subscribe again instead",
+        ));
+    }
+    let patch = json!({"spec": {"trialDays": 0, "autoRenew": true}});
+    let updated = Api::<PluginLicense>::all(state.client.clone())
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(kube_error)?;
+    tracing::info!(tenant = %updated.spec.tenant_ref, plugin = %updated.spec.plugin, "licence converted to paid through the API");
+    Ok(Json(LicenseView::from(&updated)))
+}
+
 /// Plugin routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plugins/catalog", get(catalog))
         .route("/plugins/subscriptions", post(subscribe))
+        .route("/plugins/subscriptions/{name}", get(get_subscription))
+        .route("/plugins/subscriptions/{name}/activate", post(activate))
 }

@@ -1,18 +1,27 @@
-//! Resellers: admins list and create them; a reseller reads itself and its tenants.
+//! Resellers: admins list and create them; a reseller reads itself, its tenants and its
+//! commission ledger.
 
 use axum::{
     Extension, Json, Router,
-    extract::{Path, State},
+    extract::{OriginalUri, Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
-use dotmac_web::{extract::Body, problem::Problem};
+use dotmac_web::{
+    extract::{Body, Params},
+    page::Page,
+    problem::Problem,
+};
 use kube::{Api, ResourceExt, api::PostParams};
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, kube_error, tenants::TenantView, tokens::Principal};
-use crate::crd::{Reseller, ResellerSpec, ResellerStatus};
+use super::{AppState, db_error, kube_error, page_limit, tenants::TenantView, tokens::Principal};
+use crate::{
+    controller::reseller::summary::TenantRevenue,
+    crd::{Reseller, ResellerSpec, ResellerStatus, common::Money},
+    metering::{self, entity::commission},
+};
 
 /// `POST /resellers`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -125,24 +134,35 @@ pub struct ResellerTenants {
     pub items: Vec<TenantView>,
 }
 
+/// Checks that `principal` may see reseller `name` and that it exists: 404 otherwise, also
+/// for another reseller's.
+async fn visible_reseller(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> Result<(), Problem> {
+    let allowed = match principal {
+        Principal::Admin => true,
+        Principal::Reseller(own) => own == name,
+        Principal::Tenant(_) => false,
+    };
+    if !allowed || !valid_name(name) {
+        return Err(Problem::not_found("no such reseller"));
+    }
+    Api::<Reseller>::all(state.client.clone())
+        .get_opt(name)
+        .await
+        .map_err(kube_error)?
+        .ok_or_else(|| Problem::not_found("no such reseller"))?;
+    Ok(())
+}
+
 async fn tenants(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Json<ResellerTenants>, Problem> {
-    let allowed = match &principal {
-        Principal::Admin => true,
-        Principal::Reseller(own) => *own == name,
-        Principal::Tenant(_) => false,
-    };
-    if !allowed || !valid_name(&name) {
-        return Err(Problem::not_found("no such reseller"));
-    }
-    Api::<Reseller>::all(state.client.clone())
-        .get_opt(&name)
-        .await
-        .map_err(kube_error)?
-        .ok_or_else(|| Problem::not_found("no such reseller"))?;
+    visible_reseller(&state, &principal, &name).await?;
     let mut items: Vec<TenantView> = state
         .tenants
         .state()
@@ -154,9 +174,88 @@ async fn tenants(
     Ok(Json(ResellerTenants { items }))
 }
 
+/// One month of a reseller's commission ledger.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommissionView {
+    /// Month, `2026-11`.
+    pub period: String,
+    /// Tenants counted.
+    pub tenants: i64,
+    /// Monthly recurring revenue of those tenants at catalog prices.
+    pub monthly_recurring_revenue: Money,
+    /// Commission rate in percent.
+    pub rate_percent: String,
+    /// Commission accrued for the month.
+    pub commission: Money,
+    /// Revenue per tenant.
+    pub lines: Vec<TenantRevenue>,
+    /// When the controller last changed the row; a past month's row no longer changes.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<commission::Model> for CommissionView {
+    fn from(row: commission::Model) -> Self {
+        let money = |amount_minor| Money {
+            amount_minor,
+            currency: row.currency.clone(),
+        };
+        Self {
+            period: row.period.clone(),
+            tenants: row.tenants,
+            monthly_recurring_revenue: money(row.mrr_minor),
+            rate_percent: row.rate_percent.clone(),
+            commission: money(row.commission_minor),
+            lines: serde_json::from_value(row.lines.clone()).unwrap_or_default(),
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// `GET /resellers/{name}/commissions` query.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommissionQuery {
+    /// Months per page, 1–200 (50).
+    pub limit: Option<u64>,
+    /// Months before this one (`2026-11`), from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// Whether `value` is a month such as `2026-11`.
+fn is_month(value: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").is_ok()
+        && value.len() == 7
+}
+
+async fn commissions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<CommissionQuery>,
+) -> Result<Response, Problem> {
+    visible_reseller(&state, &principal, &name).await?;
+    let limit = page_limit(query.limit)?;
+    if let Some(cursor) = &query.cursor
+        && !is_month(cursor)
+    {
+        return Err(Problem::invalid(
+            "cursor",
+            "must be a month such as 2026-11",
+        ));
+    }
+    let rows = metering::commissions::history(&state.db, &name, query.cursor.as_deref(), limit + 1)
+        .await
+        .map_err(db_error)?;
+    let items: Vec<CommissionView> = rows.into_iter().map(CommissionView::from).collect();
+    Ok(Page::new(items, limit, |c: &CommissionView| c.period.clone()).respond(&uri))
+}
+
 /// Reseller routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/resellers", get(list).post(create))
         .route("/resellers/{name}/tenants", get(tenants))
+        .route("/resellers/{name}/commissions", get(commissions))
 }

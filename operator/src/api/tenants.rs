@@ -11,7 +11,7 @@ use axum::{
 };
 use dotmac_web::{
     extract::{Body, Params},
-    page::{self, Page},
+    page::Page,
     problem::Problem,
 };
 use kube::{
@@ -25,7 +25,7 @@ use kube::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{AppState, can_see, kube_error, tokens::Principal};
+use super::{AppState, can_see, kube_error, page_limit, tokens::Principal};
 use crate::{
     catalog,
     crd::{Reseller, Tenant, TenantSpec, TenantStatus},
@@ -224,8 +224,7 @@ async fn list(
     Params(query): Params<TenantQuery>,
 ) -> Result<Response, Problem> {
     orchestrates(&principal)?;
-    let limit = page::limit(query.limit)
-        .ok_or_else(|| Problem::invalid("limit", format!("must be 1 to {}", page::MAX_LIMIT)))?;
+    let limit = page_limit(query.limit)?;
     let mut tenants: Vec<TenantView> = state
         .tenants
         .state()
@@ -411,10 +410,11 @@ async fn entitlements(
     Path(name): Path<String>,
 ) -> Result<Json<EntitlementsView>, Problem> {
     let tenant = visible(&state, &principal, &name).await?;
+    let licensed = catalog::licensed(state.licences.state().iter().map(AsRef::as_ref), &name);
     Ok(Json(EntitlementsView {
         tenant: name,
         plan: json!(tenant.spec.plan),
-        features: catalog::entitlements(&tenant.spec, std::iter::empty()),
+        features: catalog::entitlements(&tenant.spec, licensed.iter().map(String::as_str)),
     }))
 }
 

@@ -1,8 +1,12 @@
 //! The operator's controllers and their runtime: leader election, the health and metrics
-//! server, and the Tenant controller's watches.
+//! server, and the watches of the Tenant, PluginLicense and Reseller controllers.
 
+pub mod backoff;
 pub mod leader;
+pub mod license;
 pub mod metrics;
+pub mod report;
+pub mod reseller;
 pub mod tenant;
 
 use std::{
@@ -29,7 +33,7 @@ use kube::{
 
 use crate::{
     config::ControllerConfig,
-    crd::{Reseller, Tenant},
+    crd::{PluginLicense, Reseller, Tenant},
 };
 
 /// The controller could not start or stopped.
@@ -81,6 +85,13 @@ fn tenant_changes(tenant: &Tenant) -> Option<u64> {
     Some(h)
 }
 
+/// Logs a controller's failed event (the error policy has already logged the reason).
+async fn log_errors<T, E: std::fmt::Display>(result: Result<T, E>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "controller event");
+    }
+}
+
 async fn health_server(
     addr: std::net::SocketAddr,
     metrics: Arc<metrics::Metrics>,
@@ -119,8 +130,14 @@ async fn health_server(
         .map_err(|source| RunError::Health { addr, source })
 }
 
-/// Runs the Tenant controller until SIGTERM/Ctrl-C, with leader election when configured.
-pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunError> {
+/// Runs the Tenant, PluginLicense and Reseller controllers until SIGTERM/Ctrl-C, with leader
+/// election when configured. `platform` is the platform database: usage for licences, the
+/// commission ledger for resellers.
+pub async fn run(
+    client: Client,
+    config: ControllerConfig,
+    platform: sea_orm::DatabaseConnection,
+) -> Result<(), RunError> {
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
         .list(&kube::api::ListParams::default().limit(1))
@@ -187,25 +204,142 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
         .predicate_filter(tenant_changes, Default::default());
 
     let owned = watcher::Config::default().labels("app.kubernetes.io/managed-by=dotmac-operator");
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "dotmac-operator".into(),
+            instance: Some(identity.clone()),
+        },
+    );
+    let shutdown = || async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+
+    // PluginLicenses: reconciled on their own changes, their siblings' (conflicts) and their
+    // tenant's (a licence for a tenant that appears).
+    let licence_controller = Controller::new(
+        Api::<PluginLicense>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    );
+    let licence_store = licence_controller.store();
+    let of_tenant = licence_store.clone();
+    let siblings = licence_store.clone();
+    let licences = licence_controller
+        .with_config(ControllerSettings::default().concurrency(config.concurrency))
+        .watches(
+            Api::<Tenant>::all(client.clone()),
+            watcher::Config::default(),
+            move |tenant: Tenant| {
+                let name = tenant.name_any();
+                of_tenant
+                    .state()
+                    .into_iter()
+                    .filter(|l| l.spec.tenant_ref == name)
+                    .map(|l| ObjectRef::from_obj(&*l))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches(
+            Api::<PluginLicense>::all(client.clone()),
+            watcher::Config::default(),
+            move |changed: PluginLicense| {
+                siblings
+                    .state()
+                    .into_iter()
+                    .filter(|l| {
+                        l.spec.tenant_ref == changed.spec.tenant_ref
+                            && l.spec.plugin == changed.spec.plugin
+                            && l.metadata.name != changed.metadata.name
+                    })
+                    .map(|l| ObjectRef::from_obj(&*l))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(shutdown())
+        .run(
+            license::reconcile,
+            license::error_policy,
+            Arc::new(license::Context {
+                client: client.clone(),
+                db: platform.clone(),
+                tenants: reader.clone(),
+                licences: licence_store.clone(),
+                recorder: recorder.clone(),
+                usage_poll: Duration::from_secs(config.usage_poll_seconds.max(1)),
+                resync: config.resync(),
+                failures: Default::default(),
+            }),
+        )
+        .for_each(log_errors);
+
+    // Resellers: reconciled when one of their tenants or its licences changes. A tenant that
+    // moves to another reseller triggers both: the mapper remembers each tenant's last one.
+    let tenant_reseller = reader.clone();
+    let last_reseller: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        Arc::default();
+    let resellers = Controller::new(
+        Api::<Reseller>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .watches(
+        Api::<Tenant>::all(client.clone()),
+        watcher::Config::default(),
+        move |tenant: Tenant| {
+            let mut last = last_reseller
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let current = tenant.spec.reseller_ref.clone();
+            let previous = match &current {
+                Some(r) => last.insert(tenant.name_any(), r.clone()),
+                None => last.remove(&tenant.name_any()),
+            };
+            current
+                .into_iter()
+                .chain(previous)
+                .map(|r| ObjectRef::new(&r))
+                .collect::<Vec<_>>()
+        },
+    )
+    .watches(
+        Api::<PluginLicense>::all(client.clone()),
+        watcher::Config::default(),
+        move |licence: PluginLicense| {
+            tenant_reseller
+                .get(&ObjectRef::new(&licence.spec.tenant_ref))
+                .and_then(|t| t.spec.reseller_ref.clone())
+                .map(|r| ObjectRef::new(&r))
+        },
+    )
+    .graceful_shutdown_on(shutdown())
+    .run(
+        reseller::reconcile,
+        reseller::error_policy,
+        Arc::new(reseller::Context {
+            client: client.clone(),
+            db: platform,
+            tenants: reader.clone(),
+            licences: licence_store.clone(),
+            recorder: recorder.clone(),
+            resync: config.resync(),
+            failures: Default::default(),
+        }),
+    )
+    .for_each(log_errors);
+
     let by_reseller = reader.clone();
     let context = Arc::new(tenant::Context {
         client: client.clone(),
         config: config.clone(),
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "dotmac-operator".into(),
-                instance: Some(identity.clone()),
-            },
-        ),
+        recorder,
         applied: tenant::apply::AppliedCache::default(),
         metrics: metrics.clone(),
         data_plane,
         failures: Default::default(),
+        licences: licence_store,
     });
 
     let counting = context.metrics.clone();
-    let controller = Controller::for_stream(tenant_stream, reader)
+    let tenants = Controller::for_stream(tenant_stream, reader)
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
         .owns(Api::<Namespace>::all(client.clone()), owned.clone())
         .owns(Api::<Deployment>::all(client.clone()), owned.clone())
@@ -225,9 +359,12 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
                     .collect::<Vec<_>>()
             },
         )
-        .graceful_shutdown_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .watches(
+            Api::<PluginLicense>::all(client.clone()),
+            watcher::Config::default(),
+            |licence: PluginLicense| Some(ObjectRef::<Tenant>::new(&licence.spec.tenant_ref)),
+        )
+        .graceful_shutdown_on(shutdown())
         .run(
             move |tenant, ctx| {
                 counting.start();
@@ -236,11 +373,10 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
             tenant::error_policy,
             context,
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "controller event");
-            }
-        });
+        .for_each(log_errors);
+    let controllers = async {
+        tokio::join!(tenants, licences, resellers);
+    };
 
     let renew = async {
         if !config.leader_election {
@@ -256,7 +392,7 @@ pub async fn run(client: Client, config: ControllerConfig) -> Result<(), RunErro
         }
     };
     let outcome = tokio::select! {
-        _ = controller => Ok(()),
+        _ = controllers => Ok(()),
         lost = renew => lost,
     };
     metrics.leader.store(false, Ordering::Relaxed);

@@ -31,7 +31,7 @@ use super::common::{
     printcolumn(name = "Plugin", type_ = "string", json_path = ".spec.plugin"),
     printcolumn(name = "Tier", type_ = "string", json_path = ".spec.tier"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
-    printcolumn(name = "Valid Until", type_ = "date", json_path = ".spec.validUntil"),
+    printcolumn(name = "Valid Until", type_ = "string", json_path = ".spec.validUntil"),
     printcolumn(
         name = "Age",
         type_ = "date",

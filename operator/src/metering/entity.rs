@@ -77,3 +77,30 @@ pub mod health_check {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Rows of `commission_ledger`.
+pub mod commission {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "commission_ledger")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub reseller: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period: String,
+        pub currency: String,
+        pub tenants: i64,
+        pub mrr_minor: i64,
+        pub rate_percent: String,
+        pub commission_minor: i64,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub lines: Json,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

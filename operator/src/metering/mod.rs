@@ -1,6 +1,7 @@
 //! The platform database (PostgreSQL in production, SQLite embedded by default): API tokens,
 //! usage events with their monthly rollups, and health checks from tenant instances.
 
+pub mod commissions;
 pub mod entity;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 3,
+        name: "commissions",
+        script: include_str!("migrations/0003_commissions.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the platform's migrations on PostgreSQL.
@@ -36,6 +44,39 @@ pub use dotmac_sql::connect;
 /// Brings the platform schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     dotmac_sql::migrate(db, MIGRATIONS, MIGRATION_LOCK).await
+}
+
+/// Connects to the platform database and brings its schema up to date.
+pub async fn open(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// The month a usage event counts in, as rollups key it (`2026-11`, UTC).
+pub fn period_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m").to_string()
+}
+
+/// A tenant's usage of one plugin in one month, per metric.
+pub async fn period_usage(
+    db: &DatabaseConnection,
+    tenant: &str,
+    plugin: &str,
+    period: &str,
+) -> Result<BTreeMap<String, f64>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use entity::usage_rollup::{Column, Entity};
+    Ok(Entity::find()
+        .filter(Column::Tenant.eq(tenant))
+        .filter(Column::Plugin.eq(plugin))
+        .filter(Column::Period.eq(period))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.metric, row.quantity))
+        .collect())
 }
 
 /// One usage event as stored.
@@ -115,7 +156,7 @@ pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<In
             .collect();
         accepted += keys.len() as u64;
         for event in chunk.iter().filter(|e| keys.contains(&e.idempotency_key)) {
-            let period = event.occurred_at.format("%Y-%m").to_string();
+            let period = period_of(event.occurred_at);
             let entry = rollups
                 .entry((
                     event.tenant.clone(),

@@ -73,6 +73,23 @@ pub trait SecretsProvisioner: Send + Sync {
     fn remove(&self, tenant: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
 }
 
+/// Where a mount is listed: secrets engines (`sys/mounts`) or auth methods (`sys/auth`).
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Engines,
+    Auth,
+}
+
+impl Table {
+    /// The API path that lists the mounts and, with a name appended, creates one.
+    fn path(self) -> &'static str {
+        match self {
+            Self::Engines => "sys/mounts",
+            Self::Auth => "sys/auth",
+        }
+    }
+}
+
 /// The real OpenBao over its HTTP API.
 #[derive(Clone)]
 pub struct OpenBao {
@@ -214,6 +231,59 @@ impl OpenBao {
         }
     }
 
+    /// Whether `path` is mounted in `table` of namespace `ns`.
+    async fn is_mounted(&self, ns: &str, table: Table, path: &str) -> Result<bool, ProvisionError> {
+        let mounts = self
+            .call(Method::GET, ns, table.path(), None, "read the mounts")
+            .await?
+            .unwrap_or_default();
+        Ok(mounts
+            .get("data")
+            .unwrap_or(&mounts)
+            .get(format!("{path}/"))
+            .is_some())
+    }
+
+    /// Mounts `path` in `table` of namespace `ns` with `config` when it is missing. Another
+    /// writer mounting it at the same time (OpenBao answers "path is already in use") is
+    /// success once the mount is there.
+    async fn ensure_mounted(
+        &self,
+        ns: &str,
+        table: Table,
+        path: &str,
+        config: Value,
+        step: &'static str,
+    ) -> Result<(), ProvisionError> {
+        if self.is_mounted(ns, table, path).await? {
+            return Ok(());
+        }
+        match self
+            .call(
+                Method::POST,
+                ns,
+                &format!("{}/{path}", table.path()),
+                Some(config),
+                step,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ProvisionError::Failed { message, .. }) if message.contains("already in use") => {
+                if self.is_mounted(ns, table, path).await? {
+                    Ok(())
+                } else {
+                    Err(ProvisionError::Failed {
+                        backend: BACKEND,
+                        step,
+                        message,
+                    })
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// One call whose answer must carry a string at `pointer`.
     async fn string_field(
         &self,
@@ -258,37 +328,22 @@ impl SecretsProvisioner for OpenBao {
         self.ensure_namespace(PARENT, tenant, "the namespace")
             .await?;
         let ns = namespace(tenant);
-        let mounts = self
-            .call(Method::GET, &ns, "sys/mounts", None, "read the mounts")
-            .await?
-            .unwrap_or_default();
-        let mounted = |path: &str| {
-            mounts
-                .get("data")
-                .unwrap_or(&mounts)
-                .get(format!("{path}/"))
-                .is_some()
-        };
-        if !mounted(KV_MOUNT) {
-            self.call(
-                Method::POST,
-                &ns,
-                &format!("sys/mounts/{KV_MOUNT}"),
-                Some(json!({"type": "kv", "options": {"version": "2"}})),
-                "mount KV",
-            )
-            .await?;
-        }
-        if !mounted("transit") {
-            self.call(
-                Method::POST,
-                &ns,
-                "sys/mounts/transit",
-                Some(json!({"type": "transit"})),
-                "mount transit",
-            )
-            .await?;
-        }
+        self.ensure_mounted(
+            &ns,
+            Table::Engines,
+            KV_MOUNT,
+            json!({"type": "kv", "options": {"version": "2"}}),
+            "mount KV",
+        )
+        .await?;
+        self.ensure_mounted(
+            &ns,
+            Table::Engines,
+            "transit",
+            json!({"type": "transit"}),
+            "mount transit",
+        )
+        .await?;
         if self
             .call(
                 Method::GET,
@@ -334,25 +389,14 @@ impl SecretsProvisioner for OpenBao {
             )
             .await?;
         }
-        let auths = self
-            .call(Method::GET, &ns, "sys/auth", None, "read the auth methods")
-            .await?
-            .unwrap_or_default();
-        if auths
-            .get("data")
-            .unwrap_or(&auths)
-            .get("approle/")
-            .is_none()
-        {
-            self.call(
-                Method::POST,
-                &ns,
-                "sys/auth/approle",
-                Some(json!({"type": "approle"})),
-                "enable AppRole",
-            )
-            .await?;
-        }
+        self.ensure_mounted(
+            &ns,
+            Table::Auth,
+            "approle",
+            json!({"type": "approle"}),
+            "enable AppRole",
+        )
+        .await?;
         let role_path = format!("auth/approle/role/{ROLE}");
         let role = self
             .call(Method::GET, &ns, &role_path, None, "read the AppRole")

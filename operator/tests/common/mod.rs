@@ -29,6 +29,26 @@ pub async fn cluster_with_crds() -> (DevCluster, Client) {
     (cluster, client)
 }
 
+/// A migrated SQLite platform database in its own folder, removed on drop.
+pub struct PlatformDb {
+    /// The connection.
+    pub db: sea_orm::DatabaseConnection,
+    _dir: tempfile::TempDir,
+}
+
+impl PlatformDb {
+    /// Creates one.
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("platform.db").display()
+        );
+        let db = dotmac_operator::metering::open(&url).await.unwrap();
+        Self { db, _dir: dir }
+    }
+}
+
 /// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
 pub struct DevBao {
     child: std::process::Child,

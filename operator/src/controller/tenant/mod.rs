@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    Api, Client, ResourceExt,
     api::{DeleteParams, Patch, PatchParams},
     runtime::{
         controller::Action,
@@ -30,6 +30,7 @@ use self::{
 use crate::{
     catalog,
     config::ControllerConfig,
+    controller::backoff::{Failures, jitter},
     crd::{Reseller, Tenant, TenantStatus, tenant::TenantPhase},
 };
 
@@ -100,7 +101,9 @@ pub struct Context {
     /// The tenant's PostgreSQL, Redis and OpenBao, when configured.
     pub data_plane: Option<dataplane::DataPlane>,
     /// Consecutive failures per tenant, for exponential backoff.
-    pub failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    pub failures: Failures,
+    /// Every PluginLicense, whose granted features join the tenant's entitlements.
+    pub licences: kube::runtime::reflector::Store<crate::crd::PluginLicense>,
 }
 
 impl std::fmt::Debug for Context {
@@ -110,23 +113,14 @@ impl std::fmt::Debug for Context {
 }
 
 async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, note: String) {
-    let reference = tenant.object_ref(&());
-    let result = ctx
-        .recorder
-        .publish(
-            &Event {
-                type_,
-                reason: reason.to_owned(),
-                note: Some(note),
-                action: reason.to_owned(),
-                secondary: None,
-            },
-            &reference,
-        )
-        .await;
-    if let Err(error) = result {
-        tracing::warn!(tenant = %tenant.name_any(), %error, "could not publish an event");
-    }
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: reason.to_owned(),
+        secondary: None,
+    };
+    crate::controller::report::publish(&ctx.recorder, tenant, event).await;
 }
 
 /// Reconciles one Tenant.
@@ -141,10 +135,7 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
     ctx.metrics
         .observe(started.elapsed(), result.as_ref().err().map(Error::reason));
     if result.is_ok() {
-        ctx.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&tenant.name_any());
+        ctx.failures.succeeded(&tenant.name_any());
     }
     result
 }
@@ -152,39 +143,9 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
 /// Exponential backoff with jitter per tenant: 1 s, 2 s, 4 s … up to 5 minutes.
 pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Action {
     let name = tenant.name_any();
-    let failures = {
-        let mut map = ctx
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = map.entry(name.clone()).or_insert(0);
-        *n = n.saturating_add(1);
-        *n
-    };
-    let delay = backoff(failures, &name);
-    tracing::warn!(tenant = %name, %error, reason = error.reason(), failures, retry_in = ?delay, "reconcile failed");
+    let delay = ctx.failures.failed(&name);
+    tracing::warn!(tenant = %name, %error, reason = error.reason(), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
-}
-
-/// The delay after `failures` consecutive failures: 1 s doubling to 256 s, capped at 5 minutes,
-/// plus up to 10 % jitter so tenants failing together do not retry together.
-fn backoff(failures: u32, salt: &str) -> Duration {
-    let base = Duration::from_secs(1u64 << failures.clamp(1, 9).saturating_sub(1))
-        .min(Duration::from_secs(300));
-    base + jitter(base / 10, salt)
-}
-
-/// A deterministic-per-call but spread jitter up to `max`, from the clock and the name.
-fn jitter(max: Duration, salt: &str) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let seed = salt.bytes().fold(u64::from(nanos), |h, b| {
-        h.wrapping_mul(31).wrapping_add(u64::from(b))
-    });
-    let millis = max.as_millis() as u64;
-    Duration::from_millis(if millis == 0 { 0 } else { seed % millis })
 }
 
 async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
@@ -211,8 +172,11 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
 
+    // Entitlements written from an empty cache would withdraw every licensed feature.
+    let _ = ctx.licences.wait_until_ready().await;
     let mut observed = Observed {
         wanted_replicas: build::wanted_replicas(tenant),
+        licensed: catalog::licensed(ctx.licences.state().iter().map(AsRef::as_ref), &name),
         ..Observed::default()
     };
     if let Some(reseller) = &tenant.spec.reseller_ref {
@@ -242,7 +206,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
                 Some(data) => Inputs {
                     credentials_hash: build::hash(&serde_json::to_value(&data).unwrap_or_default()),
                     credentials: Some(data),
-                    licensed: Vec::new(),
+                    licensed: observed.licensed.clone(),
                 },
                 None => {
                     write_status(tenant, ctx, &observed).await?;
@@ -279,7 +243,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             Inputs {
                 credentials_hash,
                 credentials: None,
-                licensed: Vec::new(),
+                licensed: observed.licensed.clone(),
             }
         }
     };
@@ -356,7 +320,8 @@ async fn write_status(
     ctx: &Context,
     observed: &Observed,
 ) -> Result<TenantStatus, Error> {
-    let entitlements = catalog::entitlements(&tenant.spec, std::iter::empty());
+    let entitlements =
+        catalog::entitlements(&tenant.spec, observed.licensed.iter().map(String::as_str));
     let status = status::compute(
         tenant,
         observed,
@@ -372,7 +337,10 @@ async fn write_status(
         .patch_status(
             &tenant.name_any(),
             &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
+            &Patch::Merge(crate::controller::report::status_patch(
+                tenant.status.as_ref(),
+                &status,
+            )),
         )
         .await
         .map_err(kube_err("write the status"))?;
@@ -482,21 +450,5 @@ async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             tracing::info!(tenant = %name, "tenant cleaned up; finalizer released");
             Ok(Action::await_change())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        let within = |d: Duration, secs: u64| {
-            d >= Duration::from_secs(secs) && d <= Duration::from_secs(secs) * 11 / 10
-        };
-        assert!(within(backoff(1, "acme"), 1));
-        assert!(within(backoff(2, "acme"), 2));
-        assert!(within(backoff(5, "acme"), 16));
-        assert!(within(backoff(40, "acme"), 256));
     }
 }

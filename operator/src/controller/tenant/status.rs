@@ -1,10 +1,7 @@
 //! The Tenant's status, computed from what the reconcile observed. Pure: the same observation
 //! gives the same status, so a steady state writes nothing.
 
-use k8s_openapi::{
-    apimachinery::pkg::apis::meta::v1::{Condition, Time},
-    jiff::Timestamp,
-};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
 
 use crate::crd::{Tenant, TenantStatus, tenant::TenantPhase};
 
@@ -25,6 +22,8 @@ pub struct Observed {
     pub failure: Option<(String, String)>,
     /// The data plane's parts, when it is on.
     pub data_plane: Option<DataPlaneState>,
+    /// Features the tenant's licences grant.
+    pub licensed: Vec<String>,
 }
 
 /// Each data-plane part: ready, or (reason, message).
@@ -49,20 +48,17 @@ fn condition(
     let previous = tenant
         .status
         .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_));
-    let status = if ok { "True" } else { "False" }.to_owned();
-    let last_transition_time = match previous {
-        Some(p) if p.status == status => p.last_transition_time.clone(),
-        _ => Time(*now),
-    };
-    Condition {
-        type_: type_.to_owned(),
-        status,
-        reason: reason.to_owned(),
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    crate::controller::report::condition(
+        previous,
+        tenant.metadata.generation,
+        type_,
+        ok,
+        reason,
         message,
-        observed_generation: tenant.metadata.generation,
-        last_transition_time,
-    }
+        now,
+    )
 }
 
 /// The status for `observed`; condition transition times are kept while a condition holds.

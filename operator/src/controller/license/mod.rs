@@ -1,0 +1,172 @@
+//! The PluginLicense controller: reads the licence's tenant, its siblings for the same tenant
+//! and plugin, and its usage this month from the platform database, then writes the status
+//! [`assess`] computes when it changed. The Tenant controller turns the licences' granted
+//! features into the tenant's entitlements.
+
+pub mod assess;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use kube::{
+    Api, Client, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder},
+        reflector::{ObjectRef, Store},
+    },
+};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::{
+    backoff::Failures,
+    report::{publish, status_patch},
+};
+use crate::{
+    crd::{PluginLicense, Tenant},
+    metering, plugins,
+};
+
+/// A licence reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The platform database could not be read.
+    #[error("reading usage from the platform database: {0}")]
+    Usage(#[from] DbErr),
+    /// Writing the status failed.
+    #[error("writing the licence status: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+impl Error {
+    /// A short machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "UsageUnavailable",
+            Error::Kube(_) => "ApiError",
+        }
+    }
+}
+
+/// What a licence reconcile needs.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The platform database, for usage rollups.
+    pub db: DatabaseConnection,
+    /// Tenants, to see whether `tenantRef` exists.
+    pub tenants: Store<Tenant>,
+    /// Every licence, for conflicts.
+    pub licences: Store<PluginLicense>,
+    /// Event publisher.
+    pub recorder: Recorder,
+    /// How often a metered licence's usage is read again.
+    pub usage_poll: Duration,
+    /// Longest time between two reconciles.
+    pub resync: Duration,
+    /// Consecutive failures per licence.
+    pub failures: Failures,
+}
+
+/// Reconciles one licence.
+#[tracing::instrument(skip_all, fields(licence = %license.name_any(), tenant = %license.spec.tenant_ref))]
+pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if license.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    // Conflicts and the tenant's existence are only known once both caches are full.
+    let _ = ctx.tenants.wait_until_ready().await;
+    let _ = ctx.licences.wait_until_ready().await;
+    let now = Utc::now();
+    let tenant_exists = ctx
+        .tenants
+        .get(&ObjectRef::new(&license.spec.tenant_ref))
+        .is_some_and(|t| t.metadata.deletion_timestamp.is_none());
+    let siblings = ctx.licences.state();
+    let holder = assess::holder(&license, siblings.iter().map(AsRef::as_ref), now)
+        .and_then(|h| h.metadata.name.clone());
+    let metered = plugins::find(&license.spec.plugin).is_some_and(|p| !p.metrics.is_empty());
+    let usage = if metered && tenant_exists {
+        metering::period_usage(
+            &ctx.db,
+            &license.spec.tenant_ref,
+            &license.spec.plugin,
+            &metering::period_of(now),
+        )
+        .await?
+    } else {
+        BTreeMap::new()
+    };
+    let assessment = assess::assess(
+        &license,
+        &assess::Facts {
+            now,
+            tenant_exists,
+            holder: holder.as_deref(),
+            usage: &usage,
+        },
+    );
+    if license.status.as_ref() != Some(&assessment.status) {
+        Api::<PluginLicense>::all(ctx.client.clone())
+            .patch_status(
+                &license.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(status_patch(license.status.as_ref(), &assessment.status)),
+            )
+            .await?;
+        announce(&license, &assessment.status, &ctx).await;
+    }
+    ctx.failures.succeeded(&license.name_any());
+    let until_clock = (assessment.next_change - now)
+        .to_std()
+        .unwrap_or_default()
+        .saturating_add(Duration::from_secs(1));
+    let mut wait = until_clock.min(ctx.resync);
+    if assessment.metered {
+        wait = wait.min(ctx.usage_poll);
+    }
+    Ok(Action::requeue(wait))
+}
+
+/// Publishes an Event and a log line when the state or the Ready reason changed.
+async fn announce(
+    license: &PluginLicense,
+    status: &crate::crd::PluginLicenseStatus,
+    ctx: &Context,
+) {
+    let ready = |s: Option<&crate::crd::PluginLicenseStatus>| {
+        s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    let before = ready(license.status.as_ref());
+    let Some((granting, reason, message)) = ready(Some(status)) else {
+        return;
+    };
+    let before_state = license.status.as_ref().and_then(|s| s.state);
+    if before.as_ref().map(|b| &b.1) == Some(&reason) && before_state == status.state {
+        return;
+    }
+    tracing::info!(tenant = %license.spec.tenant_ref, plugin = %license.spec.plugin, state = ?status.state, %reason, "licence changed");
+    let type_ = if granting == "True" {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    };
+    let event = Event {
+        type_,
+        reason: reason.clone(),
+        note: Some(message),
+        action: "Assess".into(),
+        secondary: None,
+    };
+    publish(&ctx.recorder, license, event).await;
+}
+
+/// Retries with exponential backoff per licence.
+pub fn error_policy(license: Arc<PluginLicense>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = license.name_any();
+    let delay = ctx.failures.failed(&name);
+    tracing::warn!(tenant = %license.spec.tenant_ref, licence = %name, %error, reason = error.reason(), retry_in = ?delay, "licence reconcile failed");
+    Action::requeue(delay)
+}

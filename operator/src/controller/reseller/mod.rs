@@ -1,0 +1,151 @@
+//! The Reseller controller: counts a reseller's tenants, computes its monthly recurring revenue
+//! and commission ([`summary`]), records the month's accrual in the platform database's
+//! commission ledger, and reports `maxTenants` and `allowedPlans` breaches (tenants applied with
+//! kubectl bypass the API's checks) as conditions.
+
+pub mod summary;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    Api, Client, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder},
+        reflector::Store,
+    },
+};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::{
+    backoff::Failures,
+    license::assess::period,
+    report::{publish, status_patch},
+};
+use crate::{
+    catalog,
+    crd::{PluginLicense, Reseller, ResellerStatus, Tenant},
+    metering::{self, commissions::Accrual},
+};
+
+/// A reseller reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The commission ledger could not be written.
+    #[error("recording the commission: {0}")]
+    Ledger(#[from] DbErr),
+    /// Writing the status failed.
+    #[error("writing the reseller status: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+/// What a reseller reconcile needs.
+pub struct Context {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The platform database, for the commission ledger.
+    pub db: DatabaseConnection,
+    /// Tenants.
+    pub tenants: Store<Tenant>,
+    /// Licences.
+    pub licences: Store<PluginLicense>,
+    /// Event publisher.
+    pub recorder: Recorder,
+    /// Longest time between two reconciles.
+    pub resync: Duration,
+    /// Consecutive failures per reseller.
+    pub failures: Failures,
+}
+
+/// Reconciles one reseller.
+#[tracing::instrument(skip_all, fields(reseller = %reseller.name_any()))]
+pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if reseller.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let _ = ctx.tenants.wait_until_ready().await;
+    let _ = ctx.licences.wait_until_ready().await;
+    let name = reseller.name_any();
+    let now = Utc::now();
+    let tenants = ctx.tenants.state();
+    let licences = ctx.licences.state();
+    let licence_refs: Vec<&PluginLicense> = licences.iter().map(AsRef::as_ref).collect();
+    let summary = summary::summarise(&reseller, tenants.iter().map(AsRef::as_ref), &licence_refs);
+    let accrual = Accrual {
+        reseller: name.clone(),
+        period: metering::period_of(now),
+        currency: catalog::CURRENCY.into(),
+        tenants: summary.lines.len() as i64,
+        mrr_minor: summary.mrr,
+        rate_percent: summary.rate.to_string(),
+        commission_minor: summary.commission,
+        lines: serde_json::to_value(&summary.lines).unwrap_or_default(),
+    };
+    let recorded = metering::commissions::record(&ctx.db, &accrual).await;
+    if let Ok(true) = recorded {
+        tracing::info!(reseller = %name, period = %accrual.period, mrr = accrual.mrr_minor, commission = accrual.commission_minor, "commission accrued");
+    }
+    let ledger_error = recorded.as_ref().err().map(ToString::to_string);
+    let stamp = Timestamp::from_second(now.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
+    let status = summary::status(&reseller, &summary, ledger_error.as_deref(), &stamp);
+    if reseller.status.as_ref() != Some(&status) {
+        Api::<Reseller>::all(ctx.client.clone())
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(status_patch(reseller.status.as_ref(), &status)),
+            )
+            .await?;
+        announce(&reseller, &status, &ctx).await;
+    }
+    recorded?;
+    ctx.failures.succeeded(&name);
+    let (_, month_end) = period(now);
+    let until_month_end = (month_end - now)
+        .to_std()
+        .unwrap_or_default()
+        .saturating_add(Duration::from_secs(1));
+    Ok(Action::requeue(until_month_end.min(ctx.resync)))
+}
+
+/// Publishes a Warning Event when a limit condition turns True, a Normal one when it clears.
+async fn announce(reseller: &Reseller, status: &ResellerStatus, ctx: &Context) {
+    for condition in &status.conditions {
+        if condition.type_ == "Ready" {
+            continue;
+        }
+        let before = reseller
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition.type_))
+            .map(|c| c.status.as_str());
+        let now_true = condition.status == "True";
+        if before == Some(condition.status.as_str()) || (before.is_none() && !now_true) {
+            continue;
+        }
+        tracing::info!(reseller = %reseller.name_any(), condition = %condition.type_, status = %condition.status, message = %condition.message, "reseller condition changed");
+        let event = Event {
+            type_: if now_true {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: condition.reason.clone(),
+            note: Some(condition.message.clone()),
+            action: "Count".into(),
+            secondary: None,
+        };
+        publish(&ctx.recorder, reseller, event).await;
+    }
+}
+
+/// Retries with exponential backoff per reseller.
+pub fn error_policy(reseller: Arc<Reseller>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = reseller.name_any();
+    let delay = ctx.failures.failed(&name);
+    tracing::warn!(reseller = %name, %error, retry_in = ?delay, "reseller reconcile failed");
+    Action::requeue(delay)
+}
