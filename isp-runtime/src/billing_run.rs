@@ -17,12 +17,13 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    db::entity::{run, subscription},
+    db::entity::{run, subscription, usage_charge},
     domain::period::{BillingCycle, Period},
     error::Result,
     invoices::{self, Issue, Kind, Prepared},
     subscriptions::period_line,
     taxes::TaxTable,
+    usage_charges,
 };
 
 /// A due subscription with what pricing it needs.
@@ -62,6 +63,9 @@ pub struct Options {
 pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options) -> Result<()> {
     let taxes = TaxTable::load(db).await?;
     let backend = db.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        gather_statistics(db).await?;
+    }
     let mut batches = 0_u64;
     let mut total = u64::try_from(run.created).unwrap_or(0);
     // Keyset paging by subscription id: each batch reads only its own range. A pass that ends
@@ -87,6 +91,7 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
         ))
         .all(&txn)
         .await?;
+        let first = after;
         let Some(last) = due.last().map(|d| d.id) else {
             txn.commit().await?;
             if after.is_nil() || !pass_found {
@@ -98,13 +103,34 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
         };
         after = last;
         pass_found = true;
-        let prepared: Vec<Prepared> = due.iter().map(|d| price(d, &taxes)).collect();
+        // Usage is billed in arrears: each invoice carries the unbilled charges that occurred
+        // before the period it bills.
+        let mut usage = usage_charges::unbilled_between(&txn, first, last, run.as_of).await?;
+        let charges: Vec<Vec<usage_charge::Model>> = due
+            .iter()
+            .map(|d| {
+                let mut mine = usage.remove(&d.id).unwrap_or_default();
+                mine.retain(|c| c.occurred_on < d.next_billing_date);
+                mine
+            })
+            .collect();
+        let prepared: Vec<Prepared> = due
+            .iter()
+            .zip(&charges)
+            .map(|(d, usage)| price(d, usage, &taxes))
+            .collect();
         let issue = Issue {
             on: Some(run.as_of),
             terms_days: options.terms_days,
             run: Some(run.id),
         };
         invoices::insert(&txn, &prepared, issue).await?;
+        let billed: Vec<(Uuid, Uuid)> = charges
+            .iter()
+            .zip(&prepared)
+            .flat_map(|(usage, invoice)| usage.iter().map(|c| (c.id, invoice.id)))
+            .collect();
+        usage_charges::mark_billed(&txn, &billed).await?;
         let mut next: BTreeMap<NaiveDate, Vec<Uuid>> = BTreeMap::new();
         for (d, p) in due.iter().zip(&prepared) {
             if let Some(period) = p.period {
@@ -156,7 +182,31 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
     Ok(())
 }
 
-fn price(due: &Due, taxes: &TaxTable) -> Prepared {
+/// Tables a run pages through, which the planner must know the size of.
+const PAGED: &str = "subscriptions, customers";
+
+/// Gathers planner statistics for [`PAGED`] when they have none yet, as after a bulk import
+/// moments ago (`reltuples` is -1 until a table is first analysed or vacuumed). Without them the
+/// planner takes the tables for tiny and scans every subscription in every batch, which makes
+/// a run quadratic in the number of subscriptions until autovacuum catches up.
+async fn gather_statistics(db: &DatabaseConnection) -> Result<()> {
+    let never = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT COUNT(*) FROM pg_class WHERE oid IN ('subscriptions'::regclass, 'customers'::regclass) AND reltuples < 0",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if never > 0 {
+        tracing::info!("billing run: analysing {PAGED} first, they have no planner statistics");
+        db.execute_unprepared(&format!("ANALYZE {PAGED}")).await?;
+    }
+    Ok(())
+}
+
+fn price(due: &Due, usage: &[usage_charge::Model], taxes: &TaxTable) -> Prepared {
     let cycle = BillingCycle::parse(&due.billing_cycle).unwrap_or(BillingCycle::Monthly);
     let period = Period::containing(cycle, due.next_billing_date);
     let line = period_line(
@@ -176,7 +226,9 @@ fn price(due: &Due, taxes: &TaxTable) -> Prepared {
             start: due.next_billing_date,
             end: period.end,
         }),
-        vec![line],
+        std::iter::once(line)
+            .chain(usage.iter().map(usage_charges::line))
+            .collect(),
         &rules,
     )
 }

@@ -52,6 +52,8 @@ pub enum Kind {
     LateFee,
     /// Made by staff.
     Manual,
+    /// Usage charges left unbilled when a subscription is cancelled.
+    Usage,
 }
 
 impl Kind {
@@ -62,6 +64,7 @@ impl Kind {
             Self::Proration => "proration",
             Self::LateFee => "late_fee",
             Self::Manual => "manual",
+            Self::Usage => "usage",
         }
     }
 }
@@ -383,7 +386,7 @@ pub struct InvoiceView {
     pub customer_id: Uuid,
     /// Subscription.
     pub subscription_id: Option<Uuid>,
-    /// recurring, proration, late_fee or manual.
+    /// recurring, proration, late_fee, manual or usage.
     pub kind: String,
     /// First day billed.
     pub period_start: Option<NaiveDate>,
@@ -442,6 +445,17 @@ impl From<invoice::Model> for InvoiceView {
             amount_due: i.amount_due,
             lines: None,
         }
+    }
+}
+
+/// The invoice with its lines, when there is one.
+pub async fn view_of(
+    db: &impl ConnectionTrait,
+    row: Option<invoice::Model>,
+) -> Result<Option<InvoiceView>> {
+    match row {
+        Some(row) => Ok(Some(view(db, row).await?)),
+        None => Ok(None),
     }
 }
 

@@ -28,4 +28,5 @@ pub mod server;
 pub mod subscriptions;
 pub mod taxes;
 pub mod tokens;
+pub mod usage_charges;
 pub mod validate;

@@ -144,18 +144,7 @@ async fn create(
     headers: HeaderMap,
     Body(input): Body<NewPayment>,
 ) -> Result<Response> {
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .ok_or_else(|| {
-                    Error::invalid("Idempotency-Key", "must be 1–255 visible characters")
-                })?
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let key = validate::idempotency_key(&headers)?;
     if let Some(key) = &key
         && let Some(existing) = payment::Entity::find()
             .filter(payment::Column::IdempotencyKey.eq(key.as_str()))

@@ -28,7 +28,7 @@ use crate::{
     audit, customers,
     customers::created,
     db::{
-        entity::{customer, invoice, plan, subscription},
+        entity::{customer, invoice, invoice_line, plan, subscription},
         new_id,
     },
     domain::{
@@ -41,7 +41,7 @@ use crate::{
     invoices::{self, Issue, Kind},
     payments, plans,
     taxes::TaxTable,
-    validate,
+    usage_charges, validate,
 };
 
 /// `POST /subscriptions`: a pending subscription.
@@ -168,7 +168,8 @@ pub fn period_line(
     }
 }
 
-async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<subscription::Model> {
+/// A subscription, locked for update inside a transaction.
+pub(crate) async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<subscription::Model> {
     subscription::Entity::find_by_id(id)
         .lock_exclusive()
         .one(db)
@@ -457,10 +458,7 @@ async fn activate(
         json!({"date": date}),
     )
     .await?;
-    let invoice = match invoice {
-        Some(row) => Some(invoices::view(&txn, row).await?),
-        None => None,
-    };
+    let invoice = invoices::view_of(&txn, invoice).await?;
     txn.commit().await?;
     Ok(Json(ChangeOutcome {
         subscription: sub.into(),
@@ -550,10 +548,7 @@ async fn resume(
         &actor.name,
     )
     .await?;
-    let invoice = match invoice {
-        Some(row) => Some(invoices::view(&txn, row).await?),
-        None => None,
-    };
+    let invoice = invoices::view_of(&txn, invoice).await?;
     txn.commit().await?;
     Ok(Json(ChangeOutcome {
         subscription: sub.into(),
@@ -562,12 +557,24 @@ async fn resume(
     }))
 }
 
-/// The credit for `[from, period end)` of the invoice that billed `from`, at the amount billed.
-fn unused_credit(invoice: &invoice::Model, from: NaiveDate) -> i64 {
+/// What a recurring invoice charged for the service itself: its first line, without the usage
+/// charges billed after it.
+async fn service_total(txn: &impl ConnectionTrait, invoice: &invoice::Model) -> Result<i64> {
+    Ok(invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.eq(invoice.id))
+        .filter(invoice_line::Column::Position.eq(0))
+        .one(txn)
+        .await?
+        .map_or(invoice.total, |line| line.total))
+}
+
+/// The credit for `[from, period end)` of the invoice that billed `from`, at what it charged
+/// for the service (`service`, usage billed on it aside).
+fn unused_credit(invoice: &invoice::Model, service: i64, from: NaiveDate) -> i64 {
     match (invoice.period_start, invoice.period_end) {
         (Some(start), Some(end)) => {
             let billed = Period { start, end };
-            money::scale(invoice.total, billed.days_from(from), billed.days())
+            money::scale(service, billed.days_from(from), billed.days())
                 .min(invoice.total - invoice.amount_credited)
         }
         _ => 0,
@@ -586,7 +593,8 @@ async fn cancel(
     step(&sub.status, ServiceStatus::Cancelled)?;
     let mut note = None;
     if let Some(invoice) = invoice_covering(&txn, id, date).await? {
-        let amount = unused_credit(&invoice, date);
+        let service = service_total(&txn, &invoice).await?;
+        let amount = unused_credit(&invoice, service, date);
         if amount > 0 {
             note = Some(
                 payments::credit(
@@ -600,6 +608,16 @@ async fn cancel(
             );
         }
     }
+    // What the subscriber used and was not yet billed for goes on a final usage invoice.
+    let usage = usage_charges::bill_remaining(
+        &txn,
+        sub.id,
+        sub.customer_id,
+        date,
+        state.settings.payment_terms_days,
+    )
+    .await?;
+    let usage = invoices::view_of(&txn, usage).await?;
     sub.status = ServiceStatus::Cancelled.as_str().to_owned();
     sub.cancelled_on = Some(date);
     sub.next_billing_date = None;
@@ -616,7 +634,7 @@ async fn cancel(
     txn.commit().await?;
     Ok(Json(ChangeOutcome {
         subscription: sub.into(),
-        invoice: None,
+        invoice: usage,
         credit_note: note.map(Into::into),
     }))
 }

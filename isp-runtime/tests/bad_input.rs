@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "dunning_actions",
     "runs",
     "audit_log",
+    "usage_charges",
 ];
 
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -142,6 +143,7 @@ async fn run_cases(app: TestApp) {
         (Method::POST, "/billing-runs".into(), Some("{".into()), StatusCode::BAD_REQUEST, None),
         (Method::POST, "/dunning-runs".into(), Some("{".into()), StatusCode::BAD_REQUEST, None),
         (Method::PUT, "/dunning/policy".into(), Some("{".into()), StatusCode::BAD_REQUEST, None),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some("{".into()), StatusCode::BAD_REQUEST, None),
         // Wrong types, missing and unknown fields.
         (Method::POST, "/customers".into(), Some(r#"{"display_name": 5, "email": "x@example.com", "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("display_name")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
@@ -160,7 +162,16 @@ async fn run_cases(app: TestApp) {
         (Method::POST, "/credit-notes".into(), Some(format!(r#"{{"invoice_id": "{invoice}", "amount": 1}}"#)), StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
         (Method::POST, "/billing-runs".into(), Some(r#"{"date": 20261001}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("date")),
         (Method::PUT, "/dunning/policy".into(), Some(r#"{"enabled": true}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("late_fee_bps")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1.5, "unit_price": 100}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("quantity")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1, "unit_price": 100, "occurred_on": "yesterday"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_on")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"quantity": 1, "unit_price": 100}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("description")),
         // Out-of-range values.
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 0, "unit_price": 100}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("quantity")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1, "unit_price": -1}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("unit_price")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1000000000, "unit_price": 1000000000}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("unit_price")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": " ", "quantity": 1, "unit_price": 1}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("description")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1, "unit_price": 1, "occurred_on": "2999-01-01"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_on")),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1, "unit_price": 1, "occurred_on": "2026-08-31"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("occurred_on")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "not-an-email", "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "x@example.com", "address": {"country": "USA"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("address.country")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "x@example.com", "address": {"country": "US"}, "currency": "ABC"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("currency")),
@@ -196,6 +207,9 @@ async fn run_cases(app: TestApp) {
         (Method::POST, format!("/payments/{unknown}/refunds"), Some(r#"{"amount": 1, "reason": "x"}"#.into()), StatusCode::NOT_FOUND, None),
         (Method::GET, format!("/billing-runs/{unknown}"), None, StatusCode::NOT_FOUND, None),
         (Method::GET, format!("/dunning-runs/{unknown}"), None, StatusCode::NOT_FOUND, None),
+        (Method::POST, format!("/subscriptions/{unknown}/usage-charges"), Some(r#"{"description": "GB", "quantity": 1, "unit_price": 1}"#.into()), StatusCode::NOT_FOUND, None),
+        (Method::GET, format!("/subscriptions/{unknown}/usage-charges"), None, StatusCode::NOT_FOUND, None),
+        (Method::GET, format!("/usage-charges/{unknown}"), None, StatusCode::NOT_FOUND, None),
         (Method::GET, "/customers/not-an-id".into(), None, StatusCode::NOT_FOUND, None),
         (Method::POST, "/subscriptions".into(), Some(format!(r#"{{"customer_id": "{unknown}", "plan_id": "{plan}"}}"#)), StatusCode::UNPROCESSABLE_ENTITY, Some("customer_id")),
         (Method::POST, "/subscriptions".into(), Some(format!(r#"{{"customer_id": "{customer}", "plan_id": "{unknown}"}}"#)), StatusCode::UNPROCESSABLE_ENTITY, Some("plan_id")),
@@ -212,6 +226,7 @@ async fn run_cases(app: TestApp) {
         (Method::GET, "/payments?cursor=x".into(), None, StatusCode::BAD_REQUEST, Some("cursor")),
         (Method::GET, "/plans?colour=red".into(), None, StatusCode::BAD_REQUEST, Some("colour")),
         (Method::GET, "/audit-log?limit=0".into(), None, StatusCode::UNPROCESSABLE_ENTITY, Some("limit")),
+        (Method::GET, format!("/subscriptions/{sub}/usage-charges?billed=maybe"), None, StatusCode::BAD_REQUEST, Some("billed")),
     ];
     for (method, path, body, status, field) in cases {
         let (got, problem) = raw(&app, &app.token, method.clone(), &path, body.as_deref()).await;
@@ -233,6 +248,7 @@ async fn run_cases(app: TestApp) {
         (Method::POST, "/billing-runs".to_owned()),
         (Method::PUT, "/dunning/policy".to_owned()),
         (Method::GET, "/audit-log".to_owned()),
+        (Method::POST, format!("/subscriptions/{sub}/usage-charges")),
     ];
     for (method, path) in &endpoints {
         let response = app

@@ -272,6 +272,88 @@ on_both_backends! {
         assert_eq!(app.get(&format!("/invoices/{}", id(&draft))).await["status"], "paid");
     }
 
+    async fn usage_charges_are_billed_in_arrears_exactly_once(app) {
+        app.tax("Sales tax", "US", None, "10", false, 0).await;
+        let customer = app.customer("usage@example.com", "US", None).await;
+        let plan = app.plan("FIBRE-100", 3000).await;
+        let (sub, september) = app.subscribe(&customer, &plan, "2026-09-01").await;
+        assert_eq!(september["total"], 3300);
+        let charges = format!("/subscriptions/{sub}/usage-charges");
+        let record = |key: &'static str, body: serde_json::Value| {
+            let request = app.http.post(format!("{}/api/v1{charges}", app.base)).bearer_auth(&app.token).header("Idempotency-Key", key).json(&body);
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let overage = json!({"description": "Data over allowance, GB", "quantity": 12, "unit_price": 150, "occurred_on": "2026-09-20"});
+        let (status, first) = record("meter-1", overage.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        assert_eq!(first["amount"], 1800);
+        assert!(first["invoice_id"].is_null());
+        // The meter sends the same reading again: the same charge, not a second one.
+        let (status, again) = record("meter-1", overage).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again["id"], first["id"]);
+        let (status, problem) = record("meter-1", json!({"description": "Data over allowance, GB", "quantity": 13, "unit_price": 150, "occurred_on": "2026-09-20"})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert_eq!(problem["field"], "Idempotency-Key");
+        let (status, problem) = record("", json!({"description": "x", "quantity": 1, "unit_price": 1})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], "Idempotency-Key");
+        let october_use = app.post(&charges, json!({"description": "Call minutes", "quantity": 3, "unit_price": 150, "occurred_on": "2026-10-05"}), StatusCode::CREATED).await;
+        assert_eq!(app.get(&charges).await["items"].as_array().unwrap().len(), 2);
+
+        // October's invoice bills the month ahead and September's usage, both taxed; the
+        // usage of October waits for November's invoice.
+        let run = app.run("billing", "2026-10-01").await;
+        assert_eq!(run["created"], 1);
+        let october = &app.get(&format!("/invoices?customer_id={customer}")).await["items"][1];
+        let october = app.get(&format!("/invoices/{}", id(october))).await;
+        assert_eq!(october["period_start"], "2026-10-01");
+        let lines = october["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 2, "{october}");
+        assert_eq!(lines[1]["description"], "Data over allowance, GB on 2026-09-20");
+        assert_eq!(lines[1]["quantity"], 12);
+        assert_eq!(lines[1]["gross"], 1800);
+        assert_eq!(lines[1]["tax"], 180);
+        assert_eq!(october["subtotal"], 4800);
+        assert_eq!(october["total"], 5280);
+        let billed = app.get(&format!("{charges}?billed=true")).await;
+        assert_eq!(billed["items"].as_array().unwrap().len(), 1);
+        assert_eq!(billed["items"][0]["invoice_id"], october["id"]);
+        let unbilled = app.get(&format!("{charges}?billed=false")).await;
+        assert_eq!(unbilled["items"][0]["id"], october_use["id"]);
+        // Running the same date again bills nothing twice.
+        assert_eq!(app.run("billing", "2026-10-01").await["created"], 0);
+        assert_eq!(app.get(&format!("{charges}?billed=false")).await["items"].as_array().unwrap().len(), 1);
+
+        let run = app.run("billing", "2026-11-01").await;
+        assert_eq!(run["created"], 1);
+        let charge = app.get(&format!("/usage-charges/{}", id(&october_use))).await;
+        let november = app.get(&format!("/invoices/{}", charge["invoice_id"].as_str().unwrap())).await;
+        assert_eq!(november["period_start"], "2026-11-01");
+        assert_eq!(november["total"], 3300 + 495);
+
+        // Cancelling bills what is left on a final usage invoice, next to the credit for the
+        // unused days; afterwards nothing more can be charged.
+        app.post(&charges, json!({"description": "Technician visit", "quantity": 1, "unit_price": 4500, "occurred_on": "2026-11-10"}), StatusCode::CREATED).await;
+        let cancel = app.post(&format!("/subscriptions/{sub}/cancel"), json!({"date": "2026-11-16"}), StatusCode::OK).await;
+        assert_eq!(cancel["invoice"]["kind"], "usage");
+        assert_eq!(cancel["invoice"]["issue_date"], "2026-11-16");
+        assert_eq!(cancel["invoice"]["lines"][0]["description"], "Technician visit on 2026-11-10");
+        assert_eq!(cancel["invoice"]["total"], 4950);
+        assert_eq!(cancel["credit_note"]["amount"], 1650, "15 of 30 days of the service (3300 with tax), not of the usage billed beside it");
+        assert_eq!(app.get(&format!("{charges}?billed=false")).await["items"].as_array().unwrap().len(), 0);
+        let (status, problem) = app.call(Method::POST, &charges, Some(json!({"description": "GB", "quantity": 1, "unit_price": 1}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        // A subscription not yet active is not charged either.
+        let pending = id(&app.post("/subscriptions", json!({"customer_id": customer, "plan_id": plan}), StatusCode::CREATED).await);
+        let (status, problem) = app.call(Method::POST, &format!("/subscriptions/{pending}/usage-charges"), Some(json!({"description": "GB", "quantity": 1, "unit_price": 1}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert_eq!(app.count("usage_charges").await, 3);
+    }
+
     async fn lists_page_with_cursors_and_link_headers(app) {
         for i in 0..5 {
             app.customer(&format!("page{i}@example.com"), "US", None).await;

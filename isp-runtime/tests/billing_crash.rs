@@ -85,6 +85,19 @@ async fn invoices(db: &DatabaseConnection) -> Vec<(String, Uuid, String, i64, i6
     .collect()
 }
 
+/// How many of subscriptions and customers the planner has no statistics for.
+async fn unanalysed(db: &DatabaseConnection) -> i64 {
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT COUNT(*) FROM pg_class WHERE relname IN ('subscriptions', 'customers') AND reltuples < 0",
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index(0)
+    .unwrap()
+}
+
 async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
     let database = TestDatabase::create(Backend::Postgres).await;
     let db = server::database(&DatabaseConfig {
@@ -96,6 +109,22 @@ async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
     dotmac_isp::seed::seed(&db, SUBSCRIPTIONS, "2026-10-01".parse().unwrap(), |_| {})
         .await
         .unwrap();
+    // Freshly loaded, as after an import: no planner statistics, and autovacuum kept away so the
+    // run is what gathers them.
+    db.execute_unprepared(
+        "ALTER TABLE subscriptions SET (autovacuum_enabled = false); ALTER TABLE customers SET (autovacuum_enabled = false)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unanalysed(&db).await, 2);
+    // Usage on every fifth subscription, billed on the same invoices.
+    db.execute_unprepared(
+        "INSERT INTO usage_charges (id, subscription_id, description, quantity, unit_price, occurred_on, created_at) \
+         SELECT gen_random_uuid(), id, 'Data over allowance, GB', 1 + n % 20, 150, DATE '2026-09-20', now() \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM subscriptions) s WHERE n % 5 = 0",
+    )
+    .await
+    .unwrap();
     let (_, token) = tokens::create(&db, tenant, "crash-test", Role::Staff)
         .await
         .unwrap();
@@ -153,6 +182,11 @@ async fn a_billing_run_killed_halfway_and_restarted_matches_an_uninterrupted_run
     )
     .await;
     assert_eq!(finished["created"], SUBSCRIPTIONS as i64);
+    assert_eq!(
+        unanalysed(&reference_db).await,
+        0,
+        "the run analyses tables it finds without statistics"
+    );
     drop(instance);
     let expected = invoices(&reference_db).await;
 
@@ -200,5 +234,21 @@ async fn a_billing_run_killed_halfway_and_restarted_matches_an_uninterrupted_run
         numbers,
         "numbers have gaps"
     );
+    // Each charge is on exactly one invoice, its own subscription's.
+    let linked = interrupted_db
+        .query_one_raw(Statement::from_string(
+            interrupted_db.get_database_backend(),
+            "SELECT COUNT(*), COUNT(i.id) FROM usage_charges u \
+             LEFT JOIN invoices i ON i.id = u.invoice_id AND i.subscription_id = u.subscription_id",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (charges, on_own_invoice): (i64, i64) = (
+        linked.try_get_by_index(0).unwrap(),
+        linked.try_get_by_index(1).unwrap(),
+    );
+    assert_eq!(charges, SUBSCRIPTIONS as i64 / 5);
+    assert_eq!(on_own_invoice, charges, "a usage charge was left unbilled");
     drop(instance);
 }

@@ -169,7 +169,7 @@ async fn each_token_has_its_own_budget_per_minute() {
 }
 
 #[tokio::test]
-async fn multi_currency_needs_advanced_billing() {
+async fn multi_currency_and_usage_charges_need_advanced_billing() {
     let free = Entitlements {
         plan: "free".into(),
         features: BTreeSet::from(["simple_billing".to_owned()]),
@@ -200,7 +200,22 @@ async fn multi_currency_needs_advanced_billing() {
         assert!(problem["detail"].as_str().unwrap().contains("basic plan"));
     }
     assert_eq!(app.count("customers").await + app.count("plans").await, 0);
-    app.customer("usd@example.com", "US", None).await;
+    let customer = app.customer("usd@example.com", "US", None).await;
+    let plan = app.plan("USD", 1000).await;
+    let (sub, _) = app.subscribe(&customer, &plan, "2026-09-01").await;
+    let charge =
+        json!({"description": "Data over allowance, GB", "quantity": 2, "unit_price": 100});
+    let path = format!("/subscriptions/{sub}/usage-charges");
+    let (status, problem) = app.call(Method::POST, &path, Some(charge.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["feature"], "advanced_billing");
+    assert_eq!(problem["plan"], "basic");
+    assert_eq!(app.count("usage_charges").await, 0);
+    assert_eq!(
+        app.get(&path).await["items"],
+        json!([]),
+        "reading is not gated"
+    );
 
     let basic = Entitlements {
         plan: "basic".into(),
@@ -216,6 +231,15 @@ async fn multi_currency_needs_advanced_billing() {
     )
     .await;
     app.post("/customers", json!({"display_name": "E", "email": "eur@example.com", "currency": "EUR", "address": {"country": "DE"}}), StatusCode::CREATED).await;
+    let customer = app.customer("usd@example.com", "US", None).await;
+    let plan = app.plan("USD", 1000).await;
+    let (sub, _) = app.subscribe(&customer, &plan, "2026-09-01").await;
+    app.post(
+        &format!("/subscriptions/{sub}/usage-charges"),
+        charge,
+        StatusCode::CREATED,
+    )
+    .await;
 }
 
 on_both_backends! {
@@ -237,8 +261,13 @@ on_both_backends! {
         let document = app.http.get(format!("{}/api/v1/openapi.json", app.base)).send().await.unwrap().json::<Value>().await.unwrap();
         assert_eq!(document["openapi"], "3.1.0");
         let paths = document["paths"].as_object().unwrap();
-        for path in ["/customers", "/customers/{id}", "/plans/{id}", "/subscriptions/{id}/change-plan", "/invoices/{id}/issue", "/payments/{id}/refunds", "/credit-notes", "/billing-runs/{id}", "/dunning/policy", "/audit-log"] {
+        for path in ["/customers", "/customers/{id}", "/plans/{id}", "/subscriptions/{id}/change-plan", "/invoices/{id}/issue", "/payments/{id}/refunds", "/credit-notes", "/billing-runs/{id}", "/dunning/policy", "/audit-log", "/subscriptions/{id}/usage-charges", "/usage-charges/{id}"] {
             assert!(paths.contains_key(path), "{path} missing from the document");
+        }
+        for path in ["/payments", "/subscriptions/{id}/usage-charges"] {
+            let post = &paths[path]["post"];
+            assert!(post["responses"]["200"].is_object() && post["responses"]["201"].is_object(), "{path}: a replay (200) and a first request (201)");
+            assert!(post["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"), "{path}: Idempotency-Key");
         }
         let conforms = |schema_name: &str, instance: &Value| {
             let schema = json!({"$ref": format!("#/components/schemas/{schema_name}"), "components": document["components"]});
@@ -260,6 +289,10 @@ on_both_backends! {
         conforms("RunView", &run);
         let policy = app.get("/dunning/policy").await;
         conforms("DunningPolicy", &policy);
+        let charge = app.post(&format!("/subscriptions/{sub}/usage-charges"), json!({"description": "GB", "quantity": 2, "unit_price": 150, "occurred_on": "2026-10-02"}), StatusCode::CREATED).await;
+        conforms("UsageChargeView", &charge);
+        let cancelled = app.post(&format!("/subscriptions/{sub}/cancel"), json!({"date": "2026-10-20"}), StatusCode::OK).await;
+        conforms("ChangeOutcome", &cancelled);
         let (_, problem) = app.call(Method::POST, "/payments", Some(json!({"invoice_id": id(&invoice), "amount": -1, "method": "cash"}))).await;
         conforms("Problem", &problem);
         let page = app.get("/invoices").await;

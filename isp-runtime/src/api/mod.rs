@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::customers::routes())
         .merge(crate::plans::routes())
         .merge(crate::subscriptions::routes())
+        .merge(crate::usage_charges::routes())
         .merge(crate::taxes::routes())
         .merge(crate::invoices::routes())
         .merge(crate::payments::routes())

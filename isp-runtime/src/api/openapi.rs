@@ -24,6 +24,7 @@ use crate::{
         ChangeOutcome, Effective, NewSubscription, PlanChange, SubscriptionQuery, SubscriptionView,
     },
     taxes::{NewTaxRate, TaxQuery, TaxRateView},
+    usage_charges::{NewUsageCharge, UsageChargeView, UsageQuery},
 };
 
 /// `GET /api/v1/openapi.json`.
@@ -31,6 +32,9 @@ pub async fn document() -> Json<Value> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     Json(DOCUMENT.get_or_init(build).clone())
 }
+
+/// POST routes that take an `Idempotency-Key` header and answer a replay with 200.
+const IDEMPOTENT: &[&str] = &["/payments", "/subscriptions/{id}/usage-charges"];
 
 /// One operation of the document.
 struct Op {
@@ -321,6 +325,40 @@ fn build() -> Value {
         200,
         Some(outcome),
     );
+    let s = (b.schema::<NewUsageCharge>(), true);
+    let r = b.schema::<UsageChargeView>();
+    b.op(
+        "post",
+        "/subscriptions/{id}/usage-charges",
+        "subscriptions",
+        "Record a usage charge, billed in arrears (needs advanced_billing)",
+        None,
+        Some(s),
+        201,
+        Some(r.clone()),
+    );
+    let page = b.schema::<Page<UsageChargeView>>();
+    let q = schemars::schema_for!(UsageQuery).to_value();
+    b.op(
+        "get",
+        "/subscriptions/{id}/usage-charges",
+        "subscriptions",
+        "List a subscription's usage charges",
+        Some(q),
+        None,
+        200,
+        Some(page),
+    );
+    b.op(
+        "get",
+        "/usage-charges/{id}",
+        "subscriptions",
+        "Get a usage charge",
+        None,
+        None,
+        200,
+        Some(r),
+    );
 
     let s = (b.schema::<NewTaxRate>(), true);
     let r = b.schema::<TaxRateView>();
@@ -409,7 +447,7 @@ fn build() -> Value {
         "post",
         "/payments",
         "payments",
-        "Record a payment (Idempotency-Key supported)",
+        "Record a payment",
         None,
         Some(s),
         201,
@@ -558,14 +596,26 @@ fn build() -> Value {
         if let Some(schema) = &op.response {
             success["content"] = json!({"application/json": {"schema": schema}});
         }
+        let idempotent = op.method == "post" && IDEMPOTENT.contains(&op.path);
+        if idempotent {
+            let mut replay = success.clone();
+            replay["description"] = json!(
+                "A replay: an earlier request with the same Idempotency-Key, as it was recorded"
+            );
+            responses.insert("200".into(), replay);
+        }
         responses.insert(op.status.to_string(), success);
         responses.insert("4XX".into(), json!({"description": "Bad input, credentials, state or rate (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}}));
         responses.insert("5XX".into(), json!({"description": "Server error (RFC 9457)", "content": {"application/problem+json": {"schema": problem}}}));
+        let mut parameters = parameters(op);
+        if idempotent {
+            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "description": "Makes a retry safe: a request with a key already used answers what the first recorded (200), or 409 if its body differs", "schema": {"type": "string", "minLength": 1, "maxLength": 255}}));
+        }
         let mut operation = json!({
             "summary": op.summary,
             "tags": [op.tag],
             "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '-'], "_")),
-            "parameters": parameters(op),
+            "parameters": parameters,
             "responses": responses,
         });
         if let Some(schema) = &op.body {

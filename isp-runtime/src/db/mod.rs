@@ -32,6 +32,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 3,
+        name: "usage_charges",
+        script: include_str!("migrations/0003_usage_charges.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.
