@@ -596,9 +596,15 @@ impl Drop for LogOnFailure {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.0).unwrap_or_default();
-            let lines: Vec<&str> = log.lines().collect();
+            // Connection-pool chatter left out: it would push the reconciles out of view.
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    !l.contains(r#""target":"hyper_util"#) && !l.contains(r#""target":"tower::"#)
+                })
+                .collect();
             eprintln!("--- the operator's last log lines ---");
-            for line in &lines[lines.len().saturating_sub(80)..] {
+            for line in &lines[lines.len().saturating_sub(150)..] {
                 eprintln!("{line}");
             }
         }
@@ -634,7 +640,10 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
         .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
         .env(
             "DOTMAC_PLATFORM_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("platform.db").display()),
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("platform.db").display()
+            ),
         )
         .stderr(std::fs::File::create(&log).unwrap())
         .kill_on_drop(true)

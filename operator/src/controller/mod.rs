@@ -2,6 +2,7 @@
 //! server, and the watches of the Tenant, PluginLicense and Reseller controllers.
 
 pub mod backoff;
+pub mod cache;
 pub mod leader;
 pub mod license;
 pub mod metrics;
@@ -181,6 +182,7 @@ pub async fn run(
     metrics.leader.store(true, Ordering::Relaxed);
 
     let (reader, writer) = reflector::store::<Tenant>();
+    let (tenant_cache, tenant_mark) = cache::Cache::new(reader.clone());
     let synced = metrics.clone();
     if config.leader_election {
         // Standby time counted as ready; the leader's readiness is its cache sync.
@@ -191,15 +193,13 @@ pub async fn run(
         .modify(|t| {
             t.managed_fields_mut().clear();
         })
+        .reflect(writer)
         .inspect(move |event| {
             // Ready once the first full list of Tenants is in the cache.
-            if matches!(event, Ok(watcher::Event::InitDone))
-                && !synced.ready.swap(true, Ordering::Relaxed)
-            {
+            if tenant_mark.observe(event) && !synced.ready.swap(true, Ordering::Relaxed) {
                 tracing::info!("tenant cache synced");
             }
         })
-        .reflect(writer)
         .applied_objects()
         .predicate_filter(tenant_changes, Default::default());
 
@@ -217,14 +217,24 @@ pub async fn run(
 
     // PluginLicenses: reconciled on their own changes, their siblings' (conflicts) and their
     // tenant's (a licence for a tenant that appears).
-    let licence_controller = Controller::new(
+    let (licence_store, licence_writer) = reflector::store::<PluginLicense>();
+    let (licence_cache, licence_mark) = cache::Cache::new(licence_store.clone());
+    let licence_stream = watcher(
         Api::<PluginLicense>::all(client.clone()),
         watcher::Config::default().any_semantic(),
-    );
-    let licence_store = licence_controller.store();
+    )
+    .default_backoff()
+    .modify(|l| {
+        l.managed_fields_mut().clear();
+    })
+    .reflect(licence_writer)
+    .inspect(move |event| {
+        licence_mark.observe(event);
+    })
+    .applied_objects();
     let of_tenant = licence_store.clone();
     let siblings = licence_store.clone();
-    let licences = licence_controller
+    let licences = Controller::for_stream(licence_stream, licence_store.clone())
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
         .watches(
             Api::<Tenant>::all(client.clone()),
@@ -262,8 +272,8 @@ pub async fn run(
             Arc::new(license::Context {
                 client: client.clone(),
                 db: platform.clone(),
-                tenants: reader.clone(),
-                licences: licence_store.clone(),
+                tenants: tenant_cache.clone(),
+                licences: licence_cache.clone(),
                 recorder: recorder.clone(),
                 usage_poll: Duration::from_secs(config.usage_poll_seconds.max(1)),
                 resync: config.resync(),
@@ -317,8 +327,8 @@ pub async fn run(
         Arc::new(reseller::Context {
             client: client.clone(),
             db: platform,
-            tenants: reader.clone(),
-            licences: licence_store.clone(),
+            tenants: tenant_cache,
+            licences: licence_cache.clone(),
             recorder: recorder.clone(),
             resync: config.resync(),
             failures: Default::default(),
@@ -335,7 +345,7 @@ pub async fn run(
         metrics: metrics.clone(),
         data_plane,
         failures: Default::default(),
-        licences: licence_store,
+        licences: licence_cache,
     });
 
     let counting = context.metrics.clone();

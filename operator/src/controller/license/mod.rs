@@ -14,13 +14,14 @@ use kube::{
     runtime::{
         controller::Action,
         events::{Event, EventType, Recorder},
-        reflector::{ObjectRef, Store},
+        reflector::ObjectRef,
     },
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::{
     backoff::Failures,
+    cache::Cache,
     report::{publish, status_patch},
 };
 use crate::{
@@ -56,9 +57,9 @@ pub struct Context {
     /// The platform database, for usage rollups.
     pub db: DatabaseConnection,
     /// Tenants, to see whether `tenantRef` exists.
-    pub tenants: Store<Tenant>,
+    pub tenants: Cache<Tenant>,
     /// Every licence, for conflicts.
-    pub licences: Store<PluginLicense>,
+    pub licences: Cache<PluginLicense>,
     /// Event publisher.
     pub recorder: Recorder,
     /// How often a metered licence's usage is read again.
@@ -76,14 +77,12 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
         return Ok(Action::await_change());
     }
     // Conflicts and the tenant's existence are only known once both caches are full.
-    let _ = ctx.tenants.wait_until_ready().await;
-    let _ = ctx.licences.wait_until_ready().await;
+    let tenants = ctx.tenants.synced().await;
+    let siblings = ctx.licences.synced().await.state();
     let now = Utc::now();
-    let tenant_exists = ctx
-        .tenants
+    let tenant_exists = tenants
         .get(&ObjectRef::new(&license.spec.tenant_ref))
         .is_some_and(|t| t.metadata.deletion_timestamp.is_none());
-    let siblings = ctx.licences.state();
     let holder = assess::holder(&license, siblings.iter().map(AsRef::as_ref), now)
         .and_then(|h| h.metadata.name.clone());
     let metered = plugins::find(&license.spec.plugin).is_some_and(|p| !p.metrics.is_empty());

@@ -15,13 +15,13 @@ use kube::{
     runtime::{
         controller::Action,
         events::{Event, EventType, Recorder},
-        reflector::Store,
     },
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::{
     backoff::Failures,
+    cache::Cache,
     license::assess::period,
     report::{publish, status_patch},
 };
@@ -49,9 +49,9 @@ pub struct Context {
     /// The platform database, for the commission ledger.
     pub db: DatabaseConnection,
     /// Tenants.
-    pub tenants: Store<Tenant>,
+    pub tenants: Cache<Tenant>,
     /// Licences.
-    pub licences: Store<PluginLicense>,
+    pub licences: Cache<PluginLicense>,
     /// Event publisher.
     pub recorder: Recorder,
     /// Longest time between two reconciles.
@@ -66,12 +66,10 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
     if reseller.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let _ = ctx.tenants.wait_until_ready().await;
-    let _ = ctx.licences.wait_until_ready().await;
+    let tenants = ctx.tenants.synced().await.state();
+    let licences = ctx.licences.synced().await.state();
     let name = reseller.name_any();
     let now = Utc::now();
-    let tenants = ctx.tenants.state();
-    let licences = ctx.licences.state();
     let licence_refs: Vec<&PluginLicense> = licences.iter().map(AsRef::as_ref).collect();
     let summary = summary::summarise(&reseller, tenants.iter().map(AsRef::as_ref), &licence_refs);
     let accrual = Accrual {

@@ -103,7 +103,7 @@ pub struct Context {
     /// Consecutive failures per tenant, for exponential backoff.
     pub failures: Failures,
     /// Every PluginLicense, whose granted features join the tenant's entitlements.
-    pub licences: kube::runtime::reflector::Store<crate::crd::PluginLicense>,
+    pub licences: crate::controller::cache::Cache<crate::crd::PluginLicense>,
 }
 
 impl std::fmt::Debug for Context {
@@ -127,6 +127,7 @@ async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, n
 #[tracing::instrument(skip_all, fields(tenant = %tenant.name_any()))]
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = std::time::Instant::now();
+    tracing::debug!(tenant = %tenant.name_any(), version = ?tenant.metadata.resource_version, "reconciling");
     let result = if tenant.metadata.deletion_timestamp.is_some() {
         cleanup(&tenant, &ctx).await
     } else {
@@ -134,8 +135,9 @@ pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action,
     };
     ctx.metrics
         .observe(started.elapsed(), result.as_ref().err().map(Error::reason));
-    if result.is_ok() {
+    if let Ok(action) = &result {
         ctx.failures.succeeded(&tenant.name_any());
+        tracing::debug!(tenant = %tenant.name_any(), ?action, "reconciled");
     }
     result
 }
@@ -173,10 +175,10 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     }
 
     // Entitlements written from an empty cache would withdraw every licensed feature.
-    let _ = ctx.licences.wait_until_ready().await;
+    let licences = ctx.licences.synced().await.state();
     let mut observed = Observed {
         wanted_replicas: build::wanted_replicas(tenant),
-        licensed: catalog::licensed(ctx.licences.state().iter().map(AsRef::as_ref), &name),
+        licensed: catalog::licensed(licences.iter().map(AsRef::as_ref), &name),
         ..Observed::default()
     };
     if let Some(reseller) = &tenant.spec.reseller_ref {
