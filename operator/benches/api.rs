@@ -132,7 +132,16 @@ async fn main() {
     let db = dotmac_operator::metering::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
         .await
         .unwrap();
-    let (app, state) = api::assemble(&config, db, client.clone()).await.unwrap();
+    let (app, state) = api::assemble(
+        &config,
+        db,
+        client.clone(),
+        dotmac_operator::plugins::source::PluginCatalog::fixed(
+            dotmac_operator::plugins::Catalog::embedded().unwrap(),
+        ),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

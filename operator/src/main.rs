@@ -11,6 +11,7 @@ use dotmac_operator::{
     },
     config::ControllerConfig,
     metering,
+    plugins::source::{CatalogConfig, PluginCatalog},
 };
 
 /// DotMac platform operator.
@@ -32,6 +33,9 @@ enum Command {
         /// The platform database (usage, commission ledger).
         #[command(flatten)]
         database: PlatformDatabase,
+        /// The plugin catalog.
+        #[command(flatten)]
+        catalog: CatalogConfig,
     },
     /// Everything the operator serves: the controllers and the management API.
     Run {
@@ -44,6 +48,9 @@ enum Command {
         /// The platform database, shared by both.
         #[command(flatten)]
         database: PlatformDatabase,
+        /// The plugin catalog, shared by both.
+        #[command(flatten)]
+        catalog: CatalogConfig,
     },
     /// Serve the management API alone.
     Api {
@@ -53,6 +60,9 @@ enum Command {
         /// The platform database (tokens, usage, health, commissions).
         #[command(flatten)]
         database: PlatformDatabase,
+        /// The plugin catalog.
+        #[command(flatten)]
+        catalog: CatalogConfig,
     },
     /// Management API tokens.
     Token {
@@ -107,29 +117,38 @@ fn main() -> anyhow::Result<()> {
         Command::Controller {
             controller,
             database,
+            catalog,
         } => block_on(async {
             let client = kube_client().await?;
             let db = platform_database(&database).await?;
-            dotmac_operator::controller::run(client, controller, db).await?;
+            let plugins = PluginCatalog::start(&catalog, client.clone())?;
+            dotmac_operator::controller::run(client, controller, db, plugins).await?;
             Ok(())
         }),
         Command::Run {
             controller,
             api,
             database,
+            catalog,
         } => block_on(async {
             let client = kube_client().await?;
             let db = platform_database(&database).await?;
+            let plugins = PluginCatalog::start(&catalog, client.clone())?;
             tokio::select! {
-                result = dotmac_operator::controller::run(client.clone(), controller, db.clone()) => result?,
-                result = dotmac_operator::api::serve(&api, db, client) => result?,
+                result = dotmac_operator::controller::run(client.clone(), controller, db.clone(), plugins.clone()) => result?,
+                result = dotmac_operator::api::serve(&api, db, client, plugins) => result?,
             }
             Ok(())
         }),
-        Command::Api { api, database } => block_on(async {
+        Command::Api {
+            api,
+            database,
+            catalog,
+        } => block_on(async {
             let client = kube_client().await?;
             let db = platform_database(&database).await?;
-            dotmac_operator::api::serve(&api, db, client).await?;
+            let plugins = PluginCatalog::start(&catalog, client.clone())?;
+            dotmac_operator::api::serve(&api, db, client, plugins).await?;
             Ok(())
         }),
         Command::Token { command } => block_on(token(command)),

@@ -21,6 +21,10 @@ use dotmac_operator::{
     },
     config::ControllerConfig,
     crd::Tenant,
+    plugins::{
+        Catalog,
+        source::{CatalogConfig, PluginCatalog},
+    },
 };
 use kube::{Api, Client, api::ListParams};
 use reqwest::{Method, StatusCode};
@@ -36,6 +40,8 @@ struct Args {
     api: ApiConfig,
     #[command(flatten)]
     database: PlatformDatabase,
+    #[command(flatten)]
+    catalog: CatalogConfig,
 }
 
 struct Harness {
@@ -112,6 +118,9 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
             &url,
             "--bootstrap-token-file",
             token_file.to_str().unwrap(),
+            // Absent until a test writes it: the embedded catalog until then.
+            "--plugin-catalog-configmap",
+            "default/plugin-catalog",
         ]
         .into_iter()
         .chain(extra.iter().copied()),
@@ -121,13 +130,22 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
     let db = dotmac_operator::metering::open(&args.database.url)
         .await
         .unwrap();
+    let plugins = PluginCatalog::start(&args.catalog, client.clone()).unwrap();
     let controller_client = client.clone();
     let controller_db = db.clone();
+    let controller_plugins = plugins.clone();
     tokio::spawn(async move {
-        let _ =
-            dotmac_operator::controller::run(controller_client, controller, controller_db).await;
+        let _ = dotmac_operator::controller::run(
+            controller_client,
+            controller,
+            controller_db,
+            controller_plugins,
+        )
+        .await;
     });
-    let (app, state) = api::assemble(&args.api, db, client.clone()).await.unwrap();
+    let (app, state) = api::assemble(&args.api, db, client.clone(), plugins)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -1067,7 +1085,8 @@ async fn plugin_catalog_and_trial_subscriptions() {
         .find(|p| p["id"] == "advanced-analytics")
         .unwrap()
         .clone();
-    assert_eq!(analytics["trial_days"], 14);
+    assert_eq!(analytics["trialDays"], 14);
+    assert_eq!(analytics["tiers"][0]["limits"]["api_calls"], 100_000);
 
     let (status, license) = h
         .call(
@@ -1084,7 +1103,10 @@ async fn plugin_catalog_and_trial_subscriptions() {
         "a plugin with trial days starts as a trial"
     );
     assert_eq!(license["spec"]["tier"], "starter");
-    assert_eq!(license["spec"]["limits"]["api_calls"], 100_000);
+    assert!(
+        license["spec"].get("limits").is_none(),
+        "tier limits come from the catalog, spec.limits only overrides: {license}"
+    );
     let stored: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
     assert_eq!(
         stored
@@ -1499,6 +1521,10 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         usage.entitlements.contains(&"voip".to_owned()),
         "at the limit is not over it"
     );
+    assert_eq!(
+        usage.limits["transactions"], 10_000,
+        "the tier's limit, in status"
+    );
     h.call(Some(&instance), Method::POST, "/plugins/usage-events", Some(json!({"events": [
         {"idempotency_key": "l1:tx:3", "plugin": "voip-gateway", "metric": "transactions", "quantity": 1, "occurred_at": now},
     ]})))
@@ -1642,4 +1668,144 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         rows(&h, "commission_ledger WHERE reseller = 'west'").await,
         ledger_rows
     );
+}
+
+#[tokio::test]
+async fn the_plugin_catalog_follows_its_configmap() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let h = harness(false).await;
+    let admin = h.admin.clone();
+    let licences: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    let maps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "default");
+    let catalog_has = |plugin: &'static str, present: bool| {
+        let h = &h;
+        let admin = admin.clone();
+        move || {
+            let admin = admin.clone();
+            async move {
+                let (_, body) = h
+                    .call(Some(&admin), Method::GET, "/plugins/catalog", None)
+                    .await;
+                let items = body["items"].as_array()?.clone();
+                (items.iter().any(|p| p["id"] == plugin) == present).then_some(items)
+            }
+        }
+    };
+    assert_eq!(
+        h.call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("c1"))
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    h.wait_phase(&admin, "c1", "Ready").await;
+    let (status, _) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "c1", "plugin": "advanced-analytics"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let limit = |value: i64| {
+        let licences = licences.clone();
+        move || {
+            let licences = licences.clone();
+            async move {
+                let s = licences.get("c1-advanced-analytics").await.ok()?.status?;
+                (s.limits.get("api_calls") == Some(&value)).then_some(())
+            }
+        }
+    };
+    eventually("the embedded tier limit", limit(100_000)).await;
+
+    // A ConfigMap replaces the catalog: a new plugin, a lower limit on an existing tier.
+    let text = Catalog::embedded_text().replacen(
+        "limits: {api_calls: 100000}",
+        "limits: {api_calls: 500}",
+        1,
+    ) + "  - id: fibre-maps\n    name: Fibre maps\n    features: [fibre_maps]\n    tiers:\n      - {name: standard, monthlyPrice: 500, currency: USD}\n";
+    let configmap = |text: &str| -> ConfigMap {
+        serde_json::from_value(
+            json!({"metadata": {"name": "plugin-catalog"}, "data": {"plugins.yaml": text}}),
+        )
+        .unwrap()
+    };
+    maps.create(&Default::default(), &configmap(&text))
+        .await
+        .unwrap();
+    let items = eventually("fibre-maps in the catalog", catalog_has("fibre-maps", true)).await;
+    assert_eq!(items.len(), 6);
+    eventually("the licence following the new limit", limit(500)).await;
+    let (status, body) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/plugins/subscriptions",
+            Some(json!({"tenant": "c1", "plugin": "fibre-maps"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    eventually("fibre_maps entitled", || async {
+        configmap_features(&h.client, "c1")
+            .await
+            .contains(&"fibre_maps".to_owned())
+            .then_some(())
+    })
+    .await;
+
+    // A broken edit is refused with an event; the catalog in force stays.
+    maps.replace(
+        "plugin-catalog",
+        &Default::default(),
+        &configmap(&text.replace("currency: USD}", "currency: EUR}")),
+    )
+    .await
+    .unwrap();
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(h.client.clone(), "default");
+    let refused = eventually("the InvalidCatalog event", || async {
+        events
+            .list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("InvalidCatalog"))
+    })
+    .await;
+    let note = refused.note.unwrap_or_default();
+    assert!(
+        note.contains("plugins[5].tiers[0].currency"),
+        "the event names the field: {note}"
+    );
+    eventually("fibre-maps kept", catalog_has("fibre-maps", true)).await;
+
+    // Without the ConfigMap the embedded catalog is back, and the licence for the plugin it
+    // lacks grants nothing.
+    maps.delete("plugin-catalog", &Default::default())
+        .await
+        .unwrap();
+    eventually("fibre-maps gone", catalog_has("fibre-maps", false)).await;
+    eventually("UnknownPlugin", || async {
+        let s = licences.get("c1-fibre-maps").await.ok()?.status?;
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.reason == "UnknownPlugin")
+            .then_some(())
+    })
+    .await;
+    eventually("fibre_maps withdrawn", || async {
+        (!configmap_features(&h.client, "c1")
+            .await
+            .contains(&"fibre_maps".to_owned()))
+        .then_some(())
+    })
+    .await;
+    eventually("the embedded limit again", limit(100_000)).await;
 }

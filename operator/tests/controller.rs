@@ -59,7 +59,13 @@ fn start(client: &Client, config: ControllerConfig) -> tokio::task::JoinHandle<(
     let client = client.clone();
     tokio::spawn(async move {
         let platform = common::PlatformDb::new().await;
-        let _ = dotmac_operator::controller::run(client, config, platform.db.clone()).await;
+        let _ = dotmac_operator::controller::run(
+            client,
+            config,
+            platform.db.clone(),
+            common::embedded_catalog(),
+        )
+        .await;
     })
 }
 

@@ -73,8 +73,13 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     let run_client = client.clone();
     let controller = tokio::spawn(async move {
         let platform = common::PlatformDb::new().await;
-        if let Err(error) =
-            dotmac_operator::controller::run(run_client, config, platform.db.clone()).await
+        if let Err(error) = dotmac_operator::controller::run(
+            run_client,
+            config,
+            platform.db.clone(),
+            common::embedded_catalog(),
+        )
+        .await
         {
             panic!("controller stopped: {error}");
         }
@@ -745,7 +750,13 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
         let cfg = config();
         let task = tokio::spawn(async move {
             let platform = common::PlatformDb::new().await;
-            let _ = dotmac_operator::controller::run(client, cfg, platform.db.clone()).await;
+            let _ = dotmac_operator::controller::run(
+                client,
+                cfg,
+                platform.db.clone(),
+                common::embedded_catalog(),
+            )
+            .await;
         });
         tokio::time::sleep(Duration::from_millis(60 + 45 * round)).await;
         task.abort();
@@ -755,7 +766,13 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
     let cfg = config();
     let _last = tokio::spawn(async move {
         let platform = common::PlatformDb::new().await;
-        let _ = dotmac_operator::controller::run(client, cfg, platform.db.clone()).await;
+        let _ = dotmac_operator::controller::run(
+            client,
+            cfg,
+            platform.db.clone(),
+            common::embedded_catalog(),
+        )
+        .await;
     });
     for name in &names {
         ready(&tenants, name).await;

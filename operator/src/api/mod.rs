@@ -34,7 +34,10 @@ use kube::{
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::crd::{PluginLicense, Tenant};
+use crate::{
+    crd::{PluginLicense, Tenant},
+    plugins::source::PluginCatalog,
+};
 use tokens::Principal;
 
 /// Settings of `dotmac-operator api`.
@@ -89,6 +92,8 @@ pub struct AppState {
     pub tenants: Store<Tenant>,
     /// PluginLicenses as the reflector last saw them.
     pub licences: Store<PluginLicense>,
+    /// The plugin catalog in force.
+    pub plugins: PluginCatalog,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
     /// Request counts for `/metrics`.
@@ -128,6 +133,7 @@ pub async fn assemble(
     config: &ApiConfig,
     db: DatabaseConnection,
     client: Client,
+    plugins: PluginCatalog,
 ) -> Result<(Router, AppState), StartError> {
     if let Some(path) = &config.bootstrap_token_file {
         let token = std::fs::read_to_string(path).map_err(|source| StartError::Bootstrap {
@@ -160,6 +166,7 @@ pub async fn assemble(
         tenants: mirror(Api::<Tenant>::all(client.clone()), "tenant"),
         licences: mirror(Api::<PluginLicense>::all(client.clone()), "licence"),
         client,
+        plugins,
         health_writes: Arc::default(),
         token_cache: Arc::default(),
         limiter,
@@ -200,8 +207,9 @@ pub async fn serve(
     config: &ApiConfig,
     db: DatabaseConnection,
     client: Client,
+    plugins: PluginCatalog,
 ) -> Result<(), ServeError> {
-    let (app, _) = assemble(config, db, client).await?;
+    let (app, _) = assemble(config, db, client, plugins).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(ServeError::Io)?;

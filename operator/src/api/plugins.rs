@@ -28,7 +28,7 @@ use crate::{
         PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
         tenant::Plan,
     },
-    plugins::{self, CATALOG, Plugin},
+    plugins::Plugin,
 };
 
 /// A tenant plan with its list price.
@@ -54,9 +54,9 @@ pub struct Catalog {
     pub plans: Vec<PlanOffer>,
 }
 
-async fn catalog() -> Json<Catalog> {
+async fn catalog(State(state): State<AppState>) -> Json<Catalog> {
     Json(Catalog {
-        items: CATALOG.to_vec(),
+        items: state.plugins.current().plugins.clone(),
         plans: catalog::PLANS
             .into_iter()
             .map(|plan| PlanOffer {
@@ -104,7 +104,9 @@ async fn subscribe(
             "a tenant token may only report telemetry and usage",
         ));
     }
-    let plugin = plugins::find(&input.plugin)
+    let catalog = state.plugins.current();
+    let plugin = catalog
+        .find(&input.plugin)
         .ok_or_else(|| Problem::invalid("plugin", "no such plugin in the catalog"))?;
     let tier = match input.tier.as_deref() {
         Some(name) => plugin
@@ -134,11 +136,9 @@ async fn subscribe(
         tier: tier.name.to_owned(),
         trial_days: plugin.trial_days,
         valid_until: None,
-        limits: tier
-            .limits
-            .iter()
-            .map(|(m, l)| ((*m).to_owned(), *l))
-            .collect::<BTreeMap<_, _>>(),
+        // The tier's limits apply through the catalog, so a catalog change reaches the licence;
+        // spec.limits is for this licence's own overrides.
+        limits: BTreeMap::new(),
         auto_renew: true,
         suspended: false,
     };

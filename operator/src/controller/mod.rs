@@ -35,6 +35,7 @@ use kube::{
 use crate::{
     config::ControllerConfig,
     crd::{PluginLicense, Reseller, Tenant},
+    plugins::source::PluginCatalog,
 };
 
 /// The controller could not start or stopped.
@@ -138,6 +139,7 @@ pub async fn run(
     client: Client,
     config: ControllerConfig,
     platform: sea_orm::DatabaseConnection,
+    plugins: PluginCatalog,
 ) -> Result<(), RunError> {
     let tenants: Api<Tenant> = Api::all(client.clone());
     tenants
@@ -265,6 +267,8 @@ pub async fn run(
                     .collect::<Vec<_>>()
             },
         )
+        // A new catalog can change any licence's limits, features or validity.
+        .reconcile_all_on(plugins.changes())
         .graceful_shutdown_on(shutdown())
         .run(
             license::reconcile,
@@ -275,6 +279,7 @@ pub async fn run(
                 tenants: tenant_cache.clone(),
                 licences: licence_cache.clone(),
                 recorder: recorder.clone(),
+                plugins: plugins.clone(),
                 usage_poll: Duration::from_secs(config.usage_poll_seconds.max(1)),
                 resync: config.resync(),
                 failures: Default::default(),
@@ -320,6 +325,8 @@ pub async fn run(
                 .map(|r| ObjectRef::new(&r))
         },
     )
+    // Tier prices count in recurring revenue.
+    .reconcile_all_on(plugins.changes())
     .graceful_shutdown_on(shutdown())
     .run(
         reseller::reconcile,
@@ -330,6 +337,7 @@ pub async fn run(
             tenants: tenant_cache,
             licences: licence_cache.clone(),
             recorder: recorder.clone(),
+            plugins,
             resync: config.resync(),
             failures: Default::default(),
         }),

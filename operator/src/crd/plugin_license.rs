@@ -120,6 +120,10 @@ pub struct PluginLicenseStatus {
     /// Usage per metered metric in the current period.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub usage: BTreeMap<String, i64>,
+    /// The limits in force per metered metric: the catalog tier's, overlaid by `spec.limits`;
+    /// -1 is unlimited.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, i64>,
     /// Start of the current usage period (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "date_time_schema")]

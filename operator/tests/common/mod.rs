@@ -49,6 +49,13 @@ impl PlatformDb {
     }
 }
 
+/// The catalog the operator ships with, unchanging.
+pub fn embedded_catalog() -> dotmac_operator::plugins::source::PluginCatalog {
+    dotmac_operator::plugins::source::PluginCatalog::fixed(
+        dotmac_operator::plugins::Catalog::embedded().unwrap(),
+    )
+}
+
 /// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
 pub struct DevBao {
     child: std::process::Child,

@@ -20,7 +20,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::{
     controller::report::{condition, is_true},
     crd::{PluginLicense, PluginLicenseStatus, plugin_license::LicenseState},
-    plugins,
+    plugins::Catalog,
 };
 
 /// Where a licence is in its life, before the catalog, conflicts and limits.
@@ -181,6 +181,8 @@ pub struct Facts<'a> {
     pub holder: Option<&'a str>,
     /// Usage per metric this month.
     pub usage: &'a BTreeMap<String, f64>,
+    /// The plugin catalog in force.
+    pub catalog: &'a Catalog,
 }
 
 /// The computed status, and when the clock alone changes it next.
@@ -209,24 +211,17 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
         condition(previous, generation, type_, ok, reason, message, &stamp)
     };
 
-    let plugin = plugins::find(&license.spec.plugin);
+    let plugin = facts.catalog.find(&license.spec.plugin);
     let tier = plugin.and_then(|p| p.tier(&license.spec.tier));
-    let mut limits: BTreeMap<String, i64> = tier
-        .map(|t| {
-            t.limits
-                .iter()
-                .map(|(m, l)| ((*m).to_owned(), *l))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut limits: BTreeMap<String, i64> = tier.map(|t| t.limits.clone()).unwrap_or_default();
     limits.extend(license.spec.limits.clone());
     let usage: BTreeMap<String, i64> = plugin
-        .map(|p| p.metrics)
+        .map(|p| p.metrics.as_slice())
         .unwrap_or_default()
         .iter()
         .map(|metric| {
-            let used = facts.usage.get(*metric).copied().unwrap_or(0.0);
-            ((*metric).to_owned(), used.round() as i64)
+            let used = facts.usage.get(metric).copied().unwrap_or(0.0);
+            (metric.clone(), used.round() as i64)
         })
         .collect();
     let over: Vec<String> = usage
@@ -265,7 +260,7 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
                 p.id,
                 p.tiers
                     .iter()
-                    .map(|t| t.name)
+                    .map(|t| t.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -302,7 +297,7 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
         (Ok(l), _, _) => (true, state_reason(l.state), lifecycle_message.clone()),
     };
     let entitlements = match (granting, plugin) {
-        (true, Some(p)) => p.features.iter().map(|f| (*f).to_owned()).collect(),
+        (true, Some(p)) => p.features.clone(),
         _ => Vec::new(),
     };
     let conditions = vec![
@@ -342,6 +337,7 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
         status: PluginLicenseStatus {
             state,
             conditions,
+            limits,
             usage,
             period_start: Some(rfc3339(period_start)),
             period_end: Some(rfc3339(period_end)),
@@ -376,6 +372,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    static CATALOG: std::sync::LazyLock<Catalog> =
+        std::sync::LazyLock::new(|| Catalog::embedded().unwrap());
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -505,6 +504,7 @@ mod tests {
             tenant_exists: true,
             holder: None,
             usage,
+            catalog: &CATALOG,
         }
     }
 

@@ -26,7 +26,8 @@ use super::{
 };
 use crate::{
     crd::{PluginLicense, Tenant},
-    metering, plugins,
+    metering,
+    plugins::source::PluginCatalog,
 };
 
 /// A licence reconcile failed.
@@ -60,6 +61,8 @@ pub struct Context {
     pub tenants: Cache<Tenant>,
     /// Every licence, for conflicts.
     pub licences: Cache<PluginLicense>,
+    /// The plugin catalog in force.
+    pub plugins: PluginCatalog,
     /// Event publisher.
     pub recorder: Recorder,
     /// How often a metered licence's usage is read again.
@@ -85,7 +88,10 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
         .is_some_and(|t| t.metadata.deletion_timestamp.is_none());
     let holder = assess::holder(&license, siblings.iter().map(AsRef::as_ref), now)
         .and_then(|h| h.metadata.name.clone());
-    let metered = plugins::find(&license.spec.plugin).is_some_and(|p| !p.metrics.is_empty());
+    let catalog = ctx.plugins.current();
+    let metered = catalog
+        .find(&license.spec.plugin)
+        .is_some_and(|p| !p.metrics.is_empty());
     let usage = if metered && tenant_exists {
         metering::period_usage(
             &ctx.db,
@@ -104,6 +110,7 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
             tenant_exists,
             holder: holder.as_deref(),
             usage: &usage,
+            catalog: &catalog,
         },
     );
     if license.status.as_ref() != Some(&assessment.status) {

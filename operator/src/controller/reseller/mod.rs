@@ -29,6 +29,7 @@ use crate::{
     catalog,
     crd::{PluginLicense, Reseller, ResellerStatus, Tenant},
     metering::{self, commissions::Accrual},
+    plugins::source::PluginCatalog,
 };
 
 /// A reseller reconcile failed.
@@ -52,6 +53,8 @@ pub struct Context {
     pub tenants: Cache<Tenant>,
     /// Licences.
     pub licences: Cache<PluginLicense>,
+    /// The plugin catalog in force, for tier prices.
+    pub plugins: PluginCatalog,
     /// Event publisher.
     pub recorder: Recorder,
     /// Longest time between two reconciles.
@@ -71,7 +74,12 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
     let name = reseller.name_any();
     let now = Utc::now();
     let licence_refs: Vec<&PluginLicense> = licences.iter().map(AsRef::as_ref).collect();
-    let summary = summary::summarise(&reseller, tenants.iter().map(AsRef::as_ref), &licence_refs);
+    let summary = summary::summarise(
+        &reseller,
+        tenants.iter().map(AsRef::as_ref),
+        &licence_refs,
+        &ctx.plugins.current(),
+    );
     let accrual = Accrual {
         reseller: name.clone(),
         period: metering::period_of(now),

@@ -20,7 +20,7 @@ use crate::{
         reseller::{ResellerTenants, ResellerTier},
         tenant::Plan,
     },
-    plugins,
+    plugins::Catalog,
 };
 
 /// A paid licence in a tenant's revenue.
@@ -107,6 +107,7 @@ pub fn summarise<'a>(
     reseller: &Reseller,
     tenants: impl IntoIterator<Item = &'a Tenant>,
     licences: &[&PluginLicense],
+    catalog: &Catalog,
 ) -> Summary {
     let name = reseller.metadata.name.as_deref().unwrap_or_default();
     let mut own: Vec<&Tenant> = tenants
@@ -116,7 +117,7 @@ pub fn summarise<'a>(
         })
         .collect();
     own.sort_by_key(|t| t.metadata.name.clone());
-    let lines: Vec<TenantRevenue> = own.iter().map(|t| revenue(t, licences)).collect();
+    let lines: Vec<TenantRevenue> = own.iter().map(|t| revenue(t, licences, catalog)).collect();
     let mrr = lines.iter().map(|l| l.total).sum();
     let rate = rate(reseller);
     let allowed = &reseller.spec.allowed_plans;
@@ -133,7 +134,7 @@ pub fn summarise<'a>(
     }
 }
 
-fn revenue(tenant: &Tenant, licences: &[&PluginLicense]) -> TenantRevenue {
+fn revenue(tenant: &Tenant, licences: &[&PluginLicense], catalog: &Catalog) -> TenantRevenue {
     let name = tenant.metadata.name.clone().unwrap_or_default();
     let mut paid: Vec<LicenceRevenue> = licences
         .iter()
@@ -144,7 +145,7 @@ fn revenue(tenant: &Tenant, licences: &[&PluginLicense]) -> TenantRevenue {
             })
         })
         .filter_map(|l| {
-            let tier = plugins::find(&l.spec.plugin)?.tier(&l.spec.tier)?;
+            let tier = catalog.find(&l.spec.plugin)?.tier(&l.spec.tier)?;
             Some(LicenceRevenue {
                 plugin: l.spec.plugin.clone(),
                 tier: l.spec.tier.clone(),
@@ -379,7 +380,7 @@ mod tests {
             licence("beta", "voip-gateway", "pro", "Active", false),
         ];
         let refs: Vec<&PluginLicense> = licences.iter().collect();
-        let s = summarise(&r, &tenants, &refs);
+        let s = summarise(&r, &tenants, &refs, &Catalog::embedded().unwrap());
         assert_eq!(s.names(), vec!["acme".to_owned(), "beta".to_owned()]);
         // premium 299.00 + voip standard 99.00; beta is suspended.
         assert_eq!(s.mrr, 29_900 + 9_900);
@@ -395,7 +396,7 @@ mod tests {
             tenant("acme", "premium", json!({})),
             tenant("beta", "basic", json!({})),
         ];
-        let s = summarise(&r, &tenants, &[]);
+        let s = summarise(&r, &tenants, &[], &Catalog::embedded().unwrap());
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let status = status(&r, &s, None, &now);
         let get = |t: &str| status.conditions.iter().find(|c| c.type_ == t).unwrap();
