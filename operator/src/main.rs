@@ -22,6 +22,29 @@ struct Cli {
     command: Command,
 }
 
+/// What the controllers and the management API share.
+#[derive(clap::Args, Debug)]
+struct Platform {
+    /// The platform database.
+    #[command(flatten)]
+    database: PlatformDatabase,
+    /// The plugin catalog.
+    #[command(flatten)]
+    catalog: CatalogConfig,
+}
+
+impl Platform {
+    /// Opens (and migrates) the database and starts following the catalog.
+    async fn open(
+        &self,
+        client: &kube::Client,
+    ) -> anyhow::Result<(sea_orm::DatabaseConnection, PluginCatalog)> {
+        let db = platform_database(&self.database).await?;
+        let plugins = PluginCatalog::start(&self.catalog, client.clone())?;
+        Ok((db, plugins))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Reconcile Tenants, PluginLicenses and Resellers against the cluster KUBECONFIG (or the
@@ -30,12 +53,9 @@ enum Command {
         /// Controller settings.
         #[command(flatten)]
         controller: ControllerConfig,
-        /// The platform database (usage, commission ledger).
+        /// The platform database (usage, commission ledger) and the plugin catalog.
         #[command(flatten)]
-        database: PlatformDatabase,
-        /// The plugin catalog.
-        #[command(flatten)]
-        catalog: CatalogConfig,
+        platform: Platform,
     },
     /// Everything the operator serves: the controllers and the management API.
     Run {
@@ -45,24 +65,18 @@ enum Command {
         /// Management API settings.
         #[command(flatten)]
         api: ApiConfig,
-        /// The platform database, shared by both.
+        /// The platform database and the plugin catalog, shared by both.
         #[command(flatten)]
-        database: PlatformDatabase,
-        /// The plugin catalog, shared by both.
-        #[command(flatten)]
-        catalog: CatalogConfig,
+        platform: Platform,
     },
     /// Serve the management API alone.
     Api {
         /// Management API settings.
         #[command(flatten)]
         api: ApiConfig,
-        /// The platform database (tokens, usage, health, commissions).
+        /// The platform database (tokens, usage, health, commissions) and the plugin catalog.
         #[command(flatten)]
-        database: PlatformDatabase,
-        /// The plugin catalog.
-        #[command(flatten)]
-        catalog: CatalogConfig,
+        platform: Platform,
     },
     /// Management API tokens.
     Token {
@@ -116,38 +130,29 @@ fn main() -> anyhow::Result<()> {
         Command::Crdgen { out_dir } => crdgen(out_dir),
         Command::Controller {
             controller,
-            database,
-            catalog,
+            platform,
         } => block_on(async {
             let client = kube_client().await?;
-            let db = platform_database(&database).await?;
-            let plugins = PluginCatalog::start(&catalog, client.clone())?;
+            let (db, plugins) = platform.open(&client).await?;
             dotmac_operator::controller::run(client, controller, db, plugins).await?;
             Ok(())
         }),
         Command::Run {
             controller,
             api,
-            database,
-            catalog,
+            platform,
         } => block_on(async {
             let client = kube_client().await?;
-            let db = platform_database(&database).await?;
-            let plugins = PluginCatalog::start(&catalog, client.clone())?;
+            let (db, plugins) = platform.open(&client).await?;
             tokio::select! {
                 result = dotmac_operator::controller::run(client.clone(), controller, db.clone(), plugins.clone()) => result?,
                 result = dotmac_operator::api::serve(&api, db, client, plugins) => result?,
             }
             Ok(())
         }),
-        Command::Api {
-            api,
-            database,
-            catalog,
-        } => block_on(async {
+        Command::Api { api, platform } => block_on(async {
             let client = kube_client().await?;
-            let db = platform_database(&database).await?;
-            let plugins = PluginCatalog::start(&catalog, client.clone())?;
+            let (db, plugins) = platform.open(&client).await?;
             dotmac_operator::api::serve(&api, db, client, plugins).await?;
             Ok(())
         }),

@@ -1545,6 +1545,33 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     eventually("voip withdrawn", entitled("voip", false)).await;
     eventually("ai_insights kept", entitled("ai_insights", true)).await;
 
+    // Suspending a licence withdraws its features without ending it; lifting it restores them.
+    let suspend = |on: bool| {
+        let licences = licences.clone();
+        async move {
+            licences
+                .patch(
+                    "l1-ai-insights",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(json!({"spec": {"suspended": on}})),
+                )
+                .await
+        }
+    };
+    suspend(true).await.unwrap();
+    assert_eq!(
+        eventually("suspended", || async {
+            let s = state("l1-ai-insights")().await?;
+            (s == "Suspended").then_some(s)
+        })
+        .await,
+        "Suspended"
+    );
+    eventually("ai_insights withdrawn", entitled("ai_insights", false)).await;
+    suspend(false).await.unwrap();
+    eventually("ai_insights back", entitled("ai_insights", true)).await;
+    assert_eq!(state("l1-ai-insights")().await.as_deref(), Some("Active"));
+
     // A tenant applied with kubectl past the reseller's limits shows on the reseller.
     let mut applied: dotmac_operator::crd::Tenant = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant", "metadata": {"name": "l2"},

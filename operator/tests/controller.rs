@@ -58,14 +58,7 @@ async fn cluster() -> (DevCluster, Client) {
 fn start(client: &Client, config: ControllerConfig) -> tokio::task::JoinHandle<()> {
     let client = client.clone();
     tokio::spawn(async move {
-        let platform = common::PlatformDb::new().await;
-        let _ = dotmac_operator::controller::run(
-            client,
-            config,
-            platform.db.clone(),
-            common::embedded_catalog(),
-        )
-        .await;
+        let _ = common::controller(client, config).await;
     })
 }
 

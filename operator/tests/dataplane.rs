@@ -72,15 +72,7 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     .config;
     let run_client = client.clone();
     let controller = tokio::spawn(async move {
-        let platform = common::PlatformDb::new().await;
-        if let Err(error) = dotmac_operator::controller::run(
-            run_client,
-            config,
-            platform.db.clone(),
-            common::embedded_catalog(),
-        )
-        .await
-        {
+        if let Err(error) = common::controller(run_client, config).await {
             panic!("controller stopped: {error}");
         }
     });
@@ -748,32 +740,14 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
     for round in 0..6u64 {
         let client = h.client.clone();
         let cfg = config();
-        let task = tokio::spawn(async move {
-            let platform = common::PlatformDb::new().await;
-            let _ = dotmac_operator::controller::run(
-                client,
-                cfg,
-                platform.db.clone(),
-                common::embedded_catalog(),
-            )
-            .await;
-        });
+        let task = tokio::spawn(common::controller(client, cfg));
         tokio::time::sleep(Duration::from_millis(60 + 45 * round)).await;
         task.abort();
         let _ = task.await;
     }
     let client = h.client.clone();
     let cfg = config();
-    let _last = tokio::spawn(async move {
-        let platform = common::PlatformDb::new().await;
-        let _ = dotmac_operator::controller::run(
-            client,
-            cfg,
-            platform.db.clone(),
-            common::embedded_catalog(),
-        )
-        .await;
-    });
+    let _last = tokio::spawn(common::controller(client, cfg));
     for name in &names {
         ready(&tenants, name).await;
     }

@@ -49,11 +49,16 @@ impl PlatformDb {
     }
 }
 
-/// The catalog the operator ships with, unchanging.
-pub fn embedded_catalog() -> dotmac_operator::plugins::source::PluginCatalog {
-    dotmac_operator::plugins::source::PluginCatalog::fixed(
+/// The controllers with `config`, a platform database of their own and the embedded catalog.
+pub async fn controller(
+    client: Client,
+    config: dotmac_operator::config::ControllerConfig,
+) -> Result<(), dotmac_operator::controller::RunError> {
+    let platform = PlatformDb::new().await;
+    let catalog = dotmac_operator::plugins::source::PluginCatalog::fixed(
         dotmac_operator::plugins::Catalog::embedded().unwrap(),
-    )
+    );
+    dotmac_operator::controller::run(client, config, platform.db.clone(), catalog).await
 }
 
 /// `bao server -dev` on a free loopback port (from `scripts/tools`), stopped on drop.
