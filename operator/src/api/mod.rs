@@ -35,6 +35,7 @@ use kube::{
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{
+    controller::cache::Cache,
     crd::{PluginLicense, Tenant},
     plugins::source::PluginCatalog,
 };
@@ -88,10 +89,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The cluster.
     pub client: Client,
-    /// Tenants as the reflector last saw them.
-    pub tenants: Store<Tenant>,
-    /// PluginLicenses as the reflector last saw them.
-    pub licences: Store<PluginLicense>,
+    /// Tenants as the reflector last saw them (through [`AppState::tenants`]).
+    pub tenants: Cache<Tenant>,
+    /// PluginLicenses as the reflector last saw them (through [`AppState::licences`]).
+    pub licences: Cache<PluginLicense>,
     /// The plugin catalog in force.
     pub plugins: PluginCatalog,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
@@ -175,8 +176,28 @@ pub async fn assemble(
     Ok((router(state.clone()), state))
 }
 
+/// How long a request waits for a cache that is still loading its first list before it is
+/// answered 503: an empty cache would answer "no such tenant" or let a reseller past its limit.
+pub const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl AppState {
+    /// Every tenant, once the cache holds a full list; 503 while it is still loading.
+    pub async fn tenants(&self) -> Result<&Store<Tenant>, Problem> {
+        tokio::time::timeout(CACHE_WAIT, self.tenants.synced())
+            .await
+            .map_err(|_| Problem::unavailable("the tenant cache (still loading)"))
+    }
+
+    /// Every licence, once the cache holds a full list; 503 while it is still loading.
+    pub async fn licences(&self) -> Result<&Store<PluginLicense>, Problem> {
+        tokio::time::timeout(CACHE_WAIT, self.licences.synced())
+            .await
+            .map_err(|_| Problem::unavailable("the licence cache (still loading)"))
+    }
+}
+
 /// A cache of every `K`, kept current by a watch in the background.
-fn mirror<K>(api: Api<K>, what: &'static str) -> Store<K>
+fn mirror<K>(api: Api<K>, what: &'static str) -> Cache<K>
 where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -187,11 +208,15 @@ where
         + 'static,
 {
     let (store, writer) = reflector::store();
+    let (cache, mark) = Cache::new(store);
+    use futures_util::StreamExt;
     let stream = reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
+        .inspect(move |event: &Result<watcher::Event<K>, watcher::Error>| {
+            mark.observe(event);
+        })
         .touched_objects();
     tokio::spawn(async move {
-        use futures_util::StreamExt;
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
             if let Err(error) = event {
@@ -199,7 +224,7 @@ where
             }
         }
     });
-    store
+    cache
 }
 
 /// Serves the management API on `config.listen` until SIGTERM or Ctrl-C.
@@ -263,10 +288,14 @@ pub fn router(state: AppState) -> Router {
 
 async fn ready(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await.is_ok();
-    let body = Json(
-        serde_json::json!({"status": if database { "ok" } else { "unavailable" }, "checks": {"database": database}}),
-    );
-    if database {
+    let tenants = state.tenants.is_synced();
+    let licences = state.licences.is_synced();
+    let ok = database && tenants && licences;
+    let body = Json(serde_json::json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "checks": {"database": database, "tenantCache": tenants, "licenceCache": licences},
+    }));
+    if ok {
         body.into_response()
     } else {
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, body).into_response()

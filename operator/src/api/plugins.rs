@@ -119,7 +119,7 @@ async fn subscribe(
     };
     visible(&state, &principal, &input.tenant).await?;
     let now = chrono::Utc::now();
-    let licences = state.licences.state();
+    let licences = state.licences().await?.state();
     if let Some(held) = licences.iter().find(|l| {
         l.spec.tenant_ref == input.tenant && l.spec.plugin == plugin.id && is_live(l, now)
     }) {

@@ -164,7 +164,8 @@ async fn tenants(
 ) -> Result<Json<ResellerTenants>, Problem> {
     visible_reseller(&state, &principal, &name).await?;
     let mut items: Vec<TenantView> = state
-        .tenants
+        .tenants()
+        .await?
         .state()
         .iter()
         .filter(|t| t.spec.reseller_ref.as_deref() == Some(name.as_str()))

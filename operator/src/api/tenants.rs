@@ -94,7 +94,7 @@ pub async fn visible(
     if !valid_name(name) {
         return Err(Problem::not_found("no such tenant"));
     }
-    let tenant = match state.tenants.get(&ObjectRef::new(name)) {
+    let tenant = match state.tenants().await?.get(&ObjectRef::new(name)) {
         Some(tenant) => (*tenant).clone(),
         None => Api::<Tenant>::all(state.client.clone())
             .get(name)
@@ -186,7 +186,8 @@ async fn within_reseller_limits(
     }
     if let Some(max) = found.spec.max_tenants {
         let current = state
-            .tenants
+            .tenants()
+            .await?
             .state()
             .iter()
             .filter(|t| t.spec.reseller_ref.as_deref() == Some(reseller))
@@ -226,7 +227,8 @@ async fn list(
     orchestrates(&principal)?;
     let limit = page_limit(query.limit)?;
     let mut tenants: Vec<TenantView> = state
-        .tenants
+        .tenants()
+        .await?
         .state()
         .iter()
         .filter(|t| can_see(&principal, t))
@@ -410,7 +412,10 @@ async fn entitlements(
     Path(name): Path<String>,
 ) -> Result<Json<EntitlementsView>, Problem> {
     let tenant = visible(&state, &principal, &name).await?;
-    let licensed = catalog::licensed(state.licences.state().iter().map(AsRef::as_ref), &name);
+    let licensed = catalog::licensed(
+        state.licences().await?.state().iter().map(AsRef::as_ref),
+        &name,
+    );
     Ok(Json(EntitlementsView {
         tenant: name,
         plan: json!(tenant.spec.plan),

@@ -75,6 +75,11 @@ where
         (Self { store, synced: rx }, SyncMark(tx))
     }
 
+    /// Whether the first full list is in.
+    pub fn is_synced(&self) -> bool {
+        *self.synced.borrow()
+    }
+
     /// The store once it holds a full list (at once when the watcher has stopped for good,
     /// which only happens at shutdown).
     pub async fn synced(&self) -> &Store<K> {
