@@ -299,25 +299,37 @@ const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn builtin_columns(kind: &str) -> Vec<Column> {
+fn builtin_columns(group: &str, kind: &str) -> Vec<Column> {
     let col = |name: &str, kind: &str, path: &str| Column {
         name: name.to_owned(),
         kind: kind.to_owned(),
         json_path: path.to_owned(),
         priority: 0,
     };
-    match kind {
-        "Namespace" => vec![col("Status", "string", ".status.phase")],
-        "Deployment" => vec![
+    match (group, kind) {
+        ("", "Event") => vec![
+            col("Type", "string", ".type"),
+            col("Reason", "string", ".reason"),
+            col("Object", "string", ".involvedObject.name"),
+            col("Message", "string", ".message"),
+        ],
+        ("events.k8s.io", "Event") => vec![
+            col("Type", "string", ".type"),
+            col("Reason", "string", ".reason"),
+            col("Object", "string", ".regarding.name"),
+            col("Note", "string", ".note"),
+        ],
+        (_, "Namespace") => vec![col("Status", "string", ".status.phase")],
+        (_, "Deployment") => vec![
             col("Ready", "integer", ".status.readyReplicas"),
             col("Up-to-date", "integer", ".status.updatedReplicas"),
             col("Available", "integer", ".status.availableReplicas"),
         ],
-        "Service" => vec![
+        (_, "Service") => vec![
             col("Type", "string", ".spec.type"),
             col("Cluster-IP", "string", ".spec.clusterIP"),
         ],
-        "Secret" => vec![col("Type", "string", ".type")],
+        (_, "Secret") => vec![col("Type", "string", ".type")],
         _ => Vec::new(),
     }
 }
@@ -351,7 +363,7 @@ impl Registry {
                     spec_replicas: ".spec.replicas".into(),
                     status_replicas: ".status.replicas".into(),
                 }),
-                columns: builtin_columns(b.kind),
+                columns: builtin_columns(b.group, b.kind),
                 schema: None,
                 custom: false,
             };

@@ -1028,7 +1028,13 @@ impl Store {
             key.1.clone(),
             shared.clone(),
         ));
-        self.publish(gr, key.0.clone(), event_type, shared);
+        self.publish(gr.clone(), key.0.clone(), event_type, shared);
+        if is_new_event(&gr)
+            && let Some(core) = self.registry.find("", "v1", "events")
+        {
+            // One Event, two APIs: kubectl describe reads the core/v1 view.
+            self.commit(&core, key, core_event(&object), event_type);
+        }
         object
     }
 
@@ -1058,6 +1064,9 @@ impl Store {
     /// Removes an object for good, then collects its dependents.
     fn remove(&mut self, gr: &GroupResource, key: &ObjKey) -> Option<Value> {
         let mut object = self.objects.get_mut(gr)?.remove(key)?;
+        if is_new_event(gr) {
+            self.remove(&core_events(), key);
+        }
         self.rv += 1;
         meta_mut(&mut object).insert("resourceVersion".into(), Value::from(self.rv.to_string()));
         self.changes
@@ -1486,4 +1495,58 @@ fn strip_directives(value: &mut Value) {
             strip_directives(child);
         }
     }
+}
+
+/// Whether `gr` is `events.k8s.io` Events, which the core/v1 Event API also shows.
+fn is_new_event(gr: &GroupResource) -> bool {
+    gr.group == "events.k8s.io" && gr.resource == "events"
+}
+
+fn core_events() -> GroupResource {
+    GroupResource {
+        group: String::new(),
+        resource: "events".into(),
+    }
+}
+
+/// The core/v1 view of an `events.k8s.io/v1` Event, field for field as the API server converts
+/// it (`regarding` is `involvedObject`, `note` is `message`, the `deprecated*` fields lose
+/// their prefix).
+fn core_event(event: &Value) -> Value {
+    let mut core = Map::new();
+    core.insert("apiVersion".into(), Value::from("v1"));
+    core.insert("kind".into(), Value::from("Event"));
+    let renames = [
+        ("metadata", "metadata"),
+        ("regarding", "involvedObject"),
+        ("related", "related"),
+        ("note", "message"),
+        ("reason", "reason"),
+        ("type", "type"),
+        ("action", "action"),
+        ("eventTime", "eventTime"),
+        ("series", "series"),
+        ("reportingController", "reportingComponent"),
+        ("reportingInstance", "reportingInstance"),
+        ("deprecatedSource", "source"),
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ];
+    for (from, to) in renames {
+        if let Some(value) = event.get(from).filter(|v| !v.is_null()) {
+            core.insert(to.into(), value.clone());
+        }
+    }
+    if let Some(meta) = core.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+        meta.remove("managedFields");
+    }
+    // kubectl describe shows the reporting controller as the source.
+    if !core.contains_key("source")
+        && let Some(controller) = event.get("reportingController")
+    {
+        core.insert("source".into(), json!({"component": controller}));
+    }
+    Value::Object(core)
 }

@@ -367,3 +367,62 @@ async fn the_binary_serves_and_writes_a_usable_kubeconfig() {
     assert!(version.contains("Server Version: v1.37"), "{version}");
     server.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn describe_shows_the_events_a_controller_publishes() {
+    use kube::{
+        Api, Resource,
+        runtime::events::{Event, EventType, Recorder, Reporter},
+    };
+    let (cluster, kubectl) = setup().await;
+    kubectl
+        .ok(&["apply", "-f", "examples/tenants/acme.yaml"])
+        .await;
+    let client = cluster.client().unwrap();
+    let tenant = Api::<dotmac_operator::crd::Tenant>::all(client.clone())
+        .get("acme")
+        .await
+        .unwrap();
+    // The operator publishes events.k8s.io/v1 Events; describe reads the core/v1 view.
+    let recorder = Recorder::new(
+        client,
+        Reporter {
+            controller: "dotmac-operator".into(),
+            instance: None,
+        },
+    );
+    recorder
+        .publish(
+            &Event {
+                type_: EventType::Normal,
+                reason: "PhaseChanged".into(),
+                note: Some("Provisioning -> Ready".into()),
+                action: "Reconcile".into(),
+                secondary: None,
+            },
+            &tenant.object_ref(&()),
+        )
+        .await
+        .unwrap();
+    let described = kubectl.ok(&["describe", "tn", "acme"]).await;
+    let events = described
+        .split("Events:")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        events.contains("PhaseChanged")
+            && events.contains("Provisioning -> Ready")
+            && events.contains("dotmac-operator"),
+        "{described}"
+    );
+    let listed = kubectl.ok(&["get", "events", "-A"]).await;
+    assert!(listed.contains("PhaseChanged"), "{listed}");
+
+    // Deleting the Event removes both views.
+    kubectl
+        .ok(&["delete", "events.events.k8s.io", "--all", "-A"])
+        .await;
+    let described = kubectl.ok(&["describe", "tn", "acme"]).await;
+    assert!(!described.contains("PhaseChanged"), "{described}");
+}
