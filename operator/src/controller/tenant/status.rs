@@ -61,6 +61,20 @@ fn condition(
     )
 }
 
+/// How far the instance's Deployment is: replicas ready, and whether a new version is still
+/// rolling out (its replicas can all be ready on the previous version meanwhile).
+fn workload_message(observed: &Observed) -> String {
+    let replicas = format!(
+        "{} of {} replicas ready",
+        observed.ready_replicas, observed.wanted_replicas
+    );
+    if observed.rollout_observed {
+        replicas
+    } else {
+        format!("a new version is rolling out ({replicas})")
+    }
+}
+
 /// The status for `observed`; condition transition times are kept while a condition holds.
 pub fn compute(
     tenant: &Tenant,
@@ -117,14 +131,7 @@ pub fn compute(
             }
             _ => TenantPhase::Provisioning,
         };
-        (
-            phase,
-            "WorkloadNotReady",
-            format!(
-                "{} of {} replicas ready",
-                observed.ready_replicas, observed.wanted_replicas
-            ),
-        )
+        (phase, "WorkloadNotReady", workload_message(observed))
     };
     let ready = phase == TenantPhase::Ready;
     let mut conditions = vec![
@@ -193,10 +200,7 @@ pub fn compute(
             } else {
                 "ReplicasNotReady"
             },
-            format!(
-                "{} of {} replicas ready",
-                observed.ready_replicas, observed.wanted_replicas
-            ),
+            workload_message(observed),
             &now,
         ),
     ];
@@ -308,6 +312,22 @@ mod tests {
                 .conditions
                 .iter()
                 .any(|c| c.type_ == "Degraded" && c.status == "True")
+        );
+        let rolling = Observed {
+            rollout_observed: false,
+            ..ready()
+        };
+        let ready_condition = |status: &TenantStatus| {
+            status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Ready")
+                .map(|c| c.message.clone())
+        };
+        assert_eq!(
+            ready_condition(&compute(&t, &rolling, "e".into(), vec![], now)).as_deref(),
+            Some("a new version is rolling out (1 of 1 replicas ready)"),
+            "all replicas ready on the old version is not the whole story"
         );
         let orphan = Observed {
             missing_reseller: Some("nope".into()),
