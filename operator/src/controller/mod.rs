@@ -359,11 +359,22 @@ pub async fn run(
     let counting = context.metrics.clone();
     let tenants = Controller::for_stream(tenant_stream, reader)
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
-        .owns(Api::<Namespace>::all(client.clone()), owned.clone())
-        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
-        .owns(Api::<Service>::all(client.clone()), owned.clone())
-        .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
-        .owns(Api::<Secret>::all(client.clone()), owned)
+        // Not `owns`: see `tenant::owner` for why children map to the Tenant themselves.
+        .watches(Api::<Namespace>::all(client.clone()), owned.clone(), |o| {
+            tenant::owner::of(&o)
+        })
+        .watches(Api::<Deployment>::all(client.clone()), owned.clone(), |o| {
+            tenant::owner::of(&o)
+        })
+        .watches(Api::<Service>::all(client.clone()), owned.clone(), |o| {
+            tenant::owner::of(&o)
+        })
+        .watches(Api::<ConfigMap>::all(client.clone()), owned.clone(), |o| {
+            tenant::owner::of(&o)
+        })
+        .watches(Api::<Secret>::all(client.clone()), owned, |o| {
+            tenant::owner::of(&o)
+        })
         .watches(
             Api::<Reseller>::all(client.clone()),
             watcher::Config::default(),

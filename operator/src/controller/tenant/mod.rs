@@ -6,6 +6,7 @@ pub mod apply;
 pub mod build;
 pub mod dataplane;
 pub mod names;
+pub mod owner;
 pub mod status;
 
 use std::{sync::Arc, time::Duration};
