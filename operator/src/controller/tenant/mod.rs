@@ -294,6 +294,7 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
         let generation = deployment
             .pointer("/metadata/generation")
             .and_then(Value::as_i64);
+        observed.first_version = generation == Some(1);
         observed.rollout_observed = deployment
             .pointer("/status/observedGeneration")
             .and_then(Value::as_i64)

@@ -18,6 +18,8 @@ pub struct Observed {
     pub wanted_replicas: i32,
     /// The Deployment's controller has seen its latest spec.
     pub rollout_observed: bool,
+    /// The Deployment has never been changed since it was created (generation 1).
+    pub first_version: bool,
     /// A step failed: (reason, message).
     pub failure: Option<(String, String)>,
     /// The data plane's parts, when it is on.
@@ -68,10 +70,10 @@ fn workload_message(observed: &Observed) -> String {
         "{} of {} replicas ready",
         observed.ready_replicas, observed.wanted_replicas
     );
-    if observed.rollout_observed {
-        replicas
-    } else {
-        format!("a new version is rolling out ({replicas})")
+    match (observed.rollout_observed, observed.first_version) {
+        (true, _) => replicas,
+        (false, true) => format!("the instance is starting ({replicas})"),
+        (false, false) => format!("a new version is rolling out ({replicas})"),
     }
 }
 
@@ -328,6 +330,17 @@ mod tests {
             ready_condition(&compute(&t, &rolling, "e".into(), vec![], now)).as_deref(),
             Some("a new version is rolling out (1 of 1 replicas ready)"),
             "all replicas ready on the old version is not the whole story"
+        );
+        let starting = Observed {
+            rollout_observed: false,
+            first_version: true,
+            ready_replicas: 0,
+            ..ready()
+        };
+        assert_eq!(
+            ready_condition(&compute(&tenant(), &starting, "e".into(), vec![], now)).as_deref(),
+            Some("the instance is starting (0 of 1 replicas ready)"),
+            "a new tenant has no earlier version"
         );
         let orphan = Observed {
             missing_reseller: Some("nope".into()),
