@@ -8,6 +8,7 @@ pub mod license;
 pub mod metrics;
 pub mod report;
 pub mod reseller;
+pub mod shared;
 pub mod tenant;
 
 use std::{
@@ -236,6 +237,15 @@ pub async fn run(
     .applied_objects();
     let of_tenant = licence_store.clone();
     let siblings = licence_store.clone();
+    let shared = Arc::new(shared::Shared {
+        client: client.clone(),
+        db: platform,
+        tenants: tenant_cache,
+        licences: licence_cache.clone(),
+        plugins: plugins.clone(),
+        recorder: recorder.clone(),
+        resync: config.resync(),
+    });
     let licences = Controller::for_stream(licence_stream, licence_store.clone())
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
         .watches(
@@ -274,14 +284,8 @@ pub async fn run(
             license::reconcile,
             license::error_policy,
             Arc::new(license::Context {
-                client: client.clone(),
-                db: platform.clone(),
-                tenants: tenant_cache.clone(),
-                licences: licence_cache.clone(),
-                recorder: recorder.clone(),
-                plugins: plugins.clone(),
+                shared: shared.clone(),
                 usage_poll: Duration::from_secs(config.usage_poll_seconds.max(1)),
-                resync: config.resync(),
                 failures: Default::default(),
             }),
         )
@@ -332,13 +336,7 @@ pub async fn run(
         reseller::reconcile,
         reseller::error_policy,
         Arc::new(reseller::Context {
-            client: client.clone(),
-            db: platform,
-            tenants: tenant_cache,
-            licences: licence_cache.clone(),
-            recorder: recorder.clone(),
-            plugins,
-            resync: config.resync(),
+            shared,
             failures: Default::default(),
         }),
     )

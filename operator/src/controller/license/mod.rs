@@ -9,26 +9,22 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, ResourceExt,
     api::{Patch, PatchParams},
     runtime::{
         controller::Action,
-        events::{Event, EventType, Recorder},
+        events::{Event, EventType},
         reflector::ObjectRef,
     },
 };
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 
 use super::{
     backoff::Failures,
-    cache::Cache,
     report::{publish, status_patch},
+    shared::Shared,
 };
-use crate::{
-    crd::{PluginLicense, Tenant},
-    metering,
-    plugins::source::PluginCatalog,
-};
+use crate::{crd::PluginLicense, metering};
 
 /// A licence reconcile failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,24 +47,13 @@ impl Error {
     }
 }
 
-/// What a licence reconcile needs.
+/// What a licence reconcile needs: the shared clients and caches (tenants, to see whether
+/// `tenantRef` exists; every licence, for conflicts; the database, for usage rollups).
 pub struct Context {
-    /// The Kubernetes client.
-    pub client: Client,
-    /// The platform database, for usage rollups.
-    pub db: DatabaseConnection,
-    /// Tenants, to see whether `tenantRef` exists.
-    pub tenants: Cache<Tenant>,
-    /// Every licence, for conflicts.
-    pub licences: Cache<PluginLicense>,
-    /// The plugin catalog in force.
-    pub plugins: PluginCatalog,
-    /// Event publisher.
-    pub recorder: Recorder,
+    /// Clients, caches, catalog.
+    pub shared: Arc<Shared>,
     /// How often a metered licence's usage is read again.
     pub usage_poll: Duration,
-    /// Longest time between two reconciles.
-    pub resync: Duration,
     /// Consecutive failures per licence.
     pub failures: Failures,
 }
@@ -80,21 +65,21 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
         return Ok(Action::await_change());
     }
     // Conflicts and the tenant's existence are only known once both caches are full.
-    let tenants = ctx.tenants.synced().await;
-    let siblings = ctx.licences.synced().await.state();
+    let tenants = ctx.shared.tenants.synced().await;
+    let siblings = ctx.shared.licences.synced().await.state();
     let now = Utc::now();
     let tenant_exists = tenants
         .get(&ObjectRef::new(&license.spec.tenant_ref))
         .is_some_and(|t| t.metadata.deletion_timestamp.is_none());
     let holder = assess::holder(&license, siblings.iter().map(AsRef::as_ref), now)
         .and_then(|h| h.metadata.name.clone());
-    let catalog = ctx.plugins.current();
+    let catalog = ctx.shared.plugins.current();
     let metered = catalog
         .find(&license.spec.plugin)
         .is_some_and(|p| !p.metrics.is_empty());
     let usage = if metered && tenant_exists {
         metering::period_usage(
-            &ctx.db,
+            &ctx.shared.db,
             &license.spec.tenant_ref,
             &license.spec.plugin,
             &metering::period_of(now),
@@ -114,7 +99,7 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
         },
     );
     if license.status.as_ref() != Some(&assessment.status) {
-        Api::<PluginLicense>::all(ctx.client.clone())
+        Api::<PluginLicense>::all(ctx.shared.client.clone())
             .patch_status(
                 &license.name_any(),
                 &PatchParams::default(),
@@ -128,7 +113,7 @@ pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result
         .to_std()
         .unwrap_or_default()
         .saturating_add(Duration::from_secs(1));
-    let mut wait = until_clock.min(ctx.resync);
+    let mut wait = until_clock.min(ctx.shared.resync);
     if assessment.metered {
         wait = wait.min(ctx.usage_poll);
     }
@@ -166,7 +151,7 @@ async fn announce(
         action: "Assess".into(),
         secondary: None,
     };
-    publish(&ctx.recorder, license, event).await;
+    publish(&ctx.shared.recorder, license, event).await;
 }
 
 /// Retries with exponential backoff per licence.

@@ -10,26 +10,25 @@ use std::{sync::Arc, time::Duration};
 use chrono::Utc;
 use k8s_openapi::jiff::Timestamp;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, ResourceExt,
     api::{Patch, PatchParams},
     runtime::{
         controller::Action,
-        events::{Event, EventType, Recorder},
+        events::{Event, EventType},
     },
 };
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 
 use super::{
     backoff::Failures,
-    cache::Cache,
     license::assess::period,
     report::{publish, status_patch},
+    shared::Shared,
 };
 use crate::{
     catalog,
-    crd::{PluginLicense, Reseller, ResellerStatus, Tenant},
+    crd::{PluginLicense, Reseller, ResellerStatus},
     metering::{self, commissions::Accrual},
-    plugins::source::PluginCatalog,
 };
 
 /// A reseller reconcile failed.
@@ -43,22 +42,11 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
-/// What a reseller reconcile needs.
+/// What a reseller reconcile needs: the shared clients and caches (the database, for the
+/// commission ledger; the catalog, for tier prices).
 pub struct Context {
-    /// The Kubernetes client.
-    pub client: Client,
-    /// The platform database, for the commission ledger.
-    pub db: DatabaseConnection,
-    /// Tenants.
-    pub tenants: Cache<Tenant>,
-    /// Licences.
-    pub licences: Cache<PluginLicense>,
-    /// The plugin catalog in force, for tier prices.
-    pub plugins: PluginCatalog,
-    /// Event publisher.
-    pub recorder: Recorder,
-    /// Longest time between two reconciles.
-    pub resync: Duration,
+    /// Clients, caches, catalog.
+    pub shared: Arc<Shared>,
     /// Consecutive failures per reseller.
     pub failures: Failures,
 }
@@ -69,8 +57,8 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
     if reseller.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let tenants = ctx.tenants.synced().await.state();
-    let licences = ctx.licences.synced().await.state();
+    let tenants = ctx.shared.tenants.synced().await.state();
+    let licences = ctx.shared.licences.synced().await.state();
     let name = reseller.name_any();
     let now = Utc::now();
     let licence_refs: Vec<&PluginLicense> = licences.iter().map(AsRef::as_ref).collect();
@@ -78,7 +66,7 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
         &reseller,
         tenants.iter().map(AsRef::as_ref),
         &licence_refs,
-        &ctx.plugins.current(),
+        &ctx.shared.plugins.current(),
     );
     let accrual = Accrual {
         reseller: name.clone(),
@@ -90,7 +78,7 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
         commission_minor: summary.commission,
         lines: serde_json::to_value(&summary.lines).unwrap_or_default(),
     };
-    let recorded = metering::commissions::record(&ctx.db, &accrual).await;
+    let recorded = metering::commissions::record(&ctx.shared.db, &accrual).await;
     if let Ok(true) = recorded {
         tracing::info!(reseller = %name, period = %accrual.period, mrr = accrual.mrr_minor, commission = accrual.commission_minor, "commission accrued");
     }
@@ -98,7 +86,7 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
     let stamp = Timestamp::from_second(now.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
     let status = summary::status(&reseller, &summary, ledger_error.as_deref(), &stamp);
     if reseller.status.as_ref() != Some(&status) {
-        Api::<Reseller>::all(ctx.client.clone())
+        Api::<Reseller>::all(ctx.shared.client.clone())
             .patch_status(
                 &name,
                 &PatchParams::default(),
@@ -114,7 +102,7 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
         .to_std()
         .unwrap_or_default()
         .saturating_add(Duration::from_secs(1));
-    Ok(Action::requeue(until_month_end.min(ctx.resync)))
+    Ok(Action::requeue(until_month_end.min(ctx.shared.resync)))
 }
 
 /// Publishes a Warning Event when a limit condition turns True, a Normal one when it clears.
@@ -144,7 +132,7 @@ async fn announce(reseller: &Reseller, status: &ResellerStatus, ctx: &Context) {
             action: "Count".into(),
             secondary: None,
         };
-        publish(&ctx.recorder, reseller, event).await;
+        publish(&ctx.shared.recorder, reseller, event).await;
     }
 }
 

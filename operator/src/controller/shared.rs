@@ -1,0 +1,31 @@
+//! What the PluginLicense and Reseller reconciles both read: the cluster, the platform
+//! database, the tenant and licence caches and the plugin catalog.
+
+use std::time::Duration;
+
+use kube::{Client, runtime::events::Recorder};
+use sea_orm::DatabaseConnection;
+
+use super::cache::Cache;
+use crate::{
+    crd::{PluginLicense, Tenant},
+    plugins::source::PluginCatalog,
+};
+
+/// Clients, caches and settings shared by the licence and reseller controllers.
+pub struct Shared {
+    /// The Kubernetes client.
+    pub client: Client,
+    /// The platform database: usage rollups and the commission ledger.
+    pub db: DatabaseConnection,
+    /// Every Tenant.
+    pub tenants: Cache<Tenant>,
+    /// Every PluginLicense.
+    pub licences: Cache<PluginLicense>,
+    /// The plugin catalog in force.
+    pub plugins: PluginCatalog,
+    /// Event publisher.
+    pub recorder: Recorder,
+    /// Longest time between two reconciles of one object.
+    pub resync: Duration,
+}
