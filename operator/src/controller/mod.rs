@@ -358,21 +358,27 @@ pub async fn run(
     let tenants = Controller::for_stream(tenant_stream, reader)
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
         // Not `owns`: see `tenant::owner` for why children map to the Tenant themselves.
-        .watches(Api::<Namespace>::all(client.clone()), owned.clone(), |o| {
-            tenant::owner::of(&o)
-        })
-        .watches(Api::<Deployment>::all(client.clone()), owned.clone(), |o| {
-            tenant::owner::of(&o)
-        })
-        .watches(Api::<Service>::all(client.clone()), owned.clone(), |o| {
-            tenant::owner::of(&o)
-        })
-        .watches(Api::<ConfigMap>::all(client.clone()), owned.clone(), |o| {
-            tenant::owner::of(&o)
-        })
-        .watches(Api::<Secret>::all(client.clone()), owned, |o| {
-            tenant::owner::of(&o)
-        })
+        .watches(
+            Api::<Namespace>::all(client.clone()),
+            owned.clone(),
+            tenant::owner::of,
+        )
+        .watches(
+            Api::<Deployment>::all(client.clone()),
+            owned.clone(),
+            tenant::owner::of,
+        )
+        .watches(
+            Api::<Service>::all(client.clone()),
+            owned.clone(),
+            tenant::owner::of,
+        )
+        .watches(
+            Api::<ConfigMap>::all(client.clone()),
+            owned.clone(),
+            tenant::owner::of,
+        )
+        .watches(Api::<Secret>::all(client.clone()), owned, tenant::owner::of)
         .watches(
             Api::<Reseller>::all(client.clone()),
             watcher::Config::default(),

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::names::{self, APP, CREDENTIALS_SECRET, ISP_PORT, MANAGED_BY, PART_OF, TENANT_LABEL};
+use kube::Resource;
+
 use crate::{catalog, config::ControllerConfig, crd::Tenant, sizes};
 
 /// The API type of a desired object.
@@ -223,7 +225,7 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
     let spec = &tenant.spec;
     let size = sizes::profile(spec.size);
     let owner = json!([{
-        "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant", "name": name,
+        "apiVersion": Tenant::api_version(&()), "kind": Tenant::kind(&()), "name": name,
         "uid": tenant.metadata.uid.clone().unwrap_or_default(), "controller": true, "blockOwnerDeletion": true,
     }]);
     let meta = |object_name: &str, namespaced: bool| {

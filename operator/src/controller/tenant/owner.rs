@@ -10,8 +10,10 @@ use kube::{Resource, runtime::reflector::ObjectRef};
 
 use crate::crd::Tenant;
 
-/// The Tenant that controls `object`, as the key the Tenant controller queues it under.
-pub fn of<K: Resource>(object: &K) -> Option<ObjectRef<Tenant>> {
+/// The Tenant that controls `object`, as the key the Tenant controller queues it under (the
+/// mapper of the Tenant controller's watches on its children). Its owner references are the
+/// ones `build::desired` writes.
+pub fn of<K: Resource>(object: K) -> Option<ObjectRef<Tenant>> {
     object
         .meta()
         .owner_references
@@ -66,19 +68,19 @@ mod tests {
             "spec": {"displayName": "Acme", "contactEmail": "noc@acme.example"}
         }))
         .unwrap();
-        assert_eq!(of(&child), Some(ObjectRef::from_obj(&tenant)));
-        assert_eq!(of(&child).and_then(|r| r.namespace), None);
+        assert_eq!(of(child.clone()), Some(ObjectRef::from_obj(&tenant)));
+        assert_eq!(of(child).and_then(|r| r.namespace), None);
     }
 
     #[test]
     fn other_owners_are_not_tenants() {
-        assert_eq!(of(&deployment(vec![])), None);
+        assert_eq!(of(deployment(vec![])), None);
         assert_eq!(
-            of(&deployment(vec![owner("Tenant", "other.example/v1", true)])),
+            of(deployment(vec![owner("Tenant", "other.example/v1", true)])),
             None
         );
         assert_eq!(
-            of(&deployment(vec![owner(
+            of(deployment(vec![owner(
                 "Tenant",
                 "platform.dotmac.io/v1alpha1",
                 false
@@ -86,7 +88,7 @@ mod tests {
             None
         );
         assert_eq!(
-            of(&deployment(vec![owner("ReplicaSet", "apps/v1", true)])),
+            of(deployment(vec![owner("ReplicaSet", "apps/v1", true)])),
             None
         );
     }
