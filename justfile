@@ -17,6 +17,11 @@ lint:
 crds:
     cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir crds
 
+# Regenerate openapi/ from the two APIs' request and response types.
+openapi:
+    cargo run --quiet --locked -p dotmac-operator -- openapi > openapi/management-api.json
+    cargo run --quiet --locked -p dotmac-isp -- openapi > openapi/isp-runtime.json
+
 # Start devcluster alone (state in .local/); then `export KUBECONFIG=.local/devcluster.kubeconfig`.
 devcluster port="6443":
     cargo run --quiet --locked -p dotmac-devcluster --bin devcluster -- --listen 127.0.0.1:{{port}} --kubeconfig .local/devcluster.kubeconfig --data .local/devcluster.db

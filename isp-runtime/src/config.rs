@@ -2,6 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
+use dotmac_contract::instance;
+
 /// Where the database is; shared by every subcommand.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DatabaseConfig {
@@ -9,13 +11,13 @@ pub struct DatabaseConfig {
     /// default.
     #[arg(
         long,
-        env = "DATABASE_URL",
+        env = instance::DATABASE_URL,
         default_value = "sqlite://dotmac-isp.db?mode=rwc"
     )]
     pub database_url: String,
 
     /// The tenant this instance belongs to (written by the operator).
-    #[arg(long, env = "DOTMAC_TENANT", default_value = "local")]
+    #[arg(long, env = instance::TENANT, default_value = "local")]
     pub tenant: String,
 }
 
@@ -23,7 +25,7 @@ pub struct DatabaseConfig {
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeConfig {
     /// Address to serve HTTP on.
-    #[arg(long, env = "DOTMAC_ISP_LISTEN", default_value = "0.0.0.0:8001")]
+    #[arg(long, env = instance::LISTEN, default_value = "0.0.0.0:8001")]
     pub listen: SocketAddr,
 
     /// Database and tenant.
@@ -32,11 +34,11 @@ pub struct ServeConfig {
 
     /// Redis for the job queue and rate limits (`redis://…`); without it jobs queue in process
     /// and requests are not rate-limited.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = instance::REDIS_URL)]
     pub redis_url: Option<String>,
 
     /// The entitlements file the operator mounts; without it every feature is enabled.
-    #[arg(long, env = "DOTMAC_ENTITLEMENTS_FILE")]
+    #[arg(long, env = instance::ENTITLEMENTS_FILE)]
     pub entitlements_file: Option<PathBuf>,
 
     /// The instance's currency (ISO 4217); others need the `advanced_billing` feature.
@@ -48,7 +50,7 @@ pub struct ServeConfig {
     pub payment_terms_days: i64,
 
     /// API requests per minute per token (needs Redis).
-    #[arg(long, env = "DOTMAC_API_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    #[arg(long, env = instance::API_RATE_LIMIT_PER_MINUTE, default_value_t = 600)]
     pub rate_limit_per_minute: u64,
 
     /// Subscriptions billed per transaction in a billing run.

@@ -1,16 +1,16 @@
-//! The tenant's entitlements: the features its plan and licences give it. The operator writes
-//! them into a file (`DOTMAC_ENTITLEMENTS_FILE`, mounted from the tenant's ConfigMap); the
+//! The tenant's entitlements: the features its plan and licenses give it. The operator writes
+//! them into a file (`DOTMAC_ENTITLEMENTS_FILE`, mounted from the tenant's ConfigMap, in the
+//! shape of [`dotmac_contract::entitlements::EntitlementsFile`]); the
 //! instance reads it at start, re-reads it when it changes, and gates features with
-//! [`Entitlements::require`].
+//! [`Gate::require`].
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
     sync::{Arc, RwLock},
     time::{Duration, SystemTime},
 };
 
-use serde::Deserialize;
+pub use dotmac_contract::entitlements::EntitlementsFile as Entitlements;
 
 use crate::error::Error;
 
@@ -18,19 +18,6 @@ use crate::error::Error;
 pub mod feature {
     /// Multi-currency and usage-based charges.
     pub const ADVANCED_BILLING: &str = "advanced_billing";
-}
-
-/// The file's content.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Entitlements {
-    /// The tenant's plan.
-    pub plan: String,
-    /// The features in force.
-    pub features: BTreeSet<String>,
-    /// For every catalog feature, the lowest plan that has it.
-    #[serde(default)]
-    pub feature_plans: BTreeMap<String, String>,
 }
 
 /// The entitlements in force, shared by every request and swapped when the file changes.

@@ -22,6 +22,8 @@ enum Command {
     Serve(ServeConfig),
     /// Bring the database schema up to date and exit.
     Migrate(DatabaseConfig),
+    /// Print the instance API's OpenAPI document (what `openapi/isp-runtime.json` holds).
+    Openapi,
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -63,6 +65,10 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = dotmac_telemetry::init("dotmac-isp").context("setting up telemetry")?;
     match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Openapi => {
+            print!("{}", dotmac_isp::api::openapi::pretty());
+            Ok(())
+        }
         Command::Migrate(database) => {
             server::database(&database).await?;
             Ok(())

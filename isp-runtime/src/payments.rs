@@ -13,6 +13,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::NaiveDate;
+use dotmac_contract::reporting::metric::TRANSACTIONS;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QuerySelect, TransactionTrait,
@@ -223,8 +224,8 @@ async fn create(
     let updated = invoices::settle(&txn, updated).await?;
     reporting::record(
         &txn,
-        format!("{}:transactions:{}", state.settings.tenant, row.id),
-        "transactions",
+        format!("{}:{TRANSACTIONS}:{}", state.settings.tenant, row.id),
+        TRANSACTIONS,
         1.0,
     )
     .await?;

@@ -14,11 +14,14 @@ use std::{
     time::Duration,
 };
 
+use dotmac_contract::reporting::{
+    HEALTH_CHECKS_PATH, HealthReport, HealthState, USAGE_EVENTS_PATH, UsageBatch, UsageEvent,
+    metric,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
-use serde::Serialize;
 
 use crate::db::{entity::usage_event, new_id};
 
@@ -79,15 +82,6 @@ pub async fn record(
         .map(|_| ())
 }
 
-#[derive(Serialize)]
-struct WireEvent<'a> {
-    idempotency_key: &'a str,
-    tenant: &'a str,
-    metric: &'a str,
-    quantity: f64,
-    occurred_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// Moves the API call count into the outbox and records the database size once an hour.
 ///
 /// The database size is measured once per hour (`measured` holds the hour last recorded); after
@@ -102,8 +96,8 @@ async fn flush(
     if n > 0
         && let Err(error) = record(
             db,
-            format!("{tenant}:api_calls:{}", new_id()),
-            "api_calls",
+            format!("{tenant}:{}:{}", metric::API_CALLS, new_id()),
+            metric::API_CALLS,
             n as f64,
         )
         .await
@@ -118,8 +112,8 @@ async fn flush(
     let size = database_bytes(db).await?;
     record(
         db,
-        format!("{tenant}:storage_gb:{hour}"),
-        "storage_gb",
+        format!("{tenant}:{}:{hour}", metric::STORAGE_GB),
+        metric::STORAGE_GB,
         (size as f64 / 1e9 * 1e6).round() / 1e6,
     )
     .await?;
@@ -161,19 +155,20 @@ async fn send(
         if batch.is_empty() {
             return Ok(delivered);
         }
-        let events: Vec<WireEvent<'_>> = batch
+        let events = batch
             .iter()
-            .map(|e| WireEvent {
-                idempotency_key: &e.idempotency_key,
-                tenant,
-                metric: &e.metric,
+            .map(|e| UsageEvent {
+                idempotency_key: e.idempotency_key.clone(),
+                tenant: Some(tenant.to_owned()),
+                plugin: None,
+                metric: e.metric.clone(),
                 quantity: e.quantity,
                 occurred_at: e.occurred_at,
             })
             .collect();
         let mut request = http
-            .post(format!("{}/api/v1/plugins/usage-events", config.url))
-            .json(&serde_json::json!({ "events": events }));
+            .post(format!("{}{USAGE_EVENTS_PATH}", config.url))
+            .json(&UsageBatch { events });
         if let Some(token) = &config.token {
             request = request.bearer_auth(token);
         }
@@ -232,20 +227,26 @@ pub fn spawn(db: DatabaseConnection, tenant: String, config: ReportingConfig, ca
         let mut tick = tokio::time::interval(config.health_interval);
         loop {
             tick.tick().await;
-            let database = if db.ping().await.is_ok() {
-                "ok"
-            } else {
-                "unavailable"
+            let database_up = db.ping().await.is_ok();
+            let mut checks = serde_json::Map::new();
+            checks.insert(
+                "database".to_owned(),
+                if database_up { "ok" } else { "unavailable" }.into(),
+            );
+            let report = HealthReport {
+                tenant: Some(tenant.clone()),
+                status: if database_up {
+                    HealthState::Healthy
+                } else {
+                    HealthState::Unhealthy
+                },
+                checks,
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                reported_at: Some(chrono::Utc::now()),
+                message: None,
             };
-            let report = serde_json::json!({
-                "tenant": tenant,
-                "status": if database == "ok" { "Healthy" } else { "Unhealthy" },
-                "checks": {"database": database},
-                "version": env!("CARGO_PKG_VERSION"),
-                "reported_at": chrono::Utc::now(),
-            });
             let mut request = http
-                .post(format!("{}/api/v1/monitoring/health-checks", config.url))
+                .post(format!("{}{HEALTH_CHECKS_PATH}", config.url))
                 .json(&report);
             if let Some(token) = &config.token {
                 request = request.bearer_auth(token);

@@ -90,6 +90,8 @@ enum Command {
         #[arg(long, short = 'o', env = "DOTMAC_CRD_DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Print the management API's OpenAPI document (what `openapi/management-api.json` holds).
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,6 +130,10 @@ fn main() -> anyhow::Result<()> {
     let _telemetry = dotmac_telemetry::init("dotmac-operator").context("setting up telemetry")?;
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
+        Command::Openapi => {
+            print!("{}", dotmac_operator::api::openapi::pretty());
+            Ok(())
+        }
         Command::Controller {
             controller,
             platform,

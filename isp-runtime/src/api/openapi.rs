@@ -30,7 +30,7 @@ use crate::{
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<Value> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(build).clone())
+    Json(DOCUMENT.get_or_init(spec).clone())
 }
 
 /// POST routes that take an `Idempotency-Key` header and answer a replay with 200.
@@ -117,7 +117,13 @@ fn parameters(op: &Op) -> Vec<Value> {
     parameters
 }
 
-fn build() -> Value {
+/// The document as committed under `openapi/`: pretty-printed JSON with a final newline.
+pub fn pretty() -> String {
+    format!("{:#}\n", spec())
+}
+
+/// The document, as `GET /api/v1/openapi.json` serves it and `openapi/` holds it.
+pub fn spec() -> Value {
     let generator = SchemaSettings::draft2020_12()
         .with(|s| s.definitions_path = "/components/schemas/".into())
         .into_generator();

@@ -5,56 +5,25 @@
 use std::time::{Duration, Instant};
 
 use axum::{Extension, Json, Router, extract::State, http::StatusCode, routing::post};
+use dotmac_contract::reporting::{
+    Alert, AlertRecorded, HealthReport, Ingested, MAX_BATCH, MetricsBatch, UsageBatch,
+};
 use dotmac_web::{extract::Body, problem::Problem};
 use kube::{
     Api,
     api::{Patch, PatchParams},
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{AppState, db_error, tenants::visible, tokens::Principal};
 use crate::{
-    crd::{Tenant, tenant::HealthState},
-    metering::{self, Ingested, UsageEvent, entity::health_check},
+    crd::Tenant,
+    metering::{self, UsageEvent, entity::health_check},
 };
 
-/// Largest batch of usage events.
-pub const MAX_BATCH: usize = 1000;
 /// Least time between two health writes to one Tenant's status.
 const HEALTH_WRITE_INTERVAL: Duration = Duration::from_secs(30);
-
-/// One usage event as sent.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventIn {
-    /// Unique per event (1–255 bytes); a resent event with the same key counts once.
-    #[schemars(length(min = 1, max = 255), regex(pattern = "^[\\x21-\\x7e]+$"))]
-    pub idempotency_key: String,
-    /// Tenant; a tenant token's own by default.
-    pub tenant: Option<String>,
-    /// Plugin the metric belongs to; `core` by default.
-    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
-    pub plugin: Option<String>,
-    /// Metric (`api_calls`, `transactions`, `storage_gb`, …).
-    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
-    pub metric: String,
-    /// Amount, finite and not negative.
-    #[schemars(range(min = 0))]
-    pub quantity: f64,
-    /// When it happened (RFC 3339).
-    pub occurred_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// `POST /plugins/usage-events`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UsageBatch {
-    /// 1 to 1,000 events.
-    #[schemars(length(min = 1, max = 1000))]
-    pub events: Vec<EventIn>,
-}
 
 fn identifier(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -144,26 +113,6 @@ async fn usage(
     Ok(Json(ingested))
 }
 
-/// `POST /monitoring/health-checks`.
-#[derive(Debug, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HealthReport {
-    /// Tenant; a tenant token's own by default.
-    pub tenant: Option<String>,
-    /// Healthy, Degraded or Unhealthy.
-    pub status: HealthState,
-    /// Each check and its state.
-    #[serde(default)]
-    pub checks: serde_json::Map<String, serde_json::Value>,
-    /// The instance's version.
-    pub version: Option<String>,
-    /// When the instance made the report; now by default.
-    pub reported_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// Short explanation when not healthy.
-    #[schemars(length(max = 500))]
-    pub message: Option<String>,
-}
-
 async fn health(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -186,7 +135,7 @@ async fn health(
     health_check::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant: Set(tenant.clone()),
-        status: Set(json!(report.status).as_str().unwrap_or_default().to_owned()),
+        status: Set(report.status.as_str().to_owned()),
         checks: Set(serde_json::Value::Object(report.checks)),
         version: Set(report.version),
         reported_at: Set(reported_at),
@@ -220,45 +169,10 @@ async fn health(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Severity of an alert.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// For the record.
-    Info,
-    /// Needs a look.
-    Warning,
-    /// Needs action now.
-    Critical,
-}
-
-/// `POST /monitoring/alerts`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AlertIn {
-    /// Tenant; a tenant token's own by default.
-    pub tenant: Option<String>,
-    /// Stable name; the same name within an hour counts up instead of adding an alert.
-    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
-    pub name: String,
-    /// info, warning or critical.
-    pub severity: Severity,
-    /// What happened (1–1,000 characters).
-    #[schemars(length(min = 1, max = 1000))]
-    pub message: String,
-}
-
-/// What became of an alert.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct AlertRecorded {
-    /// Sightings of this alert on its current row (1 for a new alert).
-    pub count: i64,
-}
-
 async fn alert(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Body(input): Body<AlertIn>,
+    Body(input): Body<Alert>,
 ) -> Result<(StatusCode, Json<AlertRecorded>), Problem> {
     let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
     if !identifier(&input.name) {
@@ -272,7 +186,7 @@ async fn alert(
     let report = metering::AlertReport {
         tenant,
         name: input.name,
-        severity: json!(input.severity).as_str().unwrap_or("info").to_owned(),
+        severity: input.severity.as_str().to_owned(),
         message: input.message,
     };
     let count = metering::record_alert(&state.db, &report)
@@ -286,34 +200,10 @@ async fn alert(
     Ok((status, Json(AlertRecorded { count })))
 }
 
-/// One metric sample.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Sample {
-    /// Metric name (`http_requests_per_second`).
-    #[schemars(regex(pattern = "^[a-z][a-z0-9_-]{0,62}$"))]
-    pub name: String,
-    /// Finite value.
-    pub value: f64,
-    /// When it was measured; now by default.
-    pub at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// `POST /monitoring/metrics`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsIn {
-    /// Tenant; a tenant token's own by default.
-    pub tenant: Option<String>,
-    /// 1 to 1,000 samples.
-    #[schemars(length(min = 1, max = 1000))]
-    pub samples: Vec<Sample>,
-}
-
 async fn metrics(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Body(input): Body<MetricsIn>,
+    Body(input): Body<MetricsBatch>,
 ) -> Result<StatusCode, Problem> {
     let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
     if input.samples.is_empty() || input.samples.len() > MAX_BATCH {

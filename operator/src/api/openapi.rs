@@ -8,7 +8,6 @@ use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ingest::{AlertIn, AlertRecorded, HealthReport, MetricsIn, UsageBatch},
     plugins::{Catalog, LicenseView, NewSubscription},
     resellers::{
         CommissionQuery, CommissionView, NewReseller, ResellerList, ResellerTenants, ResellerView,
@@ -17,12 +16,14 @@ use super::{
         DeploymentPatch, EntitlementsView, NewDeployment, ScaleRequest, TenantQuery, TenantView,
     },
 };
-use crate::metering::Ingested;
+use dotmac_contract::reporting::{
+    Alert, AlertRecorded, HealthReport, Ingested, MetricsBatch, UsageBatch,
+};
 
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<Value> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(build).clone())
+    Json(DOCUMENT.get_or_init(spec).clone())
 }
 
 fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
@@ -42,7 +43,13 @@ fn query_parameters(query: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn build() -> Value {
+/// The document as committed under `openapi/`: pretty-printed JSON with a final newline.
+pub fn pretty() -> String {
+    format!("{:#}\n", spec())
+}
+
+/// The document, as `GET /api/v1/openapi.json` serves it and `openapi/` holds it.
+pub fn spec() -> Value {
     let mut g = SchemaSettings::draft2020_12()
         .with(|s| s.definitions_path = "/components/schemas/".into())
         .into_generator();
@@ -107,10 +114,10 @@ fn build() -> Value {
             "post": op("Report an instance's health", vec![], Some(schema::<HealthReport>(&mut g)), "202", None),
         },
         "/monitoring/alerts": {
-            "post": op("Report an alert (the same name within an hour counts up)", vec![], Some(schema::<AlertIn>(&mut g)), "201", Some(recorded.clone())),
+            "post": op("Report an alert (the same name within an hour counts up)", vec![], Some(schema::<Alert>(&mut g)), "201", Some(recorded.clone())),
         },
         "/monitoring/metrics": {
-            "post": op("Report metric samples", vec![], Some(schema::<MetricsIn>(&mut g)), "202", None),
+            "post": op("Report metric samples", vec![], Some(schema::<MetricsBatch>(&mut g)), "202", None),
         },
         "/plugins/catalog": {
             "get": op("The plugin catalog", vec![], None, "200", Some(schema::<Catalog>(&mut g))),

@@ -6,6 +6,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use dotmac_contract::reporting::HealthState;
+
 use super::common::{
     Conditions, DNS_LABEL_PATTERN, EMAIL_PATTERN, HOSTNAME_PATTERN, conditions_schema,
     date_time_schema, string_set_schema,
@@ -128,6 +130,18 @@ pub enum Plan {
     Enterprise,
 }
 
+impl Plan {
+    /// The plan's name as written in a Tenant.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Basic => "basic",
+            Self::Premium => "premium",
+            Self::Enterprise => "enterprise",
+        }
+    }
+}
+
 /// Resource size of a tenant's instance.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -143,6 +157,19 @@ pub enum Size {
     Large,
     /// 2/8 CPU, 4Gi/16Gi memory, 100Gi storage, up to 12 replicas.
     Xlarge,
+}
+
+impl Size {
+    /// The size's name as written in a Tenant.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Micro => "micro",
+            Self::Small => "small",
+            Self::Medium => "medium",
+            Self::Large => "large",
+            Self::Xlarge => "xlarge",
+        }
+    }
 }
 
 /// What deleting a Tenant does to its data.
@@ -261,16 +288,4 @@ pub struct TenantHealth {
     /// Short explanation when not healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-}
-
-/// Health state reported by an instance.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub enum HealthState {
-    /// All checks pass.
-    #[default]
-    Healthy,
-    /// Serving, with some checks failing.
-    Degraded,
-    /// Not serving.
-    Unhealthy,
 }

@@ -6,6 +6,7 @@ pub mod entity;
 
 use std::collections::BTreeMap;
 
+pub use dotmac_contract::reporting::Ingested;
 use dotmac_sql::Migration;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
@@ -94,15 +95,6 @@ pub struct UsageEvent {
     pub quantity: f64,
     /// When it happened.
     pub occurred_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Counts of one ingested batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-pub struct Ingested {
-    /// Events stored now.
-    pub accepted: u64,
-    /// Events already stored before (same idempotency key).
-    pub duplicates: u64,
 }
 
 /// Rows per insert statement.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use dotmac_contract::{entitlements::EntitlementsFile, instance};
 use serde_json::{Value, json};
 
 use super::names::{self, APP, CREDENTIALS_SECRET, ISP_PORT, MANAGED_BY, PART_OF, TENANT_LABEL};
@@ -184,37 +185,35 @@ pub fn hash(value: &Value) -> String {
 pub fn config_data(tenant: &Tenant, inputs: &Inputs) -> BTreeMap<String, String> {
     let name = tenant.metadata.name.clone().unwrap_or_default();
     let spec = &tenant.spec;
-    let entitlements = catalog::entitlements(spec, inputs.licensed.iter().map(String::as_str));
+    let file = EntitlementsFile {
+        plan: spec.plan.name().to_owned(),
+        features: catalog::entitlements(spec, inputs.licensed.iter().map(String::as_str))
+            .into_iter()
+            .collect(),
+        feature_plans: catalog::feature_plans()
+            .into_iter()
+            .map(|(feature, plan)| (feature.to_owned(), plan.name().to_owned()))
+            .collect(),
+    };
     let mut data = BTreeMap::new();
-    data.insert("DOTMAC_TENANT".to_owned(), name);
-    data.insert(
-        "DOTMAC_TENANT_DISPLAY_NAME".to_owned(),
-        spec.display_name.clone(),
-    );
-    data.insert(
-        "DOTMAC_PLAN".to_owned(),
-        json!(spec.plan).as_str().unwrap_or_default().to_owned(),
-    );
-    data.insert(
-        "DOTMAC_SIZE".to_owned(),
-        json!(spec.size).as_str().unwrap_or_default().to_owned(),
-    );
-    data.insert(
-        "DOTMAC_ENTITLEMENTS_FILE".to_owned(),
-        "/etc/dotmac/entitlements.json".to_owned(),
+    let mut set = |key: &str, value: String| data.insert(key.to_owned(), value);
+    set(instance::TENANT, name);
+    set(instance::TENANT_DISPLAY_NAME, spec.display_name.clone());
+    set(instance::PLAN, spec.plan.name().to_owned());
+    set(instance::SIZE, spec.size.name().to_owned());
+    set(
+        instance::ENTITLEMENTS_FILE,
+        instance::ENTITLEMENTS_PATH.to_owned(),
     );
     if let Some(limits) = &spec.limits {
         if let Some(n) = limits.max_customers {
-            data.insert("DOTMAC_MAX_CUSTOMERS".to_owned(), n.to_string());
+            set(instance::MAX_CUSTOMERS, n.to_string());
         }
         if let Some(n) = limits.api_rate_limit_per_minute {
-            data.insert("DOTMAC_API_RATE_LIMIT_PER_MINUTE".to_owned(), n.to_string());
+            set(instance::API_RATE_LIMIT_PER_MINUTE, n.to_string());
         }
     }
-    data.insert(
-        "entitlements.json".to_owned(),
-        json!({"plan": spec.plan, "features": entitlements, "featurePlans": catalog::feature_plans()}).to_string(),
-    );
+    set(instance::ENTITLEMENTS_KEY, json!(file).to_string());
     data
 }
 
@@ -273,7 +272,7 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
                     "image": format!("{}:{version}", config.isp_image),
                     "args": ["serve"],
                     "ports": [{"name": "http", "containerPort": ISP_PORT, "protocol": "TCP"}],
-                    "env": [{"name": "DOTMAC_ISP_LISTEN", "value": format!("0.0.0.0:{ISP_PORT}")}],
+                    "env": [{"name": instance::LISTEN, "value": format!("0.0.0.0:{ISP_PORT}")}],
                     "envFrom": [{"configMapRef": {"name": APP}}, {"secretRef": {"name": CREDENTIALS_SECRET, "optional": true}}],
                     "resources": {
                         "requests": {"cpu": size.cpu_request, "memory": size.memory_request},
@@ -284,10 +283,10 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
                     "startupProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 2, "failureThreshold": 30},
                     "securityContext": {"runAsNonRoot": true, "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
                                         "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "volumeMounts": [{"name": "config", "mountPath": "/etc/dotmac", "readOnly": true},
+                    "volumeMounts": [{"name": "config", "mountPath": instance::CONFIG_DIR, "readOnly": true},
                                      {"name": "tmp", "mountPath": "/tmp"}],
                 }],
-                "volumes": [{"name": "config", "configMap": {"name": APP, "items": [{"key": "entitlements.json", "path": "entitlements.json"}]}},
+                "volumes": [{"name": "config", "configMap": {"name": APP, "items": [{"key": instance::ENTITLEMENTS_KEY, "path": instance::ENTITLEMENTS_KEY}]}},
                             {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
             }
         }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use dotmac_contract::instance;
 use serde_json::{Map, Value, json};
 
 use super::names;
@@ -212,7 +213,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         let secret_data = (secrets.is_ok() && database.is_ok() && cache.is_ok()).then(|| {
             BTreeMap::from([
                 (
-                    "DATABASE_URL".to_owned(),
+                    instance::DATABASE_URL.to_owned(),
                     format!(
                         "postgres://{db_name}:{}@{}/{db_name}",
                         db_password.expose(),
@@ -220,7 +221,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                     ),
                 ),
                 (
-                    "REDIS_URL".to_owned(),
+                    instance::REDIS_URL.to_owned(),
                     format!(
                         "redis://{}:{}@{}",
                         redis::user(&name).replace(':', "%3A"),

@@ -15,8 +15,8 @@ pub const MANAGER: &str = "dotmac-operator";
 pub const APP: &str = "isp-runtime";
 /// Secret the data plane fills with the tenant's credentials.
 pub const CREDENTIALS_SECRET: &str = "dotmac-tenant-credentials";
-/// Port isp-runtime serves on.
-pub const ISP_PORT: i32 = 8001;
+/// Port isp-runtime serves on, as Kubernetes objects write it.
+pub const ISP_PORT: i32 = dotmac_contract::instance::PORT as i32;
 
 /// The tenant's namespace.
 pub fn namespace(tenant: &str) -> String {

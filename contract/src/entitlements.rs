@@ -1,0 +1,50 @@
+//! The entitlements file: the features a tenant's plan and licenses give it, written by the
+//! operator into the tenant's ConfigMap (key [`crate::instance::ENTITLEMENTS_KEY`]) and re-read
+//! by the running instance when it changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// The file's content (JSON).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EntitlementsFile {
+    /// The tenant's plan.
+    pub plan: String,
+    /// The features in force.
+    pub features: BTreeSet<String>,
+    /// For every catalog feature, the lowest plan that has it (for "upgrade to …" messages).
+    #[serde(default)]
+    pub feature_plans: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_with_camel_case_keys() {
+        let file = EntitlementsFile {
+            plan: "basic".into(),
+            features: ["simple_billing".to_owned(), "advanced_billing".to_owned()].into(),
+            feature_plans: [("advanced_billing".to_owned(), "basic".to_owned())].into(),
+        };
+        let text = serde_json::to_string(&file).unwrap();
+        assert_eq!(
+            text,
+            r#"{"plan":"basic","features":["advanced_billing","simple_billing"],"featurePlans":{"advanced_billing":"basic"}}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<EntitlementsFile>(&text).unwrap(),
+            file
+        );
+    }
+
+    #[test]
+    fn feature_plans_may_be_absent() {
+        let file: EntitlementsFile =
+            serde_json::from_str(r#"{"plan":"free","features":[]}"#).unwrap();
+        assert!(file.feature_plans.is_empty());
+    }
+}

@@ -1,0 +1,45 @@
+//! An instance's settings: the environment variables the operator sets (through the tenant's
+//! ConfigMap and credentials Secret) and the instance reads, and the entitlements file's place.
+
+/// The tenant the instance belongs to (Redis key prefix `t:<tenant>:`, token prefix, logs).
+pub const TENANT: &str = "DOTMAC_TENANT";
+/// The tenant's display name.
+pub const TENANT_DISPLAY_NAME: &str = "DOTMAC_TENANT_DISPLAY_NAME";
+/// The tenant's plan (feature tier).
+pub const PLAN: &str = "DOTMAC_PLAN";
+/// The tenant's size.
+pub const SIZE: &str = "DOTMAC_SIZE";
+/// Path of the entitlements file.
+pub const ENTITLEMENTS_FILE: &str = "DOTMAC_ENTITLEMENTS_FILE";
+/// The most customers the tenant may have.
+pub const MAX_CUSTOMERS: &str = "DOTMAC_MAX_CUSTOMERS";
+/// API requests per minute per token.
+pub const API_RATE_LIMIT_PER_MINUTE: &str = "DOTMAC_API_RATE_LIMIT_PER_MINUTE";
+/// The address the instance serves HTTP on.
+pub const LISTEN: &str = "DOTMAC_ISP_LISTEN";
+/// The instance's database (from the credentials Secret).
+pub const DATABASE_URL: &str = "DATABASE_URL";
+/// The instance's Redis user (from the credentials Secret).
+pub const REDIS_URL: &str = "REDIS_URL";
+
+/// The port an instance serves on.
+pub const PORT: u16 = 8001;
+/// The ConfigMap key holding the entitlements file.
+pub const ENTITLEMENTS_KEY: &str = "entitlements.json";
+/// The directory the ConfigMap's entitlements file is mounted in.
+pub const CONFIG_DIR: &str = "/etc/dotmac";
+/// The entitlements file's path inside the instance's container.
+pub const ENTITLEMENTS_PATH: &str = "/etc/dotmac/entitlements.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entitlements_path_is_the_mounted_key() {
+        assert_eq!(
+            ENTITLEMENTS_PATH,
+            format!("{CONFIG_DIR}/{ENTITLEMENTS_KEY}")
+        );
+    }
+}
