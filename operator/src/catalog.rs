@@ -101,12 +101,12 @@ pub fn entitlements<'a>(
     features.into_iter().collect()
 }
 
-/// The features `tenant`'s licences grant right now, as their controller last wrote them.
+/// The features `tenant`'s licenses grant right now, as their controller last wrote them.
 pub fn licensed<'a>(
-    licences: impl IntoIterator<Item = &'a PluginLicense>,
+    licenses: impl IntoIterator<Item = &'a PluginLicense>,
     tenant: &str,
 ) -> Vec<String> {
-    let features: BTreeSet<&String> = licences
+    let features: BTreeSet<&String> = licenses
         .into_iter()
         .filter(|l| l.spec.tenant_ref == tenant && l.metadata.deletion_timestamp.is_none())
         .filter_map(|l| l.status.as_ref())

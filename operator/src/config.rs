@@ -51,7 +51,7 @@ pub struct ControllerConfig {
     #[arg(long, env = "DOTMAC_RESYNC_SECONDS", default_value_t = 300)]
     pub resync_seconds: u64,
 
-    /// Seconds between readings of a metered licence's usage, which can withdraw its features.
+    /// Seconds between readings of a metered license's usage, which can withdraw its features.
     #[arg(long, env = "DOTMAC_USAGE_POLL_SECONDS", default_value_t = 60)]
     pub usage_poll_seconds: u64,
 

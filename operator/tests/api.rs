@@ -1300,10 +1300,10 @@ async fn configmap_features(client: &Client, tenant: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
+async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     let h = harness_with(true, &["--usage-poll-seconds", "1"]).await;
     let admin = h.admin.clone();
-    let licences: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    let licenses: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
     let resellers: Api<dotmac_operator::crd::Reseller> = Api::all(h.client.clone());
     let (status, _) = h
         .call(
@@ -1333,7 +1333,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     h.wait_phase(&west, "l1", "Ready").await;
 
-    // A paid licence (no trial days) and a trial both grant their features at once.
+    // A paid license (no trial days) and a trial both grant their features at once.
     for plugin in ["voip-gateway", "ai-insights"] {
         let (status, body) = h
             .call(
@@ -1346,11 +1346,11 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let state = |name: &'static str| {
-        let licences = licences.clone();
+        let licenses = licenses.clone();
         move || {
-            let licences = licences.clone();
+            let licenses = licenses.clone();
             async move {
-                licences
+                licenses
                     .get(name)
                     .await
                     .ok()
@@ -1395,7 +1395,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     )
     .await;
 
-    // Revenue counts the plan and the paid licence, not the trial: gold earns 15 %.
+    // Revenue counts the plan and the paid license, not the trial: gold earns 15 %.
     let mrr = |amount: i64| {
         let resellers = resellers.clone();
         move || {
@@ -1407,7 +1407,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             }
         }
     };
-    let status = eventually("MRR with the paid licence", mrr(29_900 + 9_900)).await;
+    let status = eventually("MRR with the paid license", mrr(29_900 + 9_900)).await;
     assert_eq!(status.commission_accrued.unwrap().amount_minor, 5_970);
     assert_eq!(status.tenants.unwrap().names, vec!["l1".to_owned()]);
     let month = chrono::Utc::now().format("%Y-%m").to_string();
@@ -1424,7 +1424,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 5_970);
     assert_eq!(ledger["items"][0]["lines"][0]["tenant"], "l1");
 
-    // Trial → paid: the trial ends now and the licence joins the revenue.
+    // Trial → paid: the trial ends now and the license joins the revenue.
     let (status, body) = h
         .call(
             Some(&west),
@@ -1443,7 +1443,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         .await,
         "Active"
     );
-    let status = eventually("MRR with both licences", mrr(29_900 + 9_900 + 29_900)).await;
+    let status = eventually("MRR with both licenses", mrr(29_900 + 9_900 + 29_900)).await;
     assert_eq!(status.commission_accrued.unwrap().amount_minor, 10_455);
     let (_, ledger) = h
         .call(
@@ -1460,7 +1460,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     );
     assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 10_455);
 
-    // A second live licence for the same plugin: refused by the API, Conflict when applied.
+    // A second live license for the same plugin: refused by the API, Conflict when applied.
     let (status, _) = h
         .call(
             Some(&west),
@@ -1475,9 +1475,9 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         "metadata": {"name": "l1-voip-again"},
         "spec": {"tenantRef": "l1", "plugin": "voip-gateway", "tier": "pro"}}))
     .unwrap();
-    licences.create(&Default::default(), &second).await.unwrap();
+    licenses.create(&Default::default(), &second).await.unwrap();
     let conflict = eventually("conflict", || async {
-        let s = licences.get("l1-voip-again").await.ok()?.status?;
+        let s = licenses.get("l1-voip-again").await.ok()?.status?;
         s.conditions
             .iter()
             .find(|c| c.type_ == "Conflict" && c.status == "True")
@@ -1490,7 +1490,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         conflict.message
     );
     assert!(
-        licences
+        licenses
             .get("l1-voip-again")
             .await
             .unwrap()
@@ -1499,12 +1499,12 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             .entitlements
             .is_empty()
     );
-    // An expired licence holds nothing and conflicts with nothing.
+    // An expired license holds nothing and conflicts with nothing.
     let expired: dotmac_operator::crd::PluginLicense = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
         "metadata": {"name": "l1-sms-lapsed"},
         "spec": {"tenantRef": "l1", "plugin": "sms-notifications", "validUntil": "2026-01-01T00:00:00Z", "autoRenew": false}})).unwrap();
-    licences
+    licenses
         .create(&Default::default(), &expired)
         .await
         .unwrap();
@@ -1524,7 +1524,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let usage = eventually("usage in status", || async {
-        let s = licences.get("l1-voip-gateway").await.ok()?.status?;
+        let s = licenses.get("l1-voip-gateway").await.ok()?.status?;
         (s.usage.get("transactions") == Some(&10_000)).then_some(s)
     })
     .await;
@@ -1541,7 +1541,7 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     ]})))
     .await;
     let over = eventually("LimitExceeded", || async {
-        let s = licences.get("l1-voip-gateway").await.ok()?.status?;
+        let s = licenses.get("l1-voip-gateway").await.ok()?.status?;
         s.conditions
             .iter()
             .find(|c| c.type_ == "LimitExceeded" && c.status == "True")
@@ -1556,11 +1556,11 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     eventually("voip withdrawn", entitled("voip", false)).await;
     eventually("ai_insights kept", entitled("ai_insights", true)).await;
 
-    // Suspending a licence withdraws its features without ending it; lifting it restores them.
+    // Suspending a license withdraws its features without ending it; lifting it restores them.
     let suspend = |on: bool| {
-        let licences = licences.clone();
+        let licenses = licenses.clone();
         async move {
-            licences
+            licenses
                 .patch(
                     "l1-ai-insights",
                     &kube::api::PatchParams::default(),
@@ -1695,11 +1695,11 @@ async fn licences_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         assert_eq!(status, wanted, "{name}: {problem}");
     }
     assert_eq!(
-        licences.get("l1-sms-lapsed").await.unwrap().spec.trial_days,
+        licenses.get("l1-sms-lapsed").await.unwrap().spec.trial_days,
         0
     );
     assert!(
-        !licences.get("l1-sms-lapsed").await.unwrap().spec.auto_renew,
+        !licenses.get("l1-sms-lapsed").await.unwrap().spec.auto_renew,
         "a refused activation changed nothing"
     );
     assert_eq!(
@@ -1713,7 +1713,7 @@ async fn the_plugin_catalog_follows_its_configmap() {
     use k8s_openapi::api::core::v1::ConfigMap;
     let h = harness(false).await;
     let admin = h.admin.clone();
-    let licences: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    let licenses: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
     let maps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "default");
     let catalog_has = |plugin: &'static str, present: bool| {
         let h = &h;
@@ -1751,11 +1751,11 @@ async fn the_plugin_catalog_follows_its_configmap() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let limit = |value: i64| {
-        let licences = licences.clone();
+        let licenses = licenses.clone();
         move || {
-            let licences = licences.clone();
+            let licenses = licenses.clone();
             async move {
-                let s = licences.get("c1-advanced-analytics").await.ok()?.status?;
+                let s = licenses.get("c1-advanced-analytics").await.ok()?.status?;
                 (s.limits.get("api_calls") == Some(&value)).then_some(())
             }
         }
@@ -1779,7 +1779,7 @@ async fn the_plugin_catalog_follows_its_configmap() {
         .unwrap();
     let items = eventually("fibre-maps in the catalog", catalog_has("fibre-maps", true)).await;
     assert_eq!(items.len(), 6);
-    eventually("the licence following the new limit", limit(500)).await;
+    eventually("the license following the new limit", limit(500)).await;
     let (status, body) = h
         .call(
             Some(&admin),
@@ -1824,14 +1824,14 @@ async fn the_plugin_catalog_follows_its_configmap() {
     );
     eventually("fibre-maps kept", catalog_has("fibre-maps", true)).await;
 
-    // Without the ConfigMap the embedded catalog is back, and the licence for the plugin it
+    // Without the ConfigMap the embedded catalog is back, and the license for the plugin it
     // lacks grants nothing.
     maps.delete("plugin-catalog", &Default::default())
         .await
         .unwrap();
     eventually("fibre-maps gone", catalog_has("fibre-maps", false)).await;
     eventually("UnknownPlugin", || async {
-        let s = licences.get("c1-fibre-maps").await.ok()?.status?;
+        let s = licenses.get("c1-fibre-maps").await.ok()?.status?;
         s.conditions
             .iter()
             .any(|c| c.type_ == "Ready" && c.reason == "UnknownPlugin")
@@ -1851,7 +1851,7 @@ async fn the_plugin_catalog_follows_its_configmap() {
 #[tokio::test]
 async fn while_its_caches_load_the_api_is_not_ready_and_answers_503() {
     dotmac_telemetry::install_crypto_provider();
-    // A cluster that never answers: the tenant and licence caches never fill.
+    // A cluster that never answers: the tenant and license caches never fill.
     let client =
         Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
     let platform = common::PlatformDb::new().await;

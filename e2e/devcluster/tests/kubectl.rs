@@ -120,14 +120,14 @@ async fn apply_examples_twice_and_get_with_printer_columns() {
         .split_whitespace()
         .collect();
     assert_eq!(&acme[..3], ["acme", "free", "micro"]);
-    // A licence's expiry is a date ahead: shown as written, not as an age (which kubectl
+    // A license's expiry is a date ahead: shown as written, not as an age (which kubectl
     // prints as <invalid> for a time in the future).
-    let licences = kubectl.ok(&["get", "pluginlicenses"]).await;
-    let paid = licences
+    let licenses = kubectl.ok(&["get", "pluginlicenses"]).await;
+    let paid = licenses
         .lines()
         .find(|l| l.starts_with("fibrelink-voip-gateway "))
         .unwrap();
-    assert!(paid.contains("2027-12-31T23:59:59Z"), "{licences}");
+    assert!(paid.contains("2027-12-31T23:59:59Z"), "{licenses}");
     let short = kubectl.ok(&["get", "tn", "-o", "name"]).await;
     assert_eq!(short.lines().count(), 3, "{short}");
     let all = kubectl.ok(&["get", "dotmac"]).await;

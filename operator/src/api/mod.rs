@@ -91,8 +91,8 @@ pub struct AppState {
     pub client: Client,
     /// Tenants as the reflector last saw them (through [`AppState::tenants`]).
     pub tenants: Cache<Tenant>,
-    /// PluginLicenses as the reflector last saw them (through [`AppState::licences`]).
-    pub licences: Cache<PluginLicense>,
+    /// PluginLicenses as the reflector last saw them (through [`AppState::licenses`]).
+    pub licenses: Cache<PluginLicense>,
     /// The plugin catalog in force.
     pub plugins: PluginCatalog,
     /// When each tenant's status last got a health report, to write it at most every 30 s.
@@ -165,7 +165,7 @@ pub async fn assemble(
     let state = AppState {
         db,
         tenants: mirror(Api::<Tenant>::all(client.clone()), "tenant"),
-        licences: mirror(Api::<PluginLicense>::all(client.clone()), "licence"),
+        licenses: mirror(Api::<PluginLicense>::all(client.clone()), "license"),
         client,
         plugins,
         health_writes: Arc::default(),
@@ -188,11 +188,11 @@ impl AppState {
             .map_err(|_| Problem::unavailable("the tenant cache (still loading)"))
     }
 
-    /// Every licence, once the cache holds a full list; 503 while it is still loading.
-    pub async fn licences(&self) -> Result<&Store<PluginLicense>, Problem> {
-        tokio::time::timeout(CACHE_WAIT, self.licences.synced())
+    /// Every license, once the cache holds a full list; 503 while it is still loading.
+    pub async fn licenses(&self) -> Result<&Store<PluginLicense>, Problem> {
+        tokio::time::timeout(CACHE_WAIT, self.licenses.synced())
             .await
-            .map_err(|_| Problem::unavailable("the licence cache (still loading)"))
+            .map_err(|_| Problem::unavailable("the license cache (still loading)"))
     }
 }
 
@@ -289,11 +289,11 @@ pub fn router(state: AppState) -> Router {
 async fn ready(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await.is_ok();
     let tenants = state.tenants.is_synced();
-    let licences = state.licences.is_synced();
-    let ok = database && tenants && licences;
+    let licenses = state.licenses.is_synced();
+    let ok = database && tenants && licenses;
     let body = Json(serde_json::json!({
         "status": if ok { "ok" } else { "unavailable" },
-        "checks": {"database": database, "tenantCache": tenants, "licenceCache": licences},
+        "checks": {"database": database, "tenantCache": tenants, "licenseCache": licenses},
     }));
     if ok {
         body.into_response()

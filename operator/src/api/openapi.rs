@@ -84,7 +84,7 @@ pub fn spec() -> Value {
         operation
     };
     let recorded = schema::<AlertRecorded>(&mut g);
-    let licence = schema::<LicenseView>(&mut g);
+    let license = schema::<LicenseView>(&mut g);
     let name =
         json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string"}});
     let mut commission_params = vec![name.clone()];
@@ -123,13 +123,13 @@ pub fn spec() -> Value {
             "get": op("The plugin catalog", vec![], None, "200", Some(schema::<Catalog>(&mut g))),
         },
         "/plugins/subscriptions": {
-            "post": op("License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already)", vec![], Some(schema::<NewSubscription>(&mut g)), "201", Some(licence.clone())),
+            "post": op("License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already)", vec![], Some(schema::<NewSubscription>(&mut g)), "201", Some(license.clone())),
         },
         "/plugins/subscriptions/{name}": {
-            "get": op("Read a licence", vec![name.clone()], None, "200", Some(licence.clone())),
+            "get": op("Read a license", vec![name.clone()], None, "200", Some(license.clone())),
         },
         "/plugins/subscriptions/{name}/activate": {
-            "post": op("End a licence's trial: paid from now", vec![name.clone()], None, "200", Some(licence)),
+            "post": op("End a license's trial: paid from now", vec![name.clone()], None, "200", Some(license)),
         },
         "/resellers": {
             "get": op("List resellers (a reseller sees itself)", vec![], None, "200", Some(schema::<ResellerList>(&mut g))),

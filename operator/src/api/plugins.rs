@@ -1,4 +1,4 @@
-//! The plugin catalog and licence subscriptions: `GET /plugins/catalog` (plugins and plan
+//! The plugin catalog and license subscriptions: `GET /plugins/catalog` (plugins and plan
 //! prices); `POST /plugins/subscriptions`, which creates a PluginLicense (a trial when the
 //! plugin has trial days) for a tenant the caller may see and refuses a second live one for the
 //! same plugin; reading one; and `POST …/{name}/activate`, which ends its trial (paid now).
@@ -83,7 +83,7 @@ pub struct NewSubscription {
     pub tier: Option<String>,
 }
 
-/// A licence as the API shows it.
+/// A license as the API shows it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LicenseView {
     /// The PluginLicense's name (`<tenant>-<plugin>`).
@@ -119,12 +119,12 @@ async fn subscribe(
     };
     visible(&state, &principal, &input.tenant).await?;
     let now = chrono::Utc::now();
-    let licences = state.licences().await?.state();
-    if let Some(held) = licences.iter().find(|l| {
+    let licenses = state.licenses().await?.state();
+    if let Some(held) = licenses.iter().find(|l| {
         l.spec.tenant_ref == input.tenant && l.spec.plugin == plugin.id && is_live(l, now)
     }) {
         return Err(Problem::conflict(format!(
-            "tenant {} already holds {} with licence {}",
+            "tenant {} already holds {} with license {}",
             input.tenant,
             plugin.id,
             held.name_any()
@@ -136,8 +136,8 @@ async fn subscribe(
         tier: tier.name.to_owned(),
         trial_days: plugin.trial_days,
         valid_until: None,
-        // The tier's limits apply through the catalog, so a catalog change reaches the licence;
-        // spec.limits is for this licence's own overrides.
+        // The tier's limits apply through the catalog, so a catalog change reaches the license;
+        // spec.limits is for this license's own overrides.
         limits: BTreeMap::new(),
         auto_renew: true,
         suspended: false,
@@ -148,7 +148,7 @@ async fn subscribe(
         .create(&PostParams::default(), &license)
         .await
         .map_err(kube_error)?;
-    tracing::info!(tenant = %input.tenant, plugin = plugin.id, tier = tier.name, trial_days = plugin.trial_days, "plugin licence created through the API");
+    tracing::info!(tenant = %input.tenant, plugin = plugin.id, tier = tier.name, trial_days = plugin.trial_days, "plugin license created through the API");
     let mut response = (StatusCode::CREATED, Json(LicenseView::from(&created))).into_response();
     if let Ok(value) = format!("/api/v1/plugins/subscriptions/{name}").parse() {
         response
@@ -168,8 +168,8 @@ impl From<&PluginLicense> for LicenseView {
     }
 }
 
-/// The licence `name` if the caller may see its tenant; 404 otherwise.
-async fn licence(
+/// The license `name` if the caller may see its tenant; 404 otherwise.
+async fn license(
     state: &AppState,
     principal: &Principal,
     name: &str,
@@ -179,19 +179,19 @@ async fn licence(
             "a tenant token may only report telemetry and usage",
         ));
     }
-    let missing = || Problem::not_found("no such licence");
+    let missing = || Problem::not_found("no such license");
     if !super::dns_label(name, 253) {
         return Err(missing());
     }
-    let licence = Api::<PluginLicense>::all(state.client.clone())
+    let license = Api::<PluginLicense>::all(state.client.clone())
         .get_opt(name)
         .await
         .map_err(kube_error)?
         .ok_or_else(missing)?;
-    visible(state, principal, &licence.spec.tenant_ref)
+    visible(state, principal, &license.spec.tenant_ref)
         .await
         .map_err(|_| missing())?;
-    Ok(licence)
+    Ok(license)
 }
 
 async fn get_subscription(
@@ -199,29 +199,29 @@ async fn get_subscription(
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Json<LicenseView>, Problem> {
-    let licence = licence(&state, &principal, &name).await?;
-    Ok(Json(LicenseView::from(&licence)))
+    let license = license(&state, &principal, &name).await?;
+    Ok(Json(LicenseView::from(&license)))
 }
 
-/// Ends a licence's trial now: it becomes paid (Active) and counts in its reseller's revenue.
+/// Ends a license's trial now: it becomes paid (Active) and counts in its reseller's revenue.
 async fn activate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<Json<LicenseView>, Problem> {
-    let licence = licence(&state, &principal, &name).await?;
-    if licence.spec.suspended {
+    let license = license(&state, &principal, &name).await?;
+    if license.spec.suspended {
         return Err(Problem::conflict(
-            "the licence is suspended; lift spec.suspended first",
+            "the license is suspended; lift spec.suspended first",
         ));
     }
     if let Some(PluginLicenseStatus {
         state: Some(LicenseState::Expired),
         ..
-    }) = &licence.status
+    }) = &license.status
     {
         return Err(Problem::conflict(
-            "the licence has expired; subscribe again instead",
+            "the license has expired; subscribe again instead",
         ));
     }
     let patch = json!({"spec": {"trialDays": 0, "autoRenew": true}});
@@ -229,7 +229,7 @@ async fn activate(
         .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(kube_error)?;
-    tracing::info!(tenant = %updated.spec.tenant_ref, plugin = %updated.spec.plugin, "licence converted to paid through the API");
+    tracing::info!(tenant = %updated.spec.tenant_ref, plugin = %updated.spec.plugin, "license converted to paid through the API");
     Ok(Json(LicenseView::from(&updated)))
 }
 

@@ -413,7 +413,7 @@ async fn entitlements(
 ) -> Result<Json<EntitlementsView>, Problem> {
     let tenant = visible(&state, &principal, &name).await?;
     let licensed = catalog::licensed(
-        state.licences().await?.state().iter().map(AsRef::as_ref),
+        state.licenses().await?.state().iter().map(AsRef::as_ref),
         &name,
     );
     Ok(Json(EntitlementsView {

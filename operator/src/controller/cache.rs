@@ -3,7 +3,7 @@
 //! kube's `Store::wait_until_ready` wakes only the last of several tasks waiting at once: its
 //! `DelayedInit` polls a oneshot receiver, which keeps a single waker. A reconcile that waited
 //! on another controller's store beside that controller's own runner could therefore wait
-//! forever (seen as a Tenant stuck in Provisioning when it arrived before the licence cache was
+//! forever (seen as a Tenant stuck in Provisioning when it arrived before the license cache was
 //! full). Readiness here is a `tokio::sync::watch` channel, which wakes every waiter.
 
 use std::{fmt, hash::Hash};

@@ -134,7 +134,7 @@ async fn health_server(
 }
 
 /// Runs the Tenant, PluginLicense and Reseller controllers until SIGTERM/Ctrl-C, with leader
-/// election when configured. `platform` is the platform database: usage for licences, the
+/// election when configured. `platform` is the platform database: usage for licenses, the
 /// commission ledger for resellers.
 pub async fn run(
     client: Client,
@@ -219,10 +219,10 @@ pub async fn run(
     };
 
     // PluginLicenses: reconciled on their own changes, their siblings' (conflicts) and their
-    // tenant's (a licence for a tenant that appears).
-    let (licence_store, licence_writer) = reflector::store::<PluginLicense>();
-    let (licence_cache, licence_mark) = cache::Cache::new(licence_store.clone());
-    let licence_stream = watcher(
+    // tenant's (a license for a tenant that appears).
+    let (license_store, license_writer) = reflector::store::<PluginLicense>();
+    let (license_cache, license_mark) = cache::Cache::new(license_store.clone());
+    let license_stream = watcher(
         Api::<PluginLicense>::all(client.clone()),
         watcher::Config::default().any_semantic(),
     )
@@ -230,23 +230,23 @@ pub async fn run(
     .modify(|l| {
         l.managed_fields_mut().clear();
     })
-    .reflect(licence_writer)
+    .reflect(license_writer)
     .inspect(move |event| {
-        licence_mark.observe(event);
+        license_mark.observe(event);
     })
     .applied_objects();
-    let of_tenant = licence_store.clone();
-    let siblings = licence_store.clone();
+    let of_tenant = license_store.clone();
+    let siblings = license_store.clone();
     let shared = Arc::new(shared::Shared {
         client: client.clone(),
         db: platform,
         tenants: tenant_cache,
-        licences: licence_cache.clone(),
+        licenses: license_cache.clone(),
         plugins: plugins.clone(),
         recorder: recorder.clone(),
         resync: config.resync(),
     });
-    let licences = Controller::for_stream(licence_stream, licence_store.clone())
+    let licenses = Controller::for_stream(license_stream, license_store.clone())
         .with_config(ControllerSettings::default().concurrency(config.concurrency))
         .watches(
             Api::<Tenant>::all(client.clone()),
@@ -277,7 +277,7 @@ pub async fn run(
                     .collect::<Vec<_>>()
             },
         )
-        // A new catalog can change any licence's limits, features or validity.
+        // A new catalog can change any license's limits, features or validity.
         .reconcile_all_on(plugins.changes())
         .graceful_shutdown_on(shutdown())
         .run(
@@ -291,7 +291,7 @@ pub async fn run(
         )
         .for_each(log_errors);
 
-    // Resellers: reconciled when one of their tenants or its licences changes. A tenant that
+    // Resellers: reconciled when one of their tenants or its licenses changes. A tenant that
     // moves to another reseller triggers both: the mapper remembers each tenant's last one.
     let tenant_reseller = reader.clone();
     let last_reseller: Arc<std::sync::Mutex<std::collections::HashMap<String, String>>> =
@@ -322,9 +322,9 @@ pub async fn run(
     .watches(
         Api::<PluginLicense>::all(client.clone()),
         watcher::Config::default(),
-        move |licence: PluginLicense| {
+        move |license: PluginLicense| {
             tenant_reseller
-                .get(&ObjectRef::new(&licence.spec.tenant_ref))
+                .get(&ObjectRef::new(&license.spec.tenant_ref))
                 .and_then(|t| t.spec.reseller_ref.clone())
                 .map(|r| ObjectRef::new(&r))
         },
@@ -351,7 +351,7 @@ pub async fn run(
         metrics: metrics.clone(),
         data_plane,
         failures: Default::default(),
-        licences: licence_cache,
+        licenses: license_cache,
     });
 
     let counting = context.metrics.clone();
@@ -395,7 +395,7 @@ pub async fn run(
         .watches(
             Api::<PluginLicense>::all(client.clone()),
             watcher::Config::default(),
-            |licence: PluginLicense| Some(ObjectRef::<Tenant>::new(&licence.spec.tenant_ref)),
+            |license: PluginLicense| Some(ObjectRef::<Tenant>::new(&license.spec.tenant_ref)),
         )
         .graceful_shutdown_on(shutdown())
         .run(
@@ -408,7 +408,7 @@ pub async fn run(
         )
         .for_each(log_errors);
     let controllers = async {
-        tokio::join!(tenants, licences, resellers);
+        tokio::join!(tenants, licenses, resellers);
     };
 
     let renew = async {

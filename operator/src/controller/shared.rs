@@ -1,5 +1,5 @@
 //! What the PluginLicense and Reseller reconciles both read: the cluster, the platform
-//! database, the tenant and licence caches and the plugin catalog.
+//! database, the tenant and license caches and the plugin catalog.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use crate::{
     plugins::source::PluginCatalog,
 };
 
-/// Clients, caches and settings shared by the licence and reseller controllers.
+/// Clients, caches and settings shared by the license and reseller controllers.
 pub struct Shared {
     /// The Kubernetes client.
     pub client: Client,
@@ -21,7 +21,7 @@ pub struct Shared {
     /// Every Tenant.
     pub tenants: Cache<Tenant>,
     /// Every PluginLicense.
-    pub licences: Cache<PluginLicense>,
+    pub licenses: Cache<PluginLicense>,
     /// The plugin catalog in force.
     pub plugins: PluginCatalog,
     /// Event publisher.

@@ -35,12 +35,12 @@ pub struct Plugin {
     /// What it does.
     #[serde(default)]
     pub description: String,
-    /// Features a live licence adds to the tenant's entitlements.
+    /// Features a live license adds to the tenant's entitlements.
     pub features: Vec<String>,
     /// Metrics its usage is metered by.
     #[serde(default)]
     pub metrics: Vec<String>,
-    /// Days of free trial a new licence gets; 0 for none.
+    /// Days of free trial a new license gets; 0 for none.
     #[serde(default)]
     pub trial_days: i32,
     /// Tiers, cheapest first; a subscription without a tier gets the first.

@@ -1,14 +1,14 @@
-//! A licence's status, computed from its spec, its age, the catalog, the other licences of the
+//! A license's status, computed from its spec, its age, the catalog, the other licenses of the
 //! same tenant and plugin, and its usage this month. Pure: the same facts give the same status.
 //!
-//! Lifecycle: a licence with trial days is in `Trial` until they have passed since its
+//! Lifecycle: a license with trial days is in `Trial` until they have passed since its
 //! creation. It is then paid (`Active`) while `validUntil` is unset or ahead. Past `validUntil`
 //! it renews (stays `Active`) with `autoRenew`, and is `Expired` without. A trial that ends
 //! with no `validUntil` and no `autoRenew` expires instead of converting to paid.
 //! `suspended` wins over all of these.
 //!
-//! A licence grants its plugin's features while it is in Trial or Active, its tenant exists,
-//! no older live licence holds the same plugin for the same tenant (the younger one gets
+//! A license grants its plugin's features while it is in Trial or Active, its tenant exists,
+//! no older live license holds the same plugin for the same tenant (the younger one gets
 //! `Conflict`), and no metered metric is over its limit this month (`LimitExceeded`, until the
 //! month ends or the limit is raised).
 
@@ -23,7 +23,7 @@ use crate::{
     plugins::Catalog,
 };
 
-/// Where a licence is in its life, before the catalog, conflicts and limits.
+/// Where a license is in its life, before the catalog, conflicts and limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lifecycle {
     /// The state.
@@ -38,7 +38,7 @@ pub struct Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidValidUntil(pub String);
 
-/// The licence's lifecycle state at `now`.
+/// The license's lifecycle state at `now`.
 pub fn lifecycle(
     license: &PluginLicense,
     created: DateTime<Utc>,
@@ -102,7 +102,7 @@ pub fn lifecycle(
     Ok(lifecycle)
 }
 
-/// Whether a licence still holds its plugin for its tenant: anything but Expired. A licence
+/// Whether a license still holds its plugin for its tenant: anything but Expired. A license
 /// with an unreadable `validUntil` holds it too, so that fixing it cannot steal the plugin.
 pub fn is_live(license: &PluginLicense, now: DateTime<Utc>) -> bool {
     license.metadata.deletion_timestamp.is_none()
@@ -110,7 +110,7 @@ pub fn is_live(license: &PluginLicense, now: DateTime<Utc>) -> bool {
             .map_or(true, |l| l.state != LicenseState::Expired)
 }
 
-/// When the licence was created; `now` for one not yet stored.
+/// When the license was created; `now` for one not yet stored.
 pub fn created(license: &PluginLicense, now: DateTime<Utc>) -> DateTime<Utc> {
     license
         .metadata
@@ -120,9 +120,9 @@ pub fn created(license: &PluginLicense, now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// The live licence, other than `license`, that holds the same plugin for the same tenant and
+/// The live license, other than `license`, that holds the same plugin for the same tenant and
 /// came first: `license` conflicts with it. Creation times have whole seconds, so within one
-/// second the licence whose status already grants wins, then the first name.
+/// second the license whose status already grants wins, then the first name.
 pub fn holder<'a>(
     license: &PluginLicense,
     others: impl IntoIterator<Item = &'a PluginLicense>,
@@ -170,14 +170,14 @@ pub fn period(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (start, end)
 }
 
-/// What the reconcile found out about a licence.
+/// What the reconcile found out about a license.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     /// The clock.
     pub now: DateTime<Utc>,
     /// Whether the Tenant named by `tenantRef` exists.
     pub tenant_exists: bool,
-    /// The name of the older live licence for the same tenant and plugin, if any.
+    /// The name of the older live license for the same tenant and plugin, if any.
     pub holder: Option<&'a str>,
     /// Usage per metric this month.
     pub usage: &'a BTreeMap<String, f64>,
@@ -196,7 +196,7 @@ pub struct Assessment {
     pub metered: bool,
 }
 
-/// The licence's status from `facts`.
+/// The license's status from `facts`.
 pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
     let now = facts.now;
     let (period_start, period_end) = period(now);
@@ -277,7 +277,7 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
             false,
             "Conflict",
             format!(
-                "licence {} already holds {} for tenant {}",
+                "license {} already holds {} for tenant {}",
                 facts.holder.unwrap_or_default(),
                 license.spec.plugin,
                 license.spec.tenant_ref
@@ -312,9 +312,9 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
             },
             match facts.holder {
                 Some(holder) => format!(
-                    "only one live licence per tenant and plugin: {holder} came first; delete one of them"
+                    "only one live license per tenant and plugin: {holder} came first; delete one of them"
                 ),
-                None => "the only live licence for this tenant and plugin".into(),
+                None => "the only live license for this tenant and plugin".into(),
             },
         ),
         cond(
@@ -467,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn the_older_live_licence_holds_the_plugin() {
+    fn the_older_live_license_holds_the_plugin() {
         let first = license("acme-sms", "2026-11-01T00:00:00Z", json!({}));
         let second = license("acme-sms-2", "2026-11-02T00:00:00Z", json!({}));
         let expired = license(
@@ -487,7 +487,7 @@ mod tests {
             holder(&second, all.iter().copied(), now).and_then(|l| l.metadata.name.clone()),
             Some("acme-sms".into())
         );
-        // Within one second, the licence already granting keeps the plugin.
+        // Within one second, the license already granting keeps the plugin.
         let mut granting = license("acme-sms-b", "2026-11-03T00:00:00Z", json!({}));
         let newcomer = license("acme-sms-a", "2026-11-03T00:00:00Z", json!({}));
         let none = BTreeMap::new();
@@ -600,7 +600,7 @@ mod tests {
         let again = assess(&l, &facts("2026-11-26T00:05:00Z", &none));
         assert_eq!(
             again.status, first.status,
-            "a steady licence writes nothing"
+            "a steady license writes nothing"
         );
     }
 

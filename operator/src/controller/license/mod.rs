@@ -1,6 +1,6 @@
-//! The PluginLicense controller: reads the licence's tenant, its siblings for the same tenant
+//! The PluginLicense controller: reads the license's tenant, its siblings for the same tenant
 //! and plugin, and its usage this month from the platform database, then writes the status
-//! [`assess`] computes when it changed. The Tenant controller turns the licences' granted
+//! [`assess`] computes when it changed. The Tenant controller turns the licenses' granted
 //! features into the tenant's entitlements.
 
 pub mod assess;
@@ -26,14 +26,14 @@ use super::{
 };
 use crate::{crd::PluginLicense, metering};
 
-/// A licence reconcile failed.
+/// A license reconcile failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The platform database could not be read.
     #[error("reading usage from the platform database: {0}")]
     Usage(#[from] DbErr),
     /// Writing the status failed.
-    #[error("writing the licence status: {0}")]
+    #[error("writing the license status: {0}")]
     Kube(#[from] kube::Error),
 }
 
@@ -47,26 +47,26 @@ impl Error {
     }
 }
 
-/// What a licence reconcile needs: the shared clients and caches (tenants, to see whether
-/// `tenantRef` exists; every licence, for conflicts; the database, for usage rollups).
+/// What a license reconcile needs: the shared clients and caches (tenants, to see whether
+/// `tenantRef` exists; every license, for conflicts; the database, for usage rollups).
 pub struct Context {
     /// Clients, caches, catalog.
     pub shared: Arc<Shared>,
-    /// How often a metered licence's usage is read again.
+    /// How often a metered license's usage is read again.
     pub usage_poll: Duration,
-    /// Consecutive failures per licence.
+    /// Consecutive failures per license.
     pub failures: Failures,
 }
 
-/// Reconciles one licence.
-#[tracing::instrument(skip_all, fields(licence = %license.name_any(), tenant = %license.spec.tenant_ref))]
+/// Reconciles one license.
+#[tracing::instrument(skip_all, fields(license = %license.name_any(), tenant = %license.spec.tenant_ref))]
 pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action, Error> {
     if license.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     // Conflicts and the tenant's existence are only known once both caches are full.
     let tenants = ctx.shared.tenants.synced().await;
-    let siblings = ctx.shared.licences.synced().await.state();
+    let siblings = ctx.shared.licenses.synced().await.state();
     let now = Utc::now();
     let tenant_exists = tenants
         .get(&ObjectRef::new(&license.spec.tenant_ref))
@@ -138,7 +138,7 @@ async fn announce(
     if before.as_ref().map(|b| &b.1) == Some(&reason) && before_state == status.state {
         return;
     }
-    tracing::info!(tenant = %license.spec.tenant_ref, plugin = %license.spec.plugin, state = ?status.state, %reason, "licence changed");
+    tracing::info!(tenant = %license.spec.tenant_ref, plugin = %license.spec.plugin, state = ?status.state, %reason, "license changed");
     let type_ = if granting == "True" {
         EventType::Normal
     } else {
@@ -154,10 +154,10 @@ async fn announce(
     publish(&ctx.shared.recorder, license, event).await;
 }
 
-/// Retries with exponential backoff per licence.
+/// Retries with exponential backoff per license.
 pub fn error_policy(license: Arc<PluginLicense>, error: &Error, ctx: Arc<Context>) -> Action {
     let name = license.name_any();
     let delay = ctx.failures.failed(&name);
-    tracing::warn!(tenant = %license.spec.tenant_ref, licence = %name, %error, reason = error.reason(), retry_in = ?delay, "licence reconcile failed");
+    tracing::warn!(tenant = %license.spec.tenant_ref, license = %name, %error, reason = error.reason(), retry_in = ?delay, "license reconcile failed");
     Action::requeue(delay)
 }

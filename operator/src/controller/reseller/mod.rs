@@ -58,14 +58,14 @@ pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Act
         return Ok(Action::await_change());
     }
     let tenants = ctx.shared.tenants.synced().await.state();
-    let licences = ctx.shared.licences.synced().await.state();
+    let licenses = ctx.shared.licenses.synced().await.state();
     let name = reseller.name_any();
     let now = Utc::now();
-    let licence_refs: Vec<&PluginLicense> = licences.iter().map(AsRef::as_ref).collect();
+    let license_refs: Vec<&PluginLicense> = licenses.iter().map(AsRef::as_ref).collect();
     let summary = summary::summarise(
         &reseller,
         tenants.iter().map(AsRef::as_ref),
-        &licence_refs,
+        &license_refs,
         &ctx.shared.plugins.current(),
     );
     let accrual = Accrual {

@@ -1,7 +1,7 @@
 //! A reseller's tenants, monthly recurring revenue and commission, and its status. Pure.
 //!
 //! Revenue counts, per tenant that is not suspended or being deleted, its plan's list price
-//! and the tier price of each licence that is paid (`Active`, not in conflict); trials earn
+//! and the tier price of each license that is paid (`Active`, not in conflict); trials earn
 //! nothing. Commission is the reseller's rate (its override, or the tier's: bronze 10 %,
 //! silver 12 %, gold 15 %, platinum 18 %) of that revenue, rounded half away from zero to the
 //! cent here and only here.
@@ -23,10 +23,10 @@ use crate::{
     plugins::Catalog,
 };
 
-/// A paid licence in a tenant's revenue.
+/// A paid license in a tenant's revenue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct LicenceRevenue {
+pub struct LicenseRevenue {
     /// Catalog id of the plugin.
     pub plugin: String,
     /// Tier.
@@ -47,8 +47,8 @@ pub struct TenantRevenue {
     pub suspended: bool,
     /// The plan's monthly list price in minor units.
     pub plan_price: i64,
-    /// Paid licences.
-    pub licences: Vec<LicenceRevenue>,
+    /// Paid licenses.
+    pub licenses: Vec<LicenseRevenue>,
     /// What the tenant brings in a month, in minor units.
     pub total: i64,
 }
@@ -102,11 +102,11 @@ pub fn commission(amount: i64, rate: Decimal) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-/// The reseller's summary from every tenant and licence.
+/// The reseller's summary from every tenant and license.
 pub fn summarise<'a>(
     reseller: &Reseller,
     tenants: impl IntoIterator<Item = &'a Tenant>,
-    licences: &[&PluginLicense],
+    licenses: &[&PluginLicense],
     catalog: &Catalog,
 ) -> Summary {
     let name = reseller.metadata.name.as_deref().unwrap_or_default();
@@ -117,7 +117,7 @@ pub fn summarise<'a>(
         })
         .collect();
     own.sort_by_key(|t| t.metadata.name.clone());
-    let lines: Vec<TenantRevenue> = own.iter().map(|t| revenue(t, licences, catalog)).collect();
+    let lines: Vec<TenantRevenue> = own.iter().map(|t| revenue(t, licenses, catalog)).collect();
     let mrr = lines.iter().map(|l| l.total).sum();
     let rate = rate(reseller);
     let allowed = &reseller.spec.allowed_plans;
@@ -134,9 +134,9 @@ pub fn summarise<'a>(
     }
 }
 
-fn revenue(tenant: &Tenant, licences: &[&PluginLicense], catalog: &Catalog) -> TenantRevenue {
+fn revenue(tenant: &Tenant, licenses: &[&PluginLicense], catalog: &Catalog) -> TenantRevenue {
     let name = tenant.metadata.name.clone().unwrap_or_default();
-    let mut paid: Vec<LicenceRevenue> = licences
+    let mut paid: Vec<LicenseRevenue> = licenses
         .iter()
         .filter(|l| l.spec.tenant_ref == name && l.metadata.deletion_timestamp.is_none())
         .filter(|l| {
@@ -146,7 +146,7 @@ fn revenue(tenant: &Tenant, licences: &[&PluginLicense], catalog: &Catalog) -> T
         })
         .filter_map(|l| {
             let tier = catalog.find(&l.spec.plugin)?.tier(&l.spec.tier)?;
-            Some(LicenceRevenue {
+            Some(LicenseRevenue {
                 plugin: l.spec.plugin.clone(),
                 tier: l.spec.tier.clone(),
                 monthly_price: tier.monthly_price,
@@ -166,7 +166,7 @@ fn revenue(tenant: &Tenant, licences: &[&PluginLicense], catalog: &Catalog) -> T
         plan: tenant.spec.plan,
         suspended,
         plan_price,
-        licences: paid,
+        licenses: paid,
         total,
     }
 }
@@ -315,7 +315,7 @@ mod tests {
         .unwrap()
     }
 
-    fn licence(
+    fn license(
         tenant: &str,
         plugin: &str,
         tier: &str,
@@ -366,25 +366,25 @@ mod tests {
     }
 
     #[test]
-    fn revenue_counts_plans_and_paid_licences_but_not_trials_conflicts_or_suspended_tenants() {
+    fn revenue_counts_plans_and_paid_licenses_but_not_trials_conflicts_or_suspended_tenants() {
         let r = reseller(json!({"tier": "gold"}));
         let tenants = [
             tenant("acme", "premium", json!({})),
             tenant("beta", "basic", json!({"suspended": true})),
             tenant("other", "enterprise", json!({"resellerRef": "south"})),
         ];
-        let licences = [
-            licence("acme", "voip-gateway", "standard", "Active", false),
-            licence("acme", "advanced-analytics", "starter", "Trial", false),
-            licence("acme", "sms-notifications", "standard", "Active", true),
-            licence("beta", "voip-gateway", "pro", "Active", false),
+        let licenses = [
+            license("acme", "voip-gateway", "standard", "Active", false),
+            license("acme", "advanced-analytics", "starter", "Trial", false),
+            license("acme", "sms-notifications", "standard", "Active", true),
+            license("beta", "voip-gateway", "pro", "Active", false),
         ];
-        let refs: Vec<&PluginLicense> = licences.iter().collect();
+        let refs: Vec<&PluginLicense> = licenses.iter().collect();
         let s = summarise(&r, &tenants, &refs, &Catalog::embedded().unwrap());
         assert_eq!(s.names(), vec!["acme".to_owned(), "beta".to_owned()]);
         // premium 299.00 + voip standard 99.00; beta is suspended.
         assert_eq!(s.mrr, 29_900 + 9_900);
-        assert_eq!(s.lines[0].licences.len(), 1);
+        assert_eq!(s.lines[0].licenses.len(), 1);
         assert_eq!(s.lines[1].total, 0);
         assert_eq!(s.commission, 5_970);
     }

@@ -104,7 +104,7 @@ pub struct Context {
     /// Consecutive failures per tenant, for exponential backoff.
     pub failures: Failures,
     /// Every PluginLicense, whose granted features join the tenant's entitlements.
-    pub licences: crate::controller::cache::Cache<crate::crd::PluginLicense>,
+    pub licenses: crate::controller::cache::Cache<crate::crd::PluginLicense>,
 }
 
 impl std::fmt::Debug for Context {
@@ -176,10 +176,10 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     }
 
     // Entitlements written from an empty cache would withdraw every licensed feature.
-    let licences = ctx.licences.synced().await.state();
+    let licenses = ctx.licenses.synced().await.state();
     let mut observed = Observed {
         wanted_replicas: build::wanted_replicas(tenant),
-        licensed: catalog::licensed(licences.iter().map(AsRef::as_ref), &name),
+        licensed: catalog::licensed(licenses.iter().map(AsRef::as_ref), &name),
         ..Observed::default()
     };
     if let Some(reseller) = &tenant.spec.reseller_ref {

@@ -24,7 +24,7 @@ pub struct Observed {
     pub failure: Option<(String, String)>,
     /// The data plane's parts, when it is on.
     pub data_plane: Option<DataPlaneState>,
-    /// Features the tenant's licences grant.
+    /// Features the tenant's licenses grant.
     pub licensed: Vec<String>,
 }
 
