@@ -396,6 +396,60 @@ async fn suspend_resume_and_drift_is_put_back() {
     .await;
 }
 
+/// Deletes the `name` object of `K` and waits for the operator to put it back: its uid changes.
+async fn deleted_by_hand_comes_back<K>(api: Api<K>, name: &str)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let before = api.get(name).await.unwrap().uid();
+    api.delete(name, &DeleteParams::default()).await.unwrap();
+    let what = format!("{} {name} to come back", std::any::type_name::<K>());
+    eventually(10, &what, || async {
+        api.get_opt(name)
+            .await
+            .unwrap()
+            .filter(|o| o.uid() != before)
+            .map(|_| ())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_child_deleted_by_hand_is_back_within_seconds() {
+    let (_cluster, client) = cluster().await;
+    // The resync is 300 s: only the watches can bring the objects back this fast.
+    let _controller = start(&client, config(&[]));
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let spec = json!({"domain": "portal.gone.example",
+                      "autoscaling": {"minReplicas": 2, "maxReplicas": 4}});
+    tenants
+        .create(&PostParams::default(), &tenant("gone", spec))
+        .await
+        .unwrap();
+    phase_is(&tenants, "gone", TenantPhase::Ready).await;
+    let ns = "dotmac-tenant-gone";
+    let c = || client.clone();
+    deleted_by_hand_comes_back(Api::<NetworkPolicy>::namespaced(c(), ns), "default-deny").await;
+    deleted_by_hand_comes_back(Api::<ResourceQuota>::namespaced(c(), ns), "tenant-quota").await;
+    deleted_by_hand_comes_back(Api::<LimitRange>::namespaced(c(), ns), "tenant-limits").await;
+    deleted_by_hand_comes_back(Api::<ServiceAccount>::namespaced(c(), ns), "isp-runtime").await;
+    deleted_by_hand_comes_back(Api::<ConfigMap>::namespaced(c(), ns), "isp-runtime").await;
+    deleted_by_hand_comes_back(Api::<Service>::namespaced(c(), ns), "isp-runtime").await;
+    deleted_by_hand_comes_back(Api::<Ingress>::namespaced(c(), ns), "isp-runtime").await;
+    deleted_by_hand_comes_back(
+        Api::<HorizontalPodAutoscaler>::namespaced(c(), ns),
+        "isp-runtime",
+    )
+    .await;
+    deleted_by_hand_comes_back(
+        Api::<PodDisruptionBudget>::namespaced(c(), ns),
+        "isp-runtime",
+    )
+    .await;
+    deleted_by_hand_comes_back(Api::<Deployment>::namespaced(c(), ns), "isp-runtime").await;
+    phase_is(&tenants, "gone", TenantPhase::Ready).await;
+}
+
 #[tokio::test]
 async fn deleting_removes_everything_then_the_finalizer() {
     let (cluster, client) = cluster().await;
@@ -539,19 +593,24 @@ async fn steady_state_writes_nothing() {
     for i in 0..50 {
         phase_is(&tenants, &format!("s{i}"), TenantPhase::Ready).await;
     }
-    // Let the last status writes and deployment rollouts settle, then count a minute of resyncs.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Wait for the last status writes and rollouts: a second without a write.
+    eventually(30, "the writes to settle", || async {
+        let writes = cluster.writes();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        (cluster.writes() == writes).then_some(())
+    })
+    .await;
+    // Then count writes over seven resync periods: every tenant is read each time.
     let writes_before = cluster.writes();
     let gets_before = cluster.requests("get", "deployments");
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    assert!(
-        cluster.requests("get", "deployments") > gets_before + 50,
-        "resyncs ran"
-    );
+    eventually(60, "seven rounds of resyncs", || async {
+        (cluster.requests("get", "deployments") >= gets_before + 7 * 50).then_some(())
+    })
+    .await;
     assert_eq!(
         cluster.writes(),
         writes_before,
-        "no write requests during a minute of resyncs"
+        "no write requests during seven rounds of resyncs"
     );
 }
 
@@ -662,14 +721,23 @@ async fn health_readiness_and_metrics_on_the_health_port() {
         .unwrap();
     let reconciles: u64 = metrics
         .lines()
-        .find_map(|l| l.strip_prefix("dotmac_operator_reconciles_total "))
+        .find_map(|l| l.strip_prefix("dotmac_operator_reconciles_total{controller=\"tenant\"} "))
         .unwrap()
         .parse()
         .unwrap();
     assert!(reconciles >= 2, "{metrics}");
-    assert!(metrics.contains("dotmac_operator_reconcile_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(metrics.contains(
+        "dotmac_operator_reconcile_duration_seconds_bucket{controller=\"tenant\",le=\"+Inf\"}"
+    ));
     assert!(metrics.contains("dotmac_operator_leader 1"));
-    assert!(metrics.contains("dotmac_operator_reconciles_in_flight"));
+    for controller in ["tenant", "license", "reseller"] {
+        assert!(
+            metrics.contains(&format!(
+                "dotmac_operator_reconciles_in_flight{{controller=\"{controller}\"}}"
+            )),
+            "{metrics}"
+        );
+    }
 }
 
 /// The features in force, from a ConfigMap's entitlements file.

@@ -112,4 +112,37 @@ impl LeaseLock {
         }
         Ok(())
     }
+
+    /// The pause between two attempts or renewals: a third of the lease, plus a second.
+    fn period(&self) -> Duration {
+        self.duration / 3 + Duration::from_secs(1)
+    }
+
+    /// Waits until this replica holds the Lease; `false` when Ctrl-C/SIGTERM came first.
+    pub async fn acquire(&self) -> bool {
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "leader election: cannot reach the Lease"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.period()) => {}
+                _ = tokio::signal::ctrl_c() => return false,
+            }
+        }
+    }
+
+    /// Renews the Lease for as long as this replica holds it; returns once another replica
+    /// has taken it. A renewal that cannot reach the API server is retried.
+    pub async fn hold(&self) {
+        loop {
+            tokio::time::sleep(self.period()).await;
+            match self.try_acquire_or_renew().await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => tracing::warn!(%error, "leader election: renewal failed; retrying"),
+            }
+        }
+    }
 }

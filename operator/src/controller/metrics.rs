@@ -1,6 +1,6 @@
-//! Controller metrics in the Prometheus text format: reconciles, errors by reason, a duration
-//! histogram, reconciles in flight (the work queue's depth as the controller sees it) and
-//! whether this replica leads.
+//! Controller metrics in the Prometheus text format, per controller (`tenant`, `license`,
+//! `reseller`): reconciles, errors by reason, a duration histogram and reconciles in flight (the
+//! work queue's depth as the controller sees it); and whether this replica leads.
 
 use std::{
     collections::BTreeMap,
@@ -9,36 +9,40 @@ use std::{
         Mutex, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// Upper bounds of the duration histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-/// The controller's counters.
+/// One controller's reconcile counters.
 #[derive(Debug, Default)]
-pub struct Metrics {
-    reconciles: AtomicU64,
+pub struct Reconciles {
+    count: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     buckets: [AtomicU64; BUCKETS.len()],
     duration_micros: AtomicU64,
     in_flight: AtomicU64,
-    /// Whether this replica holds the leader Lease.
-    pub leader: AtomicBool,
-    /// Whether the caches have synced.
-    pub ready: AtomicBool,
 }
 
-impl Metrics {
-    /// Marks a reconcile as started.
-    pub fn start(&self) {
+impl Reconciles {
+    /// Runs one reconcile, counting it in flight while it runs and recording its duration and
+    /// its error's `reason`, if any.
+    pub async fn measure<T, E>(
+        &self,
+        reconcile: impl Future<Output = Result<T, E>>,
+        reason: impl FnOnce(&E) -> String,
+    ) -> Result<T, E> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = reconcile.await;
+        self.observe(started.elapsed(), result.as_ref().err().map(reason));
+        result
     }
 
-    /// Records a finished reconcile and its error reason, if any.
-    pub fn observe(&self, took: Duration, error: Option<String>) {
+    fn observe(&self, took: Duration, error: Option<String>) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.reconciles.fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
         self.duration_micros
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         let seconds = took.as_secs_f64();
@@ -56,64 +60,131 @@ impl Metrics {
                 .or_default() += 1;
         }
     }
+}
+
+/// The controllers' counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// The Tenant controller's reconciles.
+    pub tenant: Reconciles,
+    /// The PluginLicense controller's reconciles.
+    pub license: Reconciles,
+    /// The Reseller controller's reconciles.
+    pub reseller: Reconciles,
+    /// Whether this replica holds the leader Lease.
+    pub leader: AtomicBool,
+    /// Whether the caches have synced.
+    pub ready: AtomicBool,
+}
+
+impl Metrics {
+    fn controllers(&self) -> [(&'static str, &Reconciles); 3] {
+        [
+            ("tenant", &self.tenant),
+            ("license", &self.license),
+            ("reseller", &self.reseller),
+        ]
+    }
 
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let count = self.reconciles.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
-            "# HELP dotmac_operator_reconciles_total Tenant reconciles run.\n# TYPE dotmac_operator_reconciles_total counter\ndotmac_operator_reconciles_total {count}"
+            "# HELP dotmac_operator_reconciles_total Reconciles run, by controller.\n# TYPE dotmac_operator_reconciles_total counter"
         );
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconcile_errors_total Failed reconciles by reason.\n# TYPE dotmac_operator_reconcile_errors_total counter"
-        );
-        for (reason, n) in self
-            .errors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
+        for (name, r) in self.controllers() {
             let _ = writeln!(
                 out,
-                "dotmac_operator_reconcile_errors_total{{reason=\"{reason}\"}} {n}"
+                "dotmac_operator_reconciles_total{{controller=\"{name}\"}} {}",
+                r.count.load(Ordering::Relaxed)
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP dotmac_operator_reconcile_errors_total Failed reconciles by controller and reason.\n# TYPE dotmac_operator_reconcile_errors_total counter"
+        );
+        for (name, r) in self.controllers() {
+            for (reason, n) in r
+                .errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+            {
+                let _ = writeln!(
+                    out,
+                    "dotmac_operator_reconcile_errors_total{{controller=\"{name}\",reason=\"{reason}\"}} {n}"
+                );
+            }
         }
         let _ = writeln!(
             out,
             "# HELP dotmac_operator_reconcile_duration_seconds Time per reconcile.\n# TYPE dotmac_operator_reconcile_duration_seconds histogram"
         );
-        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+        for (name, r) in self.controllers() {
+            let count = r.count.load(Ordering::Relaxed);
+            for (bound, bucket) in BUCKETS.iter().zip(&r.buckets) {
+                let _ = writeln!(
+                    out,
+                    "dotmac_operator_reconcile_duration_seconds_bucket{{controller=\"{name}\",le=\"{bound}\"}} {}",
+                    bucket.load(Ordering::Relaxed)
+                );
+            }
             let _ = writeln!(
                 out,
-                "dotmac_operator_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
+                "dotmac_operator_reconcile_duration_seconds_bucket{{controller=\"{name}\",le=\"+Inf\"}} {count}\n\
+                 dotmac_operator_reconcile_duration_seconds_sum{{controller=\"{name}\"}} {}\n\
+                 dotmac_operator_reconcile_duration_seconds_count{{controller=\"{name}\"}} {count}",
+                r.duration_micros.load(Ordering::Relaxed) as f64 / 1e6
             );
         }
         let _ = writeln!(
             out,
-            "dotmac_operator_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+            "# HELP dotmac_operator_reconciles_in_flight Reconciles running now, by controller.\n# TYPE dotmac_operator_reconciles_in_flight gauge"
         );
-        let _ = writeln!(
-            out,
-            "dotmac_operator_reconcile_duration_seconds_sum {}",
-            self.duration_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(
-            out,
-            "dotmac_operator_reconcile_duration_seconds_count {count}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconciles_in_flight Reconciles running now.\n# TYPE dotmac_operator_reconciles_in_flight gauge\ndotmac_operator_reconciles_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
+        for (name, r) in self.controllers() {
+            let _ = writeln!(
+                out,
+                "dotmac_operator_reconciles_in_flight{{controller=\"{name}\"}} {}",
+                r.in_flight.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP dotmac_operator_leader Whether this replica is the leader.\n# TYPE dotmac_operator_leader gauge\ndotmac_operator_leader {}",
             u8::from(self.leader.load(Ordering::Relaxed))
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_controller_is_counted_under_its_own_label() {
+        let metrics = Metrics::default();
+        let ok: Result<(), String> = metrics.tenant.measure(async { Ok(()) }, Clone::clone).await;
+        assert!(ok.is_ok());
+        let failed: Result<(), String> = metrics
+            .license
+            .measure(async { Err("UsageUnavailable".to_owned()) }, Clone::clone)
+            .await;
+        assert!(failed.is_err());
+        let text = metrics.render();
+        for line in [
+            "dotmac_operator_reconciles_total{controller=\"tenant\"} 1",
+            "dotmac_operator_reconciles_total{controller=\"license\"} 1",
+            "dotmac_operator_reconciles_total{controller=\"reseller\"} 0",
+            "dotmac_operator_reconcile_errors_total{controller=\"license\",reason=\"UsageUnavailable\"} 1",
+            "dotmac_operator_reconcile_duration_seconds_count{controller=\"license\"} 1",
+            "dotmac_operator_reconciles_in_flight{controller=\"tenant\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! What the PluginLicense and Reseller reconciles both read: the cluster, the platform
 //! database, the tenant and license caches and the plugin catalog.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use kube::{Client, runtime::events::Recorder};
 use sea_orm::DatabaseConnection;
 
-use super::cache::Cache;
+use super::{cache::Cache, metrics::Metrics};
 use crate::{
     crd::{PluginLicense, Tenant},
     plugins::source::PluginCatalog,
@@ -28,4 +28,6 @@ pub struct Shared {
     pub recorder: Recorder,
     /// Longest time between two reconciles of one object.
     pub resync: Duration,
+    /// Reconcile metrics.
+    pub metrics: Arc<Metrics>,
 }

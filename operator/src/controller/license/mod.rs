@@ -4,6 +4,7 @@
 //! features into the tenant's entitlements.
 
 pub mod assess;
+pub mod watch;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -61,6 +62,15 @@ pub struct Context {
 /// Reconciles one license.
 #[tracing::instrument(skip_all, fields(license = %license.name_any(), tenant = %license.spec.tenant_ref))]
 pub async fn reconcile(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let metrics = ctx.shared.metrics.clone();
+    metrics
+        .license
+        .measure(update(license, ctx), |e| e.reason().to_owned())
+        .await
+}
+
+/// Assesses the license and writes its status when it changed.
+async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action, Error> {
     if license.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }

@@ -4,6 +4,7 @@
 //! kubectl bypass the API's checks) as conditions.
 
 pub mod summary;
+pub mod watch;
 
 use std::{sync::Arc, time::Duration};
 
@@ -42,6 +43,16 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
+impl Error {
+    /// A short machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Ledger(_) => "LedgerUnavailable",
+            Error::Kube(_) => "ApiError",
+        }
+    }
+}
+
 /// What a reseller reconcile needs: the shared clients and caches (the database, for the
 /// commission ledger; the catalog, for tier prices).
 pub struct Context {
@@ -54,6 +65,16 @@ pub struct Context {
 /// Reconciles one reseller.
 #[tracing::instrument(skip_all, fields(reseller = %reseller.name_any()))]
 pub async fn reconcile(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let metrics = ctx.shared.metrics.clone();
+    metrics
+        .reseller
+        .measure(update(reseller, ctx), |e| e.reason().to_owned())
+        .await
+}
+
+/// Summarises the reseller's tenants, records the month's commission and writes the status
+/// when it changed.
+async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Error> {
     if reseller.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
@@ -140,6 +161,6 @@ async fn announce(reseller: &Reseller, status: &ResellerStatus, ctx: &Context) {
 pub fn error_policy(reseller: Arc<Reseller>, error: &Error, ctx: Arc<Context>) -> Action {
     let name = reseller.name_any();
     let delay = ctx.failures.failed(&name);
-    tracing::warn!(reseller = %name, %error, retry_in = ?delay, "reseller reconcile failed");
+    tracing::warn!(reseller = %name, %error, reason = error.reason(), retry_in = ?delay, "reseller reconcile failed");
     Action::requeue(delay)
 }

@@ -8,6 +8,7 @@ pub mod dataplane;
 pub mod names;
 pub mod owner;
 pub mod status;
+pub mod watch;
 
 use std::{sync::Arc, time::Duration};
 
@@ -127,15 +128,15 @@ async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, n
 /// Reconciles one Tenant.
 #[tracing::instrument(skip_all, fields(tenant = %tenant.name_any()))]
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = std::time::Instant::now();
     tracing::debug!(tenant = %tenant.name_any(), version = ?tenant.metadata.resource_version, "reconciling");
-    let result = if tenant.metadata.deletion_timestamp.is_some() {
-        cleanup(&tenant, &ctx).await
-    } else {
-        provision(&tenant, &ctx).await
+    let work = async {
+        if tenant.metadata.deletion_timestamp.is_some() {
+            cleanup(&tenant, &ctx).await
+        } else {
+            provision(&tenant, &ctx).await
+        }
     };
-    ctx.metrics
-        .observe(started.elapsed(), result.as_ref().err().map(Error::reason));
+    let result = ctx.metrics.tenant.measure(work, Error::reason).await;
     if let Ok(action) = &result {
         ctx.failures.succeeded(&tenant.name_any());
         tracing::debug!(tenant = %tenant.name_any(), ?action, "reconciled");
