@@ -168,13 +168,9 @@ async fn baseline_run(n: usize, dir: &Path, bao: &str) -> Duration {
             let plane = &plane;
             async move {
                 let done = plane.provision(t).await;
-                assert!(
-                    done.secret_data.is_some(),
-                    "{:?} {:?} {:?}",
-                    done.secrets.err(),
-                    done.database.err(),
-                    done.cache.err()
-                );
+                if let Err(blocked) = &done.secret_data {
+                    panic!("{}: {}", blocked.part, blocked.error);
+                }
             }
         })
         .await;

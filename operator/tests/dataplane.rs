@@ -933,16 +933,14 @@ async fn a_fault_at_any_step_is_healed_by_the_next_reconcile() {
         faults.arm(step);
         let first = plane.provision(&t).await;
         assert!(
-            first.secret_data.is_none(),
+            first.secret_data.is_err(),
             "step {step}: the fault stops provisioning"
         );
         let second = plane.provision(&t).await;
-        let data = second.secret_data.unwrap_or_else(|| {
+        let data = second.secret_data.unwrap_or_else(|blocked| {
             panic!(
-                "step {step}: the next attempt finishes: {:?} {:?} {:?}",
-                second.secrets.err(),
-                second.database.err(),
-                second.cache.err()
+                "step {step}: the next attempt finishes: {}: {}",
+                blocked.part, blocked.error
             )
         });
         let kv = admin.read_credentials(&name).await.unwrap().unwrap();

@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod fields;
 pub mod persist;
 pub mod resources;
+pub mod rfc6902;
 pub mod selectors;
 pub mod server;
 pub mod status;

@@ -640,10 +640,7 @@ fn scale_request(
     match *method {
         Method::PUT => scale = input,
         Method::PATCH if content_type.starts_with("application/json-patch+json") => {
-            let ops: json_patch::Patch =
-                serde_json::from_value(input).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            json_patch::patch(&mut scale, &ops)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            crate::rfc6902::apply(&mut scale, input)?;
         }
         Method::PATCH => json_patch::merge(&mut scale, &input),
         _ => return Err(ApiError::method_not_allowed()),

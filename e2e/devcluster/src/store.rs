@@ -560,16 +560,7 @@ impl Store {
                 let old = old.ok_or_else(|| ApiError::not_found(rt, name))?;
                 let mut new = old.clone();
                 if patch_type == PatchType::Json {
-                    let ops: json_patch::Patch = serde_json::from_value(body.clone())
-                        .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-                    json_patch::patch(&mut new, &ops).map_err(|e| ApiError {
-                        code: 422,
-                        reason: "Invalid",
-                        message: format!(
-                            "the server rejected our request due to an error in our request: {e}"
-                        ),
-                        details: None,
-                    })?;
+                    crate::rfc6902::apply(&mut new, body.clone())?;
                 } else {
                     let mut body = body.clone();
                     strip_directives(&mut body);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use dotmac_contract::instance;
 use serde_json::{Map, Value, json};
 
-use super::names;
+use super::{names, status::DataPlaneState};
 use crate::{
     config::{DataPlaneConfig, host_port},
     crd::{Tenant, tenant::DeletionPolicy},
@@ -69,17 +69,60 @@ pub enum SetupError {
 /// The outcome of one part.
 pub type Part = Result<(), ProvisionError>;
 
-/// What the data plane step produced.
+/// A part that is not in place.
+#[derive(Debug)]
+pub struct Blocked {
+    /// `secrets`, `database` or `cache`: the first part (in that order) that failed.
+    pub part: &'static str,
+    /// Why.
+    pub error: ProvisionError,
+}
+
+/// What the data plane step produced: every part's state for the conditions, and the
+/// credentials Secret's data, which exists only when every part is in place.
 #[derive(Debug)]
 pub struct Provisioned {
-    /// OpenBao namespace, KV, transit, policy, AppRole.
-    pub secrets: Part,
-    /// PostgreSQL role and database.
-    pub database: Part,
-    /// Redis user.
-    pub cache: Part,
-    /// Data of the credentials Secret, when every part is in place.
-    pub secret_data: Option<BTreeMap<String, String>>,
+    /// Each part's state.
+    pub state: DataPlaneState,
+    /// The Secret's data, or the first part that is not in place.
+    pub secret_data: Result<BTreeMap<String, String>, Blocked>,
+}
+
+/// A part's outcome as a condition: `Ok` or (reason, message).
+fn part_state(part: &Part) -> Result<(), (String, String)> {
+    part.as_ref()
+        .map(|_| ())
+        .map_err(|e| (e.reason(), e.to_string()))
+}
+
+impl Provisioned {
+    /// Puts the parts together: the Secret's data (made by `data`) when all are in place.
+    fn of(
+        secrets: Part,
+        database: Part,
+        cache: Part,
+        data: impl FnOnce() -> BTreeMap<String, String>,
+    ) -> Self {
+        let state = DataPlaneState {
+            database: part_state(&database),
+            cache: part_state(&cache),
+            secrets: part_state(&secrets),
+        };
+        let blocked = [
+            ("secrets", secrets),
+            ("database", database),
+            ("cache", cache),
+        ]
+        .into_iter()
+        .find_map(|(part, result)| result.err().map(|error| Blocked { part, error }));
+        Self {
+            state,
+            secret_data: match blocked {
+                Some(blocked) => Err(blocked),
+                None => Ok(data()),
+            },
+        }
+    }
 }
 
 impl DataPlane {
@@ -140,12 +183,8 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
     /// credentials, rotating them when the rotate annotation has a new value.
     pub async fn provision(&self, tenant: &Tenant) -> Provisioned {
         let name = tenant.metadata.name.clone().unwrap_or_default();
-        let failed = |secrets: ProvisionError| Provisioned {
-            secrets: Err(secrets),
-            database: Ok(()),
-            cache: Ok(()),
-            secret_data: None,
-        };
+        let failed =
+            |secrets: ProvisionError| Provisioned::of(Err(secrets), Ok(()), Ok(()), BTreeMap::new);
         let role_id = match self.openbao.ensure(&name).await {
             Ok(id) => id,
             Err(e) => return failed(e),
@@ -210,7 +249,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                 secrets = self.openbao.write_credentials(&name, &creds).await;
             }
         }
-        let secret_data = (secrets.is_ok() && database.is_ok() && cache.is_ok()).then(|| {
+        Provisioned::of(secrets, database, cache, || {
             BTreeMap::from([
                 (
                     instance::DATABASE_URL.to_owned(),
@@ -237,13 +276,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                     field(&creds, "secret_id").expose().to_owned(),
                 ),
             ])
-        });
-        Provisioned {
-            secrets,
-            database,
-            cache,
-            secret_data,
-        }
+        })
     }
 
     /// Fresh passwords and AppRole secret id, written to KV (not yet applied).

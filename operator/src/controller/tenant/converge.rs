@@ -1,0 +1,115 @@
+//! The apply steps of a Tenant reconcile: the desired objects applied in order, the optional
+//! ones no longer wanted pruned, and what the live namespace and Deployment say.
+
+use std::collections::HashMap;
+
+use kube::ResourceExt;
+use serde_json::Value;
+
+use super::{
+    Context, Error, apply,
+    build::{Desired, Kind},
+    kube_err,
+    names::{self, APP},
+    status::Observed,
+};
+use crate::crd::Tenant;
+
+/// The live objects after apply, by kind.
+pub type Live = HashMap<Kind, Value>;
+
+/// Kinds that come and go with the spec (domain, autoscaling, replicas).
+const OPTIONAL: [Kind; 3] = [
+    Kind::Ingress,
+    Kind::HorizontalPodAutoscaler,
+    Kind::PodDisruptionBudget,
+];
+
+/// Server-side applies `desired` in order; stops at the first failure.
+pub async fn apply_all(ctx: &Context, desired: &[Desired]) -> Result<Live, Error> {
+    let mut live = Live::new();
+    for object in desired {
+        let value = apply::apply(&ctx.client, &ctx.applied, object)
+            .await
+            .map_err(kube_err(format!("apply {:?} {}", object.kind, object.name)))?;
+        live.insert(object.kind, value);
+    }
+    Ok(live)
+}
+
+/// Deletes the optional objects that `desired` no longer has.
+pub async fn prune_unwanted(
+    tenant: &Tenant,
+    ctx: &Context,
+    desired: &[Desired],
+) -> Result<(), Error> {
+    let name = tenant.name_any();
+    let namespace = names::namespace(&name);
+    for kind in OPTIONAL {
+        if !desired.iter().any(|d| d.kind == kind)
+            && apply::prune(&ctx.client, kind, &namespace, APP, &name)
+                .await
+                .map_err(kube_err(format!("prune {kind:?}")))?
+        {
+            tracing::info!(tenant = %name, ?kind, "pruned an object no longer desired");
+        }
+    }
+    Ok(())
+}
+
+/// Records what the live namespace and Deployment say: whether the namespace is Active, the
+/// ready replicas and where the rollout stands.
+pub fn read_live(observed: &mut Observed, live: &Live) {
+    observed.namespace_active = live
+        .get(&Kind::Namespace)
+        .and_then(|ns| ns.pointer("/status/phase"))
+        .and_then(Value::as_str)
+        == Some("Active");
+    if let Some(deployment) = live.get(&Kind::Deployment) {
+        let number = |pointer: &str| deployment.pointer(pointer).and_then(Value::as_i64);
+        observed.ready_replicas = number("/status/readyReplicas")
+            .and_then(|n| i32::try_from(n).ok())
+            .unwrap_or(0);
+        let generation = number("/metadata/generation");
+        observed.first_version = generation == Some(1);
+        observed.rollout_observed = number("/status/observedGeneration") >= generation;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_live_namespace_and_deployment_are_read() {
+        let mut observed = Observed::default();
+        let live = Live::from([
+            (Kind::Namespace, json!({"status": {"phase": "Active"}})),
+            (
+                Kind::Deployment,
+                json!({"metadata": {"generation": 2},
+                       "status": {"readyReplicas": 2, "observedGeneration": 1}}),
+            ),
+        ]);
+        read_live(&mut observed, &live);
+        assert!(observed.namespace_active);
+        assert_eq!(observed.ready_replicas, 2);
+        assert!(!observed.first_version);
+        assert!(!observed.rollout_observed, "generation 2 not yet observed");
+
+        let mut fresh = Observed::default();
+        let live = Live::from([
+            (Kind::Namespace, json!({"status": {"phase": "Terminating"}})),
+            (
+                Kind::Deployment,
+                json!({"metadata": {"generation": 1}, "status": {}}),
+            ),
+        ]);
+        read_live(&mut fresh, &live);
+        assert!(!fresh.namespace_active);
+        assert_eq!(fresh.ready_replicas, 0, "no ready replicas reported yet");
+        assert!(fresh.first_version);
+    }
+}

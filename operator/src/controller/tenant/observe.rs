@@ -1,0 +1,97 @@
+//! The observe step of a Tenant reconcile: everything read before anything is applied (the
+//! reseller, the licenses' features, the data plane and its credentials), as one value.
+
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::{
+    Context, Error,
+    build::{self, Inputs},
+    dataplane::Blocked,
+    kube_err,
+    names::{self, CREDENTIALS_SECRET},
+    status::Observed,
+};
+use crate::{
+    catalog,
+    crd::{Reseller, Tenant},
+};
+
+/// What the observe step found.
+#[derive(Debug)]
+pub enum Observation {
+    /// The reseller named by `resellerRef` does not exist: nothing is applied.
+    MissingReseller(Observed),
+    /// A data-plane part is not in place: nothing is applied.
+    Blocked(Observed, Error),
+    /// Everything the desired objects are built from.
+    Ready(Observed, Inputs),
+}
+
+/// Reads what the tenant's objects depend on. Fails only when the Kubernetes API cannot be
+/// read; a missing reseller or a data-plane part that is not ready is an [`Observation`].
+pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Error> {
+    let name = tenant.name_any();
+    // Entitlements written from an empty cache would withdraw every licensed feature.
+    let licenses = ctx.licenses.synced().await.state();
+    let mut observed = Observed {
+        wanted_replicas: build::wanted_replicas(tenant),
+        licensed: catalog::licensed(licenses.iter().map(AsRef::as_ref), &name),
+        ..Observed::default()
+    };
+    if let Some(reseller) = &tenant.spec.reseller_ref {
+        let exists = Api::<Reseller>::all(ctx.client.clone())
+            .get_opt(reseller)
+            .await
+            .map_err(kube_err("read the reseller"))?
+            .is_some();
+        if !exists {
+            observed.missing_reseller = Some(reseller.clone());
+            return Ok(Observation::MissingReseller(observed));
+        }
+    }
+    let licensed = observed.licensed.clone();
+    let Some(data_plane) = &ctx.data_plane else {
+        let credentials_hash = external_credentials_hash(tenant, ctx).await?;
+        return Ok(Observation::Ready(
+            observed,
+            Inputs {
+                credentials_hash,
+                credentials: None,
+                licensed,
+            },
+        ));
+    };
+    let provisioned = data_plane.provision(tenant).await;
+    observed.data_plane = Some(provisioned.state);
+    Ok(match provisioned.secret_data {
+        Ok(data) => Observation::Ready(
+            observed,
+            Inputs {
+                credentials_hash: build::hash(&json!(data)),
+                credentials: Some(data),
+                licensed,
+            },
+        ),
+        Err(Blocked { part, error }) => Observation::Blocked(
+            observed,
+            Error::DataPlane {
+                part,
+                source: error,
+            },
+        ),
+    })
+}
+
+/// Without a data plane the credentials Secret may be managed elsewhere; its contents still
+/// roll the pods. Empty while it does not exist.
+async fn external_credentials_hash(tenant: &Tenant, ctx: &Context) -> Result<String, Error> {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(ctx.client.clone(), &names::namespace(&tenant.name_any()));
+    Ok(secrets
+        .get_opt(CREDENTIALS_SECRET)
+        .await
+        .map_err(kube_err("read the credentials Secret"))?
+        .map(|secret| build::hash(&json!(secret.data)))
+        .unwrap_or_default())
+}
