@@ -14,7 +14,7 @@ use std::{
 };
 
 use dotmac_devcluster::crd_validation::{CrdSchema, FieldErrors};
-use dotmac_operator::crd::{self, PluginLicense, Reseller, Tenant};
+use dotmac_platform::crd::{self, PluginLicense, Reseller, Tenant};
 use serde_json::{Value, json};
 
 fn repo_root() -> PathBuf {

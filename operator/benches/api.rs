@@ -14,10 +14,8 @@
 use std::time::{Duration, Instant};
 
 use dotmac_devcluster::DevCluster;
-use dotmac_operator::{
-    api::{self, ApiConfig},
-    crd::Tenant,
-};
+use dotmac_management_api::{self, ApiConfig};
+use dotmac_platform::crd::Tenant;
 use futures_util::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
@@ -104,7 +102,7 @@ async fn main() {
     let cluster = DevCluster::start().await.unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let tenant: Tenant = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
@@ -129,15 +127,15 @@ async fn main() {
         redis_url: None,
         rate_limit_per_minute: 1200,
     };
-    let db = dotmac_operator::metering::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+    let db = dotmac_metering::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
         .await
         .unwrap();
-    let (app, state) = api::assemble(
+    let (app, state) = dotmac_management_api::assemble(
         &config,
         db,
         client.clone(),
-        dotmac_operator::plugins::source::PluginCatalog::fixed(
-            dotmac_operator::plugins::Catalog::embedded().unwrap(),
+        dotmac_platform::plugins::source::PluginCatalog::fixed(
+            dotmac_platform::plugins::Catalog::embedded().unwrap(),
         ),
     )
     .await

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use dotmac_devcluster::{DevCluster, Options};
-use dotmac_operator::crd::{Tenant, tenant::TenantPhase};
+use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
 use futures_util::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, PostParams};
@@ -65,7 +65,7 @@ async fn run(n: usize, idle: Duration) {
     .unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let health = std::net::TcpListener::bind("127.0.0.1:0")

@@ -16,11 +16,8 @@ use std::{
 };
 
 use dotmac_devcluster::{DevCluster, Options};
-use dotmac_operator::{
-    config::DataPlaneConfig,
-    controller::tenant::dataplane::DataPlane,
-    crd::{Tenant, tenant::TenantPhase},
-};
+use dotmac_operator::{config::DataPlaneConfig, controller::tenant::dataplane::DataPlane};
+use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
 use futures_util::{StreamExt, stream};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -78,7 +75,7 @@ async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
     .unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let health = std::net::TcpListener::bind("127.0.0.1:0")

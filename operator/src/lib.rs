@@ -1,12 +1,8 @@
-//! DotMac platform operator: the custom resources of `platform.dotmac.io`, the feature catalog,
-//! and the controllers that turn Tenants into isolated ISP instances.
+//! DotMac platform operator: the controllers that turn Tenants into isolated ISP instances,
+//! keep PluginLicenses and Resellers' status, and provision each tenant's PostgreSQL, Redis
+//! and OpenBao. The resource types live in `dotmac-platform`, the management API in
+//! `dotmac-management-api`; the `dotmac-operator` binary hosts them all.
 
-pub mod api;
-pub mod catalog;
 pub mod config;
 pub mod controller;
-pub mod crd;
-pub mod metering;
-pub mod plugins;
 pub mod provision;
-pub mod sizes;

@@ -4,15 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dotmac_operator::{
-    api::{
-        ApiConfig, PlatformDatabase,
-        tokens::{self, Role},
-    },
-    config::ControllerConfig,
-    metering,
-    plugins::source::{CatalogConfig, PluginCatalog},
+use dotmac_management_api::{
+    ApiConfig, PlatformDatabase,
+    tokens::{self, Role},
 };
+use dotmac_operator::config::ControllerConfig;
+use dotmac_platform::plugins::source::{CatalogConfig, PluginCatalog};
 
 /// DotMac platform operator.
 #[derive(Parser, Debug)]
@@ -131,7 +128,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
         Command::Openapi => {
-            print!("{}", dotmac_operator::api::openapi::pretty());
+            print!("{}", dotmac_management_api::openapi::pretty());
             Ok(())
         }
         Command::Controller {
@@ -152,14 +149,14 @@ fn main() -> anyhow::Result<()> {
             let (db, plugins) = platform.open(&client).await?;
             tokio::select! {
                 result = dotmac_operator::controller::run(client.clone(), controller, db.clone(), plugins.clone()) => result?,
-                result = dotmac_operator::api::serve(&api, db, client, plugins) => result?,
+                result = dotmac_management_api::serve(&api, db, client, plugins) => result?,
             }
             Ok(())
         }),
         Command::Api { api, platform } => block_on(async {
             let client = kube_client().await?;
             let (db, plugins) = platform.open(&client).await?;
-            dotmac_operator::api::serve(&api, db, client, plugins).await?;
+            dotmac_management_api::serve(&api, db, client, plugins).await?;
             Ok(())
         }),
         Command::Token { command } => block_on(token(command)),
@@ -184,7 +181,7 @@ async fn kube_client() -> anyhow::Result<kube::Client> {
 async fn platform_database(
     database: &PlatformDatabase,
 ) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    metering::open(&database.url)
+    dotmac_metering::open(&database.url)
         .await
         .context("opening the platform database")
 }
@@ -221,7 +218,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
 
 #[tracing::instrument]
 fn crdgen(out_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let files = dotmac_operator::crd::render::files().context("rendering the CRDs")?;
+    let files = dotmac_platform::crd::render::files().context("rendering the CRDs")?;
     match out_dir {
         None => {
             let stream: Vec<&str> = files.iter().map(|f| f.yaml.as_str()).collect();

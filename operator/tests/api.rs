@@ -14,17 +14,15 @@ mod common;
 use std::time::Duration;
 
 use clap::Parser;
-use dotmac_operator::{
-    api::{
-        self, ApiConfig, PlatformDatabase,
-        tokens::{self, Role},
-    },
-    config::ControllerConfig,
-    crd::Tenant,
-    plugins::{
-        Catalog,
-        source::{CatalogConfig, PluginCatalog},
-    },
+use dotmac_management_api::{
+    self, ApiConfig, PlatformDatabase,
+    tokens::{self, Role},
+};
+use dotmac_operator::config::ControllerConfig;
+use dotmac_platform::crd::Tenant;
+use dotmac_platform::plugins::{
+    Catalog,
+    source::{CatalogConfig, PluginCatalog},
 };
 use kube::{Api, Client, api::ListParams};
 use reqwest::{Method, StatusCode};
@@ -127,9 +125,7 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
     );
     let mut controller = args.controller;
     controller.leader_election = false;
-    let db = dotmac_operator::metering::open(&args.database.url)
-        .await
-        .unwrap();
+    let db = dotmac_metering::open(&args.database.url).await.unwrap();
     let plugins = PluginCatalog::start(&args.catalog, client.clone()).unwrap();
     let controller_client = client.clone();
     let controller_db = db.clone();
@@ -143,7 +139,7 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
         )
         .await;
     });
-    let (app, state) = api::assemble(&args.api, db, client.clone(), plugins)
+    let (app, state) = dotmac_management_api::assemble(&args.api, db, client.clone(), plugins)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,7 +216,7 @@ impl Harness {
     }
 
     async fn reseller(&self, name: &str) {
-        let api: Api<dotmac_operator::crd::Reseller> = Api::all(self.client.clone());
+        let api: Api<dotmac_platform::crd::Reseller> = Api::all(self.client.clone());
         let reseller = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Reseller",
             "metadata": {"name": name}, "spec": {"displayName": name, "contactEmail": format!("ops@{name}.example"), "tier": "gold"}})).unwrap();
         api.create(&Default::default(), &reseller).await.unwrap();
@@ -572,7 +568,7 @@ async fn roles_and_reseller_isolation() {
     );
     // Revoked tokens stop working once the API's token cache lets them go.
     assert!(tokens::revoke(&h.db, "north-token").await.unwrap());
-    tokio::time::sleep(api::TOKEN_CACHE_TTL + Duration::from_millis(100)).await;
+    tokio::time::sleep(dotmac_management_api::TOKEN_CACHE_TTL + Duration::from_millis(100)).await;
     assert_eq!(
         h.call(
             Some(&north),
@@ -1118,7 +1114,7 @@ async fn plugin_catalog_and_trial_subscriptions() {
         license["spec"].get("limits").is_none(),
         "tier limits come from the catalog, spec.limits only overrides: {license}"
     );
-    let stored: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    let stored: Api<dotmac_platform::crd::PluginLicense> = Api::all(h.client.clone());
     assert_eq!(
         stored
             .get("p1-advanced-analytics")
@@ -1303,8 +1299,8 @@ async fn configmap_features(client: &Client, tenant: &str) -> Vec<String> {
 async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     let h = harness_with(true, &["--usage-poll-seconds", "1"]).await;
     let admin = h.admin.clone();
-    let licenses: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
-    let resellers: Api<dotmac_operator::crd::Reseller> = Api::all(h.client.clone());
+    let licenses: Api<dotmac_platform::crd::PluginLicense> = Api::all(h.client.clone());
+    let resellers: Api<dotmac_platform::crd::Reseller> = Api::all(h.client.clone());
     let (status, _) = h
         .call(
             Some(&admin),
@@ -1470,7 +1466,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let second: dotmac_operator::crd::PluginLicense = serde_json::from_value(json!({
+    let second: dotmac_platform::crd::PluginLicense = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
         "metadata": {"name": "l1-voip-again"},
         "spec": {"tenantRef": "l1", "plugin": "voip-gateway", "tier": "pro"}}))
@@ -1500,7 +1496,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             .is_empty()
     );
     // An expired license holds nothing and conflicts with nothing.
-    let expired: dotmac_operator::crd::PluginLicense = serde_json::from_value(json!({
+    let expired: dotmac_platform::crd::PluginLicense = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
         "metadata": {"name": "l1-sms-lapsed"},
         "spec": {"tenantRef": "l1", "plugin": "sms-notifications", "validUntil": "2026-01-01T00:00:00Z", "autoRenew": false}})).unwrap();
@@ -1584,11 +1580,11 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     assert_eq!(state("l1-ai-insights")().await.as_deref(), Some("Active"));
 
     // A tenant applied with kubectl past the reseller's limits shows on the reseller.
-    let mut applied: dotmac_operator::crd::Tenant = serde_json::from_value(json!({
+    let mut applied: dotmac_platform::crd::Tenant = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant", "metadata": {"name": "l2"},
         "spec": {"displayName": "L2", "contactEmail": "noc@l2.example", "plan": "enterprise", "resellerRef": "west"}})).unwrap();
     applied.metadata.labels = None;
-    Api::<dotmac_operator::crd::Tenant>::all(h.client.clone())
+    Api::<dotmac_platform::crd::Tenant>::all(h.client.clone())
         .create(&Default::default(), &applied)
         .await
         .unwrap();
@@ -1713,7 +1709,7 @@ async fn the_plugin_catalog_follows_its_configmap() {
     use k8s_openapi::api::core::v1::ConfigMap;
     let h = harness(false).await;
     let admin = h.admin.clone();
-    let licenses: Api<dotmac_operator::crd::PluginLicense> = Api::all(h.client.clone());
+    let licenses: Api<dotmac_platform::crd::PluginLicense> = Api::all(h.client.clone());
     let maps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "default");
     let catalog_has = |plugin: &'static str, present: bool| {
         let h = &h;
@@ -1864,7 +1860,7 @@ async fn while_its_caches_load_the_api_is_not_ready_and_answers_503() {
         token_file.to_str().unwrap(),
     ]);
     let plugins = PluginCatalog::fixed(Catalog::embedded().unwrap());
-    let (app, _) = api::assemble(&args.api, platform.db.clone(), client, plugins)
+    let (app, _) = dotmac_management_api::assemble(&args.api, platform.db.clone(), client, plugins)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

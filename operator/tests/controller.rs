@@ -14,10 +14,8 @@ use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use clap::Parser;
 use dotmac_devcluster::DevCluster;
-use dotmac_operator::{
-    config::ControllerConfig,
-    crd::{Reseller, Tenant, tenant::TenantPhase},
-};
+use dotmac_operator::config::ControllerConfig;
+use dotmac_platform::crd::{Reseller, Tenant, tenant::TenantPhase};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     autoscaling::v2::HorizontalPodAutoscaler,

@@ -16,12 +16,12 @@ use common::DevBao;
 use dotmac_devcluster::DevCluster;
 use dotmac_operator::{
     config::ControllerConfig,
-    crd::{Tenant, tenant::TenantPhase},
     provision::{
         openbao::{OpenBao, SecretsProvisioner},
         password::Password,
     },
 };
+use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret};
 use kube::{
     Api, Client,

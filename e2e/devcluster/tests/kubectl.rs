@@ -379,7 +379,7 @@ async fn describe_shows_the_events_a_controller_publishes() {
         .ok(&["apply", "-f", "examples/tenants/acme.yaml"])
         .await;
     let client = cluster.client().unwrap();
-    let tenant = Api::<dotmac_operator::crd::Tenant>::all(client.clone())
+    let tenant = Api::<dotmac_platform::crd::Tenant>::all(client.clone())
         .get("acme")
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{api_error, cluster_with_crds, namespace, tenant};
 use dotmac_devcluster::{DevCluster, Options};
-use dotmac_operator::crd::Tenant;
+use dotmac_platform::crd::Tenant;
 use k8s_openapi::api::{
     apps::v1::Deployment,
     core::v1::{ConfigMap, Namespace, Service},
@@ -104,7 +104,7 @@ async fn discovery_lists_builtins_and_custom_resources_follow_their_crd() {
     assert!(!kinds.iter().any(|k| k.ends_with("/Tenant")));
 
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.ok();
     }
     let established = crds.get("tenants.platform.dotmac.io").await.unwrap();
@@ -197,7 +197,7 @@ async fn metadata_semantics_uid_rv_generation_generate_name() {
     assert_eq!(created.metadata.generation, Some(1));
     assert_eq!(
         created.spec.plan,
-        dotmac_operator::crd::tenant::Plan::Free,
+        dotmac_platform::crd::tenant::Plan::Free,
         "defaulted"
     );
 
@@ -547,7 +547,7 @@ async fn status_and_scale_subresources() {
     assert_eq!(status.spec.display_name, "ISP acme");
     assert_eq!(
         status.status.unwrap().phase,
-        Some(dotmac_operator::crd::tenant::TenantPhase::Ready)
+        Some(dotmac_platform::crd::tenant::TenantPhase::Ready)
     );
     let (code, _, message, _) = api_error(
         tenants
@@ -988,7 +988,7 @@ async fn data_file_keeps_objects_across_restarts() {
     let cluster = DevCluster::start_with(options.clone()).await.unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let tenants: Api<Tenant> = Api::all(client.clone());

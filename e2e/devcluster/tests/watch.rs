@@ -20,7 +20,7 @@ use std::{
 
 use common::{cluster_with_crds, namespace, tenant};
 use dotmac_devcluster::{DevCluster, Options};
-use dotmac_operator::crd::Tenant;
+use dotmac_platform::crd::Tenant;
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
@@ -79,7 +79,7 @@ async fn watch_from_a_resource_version_sees_only_later_changes_in_order() {
     }
     match next(&mut stream).await {
         WatchEvent::Modified(t) => {
-            assert_eq!(t.spec.plan, dotmac_operator::crd::tenant::Plan::Basic)
+            assert_eq!(t.spec.plan, dotmac_platform::crd::tenant::Plan::Basic)
         }
         other => panic!("{other:?}"),
     }
@@ -304,7 +304,7 @@ async fn a_kube_runtime_controller_reconciles_against_devcluster() {
             .iter()
             .filter(|t| {
                 t.status.as_ref().and_then(|s| s.phase)
-                    == Some(dotmac_operator::crd::tenant::TenantPhase::Ready)
+                    == Some(dotmac_platform::crd::tenant::TenantPhase::Ready)
             })
             .count();
         if ready == 3 {

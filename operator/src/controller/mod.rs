@@ -2,7 +2,6 @@
 //! server, and the watches of the Tenant, PluginLicense and Reseller controllers.
 
 pub mod backoff;
-pub mod cache;
 pub mod health;
 pub mod leader;
 pub mod license;
@@ -25,11 +24,11 @@ use kube::{
     },
 };
 
-use crate::{
-    config::ControllerConfig,
-    crd::{PluginLicense, Tenant},
-    plugins::source::PluginCatalog,
-};
+use dotmac_platform::crd::{PluginLicense, Tenant};
+
+use dotmac_platform::plugins::source::PluginCatalog;
+
+use crate::config::ControllerConfig;
 
 /// The controller could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -149,9 +148,9 @@ async fn controllers(
     metrics: Arc<metrics::Metrics>,
 ) {
     let (tenant_store, tenant_writer) = reflector::store::<Tenant>();
-    let (tenants, tenant_mark) = cache::Cache::new(tenant_store.clone());
+    let (tenants, tenant_mark) = dotmac_platform::cache::Cache::new(tenant_store.clone());
     let (license_store, license_writer) = reflector::store::<PluginLicense>();
-    let (licenses, license_mark) = cache::Cache::new(license_store);
+    let (licenses, license_mark) = dotmac_platform::cache::Cache::new(license_store);
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

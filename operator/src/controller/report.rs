@@ -1,41 +1,10 @@
-//! Writing status: `metav1.Condition`s that keep their transition time while their status
-//! holds (so a status computed again from the same facts is equal and nothing is written), and
-//! merge patches that also clear what the new status no longer has.
+//! Reporting from a reconcile: Events, and merge patches for status that also clear what the
+//! new status no longer has.
 
-use k8s_openapi::{
-    apimachinery::pkg::apis::meta::v1::{Condition, Time},
-    jiff::Timestamp,
-};
 use kube::{
     Resource,
     runtime::events::{Event, Recorder},
 };
-
-/// A condition of `type_`, True when `ok`; its `lastTransitionTime` is the previous one of
-/// the same type while the status is unchanged, `now` otherwise.
-pub fn condition(
-    previous: &[Condition],
-    generation: Option<i64>,
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: String,
-    now: &Timestamp,
-) -> Condition {
-    let status = if ok { "True" } else { "False" }.to_owned();
-    let last_transition_time = match previous.iter().find(|c| c.type_ == type_) {
-        Some(p) if p.status == status => p.last_transition_time.clone(),
-        _ => Time(*now),
-    };
-    Condition {
-        type_: type_.to_owned(),
-        status,
-        reason: reason.to_owned(),
-        message,
-        observed_generation: generation,
-        last_transition_time,
-    }
-}
 
 /// Publishes `event` about `object`. Events are for people and the status is the record, so a
 /// failure is logged (inside the reconcile's span, which names the object), never fatal.
@@ -43,13 +12,6 @@ pub async fn publish<K: Resource<DynamicType = ()>>(recorder: &Recorder, object:
     if let Err(error) = recorder.publish(&event, &object.object_ref(&())).await {
         tracing::warn!(kind = %K::kind(&()), name = object.meta().name.as_deref().unwrap_or_default(), reason = %event.reason, %error, "could not publish an event");
     }
-}
-
-/// Whether `conditions` has `type_` with status True.
-pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
-    conditions
-        .iter()
-        .any(|c| c.type_ == type_ && c.status == "True")
 }
 
 /// A JSON merge patch that turns `old` into `new`: `new`'s fields, and `null` for each field

@@ -6,11 +6,10 @@ use std::{sync::Arc, time::Duration};
 use kube::{Client, runtime::events::Recorder};
 use sea_orm::DatabaseConnection;
 
-use super::{cache::Cache, metrics::Metrics};
-use crate::{
-    crd::{PluginLicense, Tenant},
-    plugins::source::PluginCatalog,
-};
+use super::metrics::Metrics;
+use dotmac_platform::cache::Cache;
+use dotmac_platform::crd::{PluginLicense, Tenant};
+use dotmac_platform::plugins::source::PluginCatalog;
 
 /// Clients, caches and settings shared by the license and reseller controllers.
 pub struct Shared {

@@ -23,7 +23,7 @@ pub async fn cluster_with_crds() -> (DevCluster, Client) {
     .unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     (cluster, client)
@@ -44,7 +44,7 @@ impl PlatformDb {
             "sqlite://{}?mode=rwc",
             dir.path().join("platform.db").display()
         );
-        let db = dotmac_operator::metering::open(&url).await.unwrap();
+        let db = dotmac_metering::open(&url).await.unwrap();
         Self { db, _dir: dir }
     }
 }
@@ -55,8 +55,8 @@ pub async fn controller(
     config: dotmac_operator::config::ControllerConfig,
 ) -> Result<(), dotmac_operator::controller::RunError> {
     let platform = PlatformDb::new().await;
-    let catalog = dotmac_operator::plugins::source::PluginCatalog::fixed(
-        dotmac_operator::plugins::Catalog::embedded().unwrap(),
+    let catalog = dotmac_platform::plugins::source::PluginCatalog::fixed(
+        dotmac_platform::plugins::Catalog::embedded().unwrap(),
     );
     dotmac_operator::controller::run(client, config, platform.db.clone(), catalog).await
 }

@@ -15,7 +15,7 @@ pub async fn cluster_with_crds() -> (DevCluster, Client) {
     let cluster = DevCluster::start().await.unwrap();
     let client = cluster.client().unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         let created = crds.create(&PostParams::default(), &crd).await.unwrap();
         assert!(created.uid().is_some());
     }
@@ -34,7 +34,7 @@ pub async fn namespace(client: &Client, name: &str) {
 }
 
 /// A minimal valid Tenant.
-pub fn tenant(name: &str) -> dotmac_operator::crd::Tenant {
+pub fn tenant(name: &str) -> dotmac_platform::crd::Tenant {
     serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
         "metadata": {"name": name},

@@ -3,7 +3,6 @@
 //! [`assess`] computes when it changed. The Tenant controller turns the licenses' granted
 //! features into the tenant's entitlements.
 
-pub mod assess;
 pub mod watch;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
@@ -25,7 +24,8 @@ use super::{
     report::{publish, status_patch},
     shared::Shared,
 };
-use crate::{crd::PluginLicense, metering};
+use dotmac_platform::crd::PluginLicense;
+use dotmac_platform::license as assess;
 
 /// A license reconcile failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,11 +88,11 @@ async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action
         .find(&license.spec.plugin)
         .is_some_and(|p| !p.metrics.is_empty());
     let usage = if metered && tenant_exists {
-        metering::period_usage(
+        dotmac_metering::period_usage(
             &ctx.shared.db,
             &license.spec.tenant_ref,
             &license.spec.plugin,
-            &metering::period_of(now),
+            &dotmac_metering::period_of(now),
         )
         .await?
     } else {
@@ -133,10 +133,10 @@ async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action
 /// Publishes an Event and a log line when the state or the Ready reason changed.
 async fn announce(
     license: &PluginLicense,
-    status: &crate::crd::PluginLicenseStatus,
+    status: &dotmac_platform::crd::PluginLicenseStatus,
     ctx: &Context,
 ) {
-    let ready = |s: Option<&crate::crd::PluginLicenseStatus>| {
+    let ready = |s: Option<&dotmac_platform::crd::PluginLicenseStatus>| {
         s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
             .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
     };

@@ -3,7 +3,6 @@
 //! commission ledger, and reports `maxTenants` and `allowedPlans` breaches (tenants applied with
 //! kubectl bypass the API's checks) as conditions.
 
-pub mod summary;
 pub mod watch;
 
 use std::{sync::Arc, time::Duration};
@@ -22,15 +21,12 @@ use sea_orm::DbErr;
 
 use super::{
     backoff::Failures,
-    license::assess::period,
     report::{publish, status_patch},
     shared::Shared,
 };
-use crate::{
-    catalog,
-    crd::{PluginLicense, Reseller, ResellerStatus},
-    metering::{self, commissions::Accrual},
-};
+use dotmac_metering::commissions::Accrual;
+use dotmac_platform::crd::{PluginLicense, Reseller, ResellerStatus};
+use dotmac_platform::{catalog, license::period, reseller as summary};
 
 /// A reseller reconcile failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +87,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
     );
     let accrual = Accrual {
         reseller: name.clone(),
-        period: metering::period_of(now),
+        period: dotmac_metering::period_of(now),
         currency: catalog::CURRENCY.into(),
         tenants: summary.lines.len() as i64,
         mrr_minor: summary.mrr,
@@ -99,7 +95,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
         commission_minor: summary.commission,
         lines: serde_json::to_value(&summary.lines).unwrap_or_default(),
     };
-    let recorded = metering::commissions::record(&ctx.shared.db, &accrual).await;
+    let recorded = dotmac_metering::commissions::record(&ctx.shared.db, &accrual).await;
     if let Ok(true) = recorded {
         tracing::info!(reseller = %name, period = %accrual.period, mrr = accrual.mrr_minor, commission = accrual.commission_minor, "commission accrued");
     }

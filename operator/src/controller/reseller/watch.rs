@@ -18,10 +18,8 @@ use kube::{
 };
 
 use super::Context;
-use crate::{
-    controller::{log_errors, shutdown_signal},
-    crd::{PluginLicense, Reseller, Tenant},
-};
+use crate::controller::{log_errors, shutdown_signal};
+use dotmac_platform::crd::{PluginLicense, Reseller, Tenant};
 
 /// Runs the Reseller controller until shutdown; `tenants` is the shared tenant cache.
 pub async fn run(client: Client, tenants: Store<Tenant>, context: Arc<Context>) {

@@ -9,7 +9,13 @@ use serde_json::{Value, json};
 use super::names::{self, APP, CREDENTIALS_SECRET, ISP_PORT, MANAGED_BY, PART_OF, TENANT_LABEL};
 use kube::Resource;
 
-use crate::{catalog, config::ControllerConfig, crd::Tenant, sizes};
+use dotmac_platform::catalog;
+
+use dotmac_platform::crd::Tenant;
+
+use dotmac_platform::sizes;
+
+use crate::config::ControllerConfig;
 
 /// The API type of a desired object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

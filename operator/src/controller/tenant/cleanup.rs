@@ -11,7 +11,7 @@ use kube::{
 use serde_json::json;
 
 use super::{Context, Error, event, kube_err, names};
-use crate::crd::{Tenant, tenant::TenantPhase};
+use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
 
 /// Runs every step; `Err(Error::NamespaceTerminating)` while the namespace is still going.
 pub async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {

@@ -13,7 +13,7 @@ use super::{
     names::{self, APP},
     status::Observed,
 };
-use crate::crd::Tenant;
+use dotmac_platform::crd::Tenant;
 
 /// The live objects after apply, by kind.
 pub type Live = HashMap<Kind, Value>;

@@ -14,7 +14,6 @@ use serde_json::{Map, Value, json};
 use super::{names, status::DataPlaneState};
 use crate::{
     config::{DataPlaneConfig, host_port},
-    crd::{Tenant, tenant::DeletionPolicy},
     provision::{
         ProvisionError,
         openbao::{self, OpenBao, SecretsProvisioner},
@@ -23,6 +22,7 @@ use crate::{
         redis::{self, CacheProvisioner, Redis},
     },
 };
+use dotmac_platform::crd::{Tenant, tenant::DeletionPolicy};
 
 /// Annotation whose new value rotates a tenant's credentials.
 pub const ROTATE_ANNOTATION: &str = "platform.dotmac.io/rotate-credentials";

@@ -30,11 +30,11 @@ use kube::{
 
 use self::{apply::AppliedCache, names::FINALIZER, observe::Observation, status::Observed};
 use crate::{
-    catalog,
     config::ControllerConfig,
     controller::backoff::{Failures, jitter},
-    crd::{Tenant, TenantStatus, tenant::TenantPhase},
 };
+use dotmac_platform::catalog;
+use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
 
 /// A reconcile step failed.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +132,7 @@ pub struct Context {
     /// Consecutive failures per tenant, for exponential backoff.
     pub failures: Failures,
     /// Every PluginLicense, whose granted features join the tenant's entitlements.
-    pub licenses: crate::controller::cache::Cache<crate::crd::PluginLicense>,
+    pub licenses: dotmac_platform::cache::Cache<dotmac_platform::crd::PluginLicense>,
 }
 
 impl std::fmt::Debug for Context {

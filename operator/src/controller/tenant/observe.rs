@@ -12,10 +12,8 @@ use super::{
     names::{self, CREDENTIALS_SECRET},
     status::Observed,
 };
-use crate::{
-    catalog,
-    crd::{Reseller, Tenant},
-};
+use dotmac_platform::catalog;
+use dotmac_platform::crd::{Reseller, Tenant};
 
 /// What the observe step found.
 #[derive(Debug)]

@@ -8,7 +8,7 @@
 
 use kube::{Resource, runtime::reflector::ObjectRef};
 
-use crate::crd::Tenant;
+use dotmac_platform::crd::Tenant;
 
 /// The Tenant that controls `object`, as the key the Tenant controller queues it under (the
 /// mapper of the Tenant controller's watches on its children). Its owner references are the

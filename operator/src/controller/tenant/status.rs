@@ -3,7 +3,7 @@
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
 
-use crate::crd::{Tenant, TenantStatus, tenant::TenantPhase};
+use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
 
 /// What the reconcile saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ fn condition(
         .as_ref()
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
-    crate::controller::report::condition(
+    dotmac_platform::conditions::condition(
         previous,
         tenant.metadata.generation,
         type_,

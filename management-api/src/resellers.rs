@@ -17,11 +17,9 @@ use kube::{Api, ResourceExt, api::PostParams};
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, db_error, kube_error, page_limit, tenants::TenantView, tokens::Principal};
-use crate::{
-    controller::reseller::summary::TenantRevenue,
-    crd::{Reseller, ResellerSpec, ResellerStatus, common::Money},
-    metering::{self, entity::commission},
-};
+use dotmac_metering::entity::commission;
+use dotmac_platform::crd::{Reseller, ResellerSpec, ResellerStatus, common::Money};
+use dotmac_platform::reseller::TenantRevenue;
 
 /// `POST /resellers`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -246,9 +244,10 @@ async fn commissions(
             "must be a month such as 2026-11",
         ));
     }
-    let rows = metering::commissions::history(&state.db, &name, query.cursor.as_deref(), limit + 1)
-        .await
-        .map_err(db_error)?;
+    let rows =
+        dotmac_metering::commissions::history(&state.db, &name, query.cursor.as_deref(), limit + 1)
+            .await
+            .map_err(db_error)?;
     let items: Vec<CommissionView> = rows.into_iter().map(CommissionView::from).collect();
     Ok(Page::new(items, limit, |c: &CommissionView| c.period.clone()).respond(&uri))
 }

@@ -17,10 +17,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 
 use super::{AppState, db_error, tenants::visible, tokens::Principal};
-use crate::{
-    crd::Tenant,
-    metering::{self, UsageEvent, entity::health_check},
-};
+use dotmac_metering::{UsageEvent, entity::health_check};
+use dotmac_platform::crd::Tenant;
 
 /// Least time between two health writes to one Tenant's status.
 const HEALTH_WRITE_INTERVAL: Duration = Duration::from_secs(30);
@@ -107,7 +105,7 @@ async fn usage(
             occurred_at: event.occurred_at,
         });
     }
-    let ingested = metering::ingest(&state.db, &events)
+    let ingested = dotmac_metering::ingest(&state.db, &events)
         .await
         .map_err(db_error)?;
     Ok(Json(ingested))
@@ -183,13 +181,13 @@ async fn alert(
         return Err(Problem::invalid("message", "must be 1 to 1,000 characters"));
     }
     visible(&state, &principal, &tenant).await?;
-    let report = metering::AlertReport {
+    let report = dotmac_metering::AlertReport {
         tenant,
         name: input.name,
         severity: input.severity.as_str().to_owned(),
         message: input.message,
     };
-    let count = metering::record_alert(&state.db, &report)
+    let count = dotmac_metering::record_alert(&state.db, &report)
         .await
         .map_err(db_error)?;
     let status = if count == 1 {
@@ -230,7 +228,7 @@ async fn metrics(
         samples.push((sample.name, sample.value, sample.at.unwrap_or(now)));
     }
     visible(&state, &principal, &tenant).await?;
-    metering::record_metrics(&state.db, &tenant, &samples)
+    dotmac_metering::record_metrics(&state.db, &tenant, &samples)
         .await
         .map_err(db_error)?;
     Ok(StatusCode::ACCEPTED)

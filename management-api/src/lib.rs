@@ -34,11 +34,11 @@ use kube::{
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::{
-    controller::cache::Cache,
-    crd::{PluginLicense, Tenant},
-    plugins::source::PluginCatalog,
-};
+use dotmac_platform::cache::Cache;
+
+use dotmac_platform::crd::{PluginLicense, Tenant};
+
+use dotmac_platform::plugins::source::PluginCatalog;
 use tokens::Principal;
 
 /// Settings of `dotmac-operator api`.

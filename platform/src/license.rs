@@ -18,7 +18,7 @@ use chrono::{DateTime, Datelike, SecondsFormat, TimeDelta, TimeZone, Utc};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::{
-    controller::report::{condition, is_true},
+    conditions::{condition, is_true},
     crd::{PluginLicense, PluginLicenseStatus, plugin_license::LicenseState},
     plugins::Catalog,
 };

@@ -9,7 +9,7 @@
 
 use std::{collections::BTreeSet, path::Path};
 
-use dotmac_operator::crd::render;
+use dotmac_platform::crd::render;
 
 #[test]
 fn crds_folder_matches_the_types() {
@@ -37,7 +37,7 @@ fn crds_folder_matches_the_types() {
 
 #[test]
 fn crds_have_short_names_categories_and_status() {
-    for crd in dotmac_operator::crd::all() {
+    for crd in dotmac_platform::crd::all() {
         let names = &crd.spec.names;
         assert_eq!(
             crd.spec.scope, "Cluster",

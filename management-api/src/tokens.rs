@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::metering::entity::api_token;
+use dotmac_metering::entity::api_token;
 
 /// Who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,15 +21,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{AppState, kube_error, tenants::visible, tokens::Principal};
-use crate::{
-    catalog,
-    controller::license::assess::is_live,
-    crd::{
-        PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
-        tenant::Plan,
-    },
-    plugins::Plugin,
+use dotmac_platform::catalog;
+use dotmac_platform::crd::{
+    PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
+    tenant::Plan,
 };
+use dotmac_platform::license::is_live;
+use dotmac_platform::plugins::Plugin;
 
 /// A tenant plan with its list price.
 #[derive(Debug, Serialize, schemars::JsonSchema)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     catalog,
-    controller::report::{condition, is_true},
+    conditions::{condition, is_true},
     crd::{
         PluginLicense, Reseller, ResellerStatus, Tenant,
         common::Money,
