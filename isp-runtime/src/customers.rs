@@ -142,7 +142,7 @@ impl From<customer::Model> for CustomerView {
             customer_number: c.customer_number,
             display_name: c.display_name,
             customer_type: c.customer_type,
-            status: c.status,
+            status: c.status.to_string(),
             email: c.email,
             phone: c.phone,
             address: Address {
@@ -227,7 +227,7 @@ async fn create(
             .unwrap_or(CustomerType::Residential)
             .as_str()
             .to_owned()),
-        status: Set(ServiceStatus::Pending.as_str().to_owned()),
+        status: Set(ServiceStatus::Pending),
         email: Set(email),
         phone: Set(phone),
         street: Set(address.street),
@@ -369,7 +369,7 @@ async fn transition(
 ) -> Result<CustomerView> {
     let txn = state.db.begin().await?;
     let current = find(&txn, id).await?;
-    let from = ServiceStatus::parse(&current.status).unwrap_or(ServiceStatus::Pending);
+    let from = current.status;
     if from_only.is_some_and(|only| only != from) {
         return Err(Error::conflict(
             Some("status"),
@@ -385,7 +385,7 @@ async fn transition(
     if to == ServiceStatus::Cancelled {
         let live = subscription::Entity::find()
             .filter(subscription::Column::CustomerId.eq(id))
-            .filter(subscription::Column::Status.ne(ServiceStatus::Cancelled.as_str()))
+            .filter(subscription::Column::Status.ne(ServiceStatus::Cancelled))
             .count(&txn)
             .await?;
         if live > 0 {
@@ -396,7 +396,7 @@ async fn transition(
         }
     }
     let mut model = current.into_active_model();
-    model.status = Set(to.as_str().to_owned());
+    model.status = Set(to);
     model.updated_at = Set(chrono::Utc::now());
     let updated = model.update(&txn).await?;
     audit::by(

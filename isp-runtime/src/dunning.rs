@@ -159,7 +159,7 @@ async fn overdue_balance(txn: &impl ConnectionTrait, customer: Uuid) -> Result<u
                 .eq(InvoiceStatus::Overdue.as_str())
                 .or(invoice::Column::Kind
                     .eq(Kind::LateFee.as_str())
-                    .and(invoice::Column::Status.eq(InvoiceStatus::Issued.as_str()))),
+                    .and(invoice::Column::Status.eq(InvoiceStatus::Issued))),
         )
         .count(txn)
         .await?)
@@ -176,7 +176,7 @@ pub async fn reactivate_if_settled(
 ) -> Result<u64> {
     let suspended = subscription::Entity::find()
         .filter(subscription::Column::CustomerId.eq(customer))
-        .filter(subscription::Column::Status.eq(ServiceStatus::Suspended.as_str()))
+        .filter(subscription::Column::Status.eq(ServiceStatus::Suspended))
         .filter(subscription::Column::SuspendedReason.eq(NON_PAYMENT))
         .all(txn)
         .await?;
@@ -217,7 +217,7 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, terms_days: i64)
             Expr::value(InvoiceStatus::Overdue.as_str()),
         )
         .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
-        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued.as_str()))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
         .filter(invoice::Column::DueDate.lt(today))
         .filter(invoice::Column::AmountDue.gt(0))
         .exec(db)

@@ -168,7 +168,7 @@ pub async fn insert(
             period_start: prepared.period.map(|p| p.start),
             period_end: prepared.period.map(|p| p.end),
             currency: prepared.currency.clone(),
-            status: status.as_str().to_owned(),
+            status,
             issue_date: issue.on,
             due_date: issue
                 .on
@@ -295,7 +295,7 @@ pub async fn find_for_update(db: &impl ConnectionTrait, id: Uuid) -> Result<invo
 /// Writes an invoice's money columns and status after a payment, credit or refund, checking
 /// the status change.
 pub async fn settle(db: &impl ConnectionTrait, mut row: invoice::Model) -> Result<invoice::Model> {
-    let from = InvoiceStatus::parse(&row.status).unwrap_or(InvoiceStatus::Draft);
+    let from = row.status;
     row.amount_due = (row.total - row.amount_credited - row.amount_paid).max(0);
     let to = if from.is_open() && row.amount_due == 0 {
         InvoiceStatus::Paid
@@ -311,7 +311,7 @@ pub async fn settle(db: &impl ConnectionTrait, mut row: invoice::Model) -> Resul
         from.check(to)
             .map_err(|e| Error::conflict(Some("status"), e.to_string()))?;
     }
-    row.status = to.as_str().to_owned();
+    row.status = to;
     row.updated_at = chrono::Utc::now();
     let mut model = row.into_active_model();
     for column in [
@@ -432,7 +432,7 @@ impl From<invoice::Model> for InvoiceView {
             period_start: i.period_start,
             period_end: i.period_end,
             currency: i.currency,
-            status: i.status,
+            status: i.status.to_string(),
             issue_date: i.issue_date,
             due_date: i.due_date,
             subtotal: i.subtotal,
@@ -653,7 +653,7 @@ async fn issue(
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let txn = state.db.begin().await?;
     let row = find_for_update(&txn, id).await?;
-    let from = InvoiceStatus::parse(&row.status).unwrap_or(InvoiceStatus::Draft);
+    let from = row.status;
     from.check(InvoiceStatus::Issued)
         .map_err(|e| Error::conflict(Some("status"), e.to_string()))?;
     if row.total < 0 {
@@ -666,7 +666,7 @@ async fn issue(
     let total = row.total;
     let mut model = row.into_active_model();
     model.number = Set(Some(number(n)));
-    model.status = Set(InvoiceStatus::Issued.as_str().to_owned());
+    model.status = Set(InvoiceStatus::Issued);
     model.issue_date = Set(Some(on));
     model.due_date = Set(Some(
         on + chrono::Duration::days(state.settings.payment_terms_days),
@@ -700,7 +700,7 @@ async fn void(
 ) -> Result<Json<InvoiceView>> {
     let txn = state.db.begin().await?;
     let row = find_for_update(&txn, id).await?;
-    let from = InvoiceStatus::parse(&row.status).unwrap_or(InvoiceStatus::Draft);
+    let from = row.status;
     from.check(InvoiceStatus::Void)
         .map_err(|e| Error::conflict(Some("status"), e.to_string()))?;
     if row.amount_paid > 0 || row.amount_credited > 0 {
@@ -710,7 +710,7 @@ async fn void(
         ));
     }
     let mut model = row.into_active_model();
-    model.status = Set(InvoiceStatus::Void.as_str().to_owned());
+    model.status = Set(InvoiceStatus::Void);
     model.amount_due = Set(0);
     model.updated_at = Set(chrono::Utc::now());
     let row = model.update(&txn).await?;

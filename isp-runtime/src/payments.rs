@@ -179,7 +179,7 @@ async fn create(
     let invoice = invoices::find_for_update(&txn, input.invoice_id)
         .await
         .map_err(|e| e.in_field("invoice_id"))?;
-    let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
+    let status = invoice.status;
     if !status.is_open() {
         return Err(Error::conflict(
             Some("invoice_id"),
@@ -443,7 +443,7 @@ pub async fn credit(
     let invoice = invoices::find_for_update(txn, invoice_id)
         .await
         .map_err(|e| e.in_field("invoice_id"))?;
-    let status = InvoiceStatus::parse(&invoice.status).unwrap_or(InvoiceStatus::Draft);
+    let status = invoice.status;
     if !matches!(
         status,
         InvoiceStatus::Issued | InvoiceStatus::Overdue | InvoiceStatus::Paid

@@ -297,7 +297,7 @@ async fn patch(
     if let Some(price) = price.filter(|p| *p < old_price) {
         let active = subscription::Entity::find()
             .filter(subscription::Column::PlanId.eq(id))
-            .filter(subscription::Column::Status.eq(ServiceStatus::Active.as_str()))
+            .filter(subscription::Column::Status.eq(ServiceStatus::Active))
             .count(&txn)
             .await?;
         if active > 0 {

@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use crate::db::entity::{customer, plan, subscription, tax_rate};
+use crate::domain::lifecycle::ServiceStatus;
 
 /// Rows per insert statement.
 const CHUNK: usize = 500;
@@ -77,7 +78,7 @@ pub async fn seed(
                     customer_number: format!("D-{i:07}"),
                     display_name: format!("Demo customer {i}"),
                     customer_type: "residential".into(),
-                    status: "active".into(),
+                    status: ServiceStatus::Active,
                     email: format!("demo{i}@example.com"),
                     phone: None,
                     street: None,
@@ -96,7 +97,7 @@ pub async fn seed(
                     id: Uuid::from_u128(2_000_000_000 + u128::from(i)),
                     customer_id,
                     plan_id: Uuid::from_u128(101 + u128::from(i % 3)),
-                    status: "active".into(),
+                    status: ServiceStatus::Active,
                     price_override: (i % 7 == 0).then_some(1999),
                     discount_ppm: if i % 5 == 0 { 125_000 } else { 0 },
                     suspended_reason: None,

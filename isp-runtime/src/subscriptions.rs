@@ -109,7 +109,7 @@ impl From<subscription::Model> for SubscriptionView {
             id: s.id,
             customer_id: s.customer_id,
             plan_id: s.plan_id,
-            status: s.status,
+            status: s.status.to_string(),
             price_override: s.price_override,
             discount_percent: money::ppm_to_percent(s.discount_ppm),
             suspended_reason: s.suspended_reason,
@@ -204,7 +204,7 @@ async fn create(
     let plan = plans::find(&txn, input.plan_id)
         .await
         .map_err(|e| e.in_field("plan_id"))?;
-    if customer.status == ServiceStatus::Cancelled.as_str() {
+    if customer.status == ServiceStatus::Cancelled {
         return Err(Error::conflict(
             Some("customer_id"),
             "the customer is cancelled",
@@ -230,7 +230,7 @@ async fn create(
         id: Set(new_id()),
         customer_id: Set(customer.id),
         plan_id: Set(plan.id),
-        status: Set(ServiceStatus::Pending.as_str().to_owned()),
+        status: Set(ServiceStatus::Pending),
         price_override: Set(price_override),
         discount_ppm: Set(discount_ppm),
         suspended_reason: Set(None),
@@ -382,7 +382,7 @@ async fn invoice_covering(
         .filter(invoice::Column::Kind.eq(Kind::Recurring.as_str()))
         .filter(invoice::Column::PeriodStart.lte(day))
         .filter(invoice::Column::PeriodEnd.gt(day))
-        .filter(invoice::Column::Status.ne(InvoiceStatus::Void.as_str()))
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
         .one(txn)
         .await?)
 }
@@ -404,10 +404,8 @@ async fn save(txn: &impl ConnectionTrait, sub: subscription::Model) -> Result<su
     Ok(model.update(txn).await?)
 }
 
-fn step(from: &str, to: ServiceStatus) -> Result<()> {
-    ServiceStatus::parse(from)
-        .unwrap_or(ServiceStatus::Pending)
-        .check(to)
+fn step(from: ServiceStatus, to: ServiceStatus) -> Result<()> {
+    from.check(to)
         .map_err(|e| Error::conflict(Some("status"), e.to_string()))
 }
 
@@ -420,22 +418,22 @@ async fn activate(
     let date = body.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let txn = state.db.begin().await?;
     let mut loaded = load(&txn, id).await?;
-    if loaded.sub.status != ServiceStatus::Pending.as_str() {
-        step(&loaded.sub.status, ServiceStatus::Active)?;
+    if loaded.sub.status != ServiceStatus::Pending {
+        step(loaded.sub.status, ServiceStatus::Active)?;
         return Err(Error::conflict(
             Some("status"),
             "only a pending subscription is activated; use resume",
         ));
     }
-    match ServiceStatus::parse(&loaded.customer.status) {
-        Some(ServiceStatus::Pending) => {
+    match loaded.customer.status {
+        ServiceStatus::Pending => {
             let mut customer = loaded.customer.clone().into_active_model();
-            customer.status = Set(ServiceStatus::Active.as_str().to_owned());
+            customer.status = Set(ServiceStatus::Active);
             customer.updated_at = Set(chrono::Utc::now());
             loaded.customer = customer.update(&txn).await?;
         }
-        Some(ServiceStatus::Active) => {}
-        _ => {
+        ServiceStatus::Active => {}
+        ServiceStatus::Suspended | ServiceStatus::Cancelled => {
             return Err(Error::conflict(
                 Some("customer_id"),
                 format!("the customer is {}", loaded.customer.status),
@@ -445,7 +443,7 @@ async fn activate(
     let (invoice, next) =
         bill_rest_of_period(&txn, state.settings.payment_terms_days, &loaded, date).await?;
     let mut sub = loaded.sub.clone();
-    sub.status = ServiceStatus::Active.as_str().to_owned();
+    sub.status = ServiceStatus::Active;
     sub.activated_on = Some(date);
     sub.next_billing_date = Some(next);
     let sub = save(&txn, sub).await?;
@@ -474,8 +472,8 @@ async fn suspend(
 ) -> Result<Json<SubscriptionView>> {
     let txn = state.db.begin().await?;
     let mut sub = find(&txn, id).await?;
-    step(&sub.status, ServiceStatus::Suspended)?;
-    sub.status = ServiceStatus::Suspended.as_str().to_owned();
+    step(sub.status, ServiceStatus::Suspended)?;
+    sub.status = ServiceStatus::Suspended;
     sub.suspended_reason = Some("staff".to_owned());
     let sub = save(&txn, sub).await?;
     audit::by(
@@ -501,7 +499,7 @@ pub async fn resume_in(
     actor: &str,
 ) -> Result<(subscription::Model, Option<invoice::Model>)> {
     let loaded = load(txn, id).await?;
-    if loaded.sub.status != ServiceStatus::Suspended.as_str() {
+    if loaded.sub.status != ServiceStatus::Suspended {
         return Err(Error::conflict(
             Some("status"),
             format!(
@@ -517,7 +515,7 @@ pub async fn resume_in(
         invoice = billed;
         sub.next_billing_date = Some(next);
     }
-    sub.status = ServiceStatus::Active.as_str().to_owned();
+    sub.status = ServiceStatus::Active;
     sub.suspended_reason = None;
     let sub = save(txn, sub).await?;
     audit::record(
@@ -590,7 +588,7 @@ async fn cancel(
     let date = body.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let txn = state.db.begin().await?;
     let mut sub = find(&txn, id).await?;
-    step(&sub.status, ServiceStatus::Cancelled)?;
+    step(sub.status, ServiceStatus::Cancelled)?;
     let mut note = None;
     if let Some(invoice) = invoice_covering(&txn, id, date).await? {
         let service = service_total(&txn, &invoice).await?;
@@ -618,7 +616,7 @@ async fn cancel(
     )
     .await?;
     let usage = invoices::view_of(&txn, usage).await?;
-    sub.status = ServiceStatus::Cancelled.as_str().to_owned();
+    sub.status = ServiceStatus::Cancelled;
     sub.cancelled_on = Some(date);
     sub.next_billing_date = None;
     let sub = save(&txn, sub).await?;
@@ -650,7 +648,7 @@ async fn change_plan(
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
     let txn = state.db.begin().await?;
     let loaded = load(&txn, id).await?;
-    if loaded.sub.status != ServiceStatus::Active.as_str() {
+    if loaded.sub.status != ServiceStatus::Active {
         return Err(Error::conflict(
             Some("status"),
             format!(

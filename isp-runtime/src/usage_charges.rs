@@ -272,7 +272,7 @@ async fn record(
     }
     let txn = state.db.begin().await?;
     let sub = subscriptions::find(&txn, id).await?;
-    let status = ServiceStatus::parse(&sub.status).unwrap_or(ServiceStatus::Pending);
+    let status = sub.status;
     if !matches!(status, ServiceStatus::Active | ServiceStatus::Suspended) {
         return Err(Error::conflict(
             Some("status"),

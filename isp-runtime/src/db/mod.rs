@@ -76,3 +76,59 @@ pub async fn take_numbers<C: ConnectionTrait>(
     let last: i64 = row.try_get_by_index(0)?;
     Ok(last - count + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{EntityTrait, IntoActiveModel, Statement};
+
+    use super::*;
+    use crate::domain::lifecycle::ServiceStatus;
+
+    #[tokio::test]
+    async fn a_stored_status_outside_its_enum_is_a_read_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("t.db").display()
+        ))
+        .await
+        .unwrap();
+        migrate(&db).await.unwrap();
+        let now = chrono::Utc::now();
+        let id = new_id();
+        let row = entity::customer::Model {
+            id,
+            customer_number: "C-1".into(),
+            display_name: "Ada".into(),
+            customer_type: "residential".into(),
+            status: ServiceStatus::Active,
+            email: "ada@example.com".into(),
+            phone: None,
+            street: None,
+            city: None,
+            region: None,
+            postal_code: None,
+            country: "US".into(),
+            currency: "USD".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        entity::customer::Entity::insert(row.into_active_model())
+            .exec(&db)
+            .await
+            .unwrap();
+        let read = entity::customer::Entity::find_by_id(id).one(&db).await;
+        assert_eq!(read.unwrap().unwrap().status, ServiceStatus::Active);
+        db.execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            "UPDATE customers SET status = 'dormant'",
+        ))
+        .await
+        .unwrap();
+        let read = entity::customer::Entity::find_by_id(id).one(&db).await;
+        assert!(
+            read.is_err(),
+            "an unknown status must not read as a default: {read:?}"
+        );
+    }
+}

@@ -1,21 +1,40 @@
 //! Status machines of customers, subscriptions and invoices. Every status change in the
 //! application goes through [`ServiceStatus::check`] or [`InvoiceStatus::check`], so an illegal
-//! jump is refused in one place.
+//! jump is refused in one place. They are the entities' status columns too (sea-orm active
+//! enums): a stored value outside the enum is a read error, never a silent default.
 
+use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 
 /// Status of a customer account or a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, DeriveActiveEnum)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum ServiceStatus {
     /// Created, not yet in service.
+    #[sea_orm(string_value = "pending")]
     Pending,
     /// In service and billed.
+    #[sea_orm(string_value = "active")]
     Active,
     /// Out of service (by staff or for non-payment), not billed.
+    #[sea_orm(string_value = "suspended")]
     Suspended,
     /// Ended for good.
+    #[sea_orm(string_value = "cancelled")]
     Cancelled,
+}
+
+impl std::fmt::Display for ServiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for InvoiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A transition a status machine refuses.
@@ -73,20 +92,27 @@ impl ServiceStatus {
 }
 
 /// Status of an invoice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, EnumIter, DeriveActiveEnum)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum InvoiceStatus {
     /// Editable, unnumbered, not owed.
+    #[sea_orm(string_value = "draft")]
     Draft,
     /// Numbered and owed.
+    #[sea_orm(string_value = "issued")]
     Issued,
     /// Owed past its due date.
+    #[sea_orm(string_value = "overdue")]
     Overdue,
     /// Nothing left to pay.
+    #[sea_orm(string_value = "paid")]
     Paid,
     /// Paid, then refunded in full.
+    #[sea_orm(string_value = "refunded")]
     Refunded,
     /// Cancelled: never owed (a draft) or cancelled before any payment.
+    #[sea_orm(string_value = "void")]
     Void,
 }
 
