@@ -27,7 +27,6 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryOrder, TransactionTrait,
 };
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const BATCH: u64 = 1000;
 
 struct Figures {
@@ -149,12 +148,14 @@ async fn main() {
 
     eprintln!("PostgreSQL:");
     let name = format!("isp_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+    let admin = sea_orm::Database::connect(&dotmac_testkit::require_postgres())
+        .await
+        .unwrap();
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    let pg = db::connect(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+    let pg = db::connect(&dotmac_testkit::postgres_url(&name))
         .await
         .unwrap();
     let postgres = measure(&pg, subscriptions).await;

@@ -12,7 +12,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Backend, Options, REDIS, TestApp, id};
+use common::{Backend, Options, TestApp, id};
 use dotmac_isp::entitlements::{Entitlements, Gate};
 use fred::interfaces::{ClientLike, KeysInterface, ListInterface};
 use reqwest::{Method, StatusCode};
@@ -20,10 +20,11 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 async fn redis() -> fred::clients::Client {
-    let client =
-        fred::types::Builder::from_config(fred::types::config::Config::from_url(REDIS).unwrap())
-            .build()
-            .unwrap();
+    let client = fred::types::Builder::from_config(
+        fred::types::config::Config::from_url(&dotmac_testkit::require_redis()).unwrap(),
+    )
+    .build()
+    .unwrap();
     client.init().await.unwrap();
     client
 }

@@ -22,7 +22,6 @@ use kube::api::{Api, PostParams};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const EVENTS: usize = 200_000;
 const BATCH: usize = 1000;
 const CLIENTS: usize = 4;
@@ -113,7 +112,9 @@ async fn main() {
         .unwrap();
 
     let name = format!("platform_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+    let admin = sea_orm::Database::connect(&dotmac_testkit::require_postgres())
+        .await
+        .unwrap();
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
@@ -127,7 +128,7 @@ async fn main() {
         redis_url: None,
         rate_limit_per_minute: 1200,
     };
-    let db = dotmac_metering::open(&format!("postgres://postgres@127.0.0.1:5432/{name}"))
+    let db = dotmac_metering::open(&dotmac_testkit::postgres_url(&name))
         .await
         .unwrap();
     let (app, state) = dotmac_management_api::assemble(

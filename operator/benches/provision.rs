@@ -24,8 +24,6 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
 
 const CONCURRENCY: usize = 16;
-const PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS: &str = "redis://127.0.0.1:6379";
 
 fn tenant(name: &str) -> Tenant {
     serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
@@ -89,8 +87,11 @@ async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
         .env("DOTMAC_LEADER_ELECTION", "false")
         .env("DOTMAC_CONCURRENCY", CONCURRENCY.to_string())
         .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
-        .env("DOTMAC_POSTGRES_ADMIN_URL", PG)
-        .env("DOTMAC_REDIS_ADMIN_URL", REDIS)
+        .env(
+            "DOTMAC_POSTGRES_ADMIN_URL",
+            dotmac_testkit::require_postgres(),
+        )
+        .env("DOTMAC_REDIS_ADMIN_URL", dotmac_testkit::require_redis())
         .env("DOTMAC_OPENBAO_ADDR", bao)
         .env("DOTMAC_OPENBAO_TOKEN_FILE", dir.join("token"))
         .kill_on_drop(true)
@@ -145,8 +146,8 @@ async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
 
 async fn baseline_run(n: usize, dir: &Path, bao: &str) -> Duration {
     let config = DataPlaneConfig {
-        postgres_admin_url: Some(PG.into()),
-        redis_admin_url: Some(REDIS.into()),
+        postgres_admin_url: Some(dotmac_testkit::require_postgres()),
+        redis_admin_url: Some(dotmac_testkit::require_redis()),
         openbao_addr: Some(bao.into()),
         openbao_token_file: Some(dir.join("token")),
         ..DataPlaneConfig::default()

@@ -28,8 +28,6 @@ use kube::{Api, Client, api::ListParams};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 #[derive(Parser)]
 struct Args {
     #[command(flatten)]
@@ -62,7 +60,9 @@ impl Drop for Harness {
                     .build()
                     .unwrap()
                     .block_on(async {
-                        if let Ok(admin) = sea_orm::Database::connect(PG_ADMIN).await {
+                        if let Ok(admin) =
+                            sea_orm::Database::connect(&dotmac_testkit::require_postgres()).await
+                        {
                             let _ = sea_orm::ConnectionTrait::execute_unprepared(
                                 &admin,
                                 &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -86,14 +86,13 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (url, pg_name) = if postgres {
         let name = format!("platform_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+        let admin = sea_orm::Database::connect(&dotmac_testkit::require_postgres())
+            .await
+            .unwrap();
         sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE {name}"))
             .await
             .unwrap();
-        (
-            format!("postgres://postgres@127.0.0.1:5432/{name}"),
-            Some(name),
-        )
+        (dotmac_testkit::postgres_url(&name), Some(name))
     } else {
         (
             format!(
@@ -1216,7 +1215,7 @@ async fn each_token_has_its_own_rate_limit_in_redis() {
         false,
         &[
             "--api-redis-url",
-            "redis://127.0.0.1:6379",
+            &dotmac_testkit::require_redis(),
             "--api-rate-limit-per-minute",
             "5",
         ],

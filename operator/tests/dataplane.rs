@@ -45,7 +45,7 @@ struct Harness {
 }
 
 async fn harness(bao_addr: &str) -> Harness {
-    harness_with(bao_addr, "postgres://postgres@127.0.0.1:5432/postgres").await
+    harness_with(bao_addr, &dotmac_testkit::require_postgres()).await
 }
 
 async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
@@ -63,7 +63,7 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
         "--postgres-admin-url",
         postgres_admin,
         "--redis-admin-url",
-        "redis://127.0.0.1:6379",
+        &dotmac_testkit::require_redis(),
         "--openbao-addr",
         bao_addr,
         "--openbao-token-file",
@@ -161,7 +161,7 @@ async fn secret_data(client: &Client, name: &str) -> std::collections::BTreeMap<
 }
 
 async fn pg_scalar(sql: &str) -> Option<String> {
-    let db = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+    let db = Database::connect(&dotmac_testkit::require_postgres())
         .await
         .unwrap();
     db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
@@ -174,7 +174,7 @@ async fn pg_scalar(sql: &str) -> Option<String> {
 async fn redis_user_exists(tenant: &str) -> bool {
     use fred::interfaces::{AclInterface, ClientLike};
     let client = fred::clients::Client::new(
-        fred::types::config::Config::from_url("redis://127.0.0.1:6379").unwrap(),
+        fred::types::config::Config::from_url(&dotmac_testkit::require_redis()).unwrap(),
         None,
         None,
         None,
@@ -229,7 +229,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     );
     assert_eq!(data["BAO_NAMESPACE"], format!("tenants/{name}"));
     let db = dotmac_operator::controller::tenant::names::database(&name);
-    assert!(data["DATABASE_URL"].ends_with(&format!("@127.0.0.1:5432/{db}")));
+    assert!(data["DATABASE_URL"].ends_with(&format!("@{}/{db}", dotmac_testkit::postgres_host())));
     Database::connect(data["DATABASE_URL"].as_str())
         .await
         .unwrap()
@@ -418,7 +418,7 @@ async fn retain_keeps_data_and_recreating_re_adopts_it() {
 
 /// Names of existing `tenant_<prefix>…` databases.
 async fn databases_like(prefix: &str) -> Vec<String> {
-    let db = Database::connect("postgres://postgres@127.0.0.1:5432/postgres")
+    let db = Database::connect(&dotmac_testkit::require_postgres())
         .await
         .unwrap();
     db.query_all_raw(Statement::from_string(
@@ -512,7 +512,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    async fn start(target: &'static str) -> Self {
+    async fn start(target: String) -> Self {
         use std::sync::atomic::Ordering;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -525,6 +525,7 @@ impl Proxy {
                     drop(inbound);
                     continue;
                 }
+                let target = target.clone();
                 let pipe = tokio::spawn(async move {
                     if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -554,7 +555,7 @@ impl Proxy {
 #[tokio::test]
 async fn postgres_connections_cut_during_provisioning_of_20_tenants_then_all_ready() {
     let bao = DevBao::start().await;
-    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let proxy = Proxy::start(dotmac_testkit::postgres_host()).await;
     let h = harness_with(
         &bao.addr,
         &format!("postgres://postgres@127.0.0.1:{}/postgres", proxy.port),
@@ -630,9 +631,9 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
         .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
         .env(
             "DOTMAC_POSTGRES_ADMIN_URL",
-            "postgres://postgres@127.0.0.1:5432/postgres",
+            dotmac_testkit::require_postgres(),
         )
-        .env("DOTMAC_REDIS_ADMIN_URL", "redis://127.0.0.1:6379")
+        .env("DOTMAC_REDIS_ADMIN_URL", dotmac_testkit::require_redis())
         .env("DOTMAC_OPENBAO_ADDR", &bao.addr)
         .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
         .env(
@@ -721,9 +722,9 @@ async fn an_operator_killed_again_and_again_converges_without_duplicates() {
             "--health-listen",
             "127.0.0.1:0",
             "--postgres-admin-url",
-            "postgres://postgres@127.0.0.1:5432/postgres",
+            &dotmac_testkit::require_postgres(),
             "--redis-admin-url",
-            "redis://127.0.0.1:6379",
+            &dotmac_testkit::require_redis(),
             "--openbao-addr",
             &bao.addr,
             "--openbao-token-file",
@@ -904,13 +905,15 @@ async fn a_fault_at_any_step_is_healed_by_the_next_reconcile() {
     let faults = Faults::new();
     let plane = DataPlane::with(
         Faulty {
-            inner: Postgres::connect("postgres://postgres@127.0.0.1:5432/postgres")
+            inner: Postgres::connect(&dotmac_testkit::require_postgres())
                 .await
                 .unwrap(),
             faults: faults.clone(),
         },
         Faulty {
-            inner: Redis::connect("redis://127.0.0.1:6379").await.unwrap(),
+            inner: Redis::connect(&dotmac_testkit::require_redis())
+                .await
+                .unwrap(),
             faults: faults.clone(),
         },
         Faulty {
@@ -918,8 +921,8 @@ async fn a_fault_at_any_step_is_healed_by_the_next_reconcile() {
             faults: faults.clone(),
         },
         TenantEndpoints {
-            postgres_host: "127.0.0.1:5432".into(),
-            redis_host: "127.0.0.1:6379".into(),
+            postgres_host: dotmac_testkit::postgres_host(),
+            redis_host: dotmac_testkit::redis_host(),
             openbao_addr: bao.addr.clone(),
         },
     );

@@ -25,8 +25,6 @@ mod common;
 
 use common::DevBao;
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -45,7 +43,9 @@ async fn scalar(url: &str, sql: &str) -> Result<Option<String>, sea_orm::DbErr> 
 
 #[tokio::test]
 async fn a_tenant_database_is_owned_isolated_and_idempotent() {
-    let pg = Postgres::connect(ADMIN).await.unwrap();
+    let pg = Postgres::connect(&dotmac_testkit::require_postgres())
+        .await
+        .unwrap();
     let (a, b) = (unique("tenant_pa"), unique("tenant_pb"));
     for name in [&a, &b] {
         pg.ensure(name, Some(&Password::generate().unwrap()))
@@ -53,14 +53,14 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
             .unwrap();
         pg.ensure(name, None).await.unwrap(); // repeatable
     }
-    let attrs = scalar(ADMIN, &format!("SELECT concat(rolcanlogin, rolcreatedb, rolcreaterole, rolsuper) FROM pg_roles WHERE rolname = '{a}'")).await.unwrap();
+    let attrs = scalar(&dotmac_testkit::require_postgres(), &format!("SELECT concat(rolcanlogin, rolcreatedb, rolcreaterole, rolsuper) FROM pg_roles WHERE rolname = '{a}'")).await.unwrap();
     assert_eq!(
         attrs.as_deref(),
         Some("tfff"),
         "login, no createdb, no createrole, no superuser"
     );
     let owner = scalar(
-        ADMIN,
+        &dotmac_testkit::require_postgres(),
         &format!("SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = '{a}'"),
     )
     .await
@@ -68,13 +68,17 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
     assert_eq!(owner.as_deref(), Some(a.as_str()));
 
     // Its own role works in its own database; another tenant's role is refused there.
-    let own = format!("postgres://{a}@127.0.0.1:5432/{a}");
+    let own = format!("postgres://{a}@{}/{a}", dotmac_testkit::postgres_host());
     let db = Database::connect(&own).await.unwrap();
     db.execute_unprepared("CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
         .await
         .unwrap();
     drop(db);
-    let other = Database::connect(format!("postgres://{b}@127.0.0.1:5432/{a}")).await;
+    let other = Database::connect(format!(
+        "postgres://{b}@{}/{a}",
+        dotmac_testkit::postgres_host()
+    ))
+    .await;
     let message = other
         .expect_err("tenant B cannot connect to tenant A's database")
         .to_string();
@@ -106,7 +110,7 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
     }
     assert_eq!(
         scalar(
-            ADMIN,
+            &dotmac_testkit::require_postgres(),
             &format!("SELECT datname::text FROM pg_database WHERE datname = '{a}'")
         )
         .await
@@ -115,7 +119,7 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
     );
     assert_eq!(
         scalar(
-            ADMIN,
+            &dotmac_testkit::require_postgres(),
             &format!("SELECT rolname::text FROM pg_roles WHERE rolname = '{a}'")
         )
         .await
@@ -297,7 +301,9 @@ async fn redis_as(tenant: &str, password: &Password) -> Result<Client, fred::err
 
 #[tokio::test]
 async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
-    let redis = Redis::connect("redis://127.0.0.1:6379").await.unwrap();
+    let redis = Redis::connect(&dotmac_testkit::require_redis())
+        .await
+        .unwrap();
     let (a, b) = (
         unique("ra").replace('_', "-"),
         unique("rb").replace('_', "-"),

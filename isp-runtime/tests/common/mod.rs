@@ -15,11 +15,6 @@ use dotmac_isp::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// PostgreSQL of the machine, as its admin.
-pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-/// Redis of the machine.
-pub const REDIS: &str = "redis://127.0.0.1:6379";
-
 /// Which database backs the instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -68,7 +63,9 @@ impl TestDatabase {
             },
             Backend::Postgres => {
                 let name = format!("isp_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = sea_orm::Database::connect(PG_ADMIN).await.unwrap();
+                let admin = sea_orm::Database::connect(&dotmac_testkit::require_postgres())
+                    .await
+                    .unwrap();
                 sea_orm::ConnectionTrait::execute_unprepared(
                     &admin,
                     &format!("CREATE DATABASE {name}"),
@@ -77,7 +74,7 @@ impl TestDatabase {
                 .unwrap();
                 admin.close().await.unwrap();
                 Self {
-                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    url: dotmac_testkit::postgres_url(&name),
                     name: Some(name),
                     _dir: dir,
                 }
@@ -96,7 +93,9 @@ impl Drop for TestDatabase {
                     .build()
                     .unwrap();
                 runtime.block_on(async {
-                    if let Ok(admin) = sea_orm::Database::connect(PG_ADMIN).await {
+                    if let Ok(admin) =
+                        sea_orm::Database::connect(&dotmac_testkit::require_postgres()).await
+                    {
                         let _ = sea_orm::ConnectionTrait::execute_unprepared(
                             &admin,
                             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -143,7 +142,7 @@ impl TestApp {
                 database_url: db.url.clone(),
                 tenant: tenant.clone(),
             },
-            redis_url: options.redis.then(|| REDIS.to_owned()),
+            redis_url: options.redis.then(dotmac_testkit::require_redis),
             entitlements_file: None,
             currency: options.currency.to_owned(),
             payment_terms_days: 30,
