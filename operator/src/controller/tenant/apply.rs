@@ -66,31 +66,33 @@ fn key(kind: Kind, namespace: Option<&str>, name: &str) -> String {
     format!("{kind:?}/{}/{name}", namespace.unwrap_or_default())
 }
 
-fn to_value(object: &DynamicObject) -> Value {
-    serde_json::to_value(object).unwrap_or_default()
+fn to_value(object: &DynamicObject) -> Result<Value, kube::Error> {
+    serde_json::to_value(object).map_err(kube::Error::SerdeError)
 }
 
 /// Applies `desired` unless the live object already is what this process applied last;
-/// returns the live object.
+/// returns the live object. The typed object is serialised here, and only here.
 pub async fn apply(
     client: &Client,
     cache: &AppliedCache,
     desired: &Desired,
 ) -> Result<Value, kube::Error> {
-    let api = api(client, desired.kind, desired.namespace.as_deref());
-    let key = key(desired.kind, desired.namespace.as_deref(), &desired.name);
-    let wanted = hash(&desired.manifest);
-    if let Some(live) = api.get_opt(&desired.name).await? {
+    let (kind, name) = (desired.kind(), desired.name());
+    let api = api(client, kind, desired.namespace());
+    let key = key(kind, desired.namespace(), name);
+    let manifest = desired.manifest().map_err(kube::Error::SerdeError)?;
+    let wanted = hash(&manifest);
+    if let Some(live) = api.get_opt(name).await? {
         let rv = live.metadata.resource_version.clone().unwrap_or_default();
         if cache.get(&key) == Some((wanted.clone(), rv)) {
-            return Ok(to_value(&live));
+            return to_value(&live);
         }
     }
     let applied = api
         .patch(
-            &desired.name,
+            name,
             &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&desired.manifest),
+            &Patch::Apply(&manifest),
         )
         .await?;
     cache.set(
@@ -104,7 +106,7 @@ pub async fn apply(
                 .unwrap_or_default(),
         ),
     );
-    Ok(to_value(&applied))
+    to_value(&applied)
 }
 
 /// Deletes the tenant's objects of `kind` in `namespace` named `name` when they exist, carry

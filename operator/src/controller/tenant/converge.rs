@@ -31,8 +31,12 @@ pub async fn apply_all(ctx: &Context, desired: &[Desired]) -> Result<Live, Error
     for object in desired {
         let value = apply::apply(&ctx.client, &ctx.applied, object)
             .await
-            .map_err(kube_err(format!("apply {:?} {}", object.kind, object.name)))?;
-        live.insert(object.kind, value);
+            .map_err(kube_err(format!(
+                "apply {:?} {}",
+                object.kind(),
+                object.name()
+            )))?;
+        live.insert(object.kind(), value);
     }
     Ok(live)
 }
@@ -46,7 +50,7 @@ pub async fn prune_unwanted(
     let name = tenant.name_any();
     let namespace = names::namespace(&name);
     for kind in OPTIONAL {
-        if !desired.iter().any(|d| d.kind == kind)
+        if !desired.iter().any(|d| d.kind() == kind)
             && apply::prune(&ctx.client, kind, &namespace, APP, &name)
                 .await
                 .map_err(kube_err(format!("prune {kind:?}")))?

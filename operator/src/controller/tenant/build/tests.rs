@@ -1,0 +1,193 @@
+//! The desired objects of a tenant, checked as the API server will receive them.
+
+use super::*;
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    config: ControllerConfig,
+}
+
+fn config() -> ControllerConfig {
+    Args::parse_from(["test"]).config
+}
+
+fn tenant(spec: Value) -> Tenant {
+    let mut base = json!({"displayName": "Acme", "contactEmail": "noc@acme.example"});
+    json_patch::merge(&mut base, &spec);
+    let mut t: Tenant = serde_json::from_value(
+        json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
+        "metadata": {"name": "acme", "uid": "u-1"}, "spec": base}),
+    )
+    .unwrap();
+    t.metadata.uid = Some("u-1".into());
+    t
+}
+
+fn find(objects: &[Desired], kind: Kind) -> Option<&Desired> {
+    objects.iter().find(|o| o.kind() == kind)
+}
+
+/// The manifest of the object of `kind`, as it is applied.
+fn manifest(objects: &[Desired], kind: Kind) -> Value {
+    find(objects, kind).unwrap().manifest().unwrap()
+}
+
+#[test]
+fn a_minimal_tenant_gets_its_isolated_set() {
+    let objects = desired(&tenant(json!({})), &config(), &Inputs::default());
+    let kinds: Vec<Kind> = objects.iter().map(Desired::kind).collect();
+    let always: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| *k != Kind::Secret)
+        .take(8)
+        .collect();
+    assert_eq!(
+        kinds, always,
+        "every object but the optional Secret, Ingress, HPA and PDB"
+    );
+    for o in &objects {
+        let m = &o.manifest().unwrap()["metadata"];
+        assert_eq!(
+            m["labels"]["app.kubernetes.io/managed-by"],
+            "dotmac-operator"
+        );
+        assert_eq!(m["labels"]["app.kubernetes.io/part-of"], "dotmac");
+        assert_eq!(m["labels"]["platform.dotmac.io/tenant"], "acme");
+        assert_eq!(m["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(
+            o.namespace(),
+            (o.kind() != Kind::Namespace).then_some("dotmac-tenant-acme")
+        );
+    }
+    let deployment = &manifest(&objects, Kind::Deployment);
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        format!("ghcr.io/dotmac/isp-runtime:{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        container["resources"]["requests"],
+        json!({"cpu": "100m", "memory": "256Mi"})
+    );
+    assert_eq!(
+        container["resources"]["limits"],
+        json!({"cpu": "500m", "memory": "1Gi"})
+    );
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["capabilities"]["drop"],
+        json!(["ALL"])
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/ready");
+    assert_eq!(
+        container["envFrom"][1]["secretRef"]["name"],
+        "dotmac-tenant-credentials"
+    );
+    let quota = &manifest(&objects, Kind::ResourceQuota)["spec"]["hard"];
+    assert_eq!(quota["requests.cpu"], "200m");
+    assert_eq!(quota["limits.memory"], "2Gi");
+    assert_eq!(quota["requests.storage"], "5Gi");
+    let policy = &manifest(&objects, Kind::NetworkPolicy)["spec"];
+    assert_eq!(policy["policyTypes"], json!(["Ingress", "Egress"]));
+    assert_eq!(policy["podSelector"], json!({}));
+}
+
+#[test]
+fn credentials_become_the_secret_and_roll_the_pods() {
+    let data = BTreeMap::from([("DATABASE_URL".to_owned(), "postgres://u:p@h/d".to_owned())]);
+    let inputs = Inputs {
+        credentials_hash: "h1".into(),
+        credentials: Some(data),
+        licensed: Vec::new(),
+    };
+    let objects = desired(&tenant(json!({})), &config(), &inputs);
+    let secret = &manifest(&objects, Kind::Secret);
+    assert_eq!(secret["metadata"]["name"], "dotmac-tenant-credentials");
+    assert_eq!(
+        secret["data"]["DATABASE_URL"], "cG9zdGdyZXM6Ly91OnBAaC9k",
+        "base64 of the URL"
+    );
+    let position = |k: Kind| objects.iter().position(|o| o.kind() == k).unwrap();
+    assert!(
+        position(Kind::Secret) < position(Kind::Deployment),
+        "credentials exist before the pods"
+    );
+}
+
+#[test]
+fn optional_objects_follow_the_spec() {
+    let full = tenant(json!({"size": "medium", "domain": "portal.acme.example",
+        "autoscaling": {"minReplicas": 2, "maxReplicas": 9}}));
+    let objects = desired(&full, &config(), &Inputs::default());
+    let ingress = &manifest(&objects, Kind::Ingress);
+    assert_eq!(ingress["spec"]["rules"][0]["host"], "portal.acme.example");
+    let hpa = &manifest(&objects, Kind::HorizontalPodAutoscaler);
+    assert_eq!(hpa["spec"]["maxReplicas"], 5, "capped by the medium size");
+    assert!(find(&objects, Kind::PodDisruptionBudget).is_some());
+    assert!(
+        manifest(&objects, Kind::Deployment)["spec"]
+            .get("replicas")
+            .is_none(),
+        "the HPA owns replicas"
+    );
+    assert_eq!(endpoint(&full), "https://portal.acme.example");
+
+    let suspended = tenant(json!({"replicas": 3, "suspended": true}));
+    let objects = desired(&suspended, &config(), &Inputs::default());
+    assert_eq!(manifest(&objects, Kind::Deployment)["spec"]["replicas"], 0);
+    assert!(find(&objects, Kind::PodDisruptionBudget).is_none());
+    assert!(find(&objects, Kind::Ingress).is_none());
+    assert_eq!(
+        deployment_replicas(&tenant(json!({"replicas": 20}))),
+        Some(2),
+        "micro allows 2"
+    );
+}
+
+#[test]
+fn config_or_credentials_changes_roll_the_pods() {
+    let t = tenant(json!({}));
+    let hash_of = |inputs: &Inputs, t: &Tenant| {
+        manifest(&desired(t, &config(), inputs), Kind::Deployment)["spec"]["template"]["metadata"]["annotations"]["platform.dotmac.io/config-hash"].clone()
+    };
+    let base = hash_of(&Inputs::default(), &t);
+    assert_eq!(base, hash_of(&Inputs::default(), &t), "stable");
+    assert_ne!(
+        base,
+        hash_of(
+            &Inputs {
+                credentials_hash: "x".into(),
+                ..Inputs::default()
+            },
+            &t
+        )
+    );
+    assert_ne!(
+        base,
+        hash_of(&Inputs::default(), &tenant(json!({"plan": "basic"})))
+    );
+    let data = config_data(
+        &tenant(json!({"plan": "basic", "limits": {"apiRateLimitPerMinute": 100}})),
+        &Inputs::default(),
+    );
+    assert_eq!(data["DOTMAC_API_RATE_LIMIT_PER_MINUTE"], "100");
+    let file: serde_json::Value = serde_json::from_str(&data["entitlements.json"]).unwrap();
+    assert!(
+        file["features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("advanced_billing"))
+    );
+    // The instance names the plan a refused feature needs from this map.
+    assert_eq!(file["featurePlans"]["advanced_billing"], "basic");
+    assert_eq!(file["featurePlans"]["ai_insights"], "enterprise");
+}
