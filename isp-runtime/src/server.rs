@@ -4,7 +4,6 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use fred::interfaces::ClientLike;
 
 use crate::{
     api::{AppState, Settings},
@@ -65,13 +64,7 @@ pub async fn assemble(
     };
     let (queue, source, limiter) = match &config.redis_url {
         Some(url) => {
-            let redis =
-                fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
-                    .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
-                        0, 100, 5_000, 2,
-                    ))
-                    .build()?;
-            redis.init().await?;
+            let redis = dotmac_web::redis::connect(url).await?;
             let (queue, source) = JobQueue::redis(&redis, &tenant).await?;
             tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
             (

@@ -4,13 +4,13 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
     api::Actor,
     db::{entity::api_token, new_id},
 };
+use dotmac_web::bearer::digest;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -31,11 +31,6 @@ impl Role {
     }
 }
 
-/// The stored form of a token.
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// A token that failed to be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
@@ -54,9 +49,7 @@ pub async fn create(
     name: &str,
     role: Role,
 ) -> Result<(Uuid, String), CreateError> {
-    let mut secret = [0_u8; 32];
-    getrandom::fill(&mut secret)?;
-    let token = format!("dmi_{tenant}_{}", hex::encode(secret));
+    let token = dotmac_web::bearer::generate(&format!("dmi_{tenant}_"))?;
     let id = new_id();
     api_token::ActiveModel {
         id: Set(id),

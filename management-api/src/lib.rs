@@ -22,7 +22,6 @@ use std::{
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderValue, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -39,6 +38,7 @@ use dotmac_platform::cache::Cache;
 use dotmac_platform::crd::{PluginLicense, Tenant};
 
 use dotmac_platform::plugins::source::PluginCatalog;
+use dotmac_web::bearer::challenge;
 use tokens::Principal;
 
 /// Settings of `dotmac-operator api`.
@@ -146,14 +146,7 @@ pub async fn assemble(
     }
     let limiter = match &config.redis_url {
         Some(url) => {
-            use fred::interfaces::ClientLike;
-            let redis =
-                fred::types::Builder::from_config(fred::types::config::Config::from_url(url)?)
-                    .set_policy(fred::types::config::ReconnectPolicy::new_exponential(
-                        0, 100, 5_000, 2,
-                    ))
-                    .build()?;
-            redis.init().await?;
+            let redis = dotmac_web::redis::connect(url).await?;
             tracing::info!("management API: per-token rate limits in Redis");
             Some((
                 dotmac_web::ratelimit::RateLimiter::new(redis, "platform:rl:"),
@@ -303,17 +296,12 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(token) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = dotmac_web::bearer::token(request.headers()) else {
         return challenge(Problem::unauthorized(
             "an Authorization: Bearer token is required",
         ));
     };
-    let hash = tokens::digest(token);
+    let hash = dotmac_web::bearer::digest(token);
     let cached = state
         .token_cache
         .lock()
@@ -351,14 +339,6 @@ fn remember(state: &AppState, hash: String, principal: Principal) {
         cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
     }
     cache.insert(hash, (principal, Instant::now()));
-}
-
-fn challenge(problem: Problem) -> Response {
-    let mut response = problem.into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 /// A database failure as the caller sees it: logged here, no internals in the answer.

@@ -5,9 +5,9 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter, sea_query::Expr,
 };
-use sha2::{Digest, Sha256};
 
 use dotmac_metering::entity::api_token;
+use dotmac_web::bearer::digest;
 
 /// Who a token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +29,6 @@ pub enum Role {
     Reseller,
     /// One tenant's instance.
     Tenant,
-}
-
-/// The stored form of a token.
-pub fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A token that could not be made.
@@ -78,9 +73,7 @@ pub async fn create(
             ));
         }
     };
-    let mut secret = [0_u8; 32];
-    getrandom::fill(&mut secret)?;
-    let token = format!("dmp_{}", hex::encode(secret));
+    let token = dotmac_web::bearer::generate("dmp_")?;
     store(db, name, role, reseller, tenant, &digest(&token)).await?;
     Ok(token)
 }

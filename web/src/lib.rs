@@ -1,7 +1,10 @@
 //! HTTP conventions shared by DotMac's APIs: RFC 9457 problem+json errors naming the field at
-//! fault, extractors that answer bad input that way, and cursor-paged lists with `Link` headers.
+//! fault, extractors that answer bad input that way, cursor-paged lists with `Link` headers,
+//! bearer tokens, per-token rate limits and the Redis client they use.
 
+pub mod bearer;
 pub mod extract;
 pub mod page;
 pub mod problem;
 pub mod ratelimit;
+pub mod redis;

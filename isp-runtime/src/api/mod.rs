@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::{Request, State},
-    http::{HeaderValue, Method, header},
+    http::Method,
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{entitlements::Gate, error::Error, jobs::JobQueue, reporting::ApiCalls, tokens};
+use dotmac_web::bearer::challenge as with_challenge;
 use problem::Problem;
 
 /// Settings the API needs beyond its connections.
@@ -88,12 +89,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Resolves the bearer token to an [`Actor`], enforces read-only roles and the rate limit.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(token) = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = dotmac_web::bearer::token(request.headers()) else {
         return with_challenge(Problem::unauthorized(
             "an Authorization: Bearer token is required",
         ));
@@ -117,14 +113,6 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     state.api_calls.count();
     request.extensions_mut().insert(actor);
     next.run(request).await
-}
-
-fn with_challenge(problem: Problem) -> Response {
-    let mut response = problem.into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 /// Checks a requested page size (1–200, 50 by default).
