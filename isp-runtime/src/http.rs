@@ -19,13 +19,23 @@ use tracing::Span;
 
 use crate::{api, probes};
 
-/// Builds the application's router: probes and the API.
+/// Builds the application's router: probes, Prometheus `/metrics` and the API.
 pub fn app(state: api::AppState) -> Router {
+    let prometheus = dotmac_web::metrics::HttpMetrics::new("dotmac_isp", "ISP instance");
+    let exposition = prometheus.clone();
     Router::new()
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
         .with_state(state.db.clone())
+        .route(
+            "/metrics",
+            get(move || async move { exposition.response() }),
+        )
         .merge(api::router(state))
+        .layer(middleware::from_fn_with_state(
+            prometheus,
+            dotmac_web::metrics::record,
+        ))
         .layer(middleware::from_fn_with_state(
             HttpMetrics::new(),
             record_metrics,
@@ -39,7 +49,8 @@ pub fn app(state: api::AppState) -> Router {
         )
 }
 
-/// OpenTelemetry HTTP server metrics: request count and duration by method, route and status.
+/// OpenTelemetry HTTP server metrics (exported over OTLP): request count and duration by
+/// method, route and status.
 #[derive(Clone)]
 struct HttpMetrics {
     requests: Counter<u64>,

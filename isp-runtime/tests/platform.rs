@@ -332,3 +332,35 @@ async fn schemathesis_finds_no_server_error_and_no_response_breaking_the_documen
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_for_prometheus() {
+    let app = TestApp::start(Backend::Sqlite, Options::default()).await;
+    let customer = app
+        .post(
+            "/customers",
+            json!({"display_name": "Ada", "email": "ada@example.com", "address": {"country": "US"}}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = customer["id"].as_str().unwrap();
+    app.get(&format!("/customers/{id}")).await;
+    let response = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for line in [
+        "dotmac_isp_requests_total{method=\"POST\",route=\"/api/v1/customers\",status=\"201\"} 1",
+        "dotmac_isp_requests_total{method=\"GET\",route=\"/api/v1/customers/{id}\",status=\"200\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+    assert!(!text.contains(id), "raw paths never become series");
+}

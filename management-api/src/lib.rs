@@ -4,7 +4,6 @@
 //! `/api/v1/openapi.json`.
 
 pub mod ingest;
-pub mod metrics;
 pub mod openapi;
 pub mod plugins;
 pub mod resellers;
@@ -98,7 +97,7 @@ pub struct AppState {
     /// When each tenant's status last got a health report, to write it at most every 30 s.
     pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
     /// Request counts for `/metrics`.
-    pub metrics: metrics::HttpMetrics,
+    pub metrics: dotmac_web::metrics::HttpMetrics,
     /// Per-token rate limits, when Redis is configured, and the limit per minute.
     pub limiter: Option<(dotmac_web::ratelimit::RateLimiter, u64)>,
     /// Tokens verified in the last [`TOKEN_CACHE_TTL`], by hash, so a request costs no query.
@@ -164,7 +163,7 @@ pub async fn assemble(
         health_writes: Arc::default(),
         token_cache: Arc::default(),
         limiter,
-        metrics: metrics::HttpMetrics::default(),
+        metrics: dotmac_web::metrics::HttpMetrics::new("dotmac_api", "management API"),
     };
     Ok((router(state.clone()), state))
 }
@@ -270,11 +269,14 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", {
+            let metrics = state.metrics.clone();
+            get(move || async move { metrics.response() })
+        })
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record,
+            state.metrics.clone(),
+            dotmac_web::metrics::record,
         ))
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 
 pub mod bearer;
 pub mod extract;
+pub mod metrics;
 pub mod page;
 pub mod problem;
 pub mod ratelimit;
