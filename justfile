@@ -13,7 +13,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Regenerate crds/ from the Rust types in operator/src/crd/.
+# Regenerate crds/ from the Rust types in platform/src/crd/.
 crds:
     cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir crds
 
