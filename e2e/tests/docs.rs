@@ -72,10 +72,11 @@ fn siblings(text: &str) -> Vec<String> {
                         Path::new(path).parent().unwrap().display().to_string()
                     });
                 }
-            } else if path.ends_with(".rs") && !path.contains('/') {
-                if let Some(dir) = dir.as_deref() {
-                    out.push(format!("{dir}/{path}"));
-                }
+            } else if path.ends_with(".rs")
+                && !path.contains('/')
+                && let Some(dir) = dir.as_deref()
+            {
+                out.push(format!("{dir}/{path}"));
             }
         }
     }
