@@ -566,7 +566,7 @@ async fn create(
     .await?;
     let view = view(&txn, row).await?;
     txn.commit().await?;
-    Ok(customers::created(
+    Ok(dotmac_web::created(
         &format!("/api/v1/invoices/{}", view.id),
         view,
     ))

@@ -29,7 +29,6 @@ use crate::{
         extract::{Body, Id, Params},
     },
     audit,
-    customers::created,
     db::{
         entity::{credit_note, invoice, payment, refund},
         new_id, take_numbers,
@@ -40,6 +39,7 @@ use crate::{
     invoices::{self, InvoiceView},
     reporting, validate,
 };
+use dotmac_web::created;
 
 /// How a payment was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -24,7 +24,6 @@ use crate::{
         extract::{Body, Id, Params},
     },
     audit,
-    customers::created,
     db::{
         entity::{plan, subscription},
         new_id,
@@ -34,6 +33,7 @@ use crate::{
     error::{Error, Result},
     validate,
 };
+use dotmac_web::created;
 
 /// What a plan sells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

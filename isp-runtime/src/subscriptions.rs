@@ -26,7 +26,6 @@ use crate::{
         extract::{Body, Id, OptionalBody, Params},
     },
     audit, customers,
-    customers::created,
     db::{
         entity::{customer, invoice, invoice_line, plan, subscription},
         new_id,
@@ -43,6 +42,7 @@ use crate::{
     taxes::TaxTable,
     usage_charges, validate,
 };
+use dotmac_web::created;
 
 /// `POST /subscriptions`: a pending subscription.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -23,12 +23,12 @@ use crate::{
         extract::{Body, Params},
     },
     audit,
-    customers::created,
     db::{entity::tax_rate, new_id},
     domain::{money, pricing::TaxRule},
     error::{Error, Result},
     validate,
 };
+use dotmac_web::created;
 
 /// `POST /tax-rates`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -31,8 +31,7 @@ use crate::{
         extract::{Body, Id, Params},
         page,
     },
-    audit,
-    customers::{self, created},
+    audit, customers,
     db::{
         entity::{subscription, usage_charge},
         new_id,
@@ -45,6 +44,7 @@ use crate::{
     taxes::TaxTable,
     validate,
 };
+use dotmac_web::created;
 
 /// Most units one charge may carry.
 const MAX_QUANTITY: i64 = 1_000_000_000;

@@ -9,3 +9,6 @@ pub mod page;
 pub mod problem;
 pub mod ratelimit;
 pub mod redis;
+pub mod response;
+
+pub use response::created;
