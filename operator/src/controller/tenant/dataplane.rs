@@ -69,6 +69,18 @@ pub enum SetupError {
 /// The outcome of one part.
 pub type Part = Result<(), ProvisionError>;
 
+/// A stored credential (empty when absent: the backend then refuses it, and the next
+/// rotation replaces it).
+fn field(creds: &Map<String, Value>, key: &str) -> Password {
+    Password::from_stored(
+        creds
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
 /// A part that is not in place.
 #[derive(Debug)]
 pub struct Blocked {
@@ -183,12 +195,24 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
     /// credentials, rotating them when the rotate annotation has a new value.
     pub async fn provision(&self, tenant: &Tenant) -> Provisioned {
         let name = tenant.metadata.name.clone().unwrap_or_default();
-        let failed =
-            |secrets: ProvisionError| Provisioned::of(Err(secrets), Ok(()), Ok(()), BTreeMap::new);
-        let role_id = match self.openbao.ensure(&name).await {
-            Ok(id) => id,
-            Err(e) => return failed(e),
+        let (role_id, creds) = match self.credentials(tenant, &name).await {
+            Ok(found) => found,
+            Err(e) => return Provisioned::of(Err(e), Ok(()), Ok(()), BTreeMap::new),
         };
+        let (database, cache, secrets) = self.apply_credentials(&name, creds.clone()).await;
+        Provisioned::of(secrets, database, cache, || {
+            self.secret_data(&name, &role_id, &creds)
+        })
+    }
+
+    /// The OpenBao namespace and AppRole (its role id), and the credentials in force: the
+    /// stored ones, or new ones when there are none or the rotate annotation changed.
+    async fn credentials(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<(String, Map<String, Value>), ProvisionError> {
+        let role_id = self.openbao.ensure(name).await?;
         let rotate = tenant
             .metadata
             .annotations
@@ -196,87 +220,93 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             .and_then(|a| a.get(ROTATE_ANNOTATION))
             .cloned()
             .unwrap_or_default();
-        let stored = match self.openbao.read_credentials(&name).await {
-            Ok(stored) => stored,
-            Err(e) => return failed(e),
-        };
-        let previous_secret_id = stored
-            .as_ref()
-            .and_then(|c| c.get("secret_id"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let mut creds = match stored {
+        let stored = self.openbao.read_credentials(name).await?;
+        let creds = match stored {
             Some(c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => c,
-            _ => match self
-                .new_credentials(&name, &rotate, previous_secret_id)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => return failed(e),
-            },
-        };
-        let field = |c: &Map<String, Value>, k: &str| {
-            Password::from_stored(
-                c.get(k)
+            other => {
+                let previous_secret_id = other
+                    .as_ref()
+                    .and_then(|c| c.get("secret_id"))
                     .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
+                    .map(str::to_owned);
+                self.new_credentials(name, &rotate, previous_secret_id)
+                    .await?
+            }
         };
+        Ok((role_id, creds))
+    }
+
+    /// Sets credentials not yet applied in PostgreSQL and Redis (applied ones are only
+    /// checked), then revokes the replaced AppRole secret id and marks them applied.
+    async fn apply_credentials(
+        &self,
+        name: &str,
+        mut creds: Map<String, Value>,
+    ) -> (Part, Part, Part) {
         let applied = creds.get("applied") == Some(&Value::Bool(true));
-        let db_name = names::database(&name);
-        let (db_password, redis_password) = (
-            field(&creds, "db_password"),
-            field(&creds, "redis_password"),
-        );
         let database = self
             .postgres
-            .ensure(&db_name, (!applied).then_some(&db_password))
+            .ensure(
+                &names::database(name),
+                (!applied).then(|| field(&creds, "db_password")).as_ref(),
+            )
             .await;
-        let cache = self.redis.ensure(&name, Some(&redis_password)).await;
+        let cache = self
+            .redis
+            .ensure(name, Some(&field(&creds, "redis_password")))
+            .await;
         let mut secrets = Ok(());
         if database.is_ok() && cache.is_ok() && !applied {
             // The replaced AppRole secret id stops working once the new one is in force.
             if let Some(old) = creds.get("previous_secret_id").and_then(Value::as_str) {
                 secrets = self
                     .openbao
-                    .destroy_secret_id(&name, &Password::from_stored(old.to_owned()))
+                    .destroy_secret_id(name, &Password::from_stored(old.to_owned()))
                     .await;
             }
             if secrets.is_ok() {
                 creds.remove("previous_secret_id");
                 creds.insert("applied".into(), Value::Bool(true));
-                secrets = self.openbao.write_credentials(&name, &creds).await;
+                secrets = self.openbao.write_credentials(name, &creds).await;
             }
         }
-        Provisioned::of(secrets, database, cache, || {
-            BTreeMap::from([
-                (
-                    instance::DATABASE_URL.to_owned(),
-                    format!(
-                        "postgres://{db_name}:{}@{}/{db_name}",
-                        db_password.expose(),
-                        self.postgres_host
-                    ),
+        (database, cache, secrets)
+    }
+
+    /// The credentials Secret's data.
+    fn secret_data(
+        &self,
+        name: &str,
+        role_id: &str,
+        creds: &Map<String, Value>,
+    ) -> BTreeMap<String, String> {
+        let db_name = names::database(name);
+        BTreeMap::from([
+            (
+                instance::DATABASE_URL.to_owned(),
+                format!(
+                    "postgres://{db_name}:{}@{}/{db_name}",
+                    field(creds, "db_password").expose(),
+                    self.postgres_host
                 ),
-                (
-                    instance::REDIS_URL.to_owned(),
-                    format!(
-                        "redis://{}:{}@{}",
-                        redis::user(&name).replace(':', "%3A"),
-                        redis_password.expose(),
-                        self.redis_host
-                    ),
+            ),
+            (
+                instance::REDIS_URL.to_owned(),
+                format!(
+                    "redis://{}:{}@{}",
+                    redis::user(name).replace(':', "%3A"),
+                    field(creds, "redis_password").expose(),
+                    self.redis_host
                 ),
-                ("BAO_ADDR".to_owned(), self.openbao_addr.clone()),
-                ("BAO_NAMESPACE".to_owned(), openbao::namespace(&name)),
-                ("BAO_ROLE_ID".to_owned(), role_id.clone()),
-                (
-                    "BAO_SECRET_ID".to_owned(),
-                    field(&creds, "secret_id").expose().to_owned(),
-                ),
-            ])
-        })
+            ),
+            ("BAO_ADDR".to_owned(), self.openbao_addr.clone()),
+            ("BAO_NAMESPACE".to_owned(), openbao::namespace(name)),
+            ("BAO_ROLE_ID".to_owned(), role_id.to_owned()),
+            (
+                "BAO_SECRET_ID".to_owned(),
+                field(creds, "secret_id").expose().to_owned(),
+            ),
+        ])
     }
 
     /// Fresh passwords and AppRole secret id, written to KV (not yet applied).

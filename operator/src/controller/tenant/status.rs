@@ -77,6 +77,177 @@ fn workload_message(observed: &Observed) -> String {
     }
 }
 
+/// The phase, and the reason and message of the Ready condition (or of what keeps it false).
+struct Verdict {
+    phase: TenantPhase,
+    reason: String,
+    message: String,
+}
+
+impl Verdict {
+    fn new(phase: TenantPhase, reason: &str, message: String) -> Self {
+        Self {
+            phase,
+            reason: reason.to_owned(),
+            message,
+        }
+    }
+}
+
+fn workload_ready(observed: &Observed) -> bool {
+    observed.rollout_observed && observed.ready_replicas >= observed.wanted_replicas
+}
+
+/// The first failure: a step's, else a data-plane part's.
+fn failure(observed: &Observed) -> Option<(String, String)> {
+    observed.failure.clone().or_else(|| {
+        observed.data_plane.as_ref().and_then(|d| {
+            [&d.secrets, &d.database, &d.cache]
+                .into_iter()
+                .find_map(|p| p.as_ref().err().cloned())
+        })
+    })
+}
+
+/// Decides the phase from what was observed: a missing reseller blocks; a failure degrades a
+/// tenant that was Ready (and keeps a new one Provisioning); a ready workload is Ready or
+/// Suspended; otherwise the workload is not ready yet.
+fn verdict(tenant: &Tenant, observed: &Observed) -> Verdict {
+    let previous = tenant.status.as_ref();
+    let was_ready = matches!(
+        previous.and_then(|s| s.phase),
+        Some(TenantPhase::Ready | TenantPhase::Degraded)
+    );
+    if let Some(reseller) = &observed.missing_reseller {
+        return Verdict::new(
+            TenantPhase::Pending,
+            "ResellerNotFound",
+            format!("reseller {reseller:?} named in spec.resellerRef does not exist"),
+        );
+    }
+    if let Some((reason, message)) = failure(observed) {
+        let phase = if was_ready {
+            TenantPhase::Degraded
+        } else {
+            TenantPhase::Provisioning
+        };
+        return Verdict::new(phase, &reason, message);
+    }
+    if observed.namespace_active && workload_ready(observed) {
+        return if tenant.spec.suspended {
+            Verdict::new(
+                TenantPhase::Suspended,
+                "Suspended",
+                "the instance is scaled to zero on request; data and configuration are kept"
+                    .to_owned(),
+            )
+        } else {
+            let replicas = format!(
+                "{} of {} replicas ready",
+                observed.ready_replicas, observed.wanted_replicas
+            );
+            Verdict::new(TenantPhase::Ready, "AllPartsReady", replicas)
+        };
+    }
+    // A spec change rolling out is progress; the same spec losing replicas is a degradation.
+    let same_spec = previous.and_then(|s| s.observed_generation) == tenant.metadata.generation;
+    let phase = if was_ready && same_spec {
+        TenantPhase::Degraded
+    } else {
+        TenantPhase::Provisioning
+    };
+    Verdict::new(phase, "WorkloadNotReady", workload_message(observed))
+}
+
+/// A condition True with (`yes`, `yes_message`) when `ok`, else False with (`no`, `no_message`).
+struct Flag<'a> {
+    tenant: &'a Tenant,
+    now: &'a Timestamp,
+}
+
+impl Flag<'_> {
+    fn set(&self, type_: &str, ok: bool, yes: (&str, String), no: (&str, String)) -> Condition {
+        let (reason, message) = if ok { yes } else { no };
+        condition(self.tenant, type_, ok, reason, message, self.now)
+    }
+}
+
+/// Ready, Progressing and Degraded, from the verdict.
+fn summary_conditions(flag: &Flag<'_>, verdict: &Verdict) -> [Condition; 3] {
+    let is = |phase| verdict.phase == phase;
+    let why = || (verdict.reason.as_str(), verdict.message.clone());
+    [
+        flag.set(
+            "Ready",
+            is(TenantPhase::Ready),
+            ("AllPartsReady", verdict.message.clone()),
+            why(),
+        ),
+        flag.set(
+            "Progressing",
+            is(TenantPhase::Provisioning),
+            ("Reconciling", verdict.message.clone()),
+            ("Settled", "no change in progress".to_owned()),
+        ),
+        flag.set(
+            "Degraded",
+            is(TenantPhase::Degraded),
+            why(),
+            ("Healthy", "nothing is failing".to_owned()),
+        ),
+    ]
+}
+
+/// NamespaceReady, WorkloadReady and, with the data plane on, DatabaseReady, CacheReady and
+/// SecretsReady.
+fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
+    let workload = workload_message(observed);
+    let mut conditions = vec![
+        flag.set(
+            "NamespaceReady",
+            observed.namespace_active,
+            ("Active", "the namespace is active".to_owned()),
+            ("NotCreated", "the namespace does not exist yet".to_owned()),
+        ),
+        flag.set(
+            "WorkloadReady",
+            workload_ready(observed),
+            ("ReplicasReady", workload.clone()),
+            ("ReplicasNotReady", workload),
+        ),
+    ];
+    let Some(parts) = &observed.data_plane else {
+        return conditions;
+    };
+    for (type_, part, ok_message) in [
+        (
+            "DatabaseReady",
+            &parts.database,
+            "the PostgreSQL role and database are in place",
+        ),
+        ("CacheReady", &parts.cache, "the Redis user is in place"),
+        (
+            "SecretsReady",
+            &parts.secrets,
+            "the OpenBao namespace and credentials are in place",
+        ),
+    ] {
+        let (ok, reason, message) = match part {
+            Ok(()) => (true, "Provisioned".to_owned(), ok_message.to_owned()),
+            Err((reason, message)) => (false, reason.clone(), message.clone()),
+        };
+        conditions.push(condition(
+            flag.tenant,
+            type_,
+            ok,
+            &reason,
+            message,
+            flag.now,
+        ));
+    }
+    conditions
+}
+
 /// The status for `observed`; condition transition times are kept while a condition holds.
 pub fn compute(
     tenant: &Tenant,
@@ -85,157 +256,12 @@ pub fn compute(
     entitlements: Vec<String>,
     now: Timestamp,
 ) -> TenantStatus {
-    let previous_phase = tenant.status.as_ref().and_then(|s| s.phase);
-    let suspended = tenant.spec.suspended;
-    let workload_ready =
-        observed.rollout_observed && observed.ready_replicas >= observed.wanted_replicas;
-    let data_plane_failure = observed.data_plane.as_ref().and_then(|d| {
-        [&d.secrets, &d.database, &d.cache]
-            .into_iter()
-            .find_map(|p| p.as_ref().err().cloned())
-    });
-    let (phase, ready_reason, ready_message) = if let Some(reseller) = &observed.missing_reseller {
-        (
-            TenantPhase::Pending,
-            "ResellerNotFound",
-            format!("reseller {reseller:?} named in spec.resellerRef does not exist"),
-        )
-    } else if let Some((reason, message)) =
-        observed.failure.as_ref().or(data_plane_failure.as_ref())
-    {
-        let phase = match previous_phase {
-            Some(TenantPhase::Ready | TenantPhase::Degraded) => TenantPhase::Degraded,
-            _ => TenantPhase::Provisioning,
-        };
-        (phase, reason.as_str(), message.clone())
-    } else if suspended && observed.namespace_active && workload_ready {
-        (
-            TenantPhase::Suspended,
-            "Suspended",
-            "the instance is scaled to zero on request; data and configuration are kept".to_owned(),
-        )
-    } else if observed.namespace_active && workload_ready {
-        (
-            TenantPhase::Ready,
-            "AllPartsReady",
-            format!(
-                "{} of {} replicas ready",
-                observed.ready_replicas, observed.wanted_replicas
-            ),
-        )
-    } else {
-        let phase = match previous_phase {
-            Some(TenantPhase::Ready | TenantPhase::Degraded)
-                if tenant.status.as_ref().and_then(|s| s.observed_generation)
-                    == tenant.metadata.generation =>
-            {
-                TenantPhase::Degraded
-            }
-            _ => TenantPhase::Provisioning,
-        };
-        (phase, "WorkloadNotReady", workload_message(observed))
-    };
-    let ready = phase == TenantPhase::Ready;
-    let mut conditions = vec![
-        condition(
-            tenant,
-            "Ready",
-            ready,
-            if ready { "AllPartsReady" } else { ready_reason },
-            ready_message.clone(),
-            &now,
-        ),
-        condition(
-            tenant,
-            "Progressing",
-            phase == TenantPhase::Provisioning,
-            if phase == TenantPhase::Provisioning {
-                "Reconciling"
-            } else {
-                "Settled"
-            },
-            if phase == TenantPhase::Provisioning {
-                ready_message.clone()
-            } else {
-                "no change in progress".to_owned()
-            },
-            &now,
-        ),
-        condition(
-            tenant,
-            "Degraded",
-            phase == TenantPhase::Degraded,
-            if phase == TenantPhase::Degraded {
-                ready_reason
-            } else {
-                "Healthy"
-            },
-            if phase == TenantPhase::Degraded {
-                ready_message.clone()
-            } else {
-                "nothing is failing".to_owned()
-            },
-            &now,
-        ),
-        condition(
-            tenant,
-            "NamespaceReady",
-            observed.namespace_active,
-            if observed.namespace_active {
-                "Active"
-            } else {
-                "NotCreated"
-            },
-            if observed.namespace_active {
-                "the namespace is active".to_owned()
-            } else {
-                "the namespace does not exist yet".to_owned()
-            },
-            &now,
-        ),
-        condition(
-            tenant,
-            "WorkloadReady",
-            workload_ready,
-            if workload_ready {
-                "ReplicasReady"
-            } else {
-                "ReplicasNotReady"
-            },
-            workload_message(observed),
-            &now,
-        ),
-    ];
-    if let Some(parts) = &observed.data_plane {
-        for (type_, part, ok_reason, ok_message) in [
-            (
-                "DatabaseReady",
-                &parts.database,
-                "Provisioned",
-                "the PostgreSQL role and database are in place",
-            ),
-            (
-                "CacheReady",
-                &parts.cache,
-                "Provisioned",
-                "the Redis user is in place",
-            ),
-            (
-                "SecretsReady",
-                &parts.secrets,
-                "Provisioned",
-                "the OpenBao namespace and credentials are in place",
-            ),
-        ] {
-            let (ok, reason, message) = match part {
-                Ok(()) => (true, ok_reason.to_owned(), ok_message.to_owned()),
-                Err((reason, message)) => (false, reason.clone(), message.clone()),
-            };
-            conditions.push(condition(tenant, type_, ok, &reason, message, &now));
-        }
-    }
+    let verdict = verdict(tenant, observed);
+    let flag = Flag { tenant, now: &now };
+    let mut conditions = summary_conditions(&flag, &verdict).to_vec();
+    conditions.extend(part_conditions(&flag, observed));
     TenantStatus {
-        phase: Some(phase),
+        phase: Some(verdict.phase),
         conditions,
         observed_generation: tenant.metadata.generation,
         namespace: Some(super::names::namespace(
