@@ -320,6 +320,83 @@ impl OpenBao {
     }
 }
 
+impl OpenBao {
+    /// The transit key `fields`, created when missing.
+    async fn ensure_transit_key(&self, ns: &str) -> Result<(), ProvisionError> {
+        let path = format!("transit/keys/{TRANSIT_KEY}");
+        if self
+            .call(Method::GET, ns, &path, None, "read the transit key")
+            .await?
+            .is_none()
+        {
+            let key = json!({"type": "aes256-gcm96"});
+            self.call(Method::POST, ns, &path, Some(key), "create the transit key")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The tenant policy, rewritten when it differs from [`Self::policy`].
+    async fn ensure_policy(&self, ns: &str) -> Result<(), ProvisionError> {
+        let wanted = Self::policy();
+        let path = format!("sys/policies/acl/{ROLE}");
+        let policy = self
+            .call(Method::GET, ns, &path, None, "read the policy")
+            .await?;
+        if policy
+            .as_ref()
+            .and_then(|p| p.pointer("/data/policy"))
+            .and_then(Value::as_str)
+            != Some(wanted.as_str())
+        {
+            let body = json!({"policy": wanted});
+            self.call(Method::PUT, ns, &path, Some(body), "write the policy")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// AppRole enabled and the role bound to the tenant policy; returns its role id.
+    async fn ensure_approle(&self, ns: &str) -> Result<String, ProvisionError> {
+        self.ensure_mounted(
+            ns,
+            Table::Auth,
+            "approle",
+            json!({"type": "approle"}),
+            "enable AppRole",
+        )
+        .await?;
+        let role_path = format!("auth/approle/role/{ROLE}");
+        let role = self
+            .call(Method::GET, ns, &role_path, None, "read the AppRole")
+            .await?;
+        let policies_ok = role
+            .as_ref()
+            .and_then(|r| r.pointer("/data/token_policies"))
+            .is_some_and(|p| p == &json!([ROLE]));
+        if !policies_ok {
+            let body = json!({"token_policies": [ROLE], "token_ttl": "1h", "token_max_ttl": "24h", "secret_id_ttl": "0"});
+            self.call(
+                Method::POST,
+                ns,
+                &role_path,
+                Some(body),
+                "write the AppRole",
+            )
+            .await?;
+        }
+        self.string_field(
+            Method::GET,
+            ns,
+            &format!("{role_path}/role-id"),
+            None,
+            "/data/role_id",
+            "read the role id",
+        )
+        .await
+    }
+}
+
 impl SecretsProvisioner for OpenBao {
     async fn ensure(&self, tenant: &str) -> Result<String, ProvisionError> {
         self.check_health().await?;
@@ -344,81 +421,9 @@ impl SecretsProvisioner for OpenBao {
             "mount transit",
         )
         .await?;
-        if self
-            .call(
-                Method::GET,
-                &ns,
-                &format!("transit/keys/{TRANSIT_KEY}"),
-                None,
-                "read the transit key",
-            )
-            .await?
-            .is_none()
-        {
-            self.call(
-                Method::POST,
-                &ns,
-                &format!("transit/keys/{TRANSIT_KEY}"),
-                Some(json!({"type": "aes256-gcm96"})),
-                "create the transit key",
-            )
-            .await?;
-        }
-        let wanted = Self::policy();
-        let policy = self
-            .call(
-                Method::GET,
-                &ns,
-                &format!("sys/policies/acl/{ROLE}"),
-                None,
-                "read the policy",
-            )
-            .await?;
-        if policy
-            .as_ref()
-            .and_then(|p| p.pointer("/data/policy"))
-            .and_then(Value::as_str)
-            != Some(wanted.as_str())
-        {
-            self.call(
-                Method::PUT,
-                &ns,
-                &format!("sys/policies/acl/{ROLE}"),
-                Some(json!({"policy": wanted})),
-                "write the policy",
-            )
-            .await?;
-        }
-        self.ensure_mounted(
-            &ns,
-            Table::Auth,
-            "approle",
-            json!({"type": "approle"}),
-            "enable AppRole",
-        )
-        .await?;
-        let role_path = format!("auth/approle/role/{ROLE}");
-        let role = self
-            .call(Method::GET, &ns, &role_path, None, "read the AppRole")
-            .await?;
-        let policies_ok = role
-            .as_ref()
-            .and_then(|r| r.pointer("/data/token_policies"))
-            .is_some_and(|p| p == &json!([ROLE]));
-        if !policies_ok {
-            self.call(Method::POST, &ns, &role_path, Some(json!({"token_policies": [ROLE], "token_ttl": "1h", "token_max_ttl": "24h", "secret_id_ttl": "0"})), "write the AppRole").await?;
-        }
-        let id = self
-            .string_field(
-                Method::GET,
-                &ns,
-                &format!("{role_path}/role-id"),
-                None,
-                "/data/role_id",
-                "read the role id",
-            )
-            .await?;
-        Ok(id)
+        self.ensure_transit_key(&ns).await?;
+        self.ensure_policy(&ns).await?;
+        self.ensure_approle(&ns).await
     }
 
     async fn issue_secret_id(&self, tenant: &str) -> Result<Password, ProvisionError> {
