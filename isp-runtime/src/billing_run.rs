@@ -17,12 +17,12 @@ use uuid::Uuid;
 
 use crate::{
     audit,
+    catalog::taxes::TaxTable,
     db::entity::{run, subscription, usage_charge},
     domain::period::{BillingCycle, Period},
     error::Result,
     invoices::{self, Issue, Kind, Prepared},
     subscriptions::period_line,
-    taxes::TaxTable,
     usage_charges,
 };
 

@@ -533,7 +533,7 @@ async fn create(
     let customer = customers::find(&state.db, input.customer_id)
         .await
         .map_err(|e| e.in_field("customer_id"))?;
-    let taxes = crate::taxes::TaxTable::load(&state.db).await?;
+    let taxes = crate::catalog::taxes::TaxTable::load(&state.db).await?;
     let prepared = prepare(
         customer.id,
         &customer.currency,

@@ -25,7 +25,9 @@ use crate::{
         Actor, AppState,
         extract::{Body, Id, OptionalBody, Params},
     },
-    audit, customers,
+    audit,
+    catalog::taxes::TaxTable,
+    customers,
     db::{
         entity::{customer, invoice, invoice_line, plan, subscription},
         new_id,
@@ -38,9 +40,7 @@ use crate::{
     },
     error::{Error, Result},
     invoices::{self, Issue, Kind},
-    payments, plans,
-    taxes::TaxTable,
-    usage_charges, validate,
+    payments, usage_charges, validate,
 };
 use dotmac_web::created;
 
@@ -201,7 +201,7 @@ async fn create(
     let customer = customers::find(&txn, input.customer_id)
         .await
         .map_err(|e| e.in_field("customer_id"))?;
-    let plan = plans::find(&txn, input.plan_id)
+    let plan = crate::catalog::plans::find(&txn, input.plan_id)
         .await
         .map_err(|e| e.in_field("plan_id"))?;
     if customer.status == ServiceStatus::Cancelled {
@@ -315,7 +315,7 @@ struct Loaded {
 
 async fn load(txn: &impl ConnectionTrait, id: Uuid) -> Result<Loaded> {
     let sub = find(txn, id).await?;
-    let plan = plans::find(txn, sub.plan_id).await?;
+    let plan = crate::catalog::plans::find(txn, sub.plan_id).await?;
     let customer = customers::find(txn, sub.customer_id).await?;
     Ok(Loaded {
         sub,
@@ -657,7 +657,7 @@ async fn change_plan(
             ),
         ));
     }
-    let new_plan = plans::find(&txn, input.plan_id)
+    let new_plan = crate::catalog::plans::find(&txn, input.plan_id)
         .await
         .map_err(|e| e.in_field("plan_id"))?;
     if new_plan.id == loaded.plan.id {

@@ -31,7 +31,9 @@ use crate::{
         extract::{Body, Id, Params},
         page,
     },
-    audit, customers,
+    audit,
+    catalog::taxes::TaxTable,
+    customers,
     db::{
         entity::{subscription, usage_charge},
         new_id,
@@ -40,9 +42,7 @@ use crate::{
     entitlements::feature,
     error::{Error, Result},
     invoices::{self, Issue, Kind},
-    subscriptions,
-    taxes::TaxTable,
-    validate,
+    subscriptions, validate,
 };
 use dotmac_web::created;
 

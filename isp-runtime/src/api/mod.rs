@@ -68,10 +68,9 @@ pub struct Actor {
 pub fn router(state: AppState) -> Router {
     let authenticated = Router::new()
         .merge(crate::customers::routes())
-        .merge(crate::plans::routes())
+        .merge(crate::catalog::routes())
         .merge(crate::subscriptions::routes())
         .merge(crate::usage_charges::routes())
-        .merge(crate::taxes::routes())
         .merge(crate::invoices::routes())
         .merge(crate::payments::routes())
         .merge(crate::runs::routes())

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{Page, problem::Problem};
 use crate::{
     audit::{AuditQuery, AuditView},
+    catalog::{NewPlan, NewTaxRate, PlanPatch, PlanQuery, PlanView, TaxQuery, TaxRateView},
     customers::{CustomerPatch, CustomerQuery, CustomerView, NewCustomer},
     domain::dunning::DunningPolicy,
     invoices::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice},
@@ -18,12 +19,10 @@ use crate::{
         CreditNoteQuery, CreditNoteView, NewCreditNote, NewPayment, NewRefund, PaymentQuery,
         PaymentReceipt, PaymentView, RefundView,
     },
-    plans::{NewPlan, PlanPatch, PlanQuery, PlanView},
     runs::{NewRun, RunQuery, RunView},
     subscriptions::{
         ChangeOutcome, Effective, NewSubscription, PlanChange, SubscriptionQuery, SubscriptionView,
     },
-    taxes::{NewTaxRate, TaxQuery, TaxRateView},
     usage_charges::{NewUsageCharge, UsageChargeView, UsageQuery},
 };
 
