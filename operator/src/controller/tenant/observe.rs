@@ -37,16 +37,11 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
         licensed: catalog::licensed(licenses.iter().map(AsRef::as_ref), &name),
         ..Observed::default()
     };
-    if let Some(reseller) = &tenant.spec.reseller_ref {
-        let exists = Api::<Reseller>::all(ctx.client.clone())
-            .get_opt(reseller)
-            .await
-            .map_err(kube_err("read the reseller"))?
-            .is_some();
-        if !exists {
-            observed.missing_reseller = Some(reseller.clone());
-            return Ok(Observation::MissingReseller(observed));
-        }
+    if let Some(reseller) = &tenant.spec.reseller_ref
+        && !reseller_exists(ctx, reseller).await?
+    {
+        observed.missing_reseller = Some(reseller.clone());
+        return Ok(Observation::MissingReseller(observed));
     }
     let licensed = observed.licensed.clone();
     let Some(data_plane) = &ctx.data_plane else {
@@ -79,6 +74,14 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
             },
         ),
     })
+}
+
+async fn reseller_exists(ctx: &Context, name: &str) -> Result<bool, Error> {
+    Ok(Api::<Reseller>::all(ctx.client.clone())
+        .get_opt(name)
+        .await
+        .map_err(kube_err("read the reseller"))?
+        .is_some())
 }
 
 /// Without a data plane the credentials Secret may be managed elsewhere; its contents still

@@ -55,8 +55,8 @@ fn tcp_ports(numbers: impl IntoIterator<Item = i32>) -> Vec<NetworkPolicyPort> {
     numbers.into_iter().map(|n| port("TCP", n)).collect()
 }
 
-/// The default-deny policy of the tenant's namespace.
-pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPolicy {
+/// DNS, the platform namespace, and the extra CIDRs of an external data plane.
+fn egress(config: &ControllerConfig) -> Vec<NetworkPolicyEgressRule> {
     let mut egress = vec![
         NetworkPolicyEgressRule {
             to: Some(vec![namespace_peer("kube-system")]),
@@ -87,6 +87,11 @@ pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPol
             ports: Some(tcp_ports(DATA_PLANE_PORTS)),
         });
     }
+    egress
+}
+
+/// The default-deny policy of the tenant's namespace.
+pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPolicy {
     let same_namespace = NetworkPolicyPeer {
         pod_selector: Some(LabelSelector::default()),
         ..NetworkPolicyPeer::default()
@@ -106,7 +111,7 @@ pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPol
                     ..NetworkPolicyIngressRule::default()
                 },
             ]),
-            egress: Some(egress),
+            egress: Some(egress(config)),
         }),
     }
 }

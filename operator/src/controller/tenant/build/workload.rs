@@ -132,32 +132,42 @@ fn container(owned: &Owned<'_>, config: &ControllerConfig, size: &SizeProfile) -
         liveness_probe: Some(probe("/health", 10, 3)),
         readiness_probe: Some(probe("/ready", 5, 3)),
         startup_probe: Some(probe("/health", 2, 30)),
-        security_context: Some(SecurityContext {
-            run_as_non_root: Some(true),
-            read_only_root_filesystem: Some(true),
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Capabilities::default()
-            }),
-            seccomp_profile: Some(runtime_default()),
-            ..SecurityContext::default()
-        }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "config".into(),
-                mount_path: instance::CONFIG_DIR.into(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            },
-            VolumeMount {
-                name: "tmp".into(),
-                mount_path: "/tmp".into(),
-                ..VolumeMount::default()
-            },
-        ]),
+        security_context: Some(restricted()),
+        volume_mounts: Some(volume_mounts()),
         ..Container::default()
     }
+}
+
+/// Non-root, read-only root filesystem, no privilege escalation, no capabilities.
+fn restricted() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(true),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Capabilities::default()
+        }),
+        seccomp_profile: Some(runtime_default()),
+        ..SecurityContext::default()
+    }
+}
+
+/// The entitlements file read-only at its contract path, and `/tmp`.
+fn volume_mounts() -> Vec<VolumeMount> {
+    vec![
+        VolumeMount {
+            name: "config".into(),
+            mount_path: instance::CONFIG_DIR.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+        VolumeMount {
+            name: "tmp".into(),
+            mount_path: "/tmp".into(),
+            ..VolumeMount::default()
+        },
+    ]
 }
 
 /// The entitlements file from the ConfigMap, and a small writable `/tmp`.
