@@ -5,9 +5,11 @@
 //! - [`instance`]: the settings the operator writes into an instance's ConfigMap (environment
 //!   variable names) and where it mounts the entitlements file;
 //! - [`entitlements`]: that file's content;
+//! - [`month`]: the calendar month usage, license periods and commissions count in;
 //! - [`reporting`]: what an instance sends to the management API (usage events, health
 //!   reports, alerts, metric samples) and what it gets back.
 
 pub mod entitlements;
 pub mod instance;
+pub mod month;
 pub mod reporting;

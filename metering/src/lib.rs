@@ -56,7 +56,7 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// The month a usage event counts in, as rollups key it (`2026-11`, UTC).
 pub fn period_of(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m").to_string()
+    dotmac_contract::month::Month::of(at).label()
 }
 
 /// A tenant's usage of one plugin in one month, per metric.

@@ -14,7 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, SecondsFormat, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use dotmac_contract::month::Month;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::{
@@ -152,24 +153,6 @@ pub fn holder<'a>(
         .min_by_key(|o| key(o))
 }
 
-/// The calendar month (UTC) containing `now`: its start and the next month's start.
-pub fn period(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = Utc
-        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now);
-    let (year, month) = if now.month() == 12 {
-        (now.year() + 1, 1)
-    } else {
-        (now.year(), now.month() + 1)
-    };
-    let end = Utc
-        .with_ymd_and_hms(year, month, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now);
-    (start, end)
-}
-
 /// What the reconcile found out about a license.
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
@@ -199,7 +182,8 @@ pub struct Assessment {
 /// The license's status from `facts`.
 pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
     let now = facts.now;
-    let (period_start, period_end) = period(now);
+    let month = Month::of(now);
+    let (period_start, period_end) = (month.start(), month.end());
     let previous = license
         .status
         .as_ref()
@@ -602,12 +586,5 @@ mod tests {
             again.status, first.status,
             "a steady license writes nothing"
         );
-    }
-
-    #[test]
-    fn december_rolls_into_january() {
-        let (start, end) = period(at("2026-12-31T23:59:59Z"));
-        assert_eq!(start, at("2026-12-01T00:00:00Z"));
-        assert_eq!(end, at("2027-01-01T00:00:00Z"));
     }
 }

@@ -24,9 +24,10 @@ use super::{
     report::{publish, status_patch},
     shared::Shared,
 };
+use dotmac_contract::month::Month;
 use dotmac_metering::commissions::Accrual;
 use dotmac_platform::crd::{PluginLicense, Reseller, ResellerStatus};
-use dotmac_platform::{catalog, license::period, reseller as summary};
+use dotmac_platform::{catalog, reseller as summary};
 
 /// A reseller reconcile failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +115,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
     }
     recorded?;
     ctx.failures.succeeded(&name);
-    let (_, month_end) = period(now);
+    let month_end = Month::of(now).end();
     let until_month_end = (month_end - now)
         .to_std()
         .unwrap_or_default()
