@@ -29,11 +29,13 @@ use common::{Backend, Options, TestApp, id};
 use serde_json::{Value, json};
 
 /// What the receiver saw: events by idempotency key (deduplicated as the real one does),
-/// deliveries in all, health reports, and whether it is up.
+/// deliveries in all, the sizes of the batches it refused while down, health reports, and
+/// whether it is up.
 #[derive(Default)]
 struct Seen {
     events: Mutex<BTreeMap<String, Value>>,
     deliveries: Mutex<usize>,
+    refused: Mutex<Vec<usize>>,
     health: Mutex<Vec<Value>>,
     down: AtomicBool,
 }
@@ -45,6 +47,8 @@ async fn usage(
 ) -> (StatusCode, Json<Value>) {
     assert_eq!(headers["authorization"], "Bearer tenant-token");
     if seen.down.load(Ordering::SeqCst) {
+        let size = body["events"].as_array().map_or(0, Vec::len);
+        seen.refused.lock().unwrap().push(size);
         return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({})));
     }
     let mut events = seen.events.lock().unwrap();
@@ -124,7 +128,11 @@ async fn reports_survive_an_outage(backend: Backend) {
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The sender tried, with the payments in its batch, and was refused.
+    eventually("a refused batch carrying the payments", || {
+        seen.refused.lock().unwrap().iter().any(|n| *n >= 3)
+    })
+    .await;
     assert!(seen.events.lock().unwrap().is_empty());
     let waiting = app.count("usage_outbox").await;
     assert!(

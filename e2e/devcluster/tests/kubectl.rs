@@ -181,13 +181,22 @@ async fn get_watch_streams_a_change_and_wait_sees_ready() {
     );
     watch.kill().await.unwrap();
 
+    let watches = cluster.requests("watch", "tenants");
     let waiting = kubectl
         .command(&["wait", "--for=condition=Ready", "tn/acme", "--timeout=30s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // kubectl wait is watching before the Tenant turns Ready, so it sees the change.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while cluster.requests("watch", "tenants") == watches {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "kubectl wait never watched"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let status = r#"{"status":{"phase":"Ready","conditions":[{"type":"Ready","status":"True","reason":"AllPartsReady","message":"ready","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}"#;
     kubectl
         .ok(&[
