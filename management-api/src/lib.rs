@@ -25,19 +25,18 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use dotmac_web::problem::Problem;
+use dotmac_web::{bearer::challenge, problem::Problem};
 use kube::{
     Api, Client,
     runtime::{WatchStreamExt, reflector, reflector::Store, watcher},
 };
 use sea_orm::{DatabaseConnection, DbErr};
 
-use dotmac_platform::cache::Cache;
-
-use dotmac_platform::crd::{PluginLicense, Tenant};
-
-use dotmac_platform::plugins::source::PluginCatalog;
-use dotmac_web::bearer::challenge;
+use dotmac_platform::{
+    cache::Cache,
+    crd::{PluginLicense, Tenant},
+    plugins::source::PluginCatalog,
+};
 use tokens::Principal;
 
 /// Settings of `dotmac-operator api`.

@@ -21,13 +21,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{AppState, kube_error, tenants::visible, tokens::Principal};
-use dotmac_platform::catalog;
-use dotmac_platform::crd::{
-    PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
-    tenant::Plan,
+use dotmac_platform::{
+    catalog,
+    crd::{
+        PluginLicense, PluginLicenseSpec, PluginLicenseStatus, plugin_license::LicenseState,
+        tenant::Plan,
+    },
+    license::is_live,
+    plugins::Plugin,
 };
-use dotmac_platform::license::is_live;
-use dotmac_platform::plugins::Plugin;
 
 /// A tenant plan with its list price.
 #[derive(Debug, Serialize, schemars::JsonSchema)]

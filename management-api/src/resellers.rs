@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppState, db_error, kube_error, page_limit, tenants::TenantView, tokens::Principal};
 use dotmac_metering::entity::commission;
-use dotmac_platform::crd::{Reseller, ResellerSpec, ResellerStatus, common::Money};
-use dotmac_platform::reseller::TenantRevenue;
+use dotmac_platform::{
+    crd::{Reseller, ResellerSpec, ResellerStatus, common::Money},
+    reseller::TenantRevenue,
+};
 
 /// `POST /resellers`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

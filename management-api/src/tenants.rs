@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{AppState, can_see, kube_error, page_limit, tokens::Principal};
-use dotmac_platform::catalog;
-use dotmac_platform::crd::{Reseller, Tenant, TenantSpec, TenantStatus};
+use dotmac_platform::{
+    catalog,
+    crd::{Reseller, Tenant, TenantSpec, TenantStatus},
+};
 
 /// `POST /tenant-orchestration/deployments`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

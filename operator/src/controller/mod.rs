@@ -24,11 +24,11 @@ use kube::{
     },
 };
 
-use dotmac_platform::crd::{PluginLicense, Tenant};
-
-use dotmac_platform::plugins::source::PluginCatalog;
-
 use crate::config::ControllerConfig;
+use dotmac_platform::{
+    crd::{PluginLicense, Tenant},
+    plugins::source::PluginCatalog,
+};
 
 /// The controller could not start or stopped.
 #[derive(Debug, thiserror::Error)]

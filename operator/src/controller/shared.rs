@@ -7,9 +7,11 @@ use kube::{Client, runtime::events::Recorder};
 use sea_orm::DatabaseConnection;
 
 use super::metrics::Metrics;
-use dotmac_platform::cache::Cache;
-use dotmac_platform::crd::{PluginLicense, Tenant};
-use dotmac_platform::plugins::source::PluginCatalog;
+use dotmac_platform::{
+    cache::Cache,
+    crd::{PluginLicense, Tenant},
+    plugins::source::PluginCatalog,
+};
 
 /// Clients, caches and settings shared by the license and reseller controllers.
 pub struct Shared {

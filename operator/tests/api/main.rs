@@ -27,10 +27,12 @@ use dotmac_management_api::{
     tokens::{self, Role},
 };
 use dotmac_operator::config::ControllerConfig;
-use dotmac_platform::crd::Tenant;
-use dotmac_platform::plugins::{
-    Catalog,
-    source::{CatalogConfig, PluginCatalog},
+use dotmac_platform::{
+    crd::Tenant,
+    plugins::{
+        Catalog,
+        source::{CatalogConfig, PluginCatalog},
+    },
 };
 use kube::{Api, Client, api::ListParams};
 use reqwest::{Method, StatusCode};

@@ -24,8 +24,7 @@ use super::{
     report::{publish, status_patch},
     shared::Shared,
 };
-use dotmac_platform::crd::PluginLicense;
-use dotmac_platform::license as assess;
+use dotmac_platform::{crd::PluginLicense, license as assess};
 
 /// A license reconcile failed.
 #[derive(Debug, thiserror::Error)]

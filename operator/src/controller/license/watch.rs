@@ -17,8 +17,10 @@ use kube::{
 
 use super::Context;
 use crate::controller::{log_errors, shutdown_signal};
-use dotmac_platform::cache::SyncMark;
-use dotmac_platform::crd::{PluginLicense, Tenant};
+use dotmac_platform::{
+    cache::SyncMark,
+    crd::{PluginLicense, Tenant},
+};
 
 /// Runs the PluginLicense controller until shutdown. `writer` fills the license cache that the
 /// Tenant and Reseller controllers read; `mark` says when it holds its first full list.

@@ -26,8 +26,11 @@ use super::{
 };
 use dotmac_contract::month::Month;
 use dotmac_metering::commissions::Accrual;
-use dotmac_platform::crd::{PluginLicense, Reseller, ResellerStatus};
-use dotmac_platform::{catalog, reseller as summary};
+use dotmac_platform::{
+    catalog,
+    crd::{PluginLicense, Reseller, ResellerStatus},
+    reseller as summary,
+};
 
 /// A reseller reconcile failed.
 #[derive(Debug, thiserror::Error)]

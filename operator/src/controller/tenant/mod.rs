@@ -33,8 +33,10 @@ use crate::{
     config::ControllerConfig,
     controller::backoff::{Failures, jitter},
 };
-use dotmac_platform::catalog;
-use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
+use dotmac_platform::{
+    catalog,
+    crd::{Tenant, TenantStatus, tenant::TenantPhase},
+};
 
 /// A reconcile step failed.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,10 @@ use super::{
     names::{self, CREDENTIALS_SECRET},
     status::Observed,
 };
-use dotmac_platform::catalog;
-use dotmac_platform::crd::{Reseller, Tenant};
+use dotmac_platform::{
+    catalog,
+    crd::{Reseller, Tenant},
+};
 
 /// What the observe step found.
 #[derive(Debug)]

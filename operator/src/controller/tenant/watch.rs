@@ -26,8 +26,10 @@ use serde::de::DeserializeOwned;
 
 use super::{Context, build::Kind, names::MANAGED_BY, owner};
 use crate::controller::{log_errors, shutdown_signal};
-use dotmac_platform::cache::SyncMark;
-use dotmac_platform::crd::{PluginLicense, Reseller, Tenant};
+use dotmac_platform::{
+    cache::SyncMark,
+    crd::{PluginLicense, Reseller, Tenant},
+};
 
 /// What changes on a Tenant are worth a reconcile: spec (generation), finalizers, deletion and
 /// the credential-rotation annotation. Status writes are not.
