@@ -21,8 +21,8 @@ use crate::{api, probes};
 
 /// Builds the application's router: probes, Prometheus `/metrics` and the API.
 pub fn app(state: api::AppState) -> Router {
-    let prometheus = dotmac_web::metrics::HttpMetrics::new("dotmac_isp", "ISP instance");
-    let exposition = prometheus.clone();
+    let metrics = HttpMetrics::new();
+    let exposition = metrics.prometheus.clone();
     Router::new()
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
@@ -32,14 +32,7 @@ pub fn app(state: api::AppState) -> Router {
             get(move || async move { exposition.response() }),
         )
         .merge(api::router(state))
-        .layer(middleware::from_fn_with_state(
-            prometheus,
-            dotmac_web::metrics::record,
-        ))
-        .layer(middleware::from_fn_with_state(
-            HttpMetrics::new(),
-            record_metrics,
-        ))
+        .layer(middleware::from_fn_with_state(metrics, record_metrics))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -49,12 +42,14 @@ pub fn app(state: api::AppState) -> Router {
         )
 }
 
-/// OpenTelemetry HTTP server metrics (exported over OTLP): request count and duration by
-/// method, route and status.
+/// HTTP server metrics by method, route and status, recorded once per request into both
+/// stacks: OpenTelemetry (request count and duration, exported over OTLP) and the Prometheus
+/// counters `/metrics` serves.
 #[derive(Clone)]
 struct HttpMetrics {
     requests: Counter<u64>,
     duration: Histogram<f64>,
+    prometheus: dotmac_web::metrics::HttpMetrics,
 }
 
 impl HttpMetrics {
@@ -70,6 +65,7 @@ impl HttpMetrics {
                 .with_unit("s")
                 .with_description("Time to serve an HTTP request")
                 .build(),
+            prometheus: dotmac_web::metrics::HttpMetrics::new("dotmac_isp", "ISP instance"),
         }
     }
 }
@@ -83,18 +79,15 @@ async fn record_metrics(
     let method = request.method().to_string();
     let route = route_of(&request).to_owned();
     let response = next.run(request).await;
+    let (status, seconds) = (response.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.prometheus.observe(&method, &route, status, seconds);
     let attributes = [
         KeyValue::new("http.request.method", method),
         KeyValue::new("http.route", route),
-        KeyValue::new(
-            "http.response.status_code",
-            i64::from(response.status().as_u16()),
-        ),
+        KeyValue::new("http.response.status_code", i64::from(status)),
     ];
     metrics.requests.add(1, &attributes);
-    metrics
-        .duration
-        .record(started.elapsed().as_secs_f64(), &attributes);
+    metrics.duration.record(seconds, &attributes);
     response
 }
 

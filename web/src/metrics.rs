@@ -38,7 +38,9 @@ impl HttpMetrics {
         }
     }
 
-    fn observe(&self, key: Key, seconds: f64) {
+    /// Counts one request of `method` on `route` (a template) answered with `status`.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let key = (method.to_owned(), route.to_owned(), status);
         let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = requests.entry(key).or_insert((0, 0.0));
         entry.0 += 1;
@@ -95,7 +97,9 @@ pub async fn record(State(metrics): State<HttpMetrics>, request: Request, next: 
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
     metrics.observe(
-        (method, route, response.status().as_u16()),
+        &method,
+        &route,
+        response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
     response
@@ -108,8 +112,8 @@ mod tests {
     #[test]
     fn requests_render_by_method_route_and_status() {
         let metrics = HttpMetrics::new("dotmac_isp", "ISP instance");
-        metrics.observe(("GET".into(), "/api/v1/customers/{id}".into(), 200), 0.25);
-        metrics.observe(("GET".into(), "/api/v1/customers/{id}".into(), 200), 0.5);
+        metrics.observe("GET", "/api/v1/customers/{id}", 200, 0.25);
+        metrics.observe("GET", "/api/v1/customers/{id}", 200, 0.5);
         let text = metrics.render();
         assert!(text.contains("# TYPE dotmac_isp_requests_total counter"));
         assert!(text.contains(

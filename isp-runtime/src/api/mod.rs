@@ -20,7 +20,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{entitlements::Gate, error::Error, jobs::JobQueue, reporting::ApiCalls, tokens};
-use dotmac_web::bearer::challenge as with_challenge;
+use dotmac_web::bearer::challenge;
 use problem::Problem;
 
 /// Settings the API needs beyond its connections.
@@ -89,14 +89,14 @@ pub fn router(state: AppState) -> Router {
 /// Resolves the bearer token to an [`Actor`], enforces read-only roles and the rate limit.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let Some(token) = dotmac_web::bearer::token(request.headers()) else {
-        return with_challenge(Problem::unauthorized(
+        return challenge(Problem::unauthorized(
             "an Authorization: Bearer token is required",
         ));
     };
     let actor = match tokens::verify(&state.db, token).await {
         Ok(Some(actor)) => actor,
         Ok(None) => {
-            return with_challenge(Problem::unauthorized("the token is unknown or revoked"));
+            return challenge(Problem::unauthorized("the token is unknown or revoked"));
         }
         Err(error) => return Error::Db(error).into_response(),
     };
