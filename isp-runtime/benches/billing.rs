@@ -15,13 +15,18 @@
 use std::time::Instant;
 
 use dotmac_isp::{
-    billing_run::{self, Options},
-    db::{
-        self,
-        entity::{invoice, invoice_line, run},
-        new_id,
+    billing::{
+        invoices::{
+            self,
+            entity::{invoice, invoice_line},
+        },
+        runs::{
+            RunKind, RunStatus,
+            billing::{self as billing_run, Options},
+            entity::run,
+        },
     },
-    invoices,
+    db::{self, new_id},
 };
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryOrder, TransactionTrait,
@@ -54,9 +59,9 @@ async fn measure(db: &DatabaseConnection, subscriptions: u64) -> Figures {
     let now = chrono::Utc::now();
     let row = run::Model {
         id: new_id(),
-        kind: "billing".into(),
+        kind: RunKind::Billing,
         as_of: due,
-        status: "running".into(),
+        status: RunStatus::Running,
         attempts: 1,
         processed: 0,
         created: 0,

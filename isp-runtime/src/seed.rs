@@ -7,8 +7,12 @@ use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
-use crate::db::entity::{customer, plan, subscription, tax_rate};
 use crate::domain::lifecycle::ServiceStatus;
+use crate::{
+    billing::subscriptions::entity::subscription,
+    catalog::entity::{plan, tax_rate},
+    customers::entity::customer,
+};
 
 /// Rows per insert statement.
 const CHUNK: usize = 500;
@@ -50,7 +54,7 @@ pub async fn seed(
             service_type: "internet".into(),
             price,
             currency: "USD".into(),
-            billing_cycle: "monthly".into(),
+            billing_cycle: crate::domain::period::BillingCycle::Monthly,
             download_mbps: i32::try_from(n * 100).ok(),
             upload_mbps: i32::try_from(n * 50).ok(),
             data_allowance_gb: None,

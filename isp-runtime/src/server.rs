@@ -7,13 +7,13 @@ use axum::Router;
 
 use crate::{
     api::{AppState, Settings},
+    billing::runs::{self, RunSettings},
     config::{DatabaseConfig, ServeConfig},
     db,
     entitlements::Gate,
     http,
     jobs::{self, JobQueue},
     reporting::{self, ApiCalls, ReportingConfig},
-    runs::{self, RunSettings},
 };
 
 /// Why an instance could not start.

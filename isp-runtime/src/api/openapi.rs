@@ -11,19 +11,22 @@ use serde_json::{Map, Value, json};
 use super::{Page, problem::Problem};
 use crate::{
     audit::{AuditQuery, AuditView},
+    billing::{
+        invoices::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice},
+        payments::{
+            CreditNoteQuery, CreditNoteView, NewCreditNote, NewPayment, NewRefund, PaymentQuery,
+            PaymentReceipt, PaymentView, RefundView,
+        },
+        runs::{NewRun, RunQuery, RunView},
+        subscriptions::{
+            ChangeOutcome, Effective, NewSubscription, PlanChange, SubscriptionQuery,
+            SubscriptionView,
+        },
+        usage_charges::{NewUsageCharge, UsageChargeView, UsageQuery},
+    },
     catalog::{NewPlan, NewTaxRate, PlanPatch, PlanQuery, PlanView, TaxQuery, TaxRateView},
     customers::{CustomerPatch, CustomerQuery, CustomerView, NewCustomer},
     domain::dunning::DunningPolicy,
-    invoices::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice},
-    payments::{
-        CreditNoteQuery, CreditNoteView, NewCreditNote, NewPayment, NewRefund, PaymentQuery,
-        PaymentReceipt, PaymentView, RefundView,
-    },
-    runs::{NewRun, RunQuery, RunView},
-    subscriptions::{
-        ChangeOutcome, Effective, NewSubscription, PlanChange, SubscriptionQuery, SubscriptionView,
-    },
-    usage_charges::{NewUsageCharge, UsageChargeView, UsageQuery},
 };
 
 /// `GET /api/v1/openapi.json`.

@@ -2,6 +2,7 @@
 //! subscriptions use it) and tax rates by jurisdiction. In `customers/`'s shape: `plans` and
 //! `taxes` hold the rules, `routes` the HTTP, `wire` the API types.
 
+pub mod entity;
 pub mod plans;
 mod routes;
 pub mod taxes;

@@ -13,10 +13,9 @@ use super::wire::{NewPlan, PlanPatch, PlanQuery};
 use crate::{
     api::{Actor, Settings},
     audit,
-    db::{
-        entity::{plan, subscription},
-        new_id,
-    },
+    billing::subscriptions::entity::subscription,
+    catalog::entity::plan,
+    db::new_id,
     domain::{lifecycle::ServiceStatus, period::BillingCycle},
     entitlements::{Gate, feature},
     error::{Error, Result},
@@ -83,11 +82,7 @@ pub async fn create(
         service_type: Set(input.service_type.as_str().to_owned()),
         price: Set(price),
         currency: Set(currency),
-        billing_cycle: Set(input
-            .billing_cycle
-            .unwrap_or(BillingCycle::Monthly)
-            .as_str()
-            .to_owned()),
+        billing_cycle: Set(input.billing_cycle.unwrap_or(BillingCycle::Monthly)),
         download_mbps: Set(download),
         upload_mbps: Set(upload),
         data_allowance_gb: Set(input.data_allowance_gb),

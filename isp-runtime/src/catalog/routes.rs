@@ -20,7 +20,7 @@ use crate::{
         extract::{Body, Id, Params},
         page,
     },
-    db::entity::{plan, tax_rate},
+    catalog::entity::{plan, tax_rate},
     error::Result,
 };
 

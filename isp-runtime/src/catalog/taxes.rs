@@ -14,7 +14,8 @@ use super::wire::{NewTaxRate, TaxQuery};
 use crate::{
     api::Actor,
     audit,
-    db::{entity::tax_rate, new_id},
+    catalog::entity::tax_rate,
+    db::new_id,
     domain::{money, pricing::TaxRule},
     error::{Error, Result},
     validate,

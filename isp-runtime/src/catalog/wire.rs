@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    db::entity::{plan, tax_rate},
+    catalog::entity::{plan, tax_rate},
     domain::{money, period::BillingCycle},
 };
 
@@ -94,7 +94,7 @@ pub struct PlanView {
     /// Currency.
     pub currency: String,
     /// Billing cycle.
-    pub billing_cycle: String,
+    pub billing_cycle: BillingCycle,
     /// Download Mbit/s.
     pub download_mbps: Option<i32>,
     /// Upload Mbit/s.

@@ -6,6 +6,7 @@
 //! calls the same code; `routes` only turns HTTP into service calls and back; `wire` is what the
 //! API reads and writes.
 
+pub mod entity;
 mod routes;
 pub mod service;
 mod wire;

@@ -19,7 +19,7 @@ use crate::{
         extract::{Body, Id, Params},
         page,
     },
-    db::entity::customer,
+    customers::entity::customer,
     domain::lifecycle::ServiceStatus,
     error::Result,
 };

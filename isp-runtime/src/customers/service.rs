@@ -14,10 +14,9 @@ use super::wire::{Address, CustomerPatch, CustomerQuery, CustomerType, NewCustom
 use crate::{
     api::{Actor, Settings},
     audit,
-    db::{
-        entity::{customer, subscription},
-        new_id, take_numbers,
-    },
+    billing::subscriptions::entity::subscription,
+    customers::entity::customer,
+    db::{new_id, take_numbers},
     domain::lifecycle::ServiceStatus,
     entitlements::{Gate, feature},
     error::{Error, Result},

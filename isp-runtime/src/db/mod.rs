@@ -1,7 +1,5 @@
 //! The instance's database: PostgreSQL in production, SQLite embedded by default. Connecting,
-//! migrating, the sea-orm entities and the small helpers every service shares.
-
-pub mod entity;
+//! migrating and the small helpers every service shares.
 
 use dotmac_sql::Migration;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
@@ -96,7 +94,7 @@ mod tests {
         migrate(&db).await.unwrap();
         let now = chrono::Utc::now();
         let id = new_id();
-        let row = entity::customer::Model {
+        let row = crate::customers::entity::customer::Model {
             id,
             customer_number: "C-1".into(),
             display_name: "Ada".into(),
@@ -113,11 +111,13 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        entity::customer::Entity::insert(row.into_active_model())
+        crate::customers::entity::customer::Entity::insert(row.into_active_model())
             .exec(&db)
             .await
             .unwrap();
-        let read = entity::customer::Entity::find_by_id(id).one(&db).await;
+        let read = crate::customers::entity::customer::Entity::find_by_id(id)
+            .one(&db)
+            .await;
         assert_eq!(read.unwrap().unwrap().status, ServiceStatus::Active);
         db.execute_raw(Statement::from_string(
             db.get_database_backend(),
@@ -125,7 +125,9 @@ mod tests {
         ))
         .await
         .unwrap();
-        let read = entity::customer::Entity::find_by_id(id).one(&db).await;
+        let read = crate::customers::entity::customer::Entity::find_by_id(id)
+            .one(&db)
+            .await;
         assert!(
             read.is_err(),
             "an unknown status must not read as a default: {read:?}"

@@ -4,17 +4,34 @@
 //! changes plan or ends inside a period pays for the days it has, by days of that period.
 
 use chrono::{Datelike, Months, NaiveDate};
+use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 
 /// How often a plan bills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+// Also the plans' `billing_cycle` column: a stored value outside the enum is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    EnumIter,
+    DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum BillingCycle {
     /// Every calendar month.
+    #[sea_orm(string_value = "monthly")]
     Monthly,
     /// Every calendar quarter.
+    #[sea_orm(string_value = "quarterly")]
     Quarterly,
     /// Every calendar year.
+    #[sea_orm(string_value = "annually")]
     Annually,
 }
 
@@ -25,16 +42,6 @@ impl BillingCycle {
             Self::Monthly => "monthly",
             Self::Quarterly => "quarterly",
             Self::Annually => "annually",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "monthly" => Some(Self::Monthly),
-            "quarterly" => Some(Self::Quarterly),
-            "annually" => Some(Self::Annually),
-            _ => None,
         }
     }
 

@@ -6,6 +6,8 @@
 //! after the management API accepted them. While it is down nothing is lost; a batch resent
 //! after a timeout carries the same keys, so nothing is counted twice.
 
+pub mod entity;
+
 use std::{
     sync::{
         Arc,
@@ -23,7 +25,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
-use crate::db::{entity::usage_event, new_id};
+use crate::{db::new_id, reporting::entity::usage_event};
 
 /// Events sent per request.
 const BATCH: u64 = 500;

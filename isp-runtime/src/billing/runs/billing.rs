@@ -17,13 +17,16 @@ use uuid::Uuid;
 
 use crate::{
     audit,
+    billing::{
+        invoices::{self, Issue, Kind, Prepared},
+        runs::entity::run,
+        subscriptions::{entity::subscription, period_line},
+        usage_charges,
+        usage_charges::entity::usage_charge,
+    },
     catalog::taxes::TaxTable,
-    db::entity::{run, subscription, usage_charge},
     domain::period::{BillingCycle, Period},
     error::Result,
-    invoices::{self, Issue, Kind, Prepared},
-    subscriptions::period_line,
-    usage_charges,
 };
 
 /// A due subscription with what pricing it needs.
@@ -36,7 +39,7 @@ struct Due {
     next_billing_date: NaiveDate,
     plan_name: String,
     plan_price: i64,
-    billing_cycle: String,
+    billing_cycle: BillingCycle,
     country: String,
     region: Option<String>,
     currency: String,
@@ -207,7 +210,7 @@ async fn gather_statistics(db: &DatabaseConnection) -> Result<()> {
 }
 
 fn price(due: &Due, usage: &[usage_charge::Model], taxes: &TaxTable) -> Prepared {
-    let cycle = BillingCycle::parse(&due.billing_cycle).unwrap_or(BillingCycle::Monthly);
+    let cycle = due.billing_cycle;
     let period = Period::containing(cycle, due.next_billing_date);
     let line = period_line(
         &due.plan_name,

@@ -2,14 +2,13 @@
 //! (tokens are 256 random bits, so a fast hash is enough), and a request's token is looked up
 //! by that hash.
 
+pub mod entity;
+
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    api::Actor,
-    db::{entity::api_token, new_id},
-};
+use crate::{api::Actor, db::new_id, tokens::entity::api_token};
 use dotmac_web::bearer::digest;
 
 /// What a token may do.

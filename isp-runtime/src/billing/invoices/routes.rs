@@ -1,0 +1,95 @@
+//! Invoice routes: each reads its input, makes one service call in a transaction, and answers.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{OriginalUri, State},
+    response::Response,
+    routing::{get, post},
+};
+use dotmac_web::created;
+use sea_orm::TransactionTrait;
+
+use super::{
+    entity::invoice,
+    service,
+    wire::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice},
+};
+use crate::{
+    api::{
+        Actor, AppState,
+        extract::{Body, Id, OptionalBody, Params},
+        page,
+    },
+    error::Result,
+};
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Body(input): Body<NewInvoice>,
+) -> Result<Response> {
+    let txn = state.db.begin().await?;
+    let view = service::draft(&txn, &actor, input).await?;
+    txn.commit().await?;
+    Ok(created(&format!("/api/v1/invoices/{}", view.id), view))
+}
+
+async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<InvoiceView>> {
+    let row = service::find(&state.db, id).await?;
+    Ok(Json(service::view(&state.db, row).await?))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<InvoiceQuery>,
+) -> Result<Response> {
+    let select = service::select(&query)?;
+    let id = |v: &InvoiceView| v.id;
+    page(
+        &state.db,
+        select,
+        invoice::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        id,
+    )
+    .await
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    OptionalBody(body): OptionalBody<IssueRequest>,
+) -> Result<Json<InvoiceView>> {
+    let on = body
+        .issue_date
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let txn = state.db.begin().await?;
+    let terms = state.settings.payment_terms_days;
+    let view = service::issue(&txn, terms, &actor, id, on).await?;
+    txn.commit().await?;
+    Ok(Json(view))
+}
+
+async fn void(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+) -> Result<Json<InvoiceView>> {
+    let txn = state.db.begin().await?;
+    let view = service::void(&txn, &actor, id).await?;
+    txn.commit().await?;
+    Ok(Json(view))
+}
+
+/// Invoice routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/invoices", post(create).get(list))
+        .route("/invoices/{id}", get(get_one))
+        .route("/invoices/{id}/issue", post(issue))
+        .route("/invoices/{id}/void", post(void))
+}

@@ -1,0 +1,145 @@
+//! Subscription routes: each reads its input, makes one service call in a transaction, and
+//! answers.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{OriginalUri, State},
+    response::Response,
+    routing::{get, post},
+};
+use dotmac_web::created;
+use sea_orm::TransactionTrait;
+
+use super::{
+    entity::subscription,
+    service,
+    wire::{
+        ChangeOutcome, Effective, NewSubscription, PlanChange, SubscriptionQuery, SubscriptionView,
+    },
+};
+use crate::{
+    api::{
+        Actor, AppState,
+        extract::{Body, Id, OptionalBody, Params},
+        page,
+    },
+    error::Result,
+};
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Body(input): Body<NewSubscription>,
+) -> Result<Response> {
+    let txn = state.db.begin().await?;
+    let row = service::create(&txn, &actor, input).await?;
+    txn.commit().await?;
+    let location = format!("/api/v1/subscriptions/{}", row.id);
+    Ok(created(&location, SubscriptionView::from(row)))
+}
+
+async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<SubscriptionView>> {
+    Ok(Json(service::find(&state.db, id).await?.into()))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<SubscriptionQuery>,
+) -> Result<Response> {
+    let select = service::select(&query)?;
+    let id = |v: &SubscriptionView| v.id;
+    page(
+        &state.db,
+        select,
+        subscription::Column::Id,
+        query.limit,
+        query.cursor,
+        &uri,
+        id,
+    )
+    .await
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    OptionalBody(body): OptionalBody<Effective>,
+) -> Result<Json<ChangeOutcome>> {
+    let date = body.date.unwrap_or_else(today);
+    let txn = state.db.begin().await?;
+    let terms = state.settings.payment_terms_days;
+    let outcome = service::activate(&txn, terms, &actor, id, date).await?;
+    txn.commit().await?;
+    Ok(Json(outcome))
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+) -> Result<Json<SubscriptionView>> {
+    let txn = state.db.begin().await?;
+    let sub = service::suspend(&txn, &actor, id).await?;
+    txn.commit().await?;
+    Ok(Json(sub.into()))
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    OptionalBody(body): OptionalBody<Effective>,
+) -> Result<Json<ChangeOutcome>> {
+    let date = body.date.unwrap_or_else(today);
+    let txn = state.db.begin().await?;
+    let terms = state.settings.payment_terms_days;
+    let outcome = service::resume(&txn, terms, &actor, id, date).await?;
+    txn.commit().await?;
+    Ok(Json(outcome))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    OptionalBody(body): OptionalBody<Effective>,
+) -> Result<Json<ChangeOutcome>> {
+    let date = body.date.unwrap_or_else(today);
+    let txn = state.db.begin().await?;
+    let terms = state.settings.payment_terms_days;
+    let outcome = service::cancel(&txn, terms, &actor, id, date).await?;
+    txn.commit().await?;
+    Ok(Json(outcome))
+}
+
+async fn change_plan(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    Body(input): Body<PlanChange>,
+) -> Result<Json<ChangeOutcome>> {
+    let date = input.date.unwrap_or_else(today);
+    let txn = state.db.begin().await?;
+    let terms = state.settings.payment_terms_days;
+    let outcome = service::change_plan(&txn, terms, &actor, id, input.plan_id, date).await?;
+    txn.commit().await?;
+    Ok(Json(outcome))
+}
+
+/// Subscription routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions", post(create).get(list))
+        .route("/subscriptions/{id}", get(get_one))
+        .route("/subscriptions/{id}/activate", post(activate))
+        .route("/subscriptions/{id}/suspend", post(suspend))
+        .route("/subscriptions/{id}/resume", post(resume))
+        .route("/subscriptions/{id}/cancel", post(cancel))
+        .route("/subscriptions/{id}/change-plan", post(change_plan))
+}
