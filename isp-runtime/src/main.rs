@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Openapi => {
-            print!("{}", dotmac_isp::api::openapi::pretty());
+            print!("{}", dotmac_isp::api::openapi::pretty()?);
             Ok(())
         }
         Command::Migrate(database) => {

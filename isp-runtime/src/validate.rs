@@ -100,21 +100,5 @@ pub fn code(field: &str, value: &str) -> Result<String, Error> {
     }
 }
 
-/// The `Idempotency-Key` header, if sent: 1–255 visible characters.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Error> {
-    headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    Error::invalid("Idempotency-Key", "must be 1–255 visible characters")
-                })
-        })
-        .transpose()
-}
-
 /// Largest amount accepted anywhere: 10¹² minor units.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;

@@ -4,11 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use axum::{Extension, Json, Router, extract::State, http::StatusCode, routing::post};
+use aide::axum::{ApiRouter, routing::post_with};
+use axum::{Extension, Json, extract::State};
 use dotmac_contract::reporting::{
     Alert, AlertRecorded, HealthReport, Ingested, MAX_BATCH, MetricsBatch, UsageBatch,
 };
-use dotmac_web::{extract::Body, problem::Problem};
+use dotmac_web::{
+    Acknowledged, Created, Recorded, extract::Body, openapi::summary, problem::Problem,
+};
 use kube::{
     Api,
     api::{Patch, PatchParams},
@@ -115,7 +118,7 @@ async fn health(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(report): Body<HealthReport>,
-) -> Result<StatusCode, Problem> {
+) -> Result<Acknowledged, Problem> {
     let tenant = reporting_tenant(&principal, report.tenant.as_deref(), "tenant")?;
     if report
         .message
@@ -164,14 +167,14 @@ async fn health(
             tracing::warn!(%tenant, %error, "writing the health report to the Tenant's status failed");
         }
     }
-    Ok(StatusCode::ACCEPTED)
+    Ok(Acknowledged)
 }
 
 async fn alert(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<Alert>,
-) -> Result<(StatusCode, Json<AlertRecorded>), Problem> {
+) -> Result<Recorded<AlertRecorded>, Problem> {
     let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
     if !identifier(&input.name) {
         return Err(Problem::invalid("name", "must be a lowercase identifier"));
@@ -190,19 +193,19 @@ async fn alert(
     let count = dotmac_metering::record_alert(&state.db, &report)
         .await
         .map_err(db_error)?;
-    let status = if count == 1 {
-        StatusCode::CREATED
+    let recorded = AlertRecorded { count };
+    Ok(if count == 1 {
+        Recorded::New(Created::unlocated(recorded))
     } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(AlertRecorded { count })))
+        Recorded::Replayed(recorded)
+    })
 }
 
 async fn metrics(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<MetricsBatch>,
-) -> Result<StatusCode, Problem> {
+) -> Result<Acknowledged, Problem> {
     let tenant = reporting_tenant(&principal, input.tenant.as_deref(), "tenant")?;
     if input.samples.is_empty() || input.samples.len() > MAX_BATCH {
         return Err(Problem::invalid(
@@ -231,14 +234,36 @@ async fn metrics(
     dotmac_metering::record_metrics(&state.db, &tenant, &samples)
         .await
         .map_err(db_error)?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(Acknowledged)
 }
 
 /// Reporting routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/plugins/usage-events", post(usage))
-        .route("/monitoring/health-checks", post(health))
-        .route("/monitoring/alerts", post(alert))
-        .route("/monitoring/metrics", post(metrics))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "reporting";
+    ApiRouter::new()
+        .api_route(
+            "/plugins/usage-events",
+            post_with(
+                usage,
+                summary(TAG, "Report usage events (idempotent per key)"),
+            ),
+        )
+        .api_route(
+            "/monitoring/health-checks",
+            post_with(health, summary(TAG, "Report an instance's health")),
+        )
+        .api_route(
+            "/monitoring/alerts",
+            post_with(
+                alert,
+                summary(
+                    TAG,
+                    "Report an alert (the same name within an hour counts up)",
+                ),
+            ),
+        )
+        .api_route(
+            "/monitoring/metrics",
+            post_with(metrics, summary(TAG, "Report metric samples")),
+        )
 }

@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod openapi;
+pub mod path;
 pub mod plugins;
 pub mod resellers;
 pub mod tenants;
@@ -250,14 +251,20 @@ pub enum ServeError {
     Io(std::io::Error),
 }
 
-/// The management API's router.
-pub fn router(state: AppState) -> Router {
-    let authenticated = Router::new()
+/// The routes of `/api/v1`, with their documentation.
+pub fn routes() -> aide::axum::ApiRouter<AppState> {
+    aide::axum::ApiRouter::new()
         .merge(tenants::routes())
         .merge(ingest::routes())
         .merge(resellers::routes())
         .merge(plugins::routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+}
+
+/// The management API's router.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = openapi::build();
+    let authenticated =
+        routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(
             "/api/v1",

@@ -5,14 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::{
-    Extension, Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::{extract::Body, problem::Problem};
+use axum::{Extension, Json, extract::State};
+use dotmac_web::{Created, extract::Body, openapi::summary, problem::Problem};
 use kube::{
     Api, ResourceExt,
     api::{Patch, PatchParams, PostParams},
@@ -20,7 +18,7 @@ use kube::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AppState, kube_error, tenants::visible, tokens::Principal};
+use super::{AppState, kube_error, path::Name, tenants::visible, tokens::Principal};
 use dotmac_platform::{
     catalog,
     crd::{
@@ -98,7 +96,7 @@ async fn subscribe(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<NewSubscription>,
-) -> Result<Response, Problem> {
+) -> Result<Created<LicenseView>, Problem> {
     if let Principal::Tenant(_) = principal {
         return Err(Problem::forbidden(
             "a tenant token may only report telemetry and usage",
@@ -149,13 +147,8 @@ async fn subscribe(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %input.tenant, plugin = plugin.id, tier = tier.name, trial_days = plugin.trial_days, "plugin license created through the API");
-    let mut response = (StatusCode::CREATED, Json(LicenseView::from(&created))).into_response();
-    if let Ok(value) = format!("/api/v1/plugins/subscriptions/{name}").parse() {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, value);
-    }
-    Ok(response)
+    let location = format!("/api/v1/plugins/subscriptions/{name}");
+    Ok(Created::new(location, LicenseView::from(&created)))
 }
 
 impl From<&PluginLicense> for LicenseView {
@@ -197,7 +190,7 @@ async fn license(
 async fn get_subscription(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    Name(name): Name,
 ) -> Result<Json<LicenseView>, Problem> {
     let license = license(&state, &principal, &name).await?;
     Ok(Json(LicenseView::from(&license)))
@@ -207,7 +200,7 @@ async fn get_subscription(
 async fn activate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    Name(name): Name,
 ) -> Result<Json<LicenseView>, Problem> {
     let license = license(&state, &principal, &name).await?;
     if license.spec.suspended {
@@ -234,10 +227,29 @@ async fn activate(
 }
 
 /// Plugin routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/plugins/catalog", get(catalog))
-        .route("/plugins/subscriptions", post(subscribe))
-        .route("/plugins/subscriptions/{name}", get(get_subscription))
-        .route("/plugins/subscriptions/{name}/activate", post(activate))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "plugins";
+    ApiRouter::new()
+        .api_route(
+            "/plugins/catalog",
+            get_with(catalog, summary(TAG, "The plugin catalog")),
+        )
+        .api_route(
+            "/plugins/subscriptions",
+            post_with(
+                subscribe,
+                summary(
+                    TAG,
+                    "License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already)",
+                ),
+            ),
+        )
+        .api_route(
+            "/plugins/subscriptions/{name}",
+            get_with(get_subscription, summary(TAG, "Read a license")),
+        )
+        .api_route(
+            "/plugins/subscriptions/{name}/activate",
+            post_with(activate, summary(TAG, "End a license's trial: paid from now")),
+        )
 }

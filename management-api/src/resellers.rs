@@ -1,22 +1,24 @@
 //! Resellers: admins list and create them; a reseller reads itself, its tenants and its
 //! commission ledger.
 
+use aide::axum::{ApiRouter, routing::get_with};
 use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
-    routing::get,
+    Extension, Json,
+    extract::{OriginalUri, State},
 };
 use dotmac_web::{
+    Created,
     extract::{Body, Params},
-    page::Page,
+    openapi::summary,
+    page::{Page, Paged},
     problem::Problem,
 };
 use kube::{Api, ResourceExt, api::PostParams};
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, db_error, kube_error, page_limit, tenants::TenantView, tokens::Principal};
+use super::{
+    AppState, db_error, kube_error, page_limit, path::Name, tenants::TenantView, tokens::Principal,
+};
 use dotmac_metering::entity::commission;
 use dotmac_platform::{
     crd::{Reseller, ResellerSpec, ResellerStatus, common::Money},
@@ -103,7 +105,7 @@ async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<NewReseller>,
-) -> Result<Response, Problem> {
+) -> Result<Created<ResellerView>, Problem> {
     if principal != Principal::Admin {
         return Err(Problem::forbidden("only an admin creates resellers"));
     }
@@ -118,13 +120,8 @@ async fn create(
         .create(&PostParams::default(), &reseller)
         .await
         .map_err(kube_error)?;
-    let mut response = (StatusCode::CREATED, Json(ResellerView::from(&created))).into_response();
-    if let Ok(value) = format!("/api/v1/resellers/{}", input.name).parse() {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, value);
-    }
-    Ok(response)
+    let location = format!("/api/v1/resellers/{}", input.name);
+    Ok(Created::new(location, ResellerView::from(&created)))
 }
 
 /// A reseller's tenants.
@@ -160,7 +157,7 @@ async fn visible_reseller(
 async fn tenants(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    Name(name): Name,
 ) -> Result<Json<ResellerTenants>, Problem> {
     visible_reseller(&state, &principal, &name).await?;
     let mut items: Vec<TenantView> = state
@@ -232,10 +229,10 @@ fn is_month(value: &str) -> bool {
 async fn commissions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    Name(name): Name,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<CommissionQuery>,
-) -> Result<Response, Problem> {
+) -> Result<Paged<CommissionView, String>, Problem> {
     visible_reseller(&state, &principal, &name).await?;
     let limit = page_limit(query.limit)?;
     if let Some(cursor) = &query.cursor
@@ -255,9 +252,26 @@ async fn commissions(
 }
 
 /// Reseller routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/resellers", get(list).post(create))
-        .route("/resellers/{name}/tenants", get(tenants))
-        .route("/resellers/{name}/commissions", get(commissions))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "resellers";
+    ApiRouter::new()
+        .api_route(
+            "/resellers",
+            get_with(
+                list,
+                summary(TAG, "List resellers (a reseller sees itself)"),
+            )
+            .post_with(create, summary(TAG, "Create a Reseller (admin)")),
+        )
+        .api_route(
+            "/resellers/{name}/tenants",
+            get_with(tenants, summary(TAG, "A reseller's tenants")),
+        )
+        .api_route(
+            "/resellers/{name}/commissions",
+            get_with(
+                commissions,
+                summary(TAG, "A reseller's commission ledger, newest month first"),
+            ),
+        )
 }

@@ -2,16 +2,19 @@
 //! come from the reflector's cache (falling back to the API server for a tenant just made);
 //! writes go to the Kubernetes API, whose schema validation answers bad specs.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, Path, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::openapi::summary;
 use dotmac_web::{
+    Accepted, Acknowledged, Created,
     extract::{Body, Params},
-    page::Page,
+    page::{Page, Paged},
     problem::Problem,
 };
 use kube::{
@@ -25,7 +28,7 @@ use kube::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{AppState, can_see, kube_error, page_limit, tokens::Principal};
+use super::{AppState, can_see, kube_error, page_limit, path::TenantId, tokens::Principal};
 use dotmac_platform::{
     catalog,
     crd::{Reseller, Tenant, TenantSpec, TenantStatus},
@@ -112,7 +115,7 @@ async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<NewDeployment>,
-) -> Result<Response, Problem> {
+) -> Result<Created<TenantView>, Problem> {
     orchestrates(&principal)?;
     if !valid_name(&input.name) {
         return Err(Problem::invalid(
@@ -142,13 +145,10 @@ async fn create(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %input.name, "tenant created through the API");
-    let mut response = (StatusCode::CREATED, Json(TenantView::from(&created))).into_response();
-    if let Ok(value) = location(&input.name).parse() {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(Created::new(
+        location(&input.name),
+        TenantView::from(&created),
+    ))
 }
 
 /// A tenant created through the API must respect its reseller's `allowedPlans` (422 on
@@ -223,7 +223,7 @@ async fn list(
     Extension(principal): Extension<Principal>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<TenantQuery>,
-) -> Result<Response, Problem> {
+) -> Result<Paged<TenantView, String>, Problem> {
     orchestrates(&principal)?;
     let limit = page_limit(query.limit)?;
     let mut tenants: Vec<TenantView> = state
@@ -263,7 +263,7 @@ async fn list(
 async fn get_one(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    TenantId(name): TenantId,
 ) -> Result<Json<TenantView>, Problem> {
     orchestrates(&principal)?;
     Ok(Json(TenantView::from(
@@ -295,7 +295,7 @@ pub struct DeploymentPatch(
 async fn patch(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    TenantId(name): TenantId,
     Body(DeploymentPatch(fields)): Body<DeploymentPatch>,
 ) -> Result<Json<TenantView>, Problem> {
     orchestrates(&principal)?;
@@ -339,9 +339,9 @@ pub struct ScaleRequest {
 async fn scale(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    TenantId(name): TenantId,
     Body(input): Body<ScaleRequest>,
-) -> Result<Response, Problem> {
+) -> Result<Accepted<TenantView>, Problem> {
     orchestrates(&principal)?;
     if !(1..=20).contains(&input.replicas) {
         return Err(Problem::invalid("replicas", "must be 1 to 20"));
@@ -377,14 +377,14 @@ async fn scale(
         tracing::warn!(tenant = %name, %error, "recording the scale event failed");
     }
     tracing::info!(tenant = %name, replicas = input.replicas, reason, "tenant scaled through the API");
-    Ok((StatusCode::ACCEPTED, Json(TenantView::from(&patched))).into_response())
+    Ok(Accepted::unlocated(TenantView::from(&patched)))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, Problem> {
+    TenantId(name): TenantId,
+) -> Result<Acknowledged, Problem> {
     orchestrates(&principal)?;
     visible(&state, &principal, &name).await?;
     Api::<Tenant>::all(state.client.clone())
@@ -392,7 +392,7 @@ async fn delete(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %name, "tenant deletion requested through the API");
-    Ok(StatusCode::ACCEPTED)
+    Ok(Acknowledged)
 }
 
 /// The features in force for a tenant.
@@ -409,7 +409,7 @@ pub struct EntitlementsView {
 async fn entitlements(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    TenantId(name): TenantId,
 ) -> Result<Json<EntitlementsView>, Problem> {
     let tenant = visible(&state, &principal, &name).await?;
     let licensed = catalog::licensed(
@@ -424,16 +424,35 @@ async fn entitlements(
 }
 
 /// Tenant routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tenant-orchestration/deployments", post(create).get(list))
-        .route(
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "tenants";
+    ApiRouter::new()
+        .api_route(
+            "/tenant-orchestration/deployments",
+            post_with(create, summary(TAG, "Create a Tenant"))
+                .get_with(list, summary(TAG, "List tenants (from the cache)")),
+        )
+        .api_route(
             "/tenant-orchestration/deployments/{tenant_id}",
-            get(get_one).patch(patch).delete(delete),
+            get_with(get_one, summary(TAG, "Read a tenant"))
+                .patch_with(
+                    patch,
+                    summary(
+                        TAG,
+                        "Change plan, size, version, domain, features, autoscaling",
+                    ),
+                )
+                .delete_with(delete, summary(TAG, "Delete a tenant")),
         )
-        .route(
+        .api_route(
             "/tenant-orchestration/deployments/{tenant_id}/scale",
-            post(scale),
+            post_with(scale, summary(TAG, "Scale a tenant (recorded as an Event)")),
         )
-        .route("/plugins/entitlements/{tenant_id}", get(entitlements))
+        .api_route(
+            "/plugins/entitlements/{tenant_id}",
+            get_with(
+                entitlements,
+                summary("plugins", "A tenant's features in force"),
+            ),
+        )
 }

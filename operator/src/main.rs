@@ -128,7 +128,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen { out_dir } => crdgen(out_dir),
         Command::Openapi => {
-            print!("{}", dotmac_management_api::openapi::pretty());
+            print!("{}", dotmac_management_api::openapi::pretty()?);
             Ok(())
         }
         Command::Controller {

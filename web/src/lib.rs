@@ -5,10 +5,11 @@
 pub mod bearer;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod page;
 pub mod problem;
 pub mod ratelimit;
 pub mod redis;
 pub mod response;
 
-pub use response::created;
+pub use response::{Accepted, Acknowledged, Created, Recorded, created};

@@ -24,6 +24,7 @@ pub fn limit(limit: Option<u64>) -> Option<u64> {
 /// One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
 /// that there is a next page, whose cursor is the last returned key (an id, or a name).
 #[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T, C = Uuid> {
     /// The records.
     pub items: Vec<T>,
@@ -40,9 +41,8 @@ impl<T: Serialize, C: Serialize + std::fmt::Display> Page<T, C> {
         Self { items, next_cursor }
     }
 
-    /// The JSON response, with an RFC 8288 `Link: <…>; rel="next"` header when there is a next
-    /// page.
-    pub fn respond(self, uri: &Uri) -> Response {
+    /// The answer to the request for `uri`: this page, linking the next one.
+    pub fn respond(self, uri: &Uri) -> Paged<T, C> {
         let link = self.next_cursor.as_ref().map(|cursor| {
             let kept: Vec<&str> = uri
                 .query()
@@ -56,8 +56,21 @@ impl<T: Serialize, C: Serialize + std::fmt::Display> Page<T, C> {
             }
             format!("<{}?{query}cursor={cursor}>; rel=\"next\"", uri.path())
         });
-        let mut response = axum::Json(self).into_response();
-        if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        Paged { page: self, link }
+    }
+}
+
+/// A page as answered: the JSON page with an RFC 8288 `Link: <…>; rel="next"` header when
+/// there is a next page.
+pub struct Paged<T, C = Uuid> {
+    page: Page<T, C>,
+    link: Option<String>,
+}
+
+impl<T: Serialize, C: Serialize> IntoResponse for Paged<T, C> {
+    fn into_response(self) -> Response {
+        let mut response = axum::Json(self.page).into_response();
+        if let Some(value) = self.link.and_then(|l| HeaderValue::from_str(&l).ok()) {
             response.headers_mut().insert(header::LINK, value);
         }
         response

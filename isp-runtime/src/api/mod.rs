@@ -1,13 +1,17 @@
 //! The REST API under `/api/v1`: shared state, bearer-token authentication, per-token rate
-//! limits, cursor pagination, and the router that mounts every domain's routes.
+//! limits, cursor pagination, and the router that mounts every domain's routes. Each route is
+//! registered with its tag and summary (`dotmac_web::openapi::summary`), and the OpenAPI document
+//! is built from the handlers' types as the routes are ([`openapi`]).
 
+pub mod extract;
 pub mod openapi;
 pub mod problem;
 
-pub use dotmac_web::{extract, page::Page};
+pub use dotmac_web::page::{Page, Paged};
 
 use std::sync::Arc;
 
+use aide::axum::ApiRouter;
 use axum::{
     Router,
     extract::{Request, State},
@@ -64,9 +68,9 @@ pub struct Actor {
     pub role: tokens::Role,
 }
 
-/// The `/api/v1` router.
-pub fn router(state: AppState) -> Router {
-    let authenticated = Router::new()
+/// Every domain's routes, relative to `/api/v1`, with their documentation.
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
         .merge(crate::customers::routes())
         .merge(crate::catalog::routes())
         .merge(crate::billing::subscriptions::routes())
@@ -76,7 +80,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::billing::runs::routes())
         .merge(crate::billing::dunning::routes())
         .merge(crate::audit::routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+}
+
+/// The `/api/v1` router.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = openapi::build();
+    let authenticated =
+        routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(
             "/api/v1",
@@ -134,7 +144,7 @@ pub async fn page<E, V>(
     cursor: Option<uuid::Uuid>,
     uri: &axum::http::Uri,
     id_of: fn(&V) -> uuid::Uuid,
-) -> Result<Response, Error>
+) -> Result<Paged<V>, Error>
 where
     E: sea_orm::EntityTrait,
     V: From<E::Model> + serde::Serialize,

@@ -1,11 +1,8 @@
 //! `GET /audit-log`.
 
-use axum::{
-    Router,
-    extract::{OriginalUri, State},
-    response::Response,
-    routing::get,
-};
+use aide::axum::{ApiRouter, routing::get_with};
+use axum::extract::{OriginalUri, State};
+use dotmac_web::openapi::summary;
 
 use super::{
     entity::audit_entry,
@@ -13,7 +10,7 @@ use super::{
     wire::{AuditQuery, AuditView},
 };
 use crate::{
-    api::{AppState, extract::Params, page},
+    api::{AppState, Paged, extract::Params, page},
     error::Result,
 };
 
@@ -21,7 +18,7 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<AuditQuery>,
-) -> Result<Response> {
+) -> Result<Paged<AuditView>> {
     let select = service::select(&query);
     let id = |v: &AuditView| v.id;
     page(
@@ -37,6 +34,10 @@ async fn list(
 }
 
 /// `GET /audit-log`.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit-log", get(list))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "audit";
+    ApiRouter::new().api_route(
+        "/audit-log",
+        get_with(list, summary(TAG, "Read the audit log")),
+    )
 }

@@ -1,13 +1,16 @@
 //! Catalog routes: plans and tax rates. Each reads its input, makes one service call in a
 //! transaction, and answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    response::Response,
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Created;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -16,7 +19,7 @@ use super::{
 };
 use crate::{
     api::{
-        Actor, AppState,
+        Actor, AppState, Paged,
         extract::{Body, Id, Params},
         page,
     },
@@ -28,12 +31,12 @@ async fn create_plan(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewPlan>,
-) -> Result<Response> {
+) -> Result<Created<PlanView>> {
     let txn = state.db.begin().await?;
     let model = plans::create(&txn, &state.settings, &state.gate, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/plans/{}", model.id);
-    Ok(created(&location, PlanView::from(model)))
+    Ok(Created::new(location, PlanView::from(model)))
 }
 
 async fn get_plan(State(state): State<AppState>, Id(id): Id) -> Result<Json<PlanView>> {
@@ -44,7 +47,7 @@ async fn list_plans(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<PlanQuery>,
-) -> Result<Response> {
+) -> Result<Paged<PlanView>> {
     let select = plans::select(&query);
     let id = |v: &PlanView| v.id;
     page(
@@ -75,19 +78,19 @@ async fn create_tax_rate(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewTaxRate>,
-) -> Result<Response> {
+) -> Result<Created<TaxRateView>> {
     let txn = state.db.begin().await?;
     let model = taxes::create(&txn, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/tax-rates/{}", model.id);
-    Ok(created(&location, TaxRateView::from(model)))
+    Ok(Created::new(location, TaxRateView::from(model)))
 }
 
 async fn list_tax_rates(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<TaxQuery>,
-) -> Result<Response> {
+) -> Result<Paged<TaxRateView>> {
     let select = taxes::select(&query);
     let id = |v: &TaxRateView| v.id;
     page(
@@ -103,9 +106,24 @@ async fn list_tax_rates(
 }
 
 /// Plan and tax-rate routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/plans", post(create_plan).get(list_plans))
-        .route("/plans/{id}", get(get_plan).patch(patch_plan))
-        .route("/tax-rates", post(create_tax_rate).get(list_tax_rates))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "plans";
+    ApiRouter::new()
+        .api_route(
+            "/plans",
+            post_with(create_plan, summary(TAG, "Create a plan"))
+                .get_with(list_plans, summary(TAG, "List plans")),
+        )
+        .api_route(
+            "/plans/{id}",
+            get_with(get_plan, summary(TAG, "Read a plan")).patch_with(
+                patch_plan,
+                summary(TAG, "Change a plan (no price cut while subscribed)"),
+            ),
+        )
+        .api_route(
+            "/tax-rates",
+            post_with(create_tax_rate, summary("taxes", "Create a tax rate"))
+                .get_with(list_tax_rates, summary("taxes", "List tax rates")),
+        )
 }

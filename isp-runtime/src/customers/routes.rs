@@ -1,12 +1,15 @@
 //! Customer routes: each reads its input, makes one service call in a transaction, and answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    response::Response,
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Created;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -15,7 +18,7 @@ use super::{
 };
 use crate::{
     api::{
-        Actor, AppState,
+        Actor, AppState, Paged,
         extract::{Body, Id, Params},
         page,
     },
@@ -28,12 +31,12 @@ async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewCustomer>,
-) -> Result<Response> {
+) -> Result<Created<CustomerView>> {
     let txn = state.db.begin().await?;
     let model = service::create(&txn, &state.settings, &state.gate, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/customers/{}", model.id);
-    Ok(created(&location, CustomerView::from(model)))
+    Ok(Created::new(location, CustomerView::from(model)))
 }
 
 async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<CustomerView>> {
@@ -44,7 +47,7 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<CustomerQuery>,
-) -> Result<Response> {
+) -> Result<Paged<CustomerView>> {
     let select = service::select(&query)?;
     let id = |v: &CustomerView| v.id;
     page(
@@ -109,12 +112,36 @@ action!(
 action!(cancel, ServiceStatus::Cancelled, None);
 
 /// Customer routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/customers", post(create).get(list))
-        .route("/customers/{id}", get(get_one).patch(patch))
-        .route("/customers/{id}/activate", post(activate))
-        .route("/customers/{id}/suspend", post(suspend))
-        .route("/customers/{id}/resume", post(resume))
-        .route("/customers/{id}/cancel", post(cancel))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "customers";
+    ApiRouter::new()
+        .api_route(
+            "/customers",
+            post_with(create, summary(TAG, "Create a customer"))
+                .get_with(list, summary(TAG, "List customers")),
+        )
+        .api_route(
+            "/customers/{id}",
+            get_with(get_one, summary(TAG, "Read a customer"))
+                .patch_with(patch, summary(TAG, "Change a customer")),
+        )
+        .api_route(
+            "/customers/{id}/activate",
+            post_with(activate, summary(TAG, "Activate a pending customer")),
+        )
+        .api_route(
+            "/customers/{id}/suspend",
+            post_with(suspend, summary(TAG, "Suspend a customer")),
+        )
+        .api_route(
+            "/customers/{id}/resume",
+            post_with(resume, summary(TAG, "Resume a suspended customer")),
+        )
+        .api_route(
+            "/customers/{id}/cancel",
+            post_with(
+                cancel,
+                summary(TAG, "Cancel a customer (its subscriptions first)"),
+            ),
+        )
 }

@@ -1,6 +1,8 @@
 //! Dunning-policy routes.
 
-use axum::{Extension, Json, Router, extract::State, routing::get};
+use aide::axum::{ApiRouter, routing::get_with};
+use axum::{Extension, Json, extract::State};
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::service;
@@ -26,6 +28,11 @@ async fn put_policy(
 }
 
 /// Dunning policy routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/dunning/policy", get(get_policy).put(put_policy))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "dunning";
+    ApiRouter::new().api_route(
+        "/dunning/policy",
+        get_with(get_policy, summary(TAG, "Read the dunning policy"))
+            .put_with(put_policy, summary(TAG, "Replace the dunning policy")),
+    )
 }

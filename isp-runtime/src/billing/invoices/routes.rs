@@ -1,12 +1,15 @@
 //! Invoice routes: each reads its input, makes one service call in a transaction, and answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    response::Response,
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Created;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -16,7 +19,7 @@ use super::{
 };
 use crate::{
     api::{
-        Actor, AppState,
+        Actor, AppState, Paged,
         extract::{Body, Id, OptionalBody, Params},
         page,
     },
@@ -27,11 +30,11 @@ async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewInvoice>,
-) -> Result<Response> {
+) -> Result<Created<InvoiceView>> {
     let txn = state.db.begin().await?;
     let view = service::draft(&txn, &actor, input).await?;
     txn.commit().await?;
-    Ok(created(&format!("/api/v1/invoices/{}", view.id), view))
+    Ok(Created::new(format!("/api/v1/invoices/{}", view.id), view))
 }
 
 async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<InvoiceView>> {
@@ -43,7 +46,7 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<InvoiceQuery>,
-) -> Result<Response> {
+) -> Result<Paged<InvoiceView>> {
     let select = service::select(&query)?;
     let id = |v: &InvoiceView| v.id;
     page(
@@ -86,10 +89,26 @@ async fn void(
 }
 
 /// Invoice routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/invoices", post(create).get(list))
-        .route("/invoices/{id}", get(get_one))
-        .route("/invoices/{id}/issue", post(issue))
-        .route("/invoices/{id}/void", post(void))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "invoices";
+    ApiRouter::new()
+        .api_route(
+            "/invoices",
+            post_with(create, summary(TAG, "Create a draft invoice")).get_with(
+                list,
+                summary(TAG, "List invoices by customer, status and issue date"),
+            ),
+        )
+        .api_route(
+            "/invoices/{id}",
+            get_with(get_one, summary(TAG, "Read an invoice with its lines")),
+        )
+        .api_route(
+            "/invoices/{id}/issue",
+            post_with(issue, summary(TAG, "Issue a draft (assigns its number)")),
+        )
+        .api_route(
+            "/invoices/{id}/void",
+            post_with(void, summary(TAG, "Void an invoice without payments")),
+        )
 }

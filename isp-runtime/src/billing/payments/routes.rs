@@ -1,51 +1,46 @@
 //! Payment, refund and credit-note routes: each reads its input, makes one service call in a
 //! transaction, and answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::openapi::summary;
+use dotmac_web::{Created, Recorded};
 use sea_orm::TransactionTrait;
 
 use super::{
     entity::{credit_note, payment},
-    service::{self, Recorded},
+    service,
     wire::{
         CreditNoteQuery, CreditNoteView, NewCreditNote, NewPayment, NewRefund, PaymentQuery,
-        PaymentView, RefundView,
+        PaymentReceipt, PaymentView, RefundView,
     },
 };
 use crate::{
     api::{
-        Actor, AppState,
-        extract::{Body, Id, Params},
+        Actor, AppState, Paged,
+        extract::{Body, Id, IdempotencyKey, Params},
         page,
     },
     error::Result,
-    validate,
 };
 
 async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<NewPayment>,
-) -> Result<Response> {
-    let key = validate::idempotency_key(&headers)?;
+) -> Result<Recorded<PaymentReceipt>> {
     let txn = state.db.begin().await?;
     let recorded = service::record(&txn, &state.settings, &actor, key, input).await?;
     txn.commit().await?;
-    Ok(match recorded {
-        Recorded::New(receipt) => {
-            let location = format!("/api/v1/payments/{}", receipt.payment.id);
-            created(&location, receipt)
-        }
-        Recorded::Replayed(receipt) => (StatusCode::OK, Json(receipt)).into_response(),
-    })
+    let location = |r: &PaymentReceipt| format!("/api/v1/payments/{}", r.payment.id);
+    Ok(recorded.answer(|receipt| receipt, location))
 }
 
 async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<PaymentView>> {
@@ -56,7 +51,7 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<PaymentQuery>,
-) -> Result<Response> {
+) -> Result<Paged<PaymentView>> {
     let select = service::select(&query);
     let id = |v: &PaymentView| v.id;
     page(
@@ -76,32 +71,32 @@ async fn refund(
     Extension(actor): Extension<Actor>,
     Id(payment_id): Id,
     Body(input): Body<NewRefund>,
-) -> Result<Response> {
+) -> Result<Created<RefundView>> {
     let txn = state.db.begin().await?;
     let row = service::refund(&txn, &actor, payment_id, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/payments/{payment_id}");
-    Ok(created(&location, RefundView::from(row)))
+    Ok(Created::new(location, RefundView::from(row)))
 }
 
 async fn create_credit_note(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewCreditNote>,
-) -> Result<Response> {
+) -> Result<Created<CreditNoteView>> {
     let txn = state.db.begin().await?;
     let terms = state.settings.payment_terms_days;
     let note = service::issue_credit_note(&txn, terms, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/credit-notes?invoice_id={}", note.invoice_id);
-    Ok(created(&location, CreditNoteView::from(note)))
+    Ok(Created::new(location, CreditNoteView::from(note)))
 }
 
 async fn list_credit_notes(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<CreditNoteQuery>,
-) -> Result<Response> {
+) -> Result<Paged<CreditNoteView>> {
     let select = service::select_credit_notes(&query);
     let id = |v: &CreditNoteView| v.id;
     page(
@@ -117,13 +112,25 @@ async fn list_credit_notes(
 }
 
 /// Payment, refund and credit-note routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/payments", post(create).get(list))
-        .route("/payments/{id}", get(get_one))
-        .route("/payments/{id}/refunds", post(refund))
-        .route(
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "payments";
+    ApiRouter::new()
+        .api_route(
+            "/payments",
+            post_with(create, summary(TAG, "Record a payment"))
+                .get_with(list, summary(TAG, "List payments")),
+        )
+        .api_route(
+            "/payments/{id}",
+            get_with(get_one, summary(TAG, "Read a payment")),
+        )
+        .api_route(
+            "/payments/{id}/refunds",
+            post_with(refund, summary(TAG, "Refund part or all of a payment")),
+        )
+        .api_route(
             "/credit-notes",
-            post(create_credit_note).get(list_credit_notes),
+            post_with(create_credit_note, summary(TAG, "Credit an issued invoice"))
+                .get_with(list_credit_notes, summary(TAG, "List credit notes")),
         )
 }

@@ -21,7 +21,7 @@ use crate::{
     api::{Actor, Settings},
     audit,
     billing::{
-        dunning,
+        Idempotent, dunning,
         invoices::{self, entity::invoice},
     },
     db::{new_id, take_numbers},
@@ -29,15 +29,6 @@ use crate::{
     error::{Error, Result},
     reporting, validate,
 };
-
-/// What recording a payment did.
-#[derive(Debug)]
-pub enum Recorded {
-    /// A new payment.
-    New(PaymentReceipt),
-    /// The payment recorded before under the same idempotency key.
-    Replayed(PaymentReceipt),
-}
 
 /// Records a payment against an open invoice, or answers a replay of one already recorded
 /// under `key`.
@@ -47,11 +38,11 @@ pub async fn record(
     actor: &Actor,
     key: Option<String>,
     input: NewPayment,
-) -> Result<Recorded> {
+) -> Result<Idempotent<PaymentReceipt>> {
     if let Some(key) = &key
         && let Some(receipt) = replay(txn, key, &input).await?
     {
-        return Ok(Recorded::Replayed(receipt));
+        return Ok(Idempotent::Replayed(receipt));
     }
     let reference = validate::optional_text("reference", input.reference.as_deref(), 100)?;
     if input.amount <= 0 {
@@ -92,7 +83,7 @@ pub async fn record(
     audit::by(txn, actor, "payment.recorded", "payment", row.id, detail).await?;
     let terms = settings.payment_terms_days;
     dunning::reactivate_if_settled(txn, updated.customer_id, today, terms, &actor.name).await?;
-    Ok(Recorded::New(PaymentReceipt {
+    Ok(Idempotent::New(PaymentReceipt {
         payment: row.into(),
         invoice: updated.into(),
     }))

@@ -1,12 +1,15 @@
 //! Billing- and dunning-run routes: start (202 with the run to poll), read, list.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    http::{StatusCode, header::LOCATION},
-    response::{IntoResponse, Response},
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Accepted;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -16,7 +19,7 @@ use super::{
 };
 use crate::{
     api::{
-        Actor, AppState,
+        Actor, AppState, Paged,
         extract::{Id, OptionalBody, Params},
         page,
     },
@@ -24,7 +27,12 @@ use crate::{
     jobs::Job,
 };
 
-async fn start(state: &AppState, actor: &Actor, kind: RunKind, body: NewRun) -> Result<Response> {
+async fn start(
+    state: &AppState,
+    actor: &Actor,
+    kind: RunKind,
+    body: NewRun,
+) -> Result<Accepted<RunView>> {
     let as_of = body.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let txn = state.db.begin().await?;
     let row = service::start(&txn, actor, kind, as_of).await?;
@@ -38,11 +46,7 @@ async fn start(state: &AppState, actor: &Actor, kind: RunKind, body: NewRun) -> 
     state.jobs.push(job).await?;
     tracing::info!(run = %row.id, kind = kind.as_str(), %as_of, "run queued");
     let location = format!("/api/v1/{}-runs/{}", kind.as_str(), row.id);
-    let mut response = (StatusCode::ACCEPTED, Json(RunView::from(row))).into_response();
-    if let Ok(value) = location.parse() {
-        response.headers_mut().insert(LOCATION, value);
-    }
-    Ok(response)
+    Ok(Accepted::new(location, RunView::from(row)))
 }
 
 async fn list(
@@ -50,7 +54,7 @@ async fn list(
     kind: RunKind,
     uri: &axum::http::Uri,
     query: RunQuery,
-) -> Result<Response> {
+) -> Result<Paged<RunView>> {
     let id = |v: &RunView| v.id;
     let select = service::select(kind);
     page(
@@ -72,7 +76,7 @@ macro_rules! run_routes {
             State(state): State<AppState>,
             Extension(actor): Extension<Actor>,
             OptionalBody(body): OptionalBody<NewRun>,
-        ) -> Result<Response> {
+        ) -> Result<Accepted<RunView>> {
             start(&state, &actor, $kind, body).await
         }
 
@@ -84,7 +88,7 @@ macro_rules! run_routes {
             State(state): State<AppState>,
             OriginalUri(uri): OriginalUri,
             Params(query): Params<RunQuery>,
-        ) -> Result<Response> {
+        ) -> Result<Paged<RunView>> {
             list(&state, $kind, &uri, query).await
         }
     };
@@ -93,10 +97,28 @@ run_routes!(start_billing, get_billing, list_billing, RunKind::Billing);
 run_routes!(start_dunning, get_dunning, list_dunning, RunKind::Dunning);
 
 /// Run routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/billing-runs", post(start_billing).get(list_billing))
-        .route("/billing-runs/{id}", get(get_billing))
-        .route("/dunning-runs", post(start_dunning).get(list_dunning))
-        .route("/dunning-runs/{id}", get(get_dunning))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "runs";
+    let queue = "Queue a run for a date";
+    let list = "List runs";
+    let read = "Read a run and its progress";
+    ApiRouter::new()
+        .api_route(
+            "/billing-runs",
+            post_with(start_billing, summary(TAG, queue))
+                .get_with(list_billing, summary(TAG, list)),
+        )
+        .api_route(
+            "/billing-runs/{id}",
+            get_with(get_billing, summary(TAG, read)),
+        )
+        .api_route(
+            "/dunning-runs",
+            post_with(start_dunning, summary(TAG, queue))
+                .get_with(list_dunning, summary(TAG, list)),
+        )
+        .api_route(
+            "/dunning-runs/{id}",
+            get_with(get_dunning, summary(TAG, read)),
+        )
 }

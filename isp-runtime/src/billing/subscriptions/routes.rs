@@ -1,13 +1,16 @@
 //! Subscription routes: each reads its input, makes one service call in a transaction, and
 //! answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    response::Response,
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Created;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
@@ -19,7 +22,7 @@ use super::{
 };
 use crate::{
     api::{
-        Actor, AppState,
+        Actor, AppState, Paged,
         extract::{Body, Id, OptionalBody, Params},
         page,
     },
@@ -30,12 +33,12 @@ async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewSubscription>,
-) -> Result<Response> {
+) -> Result<Created<SubscriptionView>> {
     let txn = state.db.begin().await?;
     let row = service::create(&txn, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/subscriptions/{}", row.id);
-    Ok(created(&location, SubscriptionView::from(row)))
+    Ok(Created::new(location, SubscriptionView::from(row)))
 }
 
 async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<SubscriptionView>> {
@@ -46,7 +49,7 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Params(query): Params<SubscriptionQuery>,
-) -> Result<Response> {
+) -> Result<Paged<SubscriptionView>> {
     let select = service::select(&query)?;
     let id = |v: &SubscriptionView| v.id;
     page(
@@ -133,13 +136,42 @@ async fn change_plan(
 }
 
 /// Subscription routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/subscriptions", post(create).get(list))
-        .route("/subscriptions/{id}", get(get_one))
-        .route("/subscriptions/{id}/activate", post(activate))
-        .route("/subscriptions/{id}/suspend", post(suspend))
-        .route("/subscriptions/{id}/resume", post(resume))
-        .route("/subscriptions/{id}/cancel", post(cancel))
-        .route("/subscriptions/{id}/change-plan", post(change_plan))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "subscriptions";
+    ApiRouter::new()
+        .api_route(
+            "/subscriptions",
+            post_with(create, summary(TAG, "Create a pending subscription"))
+                .get_with(list, summary(TAG, "List subscriptions")),
+        )
+        .api_route(
+            "/subscriptions/{id}",
+            get_with(get_one, summary(TAG, "Read a subscription")),
+        )
+        .api_route(
+            "/subscriptions/{id}/activate",
+            post_with(
+                activate,
+                summary(TAG, "Activate, billing the rest of the period"),
+            ),
+        )
+        .api_route(
+            "/subscriptions/{id}/suspend",
+            post_with(suspend, summary(TAG, "Suspend")),
+        )
+        .api_route(
+            "/subscriptions/{id}/resume",
+            post_with(resume, summary(TAG, "Resume")),
+        )
+        .api_route(
+            "/subscriptions/{id}/cancel",
+            post_with(cancel, summary(TAG, "Cancel, crediting unused days")),
+        )
+        .api_route(
+            "/subscriptions/{id}/change-plan",
+            post_with(
+                change_plan,
+                summary(TAG, "Upgrade or downgrade with proration"),
+            ),
+        )
 }

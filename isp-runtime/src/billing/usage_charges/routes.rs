@@ -1,53 +1,46 @@
 //! Usage-charge routes: each reads its input, makes one service call in a transaction, and
 //! answers.
 
-use axum::{
-    Extension, Json, Router,
-    extract::{OriginalUri, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    routing::{get, post},
+use aide::axum::{
+    ApiRouter,
+    routing::{get_with, post_with},
 };
-use dotmac_web::created;
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::Recorded;
+use dotmac_web::openapi::summary;
 use sea_orm::TransactionTrait;
 
 use super::{
     entity::usage_charge,
-    service::{self, Recorded},
+    service,
     wire::{NewUsageCharge, UsageChargeView, UsageQuery},
 };
 use crate::{
     api::{
-        Actor, AppState,
-        extract::{Body, Id, Params},
+        Actor, AppState, Paged,
+        extract::{Body, Id, IdempotencyKey, Params},
         page,
     },
     entitlements::feature,
     error::Result,
-    validate,
 };
 
 async fn record(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Id(id): Id,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<NewUsageCharge>,
-) -> Result<Response> {
+) -> Result<Recorded<UsageChargeView>> {
     state.gate.require(feature::ADVANCED_BILLING)?;
-    let key = validate::idempotency_key(&headers)?;
     let txn = state.db.begin().await?;
     let recorded = service::record(&txn, &actor, id, key, input).await?;
     txn.commit().await?;
-    Ok(match recorded {
-        Recorded::New(row) => {
-            let location = format!("/api/v1/usage-charges/{}", row.id);
-            created(&location, UsageChargeView::from(row))
-        }
-        Recorded::Replayed(row) => {
-            (StatusCode::OK, Json(UsageChargeView::from(row))).into_response()
-        }
-    })
+    let location = |v: &UsageChargeView| format!("/api/v1/usage-charges/{}", v.id);
+    Ok(recorded.answer(UsageChargeView::from, location))
 }
 
 async fn list(
@@ -55,7 +48,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Id(id): Id,
     Params(query): Params<UsageQuery>,
-) -> Result<Response> {
+) -> Result<Paged<UsageChargeView>> {
     let select = service::select(&state.db, id, &query).await?;
     let id = |v: &UsageChargeView| v.id;
     page(
@@ -75,8 +68,22 @@ async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<Usage
 }
 
 /// Routes of usage charges.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/subscriptions/{id}/usage-charges", post(record).get(list))
-        .route("/usage-charges/{id}", get(get_one))
+pub fn routes() -> ApiRouter<AppState> {
+    const TAG: &str = "subscriptions";
+    ApiRouter::new()
+        .api_route(
+            "/subscriptions/{id}/usage-charges",
+            post_with(
+                record,
+                summary(
+                    TAG,
+                    "Record a usage charge, billed in arrears (needs advanced_billing)",
+                ),
+            )
+            .get_with(list, summary(TAG, "List a subscription's usage charges")),
+        )
+        .api_route(
+            "/usage-charges/{id}",
+            get_with(get_one, summary(TAG, "Get a usage charge")),
+        )
 }

@@ -25,6 +25,7 @@ use crate::{
     api::Actor,
     audit,
     billing::{
+        Idempotent,
         invoices::{self, Issue, Kind, entity::invoice},
         subscriptions::{self, entity::subscription},
     },
@@ -38,15 +39,6 @@ use crate::{
 
 /// Most units one charge may carry.
 const MAX_QUANTITY: i64 = 1_000_000_000;
-
-/// What recording a charge did.
-#[derive(Debug)]
-pub enum Recorded {
-    /// A new charge.
-    New(usage_charge::Model),
-    /// The charge recorded before under the same idempotency key.
-    Replayed(usage_charge::Model),
-}
 
 /// A charge's checked fields.
 struct Checked {
@@ -127,12 +119,12 @@ pub async fn record(
     subscription_id: Uuid,
     key: Option<String>,
     input: NewUsageCharge,
-) -> Result<Recorded> {
+) -> Result<Idempotent<usage_charge::Model>> {
     let charge = checked(input)?;
     if let Some(key) = &key
         && let Some(existing) = replay(txn, key, subscription_id, &charge).await?
     {
-        return Ok(Recorded::Replayed(existing));
+        return Ok(Idempotent::Replayed(existing));
     }
     let sub = subscriptions::find(txn, subscription_id).await?;
     if !matches!(sub.status, ServiceStatus::Active | ServiceStatus::Suspended) {
@@ -182,7 +174,7 @@ pub async fn record(
         detail,
     )
     .await?;
-    Ok(Recorded::New(row))
+    Ok(Idempotent::New(row))
 }
 
 /// The charges of subscription `id` that `query` selects (before paging).
