@@ -1,20 +1,24 @@
 //! OpenAPI 3.1 documents generated from the handlers' own types with aide: what each shared
 //! extractor ([`Body`], [`OptionalBody`], [`Params`], [`Id`]) and answer ([`Created`],
-//! [`Accepted`], [`Acknowledged`], [`Recorded`], [`Paged`], [`Problem`]) adds to an operation, and the settings and
+//! [`Located`], [`Acknowledged`], [`Recorded`], [`Paged`], [`Problem`]) adds to an operation, and the settings and
 //! finishing touches both APIs' documents share.
 
+use std::sync::OnceLock;
+
 use aide::{
+    axum::ApiRouter,
     generate::GenContext,
     openapi::{
         Header, HeaderStyle, MediaType, OpenApi, Operation, Parameter, ParameterData,
         ParameterSchemaOrContent, PathStyle, ReferenceOr, RequestBody, Response, SchemaObject,
-        StatusCode,
+        SecurityScheme, Server, StatusCode,
     },
     operation::{
         OperationInput, OperationOutput, ParamLocation, add_parameters, parameters_from_schema,
         set_body,
     },
 };
+use axum::Router;
 use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
@@ -22,7 +26,7 @@ use crate::{
     extract::{Body, Id, OptionalBody, Params},
     page::{Page, Paged},
     problem::Problem,
-    response::{Accepted, Acknowledged, Created, Recorded},
+    response::{Acknowledged, Created, Located, Recorded, Status},
 };
 
 /// The documentation of one operation: its tag (the resource) and a one-line summary.
@@ -34,9 +38,66 @@ pub fn summary(
     move |op| op.tag(tag).summary(text)
 }
 
+/// What a document says about its API.
+pub struct About {
+    /// Its title.
+    pub title: &'static str,
+    /// What the API is, in a sentence or two.
+    pub description: &'static str,
+    /// Where a bearer token comes from.
+    pub token: &'static str,
+}
+
+/// The routes (under `/api/v1`, authenticated by bearer token) with the OpenAPI 3.1 document
+/// they make.
+pub fn build<S: Clone + Send + Sync + 'static>(
+    about: About,
+    routes: impl FnOnce() -> ApiRouter<S>,
+) -> (Router<S>, OpenApi) {
+    use_draft_2020_12();
+    let mut api = OpenApi {
+        json_schema_dialect: Some("https://json-schema.org/draft/2020-12/schema".to_owned()),
+        servers: vec![Server {
+            url: "/api/v1".to_owned(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let bearer = SecurityScheme::Http {
+        scheme: "bearer".to_owned(),
+        bearer_format: None,
+        description: Some(about.token.to_owned()),
+        extensions: IndexMap::default(),
+    };
+    let router = routes().finish_api_with(&mut api, |doc| {
+        doc.title(about.title)
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(about.description)
+            .security_scheme("bearer", bearer)
+            .security_requirement("bearer")
+    });
+    (router, api)
+}
+
+/// The document `spec` makes, made once and kept in `cell`: what `GET /api/v1/openapi.json`
+/// answers.
+pub fn cached(
+    cell: &'static OnceLock<serde_json::Value>,
+    spec: fn() -> Result<serde_json::Value, serde_json::Error>,
+) -> Result<axum::Json<serde_json::Value>, Problem> {
+    if let Some(document) = cell.get() {
+        return Ok(axum::Json(document.clone()));
+    }
+    let document = spec().map_err(|error| {
+        tracing::error!(%error, "building the OpenAPI document failed");
+        Problem::internal()
+    })?;
+    Ok(axum::Json(cell.get_or_init(|| document).clone()))
+}
+
 /// Makes aide generate JSON Schema draft 2020-12 (OpenAPI 3.1's dialect) with every named type
-/// under `#/components/schemas/`. Call before building the routes of a document.
-pub fn use_draft_2020_12() {
+/// under `#/components/schemas/`. Called before the routes of a document are built.
+fn use_draft_2020_12() {
     aide::generate::in_context(|ctx| {
         ctx.schema = SchemaSettings::draft2020_12()
             .with(|s| s.definitions_path = "#/components/schemas/".into())
@@ -256,40 +317,26 @@ fn json_response<T: JsonSchema>(
     }
 }
 
-const LOCATION: (&str, &str) = ("Location", "Where the record can be read.");
-
-impl<T: JsonSchema> OperationOutput for Created<T> {
-    type Inner = T;
-
-    fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
-        Some(json_response::<T>(ctx, Some("Created"), &[LOCATION]))
-    }
-
-    fn inferred_responses(
-        ctx: &mut GenContext,
-        operation: &mut Operation,
-    ) -> Vec<(Option<StatusCode>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|r| vec![(Some(StatusCode::Code(201)), r)])
-            .unwrap_or_default()
-    }
+/// `response` as the one answer of status `status`.
+fn only(status: u16, response: Option<Response>) -> Vec<(Option<StatusCode>, Response)> {
+    response
+        .map(|r| vec![(Some(StatusCode::Code(status)), r)])
+        .unwrap_or_default()
 }
 
-impl<T: JsonSchema> OperationOutput for Accepted<T> {
+impl<T: JsonSchema, S: Status> OperationOutput for Located<T, S> {
     type Inner = T;
 
     fn operation_response(ctx: &mut GenContext, _: &mut Operation) -> Option<Response> {
-        let location = ("Location", "Where its progress can be read.");
-        Some(json_response::<T>(ctx, Some("Accepted"), &[location]))
+        let location = ("Location", S::LOCATION);
+        Some(json_response::<T>(ctx, Some(S::DESCRIPTION), &[location]))
     }
 
     fn inferred_responses(
         ctx: &mut GenContext,
         operation: &mut Operation,
     ) -> Vec<(Option<StatusCode>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|r| vec![(Some(StatusCode::Code(202)), r)])
-            .unwrap_or_default()
+        only(S::CODE.as_u16(), Self::operation_response(ctx, operation))
     }
 }
 
@@ -307,9 +354,7 @@ impl OperationOutput for Acknowledged {
         ctx: &mut GenContext,
         operation: &mut Operation,
     ) -> Vec<(Option<StatusCode>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|r| vec![(Some(StatusCode::Code(202)), r)])
-            .unwrap_or_default()
+        only(202, Self::operation_response(ctx, operation))
     }
 }
 
@@ -350,9 +395,7 @@ impl<T: JsonSchema, C: JsonSchema> OperationOutput for Paged<T, C> {
         ctx: &mut GenContext,
         operation: &mut Operation,
     ) -> Vec<(Option<StatusCode>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|r| vec![(Some(StatusCode::Code(200)), r)])
-            .unwrap_or_default()
+        only(200, Self::operation_response(ctx, operation))
     }
 }
 

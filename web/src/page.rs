@@ -33,6 +33,11 @@ pub struct Page<T, C = Uuid> {
 }
 
 impl<T: Serialize, C: Serialize + std::fmt::Display> Page<T, C> {
+    /// A page of `items` whose next page starts after `next_cursor`.
+    pub fn with_next(items: Vec<T>, next_cursor: Option<C>) -> Self {
+        Self { items, next_cursor }
+    }
+
     /// Builds a page from `limit + 1` fetched rows.
     pub fn new(mut items: Vec<T>, limit: u64, id_of: impl Fn(&T) -> C) -> Self {
         let more = items.len() as u64 > limit;

@@ -12,26 +12,55 @@ pub fn created<T: Serialize>(location: &str, body: T) -> Response {
     Created::new(location, body).into_response()
 }
 
-fn located(status: StatusCode, location: Option<&str>, body: impl Serialize) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    if let Some(value) = location.and_then(|l| l.parse().ok()) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
+/// The status of a [`Located`] answer, with how the document describes it.
+pub trait Status {
+    /// The HTTP status.
+    const CODE: StatusCode;
+    /// The response's description.
+    const DESCRIPTION: &'static str;
+    /// What its `Location` header points at.
+    const LOCATION: &'static str;
+}
+
+/// 201: a record made.
+pub struct Made;
+
+impl Status for Made {
+    const CODE: StatusCode = StatusCode::CREATED;
+    const DESCRIPTION: &'static str = "Created";
+    const LOCATION: &'static str = "Where the record can be read.";
+}
+
+/// 202: work accepted.
+pub struct Queued;
+
+impl Status for Queued {
+    const CODE: StatusCode = StatusCode::ACCEPTED;
+    const DESCRIPTION: &'static str = "Accepted";
+    const LOCATION: &'static str = "Where its progress can be read.";
+}
+
+/// A JSON answer of status `S` and, when the record has an address, a `Location`.
+pub struct Located<T, S> {
+    location: Option<String>,
+    body: T,
+    status: std::marker::PhantomData<S>,
 }
 
 /// A record made: 201 with the record and, when it can be read, where.
-pub struct Created<T> {
-    location: Option<String>,
-    body: T,
-}
+pub type Created<T> = Located<T, Made>;
 
-impl<T> Created<T> {
-    /// `body`, readable at `location`.
+/// Work accepted and carried on in the background: 202 with its state and, when its progress
+/// can be followed, where.
+pub type Accepted<T> = Located<T, Queued>;
+
+impl<T, S> Located<T, S> {
+    /// `body`, found at `location`.
     pub fn new(location: impl Into<String>, body: T) -> Self {
         Self {
             location: Some(location.into()),
             body,
+            status: std::marker::PhantomData,
         }
     }
 
@@ -40,44 +69,18 @@ impl<T> Created<T> {
         Self {
             location: None,
             body,
+            status: std::marker::PhantomData,
         }
     }
 }
 
-impl<T: Serialize> IntoResponse for Created<T> {
+impl<T: Serialize, S: Status> IntoResponse for Located<T, S> {
     fn into_response(self) -> Response {
-        located(StatusCode::CREATED, self.location.as_deref(), self.body)
-    }
-}
-
-/// Work accepted and carried on in the background: 202 with its state and, when its progress
-/// can be followed, where.
-pub struct Accepted<T> {
-    location: Option<String>,
-    body: T,
-}
-
-impl<T> Accepted<T> {
-    /// `body`, whose progress is at `location`.
-    pub fn new(location: impl Into<String>, body: T) -> Self {
-        Self {
-            location: Some(location.into()),
-            body,
+        let mut response = (S::CODE, Json(self.body)).into_response();
+        if let Some(value) = self.location.and_then(|l| l.parse().ok()) {
+            response.headers_mut().insert(header::LOCATION, value);
         }
-    }
-
-    /// `body`, whose progress shows on the record itself.
-    pub fn unlocated(body: T) -> Self {
-        Self {
-            location: None,
-            body,
-        }
-    }
-}
-
-impl<T: Serialize> IntoResponse for Accepted<T> {
-    fn into_response(self) -> Response {
-        located(StatusCode::ACCEPTED, self.location.as_deref(), self.body)
+        response
     }
 }
 

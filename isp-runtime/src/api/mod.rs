@@ -134,33 +134,64 @@ pub fn page_limit(limit: Option<u64>) -> Result<u64, Error> {
     })
 }
 
-/// One page of `select` (already filtered) in id order, after `cursor`, as views: the one way
-/// every list endpoint reads and answers.
+/// The paging fields of a list query: `limit` and `cursor`.
+pub trait Paging {
+    /// Page size asked for.
+    fn limit(&self) -> Option<u64>;
+    /// Id after which the page starts.
+    fn cursor(&self) -> Option<Uuid>;
+}
+
+/// Implements [`Paging`] for list queries with `limit` and `cursor` fields.
+macro_rules! paging {
+    ($($query:ty),+) => {$(
+        impl $crate::api::Paging for $query {
+            fn limit(&self) -> Option<u64> {
+                self.limit
+            }
+
+            fn cursor(&self) -> Option<uuid::Uuid> {
+                self.cursor
+            }
+        }
+    )+};
+}
+pub(crate) use paging;
+
+/// One page of `select` (already filtered) in `id` order, after the query's cursor, as views:
+/// the one way every list endpoint reads and answers.
 pub async fn page<E, V>(
     db: &DatabaseConnection,
     select: sea_orm::Select<E>,
     id: E::Column,
-    limit: Option<u64>,
-    cursor: Option<uuid::Uuid>,
+    query: &impl Paging,
     uri: &axum::http::Uri,
-    id_of: fn(&V) -> uuid::Uuid,
 ) -> Result<Paged<V>, Error>
 where
     E: sea_orm::EntityTrait,
     V: From<E::Model> + serde::Serialize,
 {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
-    let limit = page_limit(limit)?;
+    use sea_orm::{ColumnTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect};
+    let limit = page_limit(query.limit())?;
     let mut select = select.order_by_asc(id);
-    if let Some(cursor) = cursor {
+    if let Some(cursor) = query.cursor() {
         select = select.filter(id.gt(cursor));
     }
-    let items: Vec<V> = select
-        .limit(limit + 1)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(V::from)
-        .collect();
-    Ok(Page::new(items, limit, id_of).respond(uri))
+    let mut models = select.limit(limit + 1).all(db).await?;
+    let next = if models.len() as u64 > limit {
+        models.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        match models.last().map(|m| m.get(id)) {
+            Some(sea_orm::Value::Uuid(Some(cursor))) => Some(cursor),
+            Some(other) => {
+                return Err(Error::Db(sea_orm::DbErr::Type(format!(
+                    "a page key must be a UUID, not {other:?}"
+                ))));
+            }
+            None => None,
+        }
+    } else {
+        None
+    };
+    let items = models.into_iter().map(V::from).collect();
+    Ok(Page::with_next(items, next).respond(uri))
 }

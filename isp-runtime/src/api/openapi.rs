@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 
 use aide::{
     generate::GenContext,
-    openapi::{OpenApi, Operation, Response, SecurityScheme, Server, StatusCode},
+    openapi::{OpenApi, Operation, Response, StatusCode},
     operation::OperationOutput,
 };
 use axum::{Json, Router};
+use dotmac_web::openapi::About;
 use serde_json::Value;
 
 use super::{AppState, problem::Problem};
@@ -18,29 +19,12 @@ use crate::error::Error;
 
 /// The routes of `/api/v1` with the document they make.
 pub fn build() -> (Router<AppState>, OpenApi) {
-    dotmac_web::openapi::use_draft_2020_12();
-    let mut api = OpenApi {
-        json_schema_dialect: Some("https://json-schema.org/draft/2020-12/schema".to_owned()),
-        servers: vec![Server {
-            url: "/api/v1".to_owned(),
-            ..Default::default()
-        }],
-        ..Default::default()
+    let about = About {
+        title: "DotMac ISP API",
+        description: "One tenant's ISP application: customers, plans, subscriptions, billing, payments and dunning. Amounts are integer minor units of the record's ISO 4217 currency.",
+        token: "A staff token from `dotmac-isp admin create-token`",
     };
-    let bearer = SecurityScheme::Http {
-        scheme: "bearer".to_owned(),
-        bearer_format: None,
-        description: Some("A staff token from `dotmac-isp admin create-token`".to_owned()),
-        extensions: Default::default(),
-    };
-    let router = super::routes().finish_api_with(&mut api, |doc| {
-        doc.title("DotMac ISP API")
-            .version(env!("CARGO_PKG_VERSION"))
-            .description("One tenant's ISP application: customers, plans, subscriptions, billing, payments and dunning. Amounts are integer minor units of the record's ISO 4217 currency.")
-            .security_scheme("bearer", bearer)
-            .security_requirement("bearer")
-    });
-    (router, api)
+    dotmac_web::openapi::build(about, super::routes)
 }
 
 /// The document, as `GET /api/v1/openapi.json` serves it and `openapi/` holds it.
@@ -54,16 +38,9 @@ pub fn pretty() -> Result<String, serde_json::Error> {
 }
 
 /// `GET /api/v1/openapi.json`.
-pub async fn document() -> Result<Json<Value>, Error> {
+pub async fn document() -> Result<Json<Value>, Problem> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    if let Some(document) = DOCUMENT.get() {
-        return Ok(Json(document.clone()));
-    }
-    let document = spec().map_err(|error| {
-        tracing::error!(%error, "building the OpenAPI document failed");
-        Error::Unavailable("the OpenAPI document")
-    })?;
-    Ok(Json(DOCUMENT.get_or_init(|| document).clone()))
+    dotmac_web::openapi::cached(&DOCUMENT, spec)
 }
 
 /// A service error is answered as problem+json.

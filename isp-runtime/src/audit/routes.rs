@@ -20,17 +20,7 @@ async fn list(
     Params(query): Params<AuditQuery>,
 ) -> Result<Paged<AuditView>> {
     let select = service::select(&query);
-    let id = |v: &AuditView| v.id;
-    page(
-        &state.db,
-        select,
-        audit_entry::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, audit_entry::Column::Id, &query, &uri).await
 }
 
 /// `GET /audit-log`.

@@ -51,3 +51,5 @@ pub struct AuditQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(AuditQuery);

@@ -49,17 +49,7 @@ async fn list_plans(
     Params(query): Params<PlanQuery>,
 ) -> Result<Paged<PlanView>> {
     let select = plans::select(&query);
-    let id = |v: &PlanView| v.id;
-    page(
-        &state.db,
-        select,
-        plan::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, plan::Column::Id, &query, &uri).await
 }
 
 async fn patch_plan(
@@ -92,17 +82,7 @@ async fn list_tax_rates(
     Params(query): Params<TaxQuery>,
 ) -> Result<Paged<TaxRateView>> {
     let select = taxes::select(&query);
-    let id = |v: &TaxRateView| v.id;
-    page(
-        &state.db,
-        select,
-        tax_rate::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, tax_rate::Column::Id, &query, &uri).await
 }
 
 /// Plan and tax-rate routes.

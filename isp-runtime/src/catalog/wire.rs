@@ -204,3 +204,5 @@ pub struct TaxQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(PlanQuery, TaxQuery);

@@ -49,17 +49,7 @@ async fn list(
     Params(query): Params<CustomerQuery>,
 ) -> Result<Paged<CustomerView>> {
     let select = service::select(&query)?;
-    let id = |v: &CustomerView| v.id;
-    page(
-        &state.db,
-        select,
-        customer::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, customer::Column::Id, &query, &uri).await
 }
 
 async fn patch(

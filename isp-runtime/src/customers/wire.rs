@@ -143,3 +143,5 @@ pub struct CustomerQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(CustomerQuery);

@@ -48,17 +48,7 @@ async fn list(
     Params(query): Params<InvoiceQuery>,
 ) -> Result<Paged<InvoiceView>> {
     let select = service::select(&query)?;
-    let id = |v: &InvoiceView| v.id;
-    page(
-        &state.db,
-        select,
-        invoice::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, invoice::Column::Id, &query, &uri).await
 }
 
 async fn issue(

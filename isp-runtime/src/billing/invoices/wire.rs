@@ -153,3 +153,5 @@ pub struct IssueRequest {
     /// Issue date; today by default.
     pub issue_date: Option<NaiveDate>,
 }
+
+crate::api::paging!(InvoiceQuery);

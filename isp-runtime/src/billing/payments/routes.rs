@@ -53,17 +53,7 @@ async fn list(
     Params(query): Params<PaymentQuery>,
 ) -> Result<Paged<PaymentView>> {
     let select = service::select(&query);
-    let id = |v: &PaymentView| v.id;
-    page(
-        &state.db,
-        select,
-        payment::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, payment::Column::Id, &query, &uri).await
 }
 
 async fn refund(
@@ -98,17 +88,7 @@ async fn list_credit_notes(
     Params(query): Params<CreditNoteQuery>,
 ) -> Result<Paged<CreditNoteView>> {
     let select = service::select_credit_notes(&query);
-    let id = |v: &CreditNoteView| v.id;
-    page(
-        &state.db,
-        select,
-        credit_note::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, credit_note::Column::Id, &query, &uri).await
 }
 
 /// Payment, refund and credit-note routes.

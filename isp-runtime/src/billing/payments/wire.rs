@@ -216,3 +216,5 @@ impl From<refund::Model> for RefundView {
         }
     }
 }
+
+crate::api::paging!(PaymentQuery, CreditNoteQuery);

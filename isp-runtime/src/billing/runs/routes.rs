@@ -55,18 +55,8 @@ async fn list(
     uri: &axum::http::Uri,
     query: RunQuery,
 ) -> Result<Paged<RunView>> {
-    let id = |v: &RunView| v.id;
     let select = service::select(kind);
-    page(
-        &state.db,
-        select,
-        run::Column::Id,
-        query.limit,
-        query.cursor,
-        uri,
-        id,
-    )
-    .await
+    page(&state.db, select, run::Column::Id, &query, uri).await
 }
 
 /// The start, read and list handlers of one kind of run.

@@ -117,3 +117,5 @@ pub struct RunQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(RunQuery);

@@ -51,36 +51,34 @@ async fn list(
     Params(query): Params<SubscriptionQuery>,
 ) -> Result<Paged<SubscriptionView>> {
     let select = service::select(&query)?;
-    let id = |v: &SubscriptionView| v.id;
-    page(
-        &state.db,
-        select,
-        subscription::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, subscription::Column::Id, &query, &uri).await
 }
 
 fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-async fn activate(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Id(id): Id,
-    OptionalBody(body): OptionalBody<Effective>,
-) -> Result<Json<ChangeOutcome>> {
-    let date = body.date.unwrap_or_else(today);
-    let txn = state.db.begin().await?;
-    let terms = state.settings.payment_terms_days;
-    let outcome = service::activate(&txn, terms, &actor, id, date).await?;
-    txn.commit().await?;
-    Ok(Json(outcome))
+/// A change that takes effect on a day (today by default) and may bill or credit.
+macro_rules! dated_change {
+    ($name:ident, $change:path) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Extension(actor): Extension<Actor>,
+            Id(id): Id,
+            OptionalBody(body): OptionalBody<Effective>,
+        ) -> Result<Json<ChangeOutcome>> {
+            let date = body.date.unwrap_or_else(today);
+            let txn = state.db.begin().await?;
+            let terms = state.settings.payment_terms_days;
+            let outcome = $change(&txn, terms, &actor, id, date).await?;
+            txn.commit().await?;
+            Ok(Json(outcome))
+        }
+    };
 }
+dated_change!(activate, service::activate);
+dated_change!(resume, service::resume);
+dated_change!(cancel, service::cancel);
 
 async fn suspend(
     State(state): State<AppState>,
@@ -91,34 +89,6 @@ async fn suspend(
     let sub = service::suspend(&txn, &actor, id).await?;
     txn.commit().await?;
     Ok(Json(sub.into()))
-}
-
-async fn resume(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Id(id): Id,
-    OptionalBody(body): OptionalBody<Effective>,
-) -> Result<Json<ChangeOutcome>> {
-    let date = body.date.unwrap_or_else(today);
-    let txn = state.db.begin().await?;
-    let terms = state.settings.payment_terms_days;
-    let outcome = service::resume(&txn, terms, &actor, id, date).await?;
-    txn.commit().await?;
-    Ok(Json(outcome))
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    Id(id): Id,
-    OptionalBody(body): OptionalBody<Effective>,
-) -> Result<Json<ChangeOutcome>> {
-    let date = body.date.unwrap_or_else(today);
-    let txn = state.db.begin().await?;
-    let terms = state.settings.payment_terms_days;
-    let outcome = service::cancel(&txn, terms, &actor, id, date).await?;
-    txn.commit().await?;
-    Ok(Json(outcome))
 }
 
 async fn change_plan(

@@ -147,16 +147,20 @@ pub async fn create(
     .insert(txn)
     .await?;
     let detail = json!({"plan_id": plan.id});
-    audit::by(
-        txn,
-        actor,
-        "subscription.created",
-        "subscription",
-        row.id,
-        detail,
-    )
-    .await?;
+    log(txn, actor, "created", row.id, detail).await?;
     Ok(row)
+}
+
+/// Records `subscription.{what}` on subscription `id` in the audit log.
+async fn log(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    what: &str,
+    id: Uuid,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let action = format!("subscription.{what}");
+    Ok(audit::by(txn, actor, &action, "subscription", id, detail).await?)
 }
 
 fn open_to_new(plan: &plan::Model) -> Result<()> {
@@ -330,15 +334,7 @@ pub async fn activate(
     sub.next_billing_date = Some(next);
     let sub = save(txn, sub).await?;
     let detail = json!({"date": date});
-    audit::by(
-        txn,
-        actor,
-        "subscription.activated",
-        "subscription",
-        id,
-        detail,
-    )
-    .await?;
+    log(txn, actor, "activated", id, detail).await?;
     Ok(ChangeOutcome {
         subscription: sub.into(),
         invoice: invoices::view_of(txn, invoice).await?,
@@ -358,15 +354,7 @@ pub async fn suspend(
     sub.suspended_reason = Some("staff".to_owned());
     let sub = save(txn, sub).await?;
     let detail = json!({"reason": "staff"});
-    audit::by(
-        txn,
-        actor,
-        "subscription.suspended",
-        "subscription",
-        id,
-        detail,
-    )
-    .await?;
+    log(txn, actor, "suspended", id, detail).await?;
     Ok(sub)
 }
 
@@ -480,15 +468,7 @@ pub async fn cancel(
     sub.next_billing_date = None;
     let sub = save(txn, sub).await?;
     let detail = json!({"date": date});
-    audit::by(
-        txn,
-        actor,
-        "subscription.cancelled",
-        "subscription",
-        id,
-        detail,
-    )
-    .await?;
+    log(txn, actor, "cancelled", id, detail).await?;
     Ok(ChangeOutcome {
         subscription: sub.into(),
         invoice: usage,
@@ -530,15 +510,7 @@ pub async fn change_plan(
     sub.price_override = None;
     let sub = save(txn, sub).await?;
     let detail = json!({"from": loaded.plan.id, "to": new_plan.id, "date": date});
-    audit::by(
-        txn,
-        actor,
-        "subscription.plan_changed",
-        "subscription",
-        id,
-        detail,
-    )
-    .await?;
+    log(txn, actor, "plan_changed", id, detail).await?;
     Ok(ChangeOutcome {
         subscription: sub.into(),
         invoice,

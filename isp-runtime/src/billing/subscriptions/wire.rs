@@ -111,3 +111,5 @@ pub struct SubscriptionQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(SubscriptionQuery);

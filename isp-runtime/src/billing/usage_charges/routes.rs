@@ -50,17 +50,7 @@ async fn list(
     Params(query): Params<UsageQuery>,
 ) -> Result<Paged<UsageChargeView>> {
     let select = service::select(&state.db, id, &query).await?;
-    let id = |v: &UsageChargeView| v.id;
-    page(
-        &state.db,
-        select,
-        usage_charge::Column::Id,
-        query.limit,
-        query.cursor,
-        &uri,
-        id,
-    )
-    .await
+    page(&state.db, select, usage_charge::Column::Id, &query, &uri).await
 }
 
 async fn get_one(State(state): State<AppState>, Id(id): Id) -> Result<Json<UsageChargeView>> {

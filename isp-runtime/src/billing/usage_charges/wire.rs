@@ -68,3 +68,5 @@ pub struct UsageQuery {
     /// Cursor from the previous page.
     pub cursor: Option<Uuid>,
 }
+
+crate::api::paging!(UsageQuery);
