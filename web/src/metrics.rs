@@ -1,6 +1,6 @@
-//! HTTP request metrics in the Prometheus text format, served as `/metrics` by both APIs:
-//! requests and the seconds spent on them, by method, route template (never the raw path, so
-//! the series stay few) and status.
+//! Metrics in the Prometheus text format: [`Exposition`], the one writer of it every process
+//! uses, and [`HttpMetrics`], served as `/metrics` by both APIs: requests and the seconds spent
+//! on them, by method, route template (never the raw path, so the series stay few) and status.
 
 use std::{
     collections::BTreeMap,
@@ -15,6 +15,58 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+
+/// What a metric family is.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Only goes up.
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Buckets, sum and count.
+    Histogram,
+}
+
+/// A Prometheus text exposition, written family by family.
+#[derive(Debug, Default)]
+pub struct Exposition(String);
+
+impl Exposition {
+    /// Starts the family `name`: its `# HELP` and `# TYPE` lines.
+    pub fn family(&mut self, name: &str, kind: Kind, help: &str) -> &mut Self {
+        let kind = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        self
+    }
+
+    /// One sample of `name` with `labels`.
+    pub fn sample(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: impl std::fmt::Display,
+    ) -> &mut Self {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(label, value)| format!("{label}=\"{value}\""))
+                .collect();
+            let _ = write!(self.0, "{{{}}}", labels.join(","));
+        }
+        let _ = writeln!(self.0, " {value}");
+        self
+    }
+
+    /// The text.
+    pub fn finish(self) -> String {
+        self.0
+    }
+}
 
 /// Method, route template and status of a request.
 type Key = (String, String, u16);
@@ -54,27 +106,33 @@ impl HttpMetrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let (prefix, server) = (self.prefix, self.server);
-        let mut text = format!(
-            "# HELP {prefix}_requests_total Requests served by the {server}.\n# TYPE {prefix}_requests_total counter\n"
+        let (total, seconds) = (
+            format!("{}_requests_total", self.prefix),
+            format!("{}_request_duration_seconds_sum", self.prefix),
         );
+        let mut text = Exposition::default();
+        let help = format!("Requests served by the {}.", self.server);
+        text.family(&total, Kind::Counter, &help);
         for ((method, route, status), (count, _)) in &requests {
-            let _ = writeln!(
-                text,
-                "{prefix}_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
-            );
+            let status = status.to_string();
+            let labels = [
+                ("method", method.as_str()),
+                ("route", route),
+                ("status", &status),
+            ];
+            text.sample(&total, &labels, count);
         }
-        let _ = write!(
-            text,
-            "# HELP {prefix}_request_duration_seconds_sum Seconds spent serving requests.\n# TYPE {prefix}_request_duration_seconds_sum counter\n"
-        );
-        for ((method, route, status), (_, seconds)) in &requests {
-            let _ = writeln!(
-                text,
-                "{prefix}_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {seconds}"
-            );
+        text.family(&seconds, Kind::Counter, "Seconds spent serving requests.");
+        for ((method, route, status), (_, spent)) in &requests {
+            let status = status.to_string();
+            let labels = [
+                ("method", method.as_str()),
+                ("route", route),
+                ("status", &status),
+            ];
+            text.sample(&seconds, &labels, spent);
         }
-        text
+        text.finish()
     }
 
     /// `GET /metrics`.

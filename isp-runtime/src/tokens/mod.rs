@@ -4,7 +4,10 @@
 
 pub mod entity;
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, DeriveActiveEnum, EntityTrait,
+    EnumIter, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,22 +15,28 @@ use crate::{api::Actor, db::new_id, tokens::entity::api_token};
 use dotmac_web::bearer::digest;
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    EnumIter,
+    DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+// Also the tokens' `role` column: a stored value outside the enum is a read error.
+#[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum Role {
     /// Everything.
+    #[sea_orm(string_value = "staff")]
     Staff,
     /// Only reads.
+    #[sea_orm(string_value = "readonly")]
     Readonly,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Staff => "staff",
-            Self::Readonly => "readonly",
-        }
-    }
 }
 
 /// A token that failed to be made.
@@ -53,7 +62,7 @@ pub async fn create(
     api_token::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         token_hash: Set(digest(&token)),
         created_at: Set(chrono::Utc::now()),
         revoked_at: Set(None),
@@ -79,14 +88,9 @@ pub async fn verify(
     if row.revoked_at.is_some() {
         return Ok(None);
     }
-    let role = if row.role == Role::Staff.as_str() {
-        Role::Staff
-    } else {
-        Role::Readonly
-    };
     Ok(Some(Actor {
         token_id: row.id,
         name: row.name,
-        role,
+        role: row.role,
     }))
 }

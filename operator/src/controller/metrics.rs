@@ -4,13 +4,14 @@
 
 use std::{
     collections::BTreeMap,
-    fmt::Write,
     sync::{
         Mutex, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
+
+use dotmac_web::metrics::{Exposition, Kind};
 
 /// Upper bounds of the duration histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -88,73 +89,60 @@ impl Metrics {
 
     /// The exposition text.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconciles_total Reconciles run, by controller.\n# TYPE dotmac_operator_reconciles_total counter"
-        );
+        const RECONCILES: &str = "dotmac_operator_reconciles_total";
+        const ERRORS: &str = "dotmac_operator_reconcile_errors_total";
+        const IN_FLIGHT: &str = "dotmac_operator_reconciles_in_flight";
+        const LEADER: &str = "dotmac_operator_leader";
+        let mut text = Exposition::default();
+        text.family(RECONCILES, Kind::Counter, "Reconciles run, by controller.");
         for (name, r) in self.controllers() {
-            let _ = writeln!(
-                out,
-                "dotmac_operator_reconciles_total{{controller=\"{name}\"}} {}",
-                r.count.load(Ordering::Relaxed)
+            text.sample(
+                RECONCILES,
+                &[("controller", name)],
+                r.count.load(Ordering::Relaxed),
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconcile_errors_total Failed reconciles by controller and reason.\n# TYPE dotmac_operator_reconcile_errors_total counter"
-        );
+        let help = "Failed reconciles by controller and reason.";
+        text.family(ERRORS, Kind::Counter, help);
         for (name, r) in self.controllers() {
-            for (reason, n) in r
-                .errors
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-            {
-                let _ = writeln!(
-                    out,
-                    "dotmac_operator_reconcile_errors_total{{controller=\"{name}\",reason=\"{reason}\"}} {n}"
-                );
+            let errors = r.errors.lock().unwrap_or_else(PoisonError::into_inner);
+            for (reason, n) in errors.iter() {
+                text.sample(ERRORS, &[("controller", name), ("reason", reason)], n);
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconcile_duration_seconds Time per reconcile.\n# TYPE dotmac_operator_reconcile_duration_seconds histogram"
+        self.durations(&mut text);
+        let help = "Reconciles running now, by controller.";
+        text.family(IN_FLIGHT, Kind::Gauge, help);
+        for (name, r) in self.controllers() {
+            let in_flight = r.in_flight.load(Ordering::Relaxed);
+            text.sample(IN_FLIGHT, &[("controller", name)], in_flight);
+        }
+        text.family(LEADER, Kind::Gauge, "Whether this replica is the leader.");
+        text.sample(LEADER, &[], u8::from(self.leader.load(Ordering::Relaxed)));
+        text.finish()
+    }
+
+    /// The reconcile duration histogram of each controller.
+    fn durations(&self, text: &mut Exposition) {
+        const NAME: &str = "dotmac_operator_reconcile_duration_seconds";
+        let (bucket, sum, count_name) = (
+            format!("{NAME}_bucket"),
+            format!("{NAME}_sum"),
+            format!("{NAME}_count"),
         );
+        text.family(NAME, Kind::Histogram, "Time per reconcile.");
         for (name, r) in self.controllers() {
             let count = r.count.load(Ordering::Relaxed);
-            for (bound, bucket) in BUCKETS.iter().zip(&r.buckets) {
-                let _ = writeln!(
-                    out,
-                    "dotmac_operator_reconcile_duration_seconds_bucket{{controller=\"{name}\",le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
-                );
+            for (bound, n) in BUCKETS.iter().zip(&r.buckets) {
+                let le = bound.to_string();
+                let labels = [("controller", name), ("le", le.as_str())];
+                text.sample(&bucket, &labels, n.load(Ordering::Relaxed));
             }
-            let _ = writeln!(
-                out,
-                "dotmac_operator_reconcile_duration_seconds_bucket{{controller=\"{name}\",le=\"+Inf\"}} {count}\n\
-                 dotmac_operator_reconcile_duration_seconds_sum{{controller=\"{name}\"}} {}\n\
-                 dotmac_operator_reconcile_duration_seconds_count{{controller=\"{name}\"}} {count}",
-                r.duration_micros.load(Ordering::Relaxed) as f64 / 1e6
-            );
+            text.sample(&bucket, &[("controller", name), ("le", "+Inf")], count);
+            let seconds = r.duration_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            text.sample(&sum, &[("controller", name)], seconds);
+            text.sample(&count_name, &[("controller", name)], count);
         }
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_reconciles_in_flight Reconciles running now, by controller.\n# TYPE dotmac_operator_reconciles_in_flight gauge"
-        );
-        for (name, r) in self.controllers() {
-            let _ = writeln!(
-                out,
-                "dotmac_operator_reconciles_in_flight{{controller=\"{name}\"}} {}",
-                r.in_flight.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP dotmac_operator_leader Whether this replica is the leader.\n# TYPE dotmac_operator_leader gauge\ndotmac_operator_leader {}",
-            u8::from(self.leader.load(Ordering::Relaxed))
-        );
-        out
     }
 }
 
