@@ -386,191 +386,232 @@ async fn resource_request(
     );
     let rt = target.rt.clone();
     let ns = target.namespace.clone().unwrap_or_default();
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     if rt.namespaced && target.namespace.is_none() && !matches!(verb, "list" | "watch") {
         return Err(ApiError::no_route());
     }
+    let name = target.name.as_deref().unwrap_or_default();
     let part = match target.sub.as_deref() {
         None => Part::Main,
         Some("status") if rt.status_subresource => Part::Status,
         Some("scale") if rt.scale.is_some() => {
-            return scale_request(
-                app,
-                &method,
-                &rt,
-                &ns,
-                target.name.as_deref().unwrap_or_default(),
-                params,
-                headers,
-                body,
-            );
+            return scale_request(app, &method, &rt, &ns, name, params, headers, body);
         }
         Some(_) => return Err(ApiError::no_route()),
     };
-    let labels = LabelSelector::parse(
-        params
-            .get("labelSelector")
-            .map(String::as_str)
-            .unwrap_or_default(),
-    )
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let fields = FieldSelector::parse(
-        params
-            .get("fieldSelector")
-            .map(String::as_str)
-            .unwrap_or_default(),
-    )
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let ns_filter = target.namespace.as_deref();
-
+    let call = Call {
+        app,
+        rt,
+        ns_filter: target.namespace.as_deref(),
+        ns: &ns,
+        name,
+        part,
+        params,
+        headers,
+        body,
+    };
     match verb {
-        "watch" => Ok(watch(
-            app,
-            rt,
-            ns_filter.map(str::to_owned),
-            labels,
-            fields,
-            params,
-            table::wants_table(&accept),
-        )),
-        "list" => {
-            let limit = params
-                .get("limit")
-                .and_then(|l| l.parse::<usize>().ok())
-                .filter(|l| *l > 0);
-            let after = params
-                .get("continue")
-                .filter(|c| !c.is_empty())
-                .map(|c| {
-                    c.split_once('/')
-                        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                        .ok_or_else(|| ApiError::bad_request("invalid continue token"))
-                })
-                .transpose()?;
-            let store = app.store();
-            let (items, last) = store.list(&rt, ns_filter, &labels, &fields, after.as_ref(), limit);
-            let rv = store.resource_version();
-            drop(store);
-            let token = last.map(|(a, b)| format!("{a}/{b}"));
-            if table::wants_table(&accept) {
-                let include = IncludeObject::parse(params.get("includeObject").map(String::as_str));
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &table::table(&rt, &items, rv, token.as_deref(), include),
-                ));
-            }
-            let mut metadata = json!({"resourceVersion": rv.to_string()});
-            if let Some(token) = token {
-                metadata["continue"] = json!(token);
-            }
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": metadata, "items": items}),
-            ))
+        "watch" => {
+            let (labels, fields) = call.selectors()?;
+            let ns = call.ns_filter.map(str::to_owned);
+            let table = table::wants_table(&call.header(header::ACCEPT));
+            Ok(watch(app, call.rt, ns, labels, fields, params, table))
         }
-        "get" => {
-            let name = target.name.as_deref().unwrap_or_default();
-            let (object, rv) = {
-                let store = app.store();
-                (store.get(&rt, &ns, name)?, store.resource_version())
-            };
-            if table::wants_table(&accept) && part == Part::Main {
-                let include = IncludeObject::parse(params.get("includeObject").map(String::as_str));
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &table::table(&rt, &[object], rv, None, include),
-                ));
-            }
-            Ok(json_response(StatusCode::OK, &object))
-        }
-        "create" => {
-            let object = parse_body(body, &content_type)?;
-            let ctx = write_ctx(params, headers);
-            let mut store = app.store();
-            let written = store.create(&rt, &ns, object, &ctx)?;
-            app.flush(&mut store);
-            Ok(written_response(written, StatusCode::CREATED))
-        }
-        "update" => {
-            let object = parse_body(body, &content_type)?;
-            let ctx = write_ctx(params, headers);
-            let name = target.name.as_deref().unwrap_or_default();
-            let mut store = app.store();
-            let written = store.update(&rt, &ns, name, object, part, &ctx)?;
-            app.flush(&mut store);
-            Ok(written_response(written, StatusCode::OK))
-        }
-        "patch" => {
-            let patch_type = match content_type.split(';').next().unwrap_or_default().trim() {
-                "application/merge-patch+json" => PatchType::Merge,
-                "application/json-patch+json" => PatchType::Json,
-                "application/strategic-merge-patch+json" => PatchType::Strategic,
-                "application/apply-patch+yaml" | "application/apply-patch+json" => {
-                    PatchType::Apply {
-                        force: params.get("force").is_some_and(|f| f == "true"),
-                    }
-                }
-                other => {
-                    return Err(ApiError::unsupported_media(format!(
-                        "the body of the request was in an unknown format ({other})"
-                    )));
-                }
-            };
-            if matches!(patch_type, PatchType::Apply { .. }) && !params.contains_key("fieldManager")
-            {
-                return Err(ApiError::bad_request(
-                    "PATCH with apply requires a fieldManager",
-                ));
-            }
-            let patch = parse_body(body, &content_type)?;
-            let ctx = write_ctx(params, headers);
-            let name = target.name.as_deref().unwrap_or_default();
-            let mut store = app.store();
-            let written = store.patch(&rt, &ns, name, patch_type, &patch, part, &ctx)?;
-            app.flush(&mut store);
-            Ok(written_response(written, StatusCode::CREATED))
-        }
-        "delete" => {
-            let options = parse_body(body, &content_type)?;
-            let opts = delete_opts(&options, params);
-            let name = target.name.as_deref().unwrap_or_default();
-            let mut store = app.store();
-            let object = store.delete(&rt, &ns, name, &opts)?;
-            app.flush(&mut store);
-            Ok(json_response(StatusCode::OK, &object))
-        }
-        "deletecollection" => {
-            let options = parse_body(body, &content_type)?;
-            let opts = delete_opts(&options, params);
-            let mut store = app.store();
-            let (items, _) = store.list(&rt, ns_filter, &labels, &fields, None, None);
-            for item in &items {
-                let item_ns = item
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let item_name = item
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let _ = store.delete(&rt, item_ns, item_name, &opts);
-            }
-            app.flush(&mut store);
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
-            ))
-        }
+        "list" => call.list(),
+        "get" => call.get(),
+        "create" => call.create(),
+        "update" => call.update(),
+        "patch" => call.patch(),
+        "delete" => call.delete(),
+        "deletecollection" => call.delete_collection(),
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// One request on a resource's collection or object, with what it reads.
+struct Call<'a> {
+    app: &'a Arc<App>,
+    rt: Arc<ResourceType>,
+    /// The namespace of the URL, if any (a list across namespaces has none).
+    ns_filter: Option<&'a str>,
+    /// The namespace of the URL, or empty.
+    ns: &'a str,
+    /// The object's name, or empty on a collection.
+    name: &'a str,
+    part: Part,
+    params: &'a HashMap<String, String>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+impl Call<'_> {
+    fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn param(&self, name: &str) -> &str {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    fn selectors(&self) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        let labels = LabelSelector::parse(self.param("labelSelector"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let fields = FieldSelector::parse(self.param("fieldSelector"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok((labels, fields))
+    }
+
+    fn body(&self) -> Result<Value, ApiError> {
+        parse_body(self.body, &self.header(header::CONTENT_TYPE))
+    }
+
+    fn list(&self) -> Result<Response, ApiError> {
+        let (labels, fields) = self.selectors()?;
+        let limit = self
+            .params
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0);
+        let after = self
+            .params
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                c.split_once('/')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .ok_or_else(|| ApiError::bad_request("invalid continue token"))
+            })
+            .transpose()?;
+        let store = self.app.store();
+        let (items, last) = store.list(
+            &self.rt,
+            self.ns_filter,
+            &labels,
+            &fields,
+            after.as_ref(),
+            limit,
+        );
+        let rv = store.resource_version();
+        drop(store);
+        let token = last.map(|(a, b)| format!("{a}/{b}"));
+        if table::wants_table(&self.header(header::ACCEPT)) {
+            let include =
+                IncludeObject::parse(self.params.get("includeObject").map(String::as_str));
+            let table = table::table(&self.rt, &items, rv, token.as_deref(), include);
+            return Ok(json_response(StatusCode::OK, &table));
+        }
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if let Some(token) = token {
+            metadata["continue"] = json!(token);
+        }
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"kind": format!("{}List", self.rt.kind), "apiVersion": self.rt.api_version(), "metadata": metadata, "items": items}),
+        ))
+    }
+
+    fn get(&self) -> Result<Response, ApiError> {
+        let (object, rv) = {
+            let store = self.app.store();
+            let object = store.get(&self.rt, self.ns, self.name)?;
+            (object, store.resource_version())
+        };
+        if table::wants_table(&self.header(header::ACCEPT)) && self.part == Part::Main {
+            let include =
+                IncludeObject::parse(self.params.get("includeObject").map(String::as_str));
+            let table = table::table(&self.rt, &[object], rv, None, include);
+            return Ok(json_response(StatusCode::OK, &table));
+        }
+        Ok(json_response(StatusCode::OK, &object))
+    }
+
+    fn create(&self) -> Result<Response, ApiError> {
+        let object = self.body()?;
+        let ctx = write_ctx(self.params, self.headers);
+        let mut store = self.app.store();
+        let written = store.create(&self.rt, self.ns, object, &ctx)?;
+        self.app.flush(&mut store);
+        Ok(written_response(written, StatusCode::CREATED))
+    }
+
+    fn update(&self) -> Result<Response, ApiError> {
+        let object = self.body()?;
+        let ctx = write_ctx(self.params, self.headers);
+        let mut store = self.app.store();
+        let written = store.update(&self.rt, self.ns, self.name, object, self.part, &ctx)?;
+        self.app.flush(&mut store);
+        Ok(written_response(written, StatusCode::OK))
+    }
+
+    fn patch(&self) -> Result<Response, ApiError> {
+        let content_type = self.header(header::CONTENT_TYPE);
+        let patch_type = match content_type.split(';').next().unwrap_or_default().trim() {
+            "application/merge-patch+json" => PatchType::Merge,
+            "application/json-patch+json" => PatchType::Json,
+            "application/strategic-merge-patch+json" => PatchType::Strategic,
+            "application/apply-patch+yaml" | "application/apply-patch+json" => PatchType::Apply {
+                force: self.params.get("force").is_some_and(|f| f == "true"),
+            },
+            other => {
+                return Err(ApiError::unsupported_media(format!(
+                    "the body of the request was in an unknown format ({other})"
+                )));
+            }
+        };
+        if matches!(patch_type, PatchType::Apply { .. })
+            && !self.params.contains_key("fieldManager")
+        {
+            return Err(ApiError::bad_request(
+                "PATCH with apply requires a fieldManager",
+            ));
+        }
+        let patch = self.body()?;
+        let ctx = write_ctx(self.params, self.headers);
+        let mut store = self.app.store();
+        let (rt, part) = (&self.rt, self.part);
+        let written = store.patch(rt, self.ns, self.name, patch_type, &patch, part, &ctx)?;
+        self.app.flush(&mut store);
+        Ok(written_response(written, StatusCode::CREATED))
+    }
+
+    fn delete(&self) -> Result<Response, ApiError> {
+        let opts = delete_opts(&self.body()?, self.params);
+        let mut store = self.app.store();
+        let object = store.delete(&self.rt, self.ns, self.name, &opts)?;
+        self.app.flush(&mut store);
+        Ok(json_response(StatusCode::OK, &object))
+    }
+
+    fn delete_collection(&self) -> Result<Response, ApiError> {
+        let (labels, fields) = self.selectors()?;
+        let opts = delete_opts(&self.body()?, self.params);
+        let mut store = self.app.store();
+        let (items, _) = store.list(&self.rt, self.ns_filter, &labels, &fields, None, None);
+        for item in &items {
+            let at = |pointer: &str| {
+                item.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let _ = store.delete(
+                &self.rt,
+                &at("/metadata/namespace"),
+                &at("/metadata/name"),
+                &opts,
+            );
+        }
+        self.app.flush(&mut store);
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+        ))
     }
 }
 

@@ -42,6 +42,39 @@ impl WatchFilter {
     }
 }
 
+/// What a watch request asks for beyond its filter.
+struct WatchOptions {
+    bookmarks: bool,
+    send_initial: bool,
+    timeout: Duration,
+    resource_version: String,
+    as_table: bool,
+}
+
+impl WatchOptions {
+    fn of(params: &HashMap<String, String>, as_table: bool) -> Self {
+        Self {
+            bookmarks: params
+                .get("allowWatchBookmarks")
+                .is_some_and(|b| b == "true"),
+            send_initial: params.get("sendInitialEvents").is_some_and(|b| b == "true"),
+            timeout: params
+                .get("timeoutSeconds")
+                .and_then(|t| t.parse::<u64>().ok())
+                .map(Duration::from_secs)
+                .unwrap_or(Duration::from_secs(1800)),
+            resource_version: params.get("resourceVersion").cloned().unwrap_or_default(),
+            as_table,
+        }
+    }
+
+    /// Whether the watch starts with the current objects rather than the history after a
+    /// resourceVersion.
+    fn starts_now(&self) -> bool {
+        self.send_initial || self.resource_version.is_empty() || self.resource_version == "0"
+    }
+}
+
 pub(super) fn watch(
     app: &Arc<App>,
     rt: Arc<ResourceType>,
@@ -57,91 +90,24 @@ pub(super) fn watch(
         labels,
         fields,
     };
-    let bookmarks = params
-        .get("allowWatchBookmarks")
-        .is_some_and(|b| b == "true");
-    let send_initial = params.get("sendInitialEvents").is_some_and(|b| b == "true");
-    let timeout = params
-        .get("timeoutSeconds")
-        .and_then(|t| t.parse::<u64>().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(1800));
-    let requested_rv = params.get("resourceVersion").cloned().unwrap_or_default();
-
+    let options = WatchOptions::of(params, as_table);
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let (mut live, start, mut last_rv) = {
+    let (live, start, last_rv) = {
         let store = app.store();
         let live = store.subscribe();
         let rv = store.resource_version();
-        let mut start: Vec<Bytes> = Vec::new();
-        if send_initial || requested_rv.is_empty() || requested_rv == "0" {
-            let (items, _) = store.list(
-                &rt,
-                filter.namespace.as_deref(),
-                &filter.labels,
-                &filter.fields,
-                None,
-                None,
-            );
-            for item in &items {
-                start.push(watch_line("ADDED", &event_object(&rt, item, as_table, rv)));
-            }
-            if send_initial {
-                let bookmark = json!({"kind": rt.kind, "apiVersion": rt.api_version(),
-                    "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}});
-                start.push(watch_line("BOOKMARK", &bookmark));
-            }
-        } else {
-            match requested_rv
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request("invalid resourceVersion"))
-                .and_then(|n| store.history_since(n))
-            {
-                Ok(events) => {
-                    for event in events.iter().filter(|e| filter.matches(e)) {
-                        start.push(watch_line(
-                            event.event_type.as_str(),
-                            &event_object(&rt, &event.object, as_table, event.rv),
-                        ));
-                    }
-                }
-                Err(err) => start.push(watch_line("ERROR", &err.to_status())),
-            }
-        }
-        (live, start, rv)
+        (live, first_lines(&store, &rt, &filter, &options, rv), rv)
     };
-    let mut closed = app.close_watches.subscribe();
+    let closed = app.close_watches.subscribe();
     let interval = app.bookmark_interval;
-    tokio::spawn(async move {
-        for line in start {
-            if tx.send(line).await.is_err() {
-                return;
-            }
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => return,
-                _ = closed.changed() => return,
-                _ = ticker.tick(), if bookmarks => {
-                    let bookmark = json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": {"resourceVersion": last_rv.to_string()}});
-                    if tx.send(watch_line("BOOKMARK", &bookmark)).await.is_err() { return; }
-                }
-                event = live.recv() => match event {
-                    Ok(event) => {
-                        if event.rv <= last_rv { continue; }
-                        last_rv = event.rv;
-                        if !filter.matches(&event) { continue; }
-                        let line = watch_line(event.event_type.as_str(), &event_object(&rt, &event.object, as_table, event.rv));
-                        if tx.send(line).await.is_err() { return; }
-                    }
-                    // A watcher that falls behind is closed; it resumes from its last version.
-                    Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        }
-    });
+    let follow = Follow {
+        rt,
+        filter,
+        options,
+        last_rv,
+        interval,
+    };
+    tokio::spawn(follow.run(tx, start, live, closed));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
             .await
@@ -153,4 +119,108 @@ pub(super) fn watch(
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// The lines a watch starts with: the current objects (and, when asked, the bookmark ending
+/// them), or the history since the requested resourceVersion (or why it is gone).
+fn first_lines(
+    store: &Store,
+    rt: &ResourceType,
+    filter: &WatchFilter,
+    options: &WatchOptions,
+    rv: u64,
+) -> Vec<Bytes> {
+    let as_table = options.as_table;
+    let mut start = Vec::new();
+    if options.starts_now() {
+        let namespace = filter.namespace.as_deref();
+        let (items, _) = store.list(rt, namespace, &filter.labels, &filter.fields, None, None);
+        for item in &items {
+            start.push(watch_line("ADDED", &event_object(rt, item, as_table, rv)));
+        }
+        if options.send_initial {
+            let bookmark = json!({"kind": rt.kind, "apiVersion": rt.api_version(),
+                "metadata": {"resourceVersion": rv.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}});
+            start.push(watch_line("BOOKMARK", &bookmark));
+        }
+        return start;
+    }
+    match options
+        .resource_version
+        .parse::<u64>()
+        .map_err(|_| ApiError::bad_request("invalid resourceVersion"))
+        .and_then(|n| store.history_since(n))
+    {
+        Ok(events) => {
+            for event in events.iter().filter(|e| filter.matches(e)) {
+                let object = event_object(rt, &event.object, as_table, event.rv);
+                start.push(watch_line(event.event_type.as_str(), &object));
+            }
+        }
+        Err(err) => start.push(watch_line("ERROR", &err.to_status())),
+    }
+    start
+}
+
+/// A watch after its first lines: live events past the last version sent, bookmarks, until the
+/// timeout, the client leaves, or devcluster closes its watches.
+struct Follow {
+    rt: Arc<ResourceType>,
+    filter: WatchFilter,
+    options: WatchOptions,
+    last_rv: u64,
+    interval: Duration,
+}
+
+impl Follow {
+    async fn run(
+        mut self,
+        tx: mpsc::Sender<Bytes>,
+        start: Vec<Bytes>,
+        mut live: broadcast::Receiver<Arc<WatchEvent>>,
+        mut closed: tokio::sync::watch::Receiver<u64>,
+    ) {
+        for line in start {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.options.timeout;
+        let first_tick = tokio::time::Instant::now() + self.interval;
+        let mut ticker = tokio::time::interval_at(first_tick, self.interval);
+        loop {
+            let line = tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = closed.changed() => return,
+                _ = ticker.tick(), if self.options.bookmarks => {
+                    let bookmark = json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": {"resourceVersion": self.last_rv.to_string()}});
+                    watch_line("BOOKMARK", &bookmark)
+                }
+                event = live.recv() => match event {
+                    Ok(event) => match self.line_for(&event) {
+                        Some(line) => line,
+                        None => continue,
+                    },
+                    // A watcher that falls behind is closed; it resumes from its last version.
+                    Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
+                }
+            };
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The line for a live event, or `None` for one already sent or filtered out.
+    fn line_for(&mut self, event: &WatchEvent) -> Option<Bytes> {
+        if event.rv <= self.last_rv {
+            return None;
+        }
+        self.last_rv = event.rv;
+        if !self.filter.matches(event) {
+            return None;
+        }
+        let object = event_object(&self.rt, &event.object, self.options.as_table, event.rv);
+        Some(watch_line(event.event_type.as_str(), &object))
+    }
 }

@@ -407,50 +407,9 @@ impl Store {
             return Err(ApiError::bad_request("the body must be a JSON object"));
         }
         if rt.namespaced {
-            match self.namespace_state(ns) {
-                None => {
-                    return Err(ApiError {
-                        code: 404,
-                        reason: "NotFound",
-                        message: format!("namespaces \"{ns}\" not found"),
-                        details: Some(json!({"name": ns, "kind": "namespaces"})),
-                    });
-                }
-                Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
-                    return Err(ApiError::forbidden(format!(
-                        "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                        rt.qualified(),
-                        meta_str(&object, "name").unwrap_or_default()
-                    )));
-                }
-                Some(_) => {}
-            }
+            self.check_namespace_open(rt, ns, &object)?;
         }
-        let name = match (meta_str(&object, "name"), meta_str(&object, "generateName")) {
-            (Some(n), _) if !n.is_empty() => n.to_owned(),
-            (_, Some(prefix)) if !prefix.is_empty() => {
-                let suffix: String = uuid::Uuid::new_v4()
-                    .simple()
-                    .to_string()
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(5)
-                    .collect();
-                format!("{prefix}{suffix}")
-            }
-            _ => {
-                return Err(ApiError {
-                    code: 422,
-                    reason: "Invalid",
-                    message: format!(
-                        "{} \"\" is invalid: metadata.name: Required value: name or generateName is required",
-                        rt.kind
-                    ),
-                    details: Some(json!({"kind": rt.kind, "group": rt.group, "causes": [
-                        {"reason": "FieldValueRequired", "field": "metadata.name", "message": "Required value: name or generateName is required"}]})),
-                });
-            }
-        };
+        let name = new_name(rt, &object)?;
         let key = Self::key(rt, ns, &name);
         if self.lookup(&rt.group_resource(), &key).is_some() {
             return Err(ApiError::already_exists(rt, &name));
@@ -476,6 +435,31 @@ impl Store {
         self.admit_new(rt, &mut object);
         let ownership = applied.map(|entries| fields::set_entries(&mut object, &entries));
         self.finish_write(rt, &key, None, object, Part::Main, ctx, ownership)
+    }
+
+    /// A namespaced object is created only in a namespace that exists and is not terminating.
+    fn check_namespace_open(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        object: &Value,
+    ) -> Result<(), ApiError> {
+        match self.namespace_state(ns) {
+            None => Err(ApiError {
+                code: 404,
+                reason: "NotFound",
+                message: format!("namespaces \"{ns}\" not found"),
+                details: Some(json!({"name": ns, "kind": "namespaces"})),
+            }),
+            Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+                Err(ApiError::forbidden(format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    rt.qualified(),
+                    meta_str(object, "name").unwrap_or_default()
+                )))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// Type-specific defaults the real API server's admission and controllers add at creation.
@@ -685,4 +669,31 @@ fn core_event(event: &Value) -> Value {
         core.insert("source".into(), json!({"component": controller}));
     }
     Value::Object(core)
+}
+
+/// The name of an object to create: its own, or `generateName` with a random suffix.
+fn new_name(rt: &ResourceType, object: &Value) -> Result<String, ApiError> {
+    match (meta_str(object, "name"), meta_str(object, "generateName")) {
+        (Some(n), _) if !n.is_empty() => Ok(n.to_owned()),
+        (_, Some(prefix)) if !prefix.is_empty() => {
+            let suffix: String = uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(5)
+                .collect();
+            Ok(format!("{prefix}{suffix}"))
+        }
+        _ => Err(ApiError {
+            code: 422,
+            reason: "Invalid",
+            message: format!(
+                "{} \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                rt.kind
+            ),
+            details: Some(json!({"kind": rt.kind, "group": rt.group, "causes": [
+                {"reason": "FieldValueRequired", "field": "metadata.name", "message": "Required value: name or generateName is required"}]})),
+        }),
+    }
 }

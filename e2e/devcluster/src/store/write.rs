@@ -17,156 +17,17 @@ impl Store {
         ctx: &WriteCtx,
         ownership_done: Option<()>,
     ) -> Result<Written, ApiError> {
-        let name = key.1.clone();
-        new["apiVersion"] = Value::from(rt.api_version());
-        new["kind"] = Value::from(rt.kind.clone());
-        {
-            let meta = meta_mut(&mut new);
-            meta.insert("name".into(), Value::from(name.clone()));
-            if rt.namespaced {
-                meta.insert("namespace".into(), Value::from(key.0.clone()));
-            } else {
-                meta.remove("namespace");
-            }
+        identify(rt, key, &mut new);
+        if let Some(old) = old {
+            new = scoped(rt, old, new, part, ownership_done.is_some());
+            carry_metadata(rt, &key.1, old, &mut new)?;
+        }
+        let warnings = self.admit(rt, &key.1, old, &mut new, ctx)?;
+        if ownership_done.is_none() {
+            record_ownership(rt, old, &mut new, part, ctx);
         }
         if let Some(old) = old {
-            if part == Part::Status {
-                let status = new.get("status").cloned();
-                let managed = new.pointer("/metadata/managedFields").cloned();
-                new = old.clone();
-                match status {
-                    Some(s) => new["status"] = s,
-                    None => {
-                        if let Some(m) = new.as_object_mut() {
-                            m.remove("status");
-                        }
-                    }
-                }
-                if ownership_done.is_some()
-                    && let Some(m) = managed
-                {
-                    meta_mut(&mut new).insert("managedFields".into(), m);
-                }
-            } else if rt.status_subresource {
-                match old.get("status") {
-                    Some(s) => new["status"] = s.clone(),
-                    None => {
-                        if let Some(m) = new.as_object_mut() {
-                            m.remove("status");
-                        }
-                    }
-                }
-            }
-            let old_meta = old.get("metadata").cloned().unwrap_or_default();
-            let meta = meta_mut(&mut new);
-            for carried in [
-                "uid",
-                "creationTimestamp",
-                "generation",
-                "deletionTimestamp",
-                "deletionGracePeriodSeconds",
-                "resourceVersion",
-            ] {
-                match old_meta.get(carried) {
-                    Some(v) => {
-                        meta.insert(carried.into(), v.clone());
-                    }
-                    None => {
-                        meta.remove(carried);
-                    }
-                }
-            }
-            if old.pointer("/metadata/deletionTimestamp").is_some() {
-                // A terminating object may lose finalizers but never gain new ones.
-                let before = finalizers(old);
-                let added: Vec<String> = finalizers(&new)
-                    .into_iter()
-                    .filter(|f| !before.contains(f))
-                    .collect();
-                if !added.is_empty() {
-                    return Err(invalid_field(
-                        rt,
-                        &name,
-                        "metadata.finalizers",
-                        &format!(
-                            "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
-                        ),
-                    ));
-                }
-            }
-        }
-
-        if rt.group == "apps"
-            && rt.plural == "deployments"
-            && new.get("spec").is_some_and(Value::is_object)
-            && new.pointer("/spec/replicas").is_none()
-        {
-            // The API server defaults replicas on every write, not only on create.
-            new["spec"]["replicas"] = json!(1);
-        }
-        let mut warnings = Vec::new();
-        if let Some(schema) = &rt.schema {
-            let unknown = schema.unknown_fields(&new);
-            if !unknown.is_empty() {
-                let list: Vec<String> = unknown.iter().map(ToString::to_string).collect();
-                match ctx.validation {
-                    FieldValidation::Strict => {
-                        return Err(ApiError::bad_request(format!(
-                            "strict decoding error: {}",
-                            list.join(", ")
-                        )));
-                    }
-                    FieldValidation::Warn => warnings = list,
-                    FieldValidation::Ignore => {}
-                }
-                new = schema.prune(&new);
-            }
-            new = schema
-                .validate(&new, old)
-                .map_err(|errors| ApiError::invalid(rt, &name, &errors))?;
-        }
-        if rt.group == "apiextensions.k8s.io" {
-            self.check_crd(rt, &name, &new)?;
-            crd_status(&mut new);
-        }
-
-        if ownership_done.is_none() && !ctx.manager.is_empty() {
-            let mut entries = old.map(fields::entries).unwrap_or_default();
-            let changed = match old {
-                Some(old) => fields::changed_fields(old, &new, part, rt.status_subresource),
-                None => fields::fields_of(&new, part, rt.status_subresource),
-            };
-            let subresource = (part == Part::Status).then_some("status");
-            fields::take_ownership(
-                &mut entries,
-                (&ctx.manager, "Update", subresource),
-                &rt.api_version(),
-                &now(),
-                changed,
-                false,
-            );
-            fields::set_entries(&mut new, &entries);
-        } else if ownership_done.is_none()
-            && let Some(old) = old
-        {
-            match old.pointer("/metadata/managedFields") {
-                Some(m) => {
-                    meta_mut(&mut new).insert("managedFields".into(), m.clone());
-                }
-                None => {
-                    meta_mut(&mut new).remove("managedFields");
-                }
-            }
-        }
-
-        if let Some(old) = old {
-            if spec_of(old) != spec_of(&new) {
-                let generation = old
-                    .pointer("/metadata/generation")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                meta_mut(&mut new).insert("generation".into(), Value::from(generation + 1));
-            }
+            bump_generation(old, &mut new);
             if *old == new {
                 return Ok(Written {
                     object: new,
@@ -182,7 +43,67 @@ impl Store {
                 created: old.is_none(),
             });
         }
-        let created = old.is_none();
+        Ok(self.store_written(rt, key, old.is_none(), new, warnings, ctx))
+    }
+
+    /// Defaults, schema validation (unknown fields by `fieldValidation`) and the CRD checks;
+    /// returns the warnings to send.
+    fn admit(
+        &self,
+        rt: &ResourceType,
+        name: &str,
+        old: Option<&Value>,
+        new: &mut Value,
+        ctx: &WriteCtx,
+    ) -> Result<Vec<String>, ApiError> {
+        if rt.group == "apps"
+            && rt.plural == "deployments"
+            && new.get("spec").is_some_and(Value::is_object)
+            && new.pointer("/spec/replicas").is_none()
+        {
+            // The API server defaults replicas on every write, not only on create.
+            new["spec"]["replicas"] = json!(1);
+        }
+        let mut warnings = Vec::new();
+        if let Some(schema) = &rt.schema {
+            let unknown = schema.unknown_fields(new);
+            if !unknown.is_empty() {
+                let list: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+                match ctx.validation {
+                    FieldValidation::Strict => {
+                        return Err(ApiError::bad_request(format!(
+                            "strict decoding error: {}",
+                            list.join(", ")
+                        )));
+                    }
+                    FieldValidation::Warn => warnings = list,
+                    FieldValidation::Ignore => {}
+                }
+                *new = schema.prune(new);
+            }
+            *new = schema
+                .validate(new, old)
+                .map_err(|errors| ApiError::invalid(rt, name, &errors))?;
+        }
+        if rt.group == "apiextensions.k8s.io" {
+            self.check_crd(rt, name, new)?;
+            crd_status(new);
+        }
+        Ok(warnings)
+    }
+
+    /// Commits an admitted write (or, for a terminating object whose last finalizer is gone,
+    /// removes it) and schedules what the write sets off: a Deployment's rollout, an
+    /// autoscaler's check of its target.
+    fn store_written(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        key: &ObjKey,
+        created: bool,
+        new: Value,
+        warnings: Vec<String>,
+        ctx: &WriteCtx,
+    ) -> Written {
         if !created
             && new.pointer("/metadata/deletionTimestamp").is_some()
             && finalizers(&new).is_empty()
@@ -193,22 +114,18 @@ impl Store {
                 .or_default()
                 .insert(key.clone(), new);
             let removed = self.remove(&gr, key).unwrap_or_default();
-            return Ok(Written {
+            return Written {
                 object: removed,
                 warnings,
                 created,
-            });
+            };
         }
-        let stored = self.commit(
-            rt,
-            key,
-            new,
-            if created {
-                EventType::Added
-            } else {
-                EventType::Modified
-            },
-        );
+        let event = if created {
+            EventType::Added
+        } else {
+            EventType::Modified
+        };
+        let stored = self.commit(rt, key, new, event);
         if rt.group == "apps" && rt.plural == "deployments" && ctx.manager != CONTROLLER_MANAGER {
             self.rollouts
                 .push_back((Instant::now() + self.rollout_delay, key.clone()));
@@ -225,11 +142,11 @@ impl Store {
                 ));
             }
         }
-        Ok(Written {
+        Written {
             object: stored,
             warnings,
             created,
-        })
+        }
     }
 
     pub(super) fn check_crd(
@@ -315,5 +232,146 @@ impl Store {
             }
         }
         let _ = self.events.send(event);
+    }
+}
+
+/// Sets the identity the URL gives: apiVersion, kind, name and (for namespaced kinds only)
+/// namespace.
+fn identify(rt: &ResourceType, key: &ObjKey, new: &mut Value) {
+    new["apiVersion"] = Value::from(rt.api_version());
+    new["kind"] = Value::from(rt.kind.clone());
+    let meta = meta_mut(new);
+    meta.insert("name".into(), Value::from(key.1.clone()));
+    if rt.namespaced {
+        meta.insert("namespace".into(), Value::from(key.0.clone()));
+    } else {
+        meta.remove("namespace");
+    }
+}
+
+/// Keeps a write to its part: a status write changes only the status (and, when ownership
+/// was recorded, managedFields); a main write to a kind with a status subresource keeps the
+/// stored status.
+fn scoped(rt: &ResourceType, old: &Value, mut new: Value, part: Part, owned: bool) -> Value {
+    fn set_status(object: &mut Value, status: Option<Value>) {
+        match status {
+            Some(s) => object["status"] = s,
+            None => {
+                if let Some(m) = object.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+    }
+    if part == Part::Status {
+        let status = new.get("status").cloned();
+        let managed = new.pointer("/metadata/managedFields").cloned();
+        let mut scoped = old.clone();
+        set_status(&mut scoped, status);
+        if owned && let Some(m) = managed {
+            meta_mut(&mut scoped).insert("managedFields".into(), m);
+        }
+        return scoped;
+    }
+    if rt.status_subresource {
+        set_status(&mut new, old.get("status").cloned());
+    }
+    new
+}
+
+/// Carries the metadata a client cannot change from the stored object, and refuses new
+/// finalizers on a terminating one.
+fn carry_metadata(
+    rt: &ResourceType,
+    name: &str,
+    old: &Value,
+    new: &mut Value,
+) -> Result<(), ApiError> {
+    let old_meta = old.get("metadata").cloned().unwrap_or_default();
+    let meta = meta_mut(new);
+    for carried in [
+        "uid",
+        "creationTimestamp",
+        "generation",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "resourceVersion",
+    ] {
+        match old_meta.get(carried) {
+            Some(v) => {
+                meta.insert(carried.into(), v.clone());
+            }
+            None => {
+                meta.remove(carried);
+            }
+        }
+    }
+    if old.pointer("/metadata/deletionTimestamp").is_none() {
+        return Ok(());
+    }
+    // A terminating object may lose finalizers but never gain new ones.
+    let before = finalizers(old);
+    let added: Vec<String> = finalizers(new)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    Err(invalid_field(
+        rt,
+        name,
+        "metadata.finalizers",
+        &format!(
+            "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+        ),
+    ))
+}
+
+/// Records the writing manager's ownership of the fields it changed (an Update), or keeps the
+/// stored managedFields when the write names no manager.
+fn record_ownership(
+    rt: &ResourceType,
+    old: Option<&Value>,
+    new: &mut Value,
+    part: Part,
+    ctx: &WriteCtx,
+) {
+    if !ctx.manager.is_empty() {
+        let mut entries = old.map(fields::entries).unwrap_or_default();
+        let changed = match old {
+            Some(old) => fields::changed_fields(old, new, part, rt.status_subresource),
+            None => fields::fields_of(new, part, rt.status_subresource),
+        };
+        let subresource = (part == Part::Status).then_some("status");
+        fields::take_ownership(
+            &mut entries,
+            (&ctx.manager, "Update", subresource),
+            &rt.api_version(),
+            &now(),
+            changed,
+            false,
+        );
+        fields::set_entries(new, &entries);
+    } else if let Some(old) = old {
+        match old.pointer("/metadata/managedFields") {
+            Some(m) => {
+                meta_mut(new).insert("managedFields".into(), m.clone());
+            }
+            None => {
+                meta_mut(new).remove("managedFields");
+            }
+        }
+    }
+}
+
+/// A changed spec is a new generation.
+fn bump_generation(old: &Value, new: &mut Value) {
+    if spec_of(old) != spec_of(new) {
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        meta_mut(new).insert("generation".into(), Value::from(generation + 1));
     }
 }
