@@ -21,7 +21,7 @@ use k8s_openapi::jiff::Timestamp;
 use crate::{
     conditions::{condition, is_true},
     crd::{PluginLicense, PluginLicenseStatus, plugin_license::LicenseState},
-    plugins::Catalog,
+    plugins::{Catalog, Plugin},
 };
 
 /// Where a license is in its life, before the catalog, conflicts and limits.
@@ -194,34 +194,111 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
     let cond = |type_: &str, ok: bool, reason: &str, message: String| {
         condition(previous, generation, type_, ok, reason, message, &stamp)
     };
-
     let plugin = facts.catalog.find(&license.spec.plugin);
-    let tier = plugin.and_then(|p| p.tier(&license.spec.tier));
-    let mut limits: BTreeMap<String, i64> = tier.map(|t| t.limits.clone()).unwrap_or_default();
-    limits.extend(license.spec.limits.clone());
-    let usage: BTreeMap<String, i64> = plugin
-        .map(|p| p.metrics.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|metric| {
-            let used = facts.usage.get(metric).copied().unwrap_or(0.0);
-            (metric.clone(), used.round() as i64)
-        })
-        .collect();
-    let over: Vec<String> = usage
-        .iter()
-        .filter_map(|(metric, used)| {
-            let limit = *limits.get(metric)?;
-            (limit >= 0 && *used > limit).then(|| format!("{metric} {used} of {limit}"))
-        })
-        .collect();
-
+    let metering = Metering::of(license, plugin, facts.usage);
     let lifecycle = lifecycle(license, created(license, now), now);
-    let (state, lifecycle_message, clock_change) = match &lifecycle {
-        Ok(l) => (Some(l.state), l.message.clone(), l.next_change),
-        Err(_) => (None, String::new(), None),
+    let (granting, reason, message) = verdict(license, facts, &lifecycle, &metering.over);
+    let state = lifecycle.as_ref().ok().map(|l| l.state);
+    let clock_change = lifecycle.as_ref().ok().and_then(|l| l.next_change);
+    let entitlements = match (granting, plugin) {
+        (true, Some(p)) => p.features.clone(),
+        _ => Vec::new(),
     };
-    let (granting, reason, message) = match (&lifecycle, plugin, tier) {
+    let (conflict, conflict_reason, conflict_message) = match facts.holder {
+        Some(holder) => (
+            true,
+            "DuplicateLicense",
+            format!(
+                "only one live license per tenant and plugin: {holder} came first; delete one of them"
+            ),
+        ),
+        None => (
+            false,
+            "Unique",
+            "the only live license for this tenant and plugin".into(),
+        ),
+    };
+    let (over, over_reason, over_message) = if metering.over.is_empty() {
+        (
+            false,
+            "WithinLimits",
+            "usage is within every limit this month".to_owned(),
+        )
+    } else {
+        (true, "OverLimit", metering.over.join(", "))
+    };
+    let conditions = vec![
+        cond("Ready", granting, reason, message),
+        cond("Conflict", conflict, conflict_reason, conflict_message),
+        cond("LimitExceeded", over, over_reason, over_message),
+    ];
+    let metered = granting_possible(state) && metering.limits.values().any(|l| *l >= 0);
+    Assessment {
+        status: PluginLicenseStatus {
+            state,
+            conditions,
+            limits: metering.limits,
+            usage: metering.usage,
+            period_start: Some(rfc3339(period_start)),
+            period_end: Some(rfc3339(period_end)),
+            entitlements,
+            observed_generation: generation,
+        },
+        next_change: clock_change.map_or(period_end, |c| c.min(period_end)),
+        metered,
+    }
+}
+
+/// A license's limits (its tier's, overridden by `spec.limits`), its usage this month of the
+/// plugin's metrics, and the metrics over their limit.
+struct Metering {
+    limits: BTreeMap<String, i64>,
+    usage: BTreeMap<String, i64>,
+    over: Vec<String>,
+}
+
+impl Metering {
+    fn of(license: &PluginLicense, plugin: Option<&Plugin>, used: &BTreeMap<String, f64>) -> Self {
+        let tier = plugin.and_then(|p| p.tier(&license.spec.tier));
+        let mut limits: BTreeMap<String, i64> = tier.map(|t| t.limits.clone()).unwrap_or_default();
+        limits.extend(license.spec.limits.clone());
+        let usage: BTreeMap<String, i64> = plugin
+            .map(|p| p.metrics.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|metric| {
+                let used = used.get(metric).copied().unwrap_or(0.0);
+                (metric.clone(), used.round() as i64)
+            })
+            .collect();
+        let over = usage
+            .iter()
+            .filter_map(|(metric, used)| {
+                let limit = *limits.get(metric)?;
+                (limit >= 0 && *used > limit).then(|| format!("{metric} {used} of {limit}"))
+            })
+            .collect();
+        Self {
+            limits,
+            usage,
+            over,
+        }
+    }
+}
+
+/// Whether the license grants its features, with the Ready condition's reason and message: the
+/// first of an unreadable `validUntil`, an unknown plugin or tier, a missing tenant, a conflict,
+/// an expired or suspended state, or a limit exceeded; granted otherwise.
+fn verdict(
+    license: &PluginLicense,
+    facts: &Facts<'_>,
+    lifecycle: &Result<Lifecycle, InvalidValidUntil>,
+    over: &[String],
+) -> (bool, &'static str, String) {
+    let spec = &license.spec;
+    let plugin = facts.catalog.find(&spec.plugin);
+    let tier = plugin.and_then(|p| p.tier(&spec.tier));
+    match (lifecycle, plugin, tier) {
         (Err(InvalidValidUntil(value)), _, _) => (
             false,
             "InvalidValidUntil",
@@ -230,45 +307,41 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
         (_, None, _) => (
             false,
             "UnknownPlugin",
-            format!(
-                "spec.plugin {:?} is not in the plugin catalog",
-                license.spec.plugin
-            ),
+            format!("spec.plugin {:?} is not in the plugin catalog", spec.plugin),
         ),
-        (_, Some(p), None) => (
-            false,
-            "UnknownTier",
-            format!(
-                "spec.tier {:?} is not a tier of {} (tiers: {})",
-                license.spec.tier,
-                p.id,
-                p.tiers
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
+        (_, Some(p), None) => {
+            let tiers: Vec<&str> = p.tiers.iter().map(|t| t.name.as_str()).collect();
+            (
+                false,
+                "UnknownTier",
+                format!(
+                    "spec.tier {:?} is not a tier of {} (tiers: {})",
+                    spec.tier,
+                    p.id,
+                    tiers.join(", ")
+                ),
+            )
+        }
         _ if !facts.tenant_exists => (
             false,
             "TenantNotFound",
             format!(
                 "tenant {:?} named in spec.tenantRef does not exist",
-                license.spec.tenant_ref
+                spec.tenant_ref
             ),
         ),
-        _ if facts.holder.is_some() => (
+        (_, _, _) if facts.holder.is_some() => (
             false,
             "Conflict",
             format!(
                 "license {} already holds {} for tenant {}",
                 facts.holder.unwrap_or_default(),
-                license.spec.plugin,
-                license.spec.tenant_ref
+                spec.plugin,
+                spec.tenant_ref
             ),
         ),
         (Ok(l), _, _) if matches!(l.state, LicenseState::Expired | LicenseState::Suspended) => {
-            (false, state_reason(l.state), lifecycle_message.clone())
+            (false, state_reason(l.state), l.message.clone())
         }
         _ if !over.is_empty() => (
             false,
@@ -278,58 +351,7 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
                 over.join(", ")
             ),
         ),
-        (Ok(l), _, _) => (true, state_reason(l.state), lifecycle_message.clone()),
-    };
-    let entitlements = match (granting, plugin) {
-        (true, Some(p)) => p.features.clone(),
-        _ => Vec::new(),
-    };
-    let conditions = vec![
-        cond("Ready", granting, reason, message),
-        cond(
-            "Conflict",
-            facts.holder.is_some(),
-            if facts.holder.is_some() {
-                "DuplicateLicense"
-            } else {
-                "Unique"
-            },
-            match facts.holder {
-                Some(holder) => format!(
-                    "only one live license per tenant and plugin: {holder} came first; delete one of them"
-                ),
-                None => "the only live license for this tenant and plugin".into(),
-            },
-        ),
-        cond(
-            "LimitExceeded",
-            !over.is_empty(),
-            if over.is_empty() {
-                "WithinLimits"
-            } else {
-                "OverLimit"
-            },
-            if over.is_empty() {
-                "usage is within every limit this month".into()
-            } else {
-                over.join(", ")
-            },
-        ),
-    ];
-    let metered = granting_possible(state) && limits.values().any(|l| *l >= 0);
-    Assessment {
-        status: PluginLicenseStatus {
-            state,
-            conditions,
-            limits,
-            usage,
-            period_start: Some(rfc3339(period_start)),
-            period_end: Some(rfc3339(period_end)),
-            entitlements,
-            observed_generation: generation,
-        },
-        next_change: clock_change.map_or(period_end, |c| c.min(period_end)),
-        metered,
+        (Ok(l), _, _) => (true, state_reason(l.state), l.message.clone()),
     }
 }
 

@@ -189,11 +189,58 @@ pub fn status(
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
     let generation = reseller.metadata.generation;
-    let cond = |type_: &str, ok: bool, reason: &str, message: String| -> Condition {
+    let cond = |(type_, ok, reason, message): (&str, bool, &str, String)| -> Condition {
         condition(previous, generation, type_, ok, reason, message, now)
     };
     let count = summary.lines.len() as i32;
-    let (limit_reached, limit_reason, limit_message) = match reseller.spec.max_tenants {
+    let money = |amount_minor| Money {
+        amount_minor,
+        currency: catalog::CURRENCY.into(),
+    };
+    ResellerStatus {
+        tenants: Some(ResellerTenants {
+            count,
+            names: summary.names(),
+        }),
+        monthly_recurring_revenue: Some(money(summary.mrr)),
+        commission_accrued: Some(money(summary.commission)),
+        conditions: vec![
+            cond(ready(summary, ledger)),
+            cond(tenant_limit(reseller.spec.max_tenants, count)),
+            cond(plans_allowed(summary)),
+        ],
+        observed_generation: generation,
+    }
+}
+
+/// A condition before its bookkeeping: type, whether it holds, reason and message.
+type Verdict = (&'static str, bool, &'static str, String);
+
+fn ready(summary: &Summary, ledger: Option<&str>) -> Verdict {
+    match ledger {
+        None => (
+            "Ready",
+            true,
+            "Reconciled",
+            format!(
+                "{} tenants, {} a month, commission {} at {} %",
+                summary.lines.len(),
+                display(summary.mrr),
+                display(summary.commission),
+                summary.rate
+            ),
+        ),
+        Some(error) => (
+            "Ready",
+            false,
+            "LedgerUnavailable",
+            format!("the commission ledger could not be written: {error}"),
+        ),
+    }
+}
+
+fn tenant_limit(max_tenants: Option<i32>, count: i32) -> Verdict {
+    let (reached, reason, message) = match max_tenants {
         None => (
             false,
             "Unlimited",
@@ -215,78 +262,38 @@ pub fn status(
             format!("{count} of at most {max} tenants"),
         ),
     };
-    let plans = cond(
-        "PlanNotAllowed",
-        !summary.disallowed.is_empty(),
-        if summary.disallowed.is_empty() {
-            "AllPlansAllowed"
-        } else {
-            "PlanNotAllowed"
-        },
-        if summary.disallowed.is_empty() {
-            "every tenant's plan is allowed".into()
-        } else {
-            format!(
-                "tenants on plans outside allowedPlans: {}",
-                summary
-                    .disallowed
-                    .iter()
-                    .map(|(t, p)| format!(
-                        "{t} ({})",
-                        serde_json::to_value(p)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
-    );
-    let ready = match ledger {
-        None => cond(
-            "Ready",
-            true,
-            "Reconciled",
-            format!(
-                "{count} tenants, {} a month, commission {} at {} %",
-                display(summary.mrr),
-                display(summary.commission),
-                summary.rate
-            ),
-        ),
-        Some(error) => cond(
-            "Ready",
+    ("TenantLimitReached", reached, reason, message)
+}
+
+fn plans_allowed(summary: &Summary) -> Verdict {
+    if summary.disallowed.is_empty() {
+        return (
+            "PlanNotAllowed",
             false,
-            "LedgerUnavailable",
-            format!("the commission ledger could not be written: {error}"),
-        ),
-    };
-    ResellerStatus {
-        tenants: Some(ResellerTenants {
-            count,
-            names: summary.names(),
-        }),
-        monthly_recurring_revenue: Some(Money {
-            amount_minor: summary.mrr,
-            currency: catalog::CURRENCY.into(),
-        }),
-        commission_accrued: Some(Money {
-            amount_minor: summary.commission,
-            currency: catalog::CURRENCY.into(),
-        }),
-        conditions: vec![
-            ready,
-            cond(
-                "TenantLimitReached",
-                limit_reached,
-                limit_reason,
-                limit_message,
-            ),
-            plans,
-        ],
-        observed_generation: generation,
+            "AllPlansAllowed",
+            "every tenant's plan is allowed".into(),
+        );
     }
+    let tenants: Vec<String> = summary
+        .disallowed
+        .iter()
+        .map(|(t, p)| {
+            let plan = serde_json::to_value(p)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("{t} ({plan})")
+        })
+        .collect();
+    (
+        "PlanNotAllowed",
+        true,
+        "PlanNotAllowed",
+        format!(
+            "tenants on plans outside allowedPlans: {}",
+            tenants.join(", ")
+        ),
+    )
 }
 
 #[cfg(test)]

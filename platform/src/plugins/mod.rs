@@ -131,80 +131,94 @@ impl Catalog {
         let mut ids = BTreeSet::new();
         for (i, plugin) in self.plugins.iter().enumerate() {
             let at = format!("plugins[{i}]");
-            if !is_catalog_id(&plugin.id) {
-                return Err(fault(
-                    format!("{at}.id"),
-                    format!(
-                        "{:?} must be lowercase letters, digits, '-' or '_', starting with a letter, at most 63 characters",
-                        plugin.id
-                    ),
-                ));
-            }
             if !ids.insert(plugin.id.as_str()) {
                 return Err(fault(
                     format!("{at}.id"),
                     format!("{} appears twice", plugin.id),
                 ));
             }
-            if plugin.features.is_empty() {
+            plugin.validate(&at)?;
+        }
+        Ok(())
+    }
+}
+
+impl Plugin {
+    /// Checks one plugin, found at `at` in the catalog.
+    fn validate(&self, at: &str) -> Result<(), CatalogError> {
+        if !is_catalog_id(&self.id) {
+            return Err(fault(
+                format!("{at}.id"),
+                format!(
+                    "{:?} must be lowercase letters, digits, '-' or '_', starting with a letter, at most 63 characters",
+                    self.id
+                ),
+            ));
+        }
+        if self.features.is_empty() {
+            return Err(fault(
+                format!("{at}.features"),
+                "must grant at least one feature",
+            ));
+        }
+        if let Some(bad) = self
+            .features
+            .iter()
+            .chain(&self.metrics)
+            .find(|f| !is_catalog_id(f))
+        {
+            return Err(fault(
+                format!("{at}.features"),
+                format!("{bad:?} is not a feature or metric name (lowercase, '_')"),
+            ));
+        }
+        if !(0..=365).contains(&self.trial_days) {
+            return Err(fault(format!("{at}.trialDays"), "must be 0 to 365"));
+        }
+        if self.tiers.is_empty() {
+            return Err(fault(format!("{at}.tiers"), "must list at least one tier"));
+        }
+        let mut names = BTreeSet::new();
+        for (j, tier) in self.tiers.iter().enumerate() {
+            let at = format!("{at}.tiers[{j}]");
+            if !is_catalog_id(&tier.name) || !names.insert(tier.name.as_str()) {
                 return Err(fault(
-                    format!("{at}.features"),
-                    "must grant at least one feature",
+                    format!("{at}.name"),
+                    format!("{:?} must be a unique catalog id", tier.name),
                 ));
             }
-            if let Some(bad) = plugin
-                .features
-                .iter()
-                .chain(&plugin.metrics)
-                .find(|f| !is_catalog_id(f))
-            {
+            self.validate_tier(tier, &at)?;
+        }
+        Ok(())
+    }
+
+    /// Checks a tier's price, currency and limits.
+    fn validate_tier(&self, tier: &Tier, at: &str) -> Result<(), CatalogError> {
+        if tier.monthly_price < 0 {
+            return Err(fault(format!("{at}.monthlyPrice"), "must not be negative"));
+        }
+        if tier.currency != crate::catalog::CURRENCY {
+            return Err(fault(
+                format!("{at}.currency"),
+                format!(
+                    "{:?}: must be {}, the currency reseller revenue is counted in",
+                    tier.currency,
+                    crate::catalog::CURRENCY
+                ),
+            ));
+        }
+        for (metric, limit) in &tier.limits {
+            if !self.metrics.contains(metric) {
                 return Err(fault(
-                    format!("{at}.features"),
-                    format!("{bad:?} is not a feature or metric name (lowercase, '_')"),
+                    format!("{at}.limits.{metric}"),
+                    "limits a metric the plugin is not metered by",
                 ));
             }
-            if !(0..=365).contains(&plugin.trial_days) {
-                return Err(fault(format!("{at}.trialDays"), "must be 0 to 365"));
-            }
-            if plugin.tiers.is_empty() {
-                return Err(fault(format!("{at}.tiers"), "must list at least one tier"));
-            }
-            let mut names = BTreeSet::new();
-            for (j, tier) in plugin.tiers.iter().enumerate() {
-                let at = format!("{at}.tiers[{j}]");
-                if !is_catalog_id(&tier.name) || !names.insert(tier.name.as_str()) {
-                    return Err(fault(
-                        format!("{at}.name"),
-                        format!("{:?} must be a unique catalog id", tier.name),
-                    ));
-                }
-                if tier.monthly_price < 0 {
-                    return Err(fault(format!("{at}.monthlyPrice"), "must not be negative"));
-                }
-                if tier.currency != crate::catalog::CURRENCY {
-                    return Err(fault(
-                        format!("{at}.currency"),
-                        format!(
-                            "{:?}: must be {}, the currency reseller revenue is counted in",
-                            tier.currency,
-                            crate::catalog::CURRENCY
-                        ),
-                    ));
-                }
-                for (metric, limit) in &tier.limits {
-                    if !plugin.metrics.contains(metric) {
-                        return Err(fault(
-                            format!("{at}.limits.{metric}"),
-                            "limits a metric the plugin is not metered by",
-                        ));
-                    }
-                    if *limit < -1 {
-                        return Err(fault(
-                            format!("{at}.limits.{metric}"),
-                            "must be -1 (unlimited) or more",
-                        ));
-                    }
-                }
+            if *limit < -1 {
+                return Err(fault(
+                    format!("{at}.limits.{metric}"),
+                    "must be -1 (unlimited) or more",
+                ));
             }
         }
         Ok(())
