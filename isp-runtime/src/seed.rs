@@ -3,7 +3,7 @@
 //! a price override or a discount, all due on the same day. Ids are derived from the row's
 //! index, so two databases seeded alike bill alike.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
@@ -26,6 +26,28 @@ pub async fn seed(
     mut progress: impl FnMut(u64),
 ) -> Result<(), DbErr> {
     let now = chrono::Utc::now();
+    seed_catalog(db, now).await?;
+    let activated = due.pred_opt().unwrap_or(due);
+    let mut done = 0_u64;
+    while done < subscriptions {
+        let end = (done + CHUNK as u64).min(subscriptions);
+        let customers = (done..end).map(|i| demo_customer(i, now).into_active_model());
+        customer::Entity::insert_many(customers)
+            .exec_without_returning(db)
+            .await?;
+        let subs =
+            (done..end).map(|i| demo_subscription(i, activated, due, now).into_active_model());
+        subscription::Entity::insert_many(subs)
+            .exec_without_returning(db)
+            .await?;
+        done = end;
+        progress(done);
+    }
+    Ok(())
+}
+
+/// Canada's GST and Quebec's QST, and three fibre plans.
+async fn seed_catalog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(), DbErr> {
     let taxes = [
         (1, "GST", None, 50_000, false, 0),
         (2, "QST", Some("QC"), 99_750, true, 1),
@@ -66,62 +88,52 @@ pub async fn seed(
             .exec_without_returning(db)
             .await?;
     }
-    let places = [("CA", Some("QC")), ("CA", Some("ON")), ("US", None)];
-    let activated = due.pred_opt().unwrap_or(due);
-    let mut done = 0_u64;
-    while done < subscriptions {
-        let end = (done + CHUNK as u64).min(subscriptions);
-        let mut customers = Vec::with_capacity(CHUNK);
-        let mut subs = Vec::with_capacity(CHUNK);
-        for i in done..end {
-            let (country, region) = places[(i % 3) as usize];
-            let customer_id = Uuid::from_u128(1_000_000_000 + u128::from(i));
-            customers.push(
-                customer::Model {
-                    id: customer_id,
-                    customer_number: format!("D-{i:07}"),
-                    display_name: format!("Demo customer {i}"),
-                    customer_type: "residential".into(),
-                    status: ServiceStatus::Active,
-                    email: format!("demo{i}@example.com"),
-                    phone: None,
-                    street: None,
-                    city: None,
-                    region: region.map(str::to_owned),
-                    postal_code: None,
-                    country: country.into(),
-                    currency: "USD".into(),
-                    created_at: now,
-                    updated_at: now,
-                }
-                .into_active_model(),
-            );
-            subs.push(
-                subscription::Model {
-                    id: Uuid::from_u128(2_000_000_000 + u128::from(i)),
-                    customer_id,
-                    plan_id: Uuid::from_u128(101 + u128::from(i % 3)),
-                    status: ServiceStatus::Active,
-                    price_override: (i % 7 == 0).then_some(1999),
-                    discount_ppm: if i % 5 == 0 { 125_000 } else { 0 },
-                    suspended_reason: None,
-                    activated_on: Some(activated),
-                    cancelled_on: None,
-                    next_billing_date: Some(due),
-                    created_at: now,
-                    updated_at: now,
-                }
-                .into_active_model(),
-            );
-        }
-        customer::Entity::insert_many(customers)
-            .exec_without_returning(db)
-            .await?;
-        subscription::Entity::insert_many(subs)
-            .exec_without_returning(db)
-            .await?;
-        done = end;
-        progress(done);
-    }
     Ok(())
+}
+
+/// The `i`th demo customer: in Quebec, Ontario or the US in turn.
+fn demo_customer(i: u64, now: DateTime<Utc>) -> customer::Model {
+    let places = [("CA", Some("QC")), ("CA", Some("ON")), ("US", None)];
+    let (country, region) = places[(i % 3) as usize];
+    customer::Model {
+        id: Uuid::from_u128(1_000_000_000 + u128::from(i)),
+        customer_number: format!("D-{i:07}"),
+        display_name: format!("Demo customer {i}"),
+        customer_type: "residential".into(),
+        status: ServiceStatus::Active,
+        email: format!("demo{i}@example.com"),
+        phone: None,
+        street: None,
+        city: None,
+        region: region.map(str::to_owned),
+        postal_code: None,
+        country: country.into(),
+        currency: "USD".into(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The `i`th demo customer's subscription, on one of the three plans, some with an override
+/// price or a discount.
+fn demo_subscription(
+    i: u64,
+    activated: NaiveDate,
+    due: NaiveDate,
+    now: DateTime<Utc>,
+) -> subscription::Model {
+    subscription::Model {
+        id: Uuid::from_u128(2_000_000_000 + u128::from(i)),
+        customer_id: Uuid::from_u128(1_000_000_000 + u128::from(i)),
+        plan_id: Uuid::from_u128(101 + u128::from(i % 3)),
+        status: ServiceStatus::Active,
+        price_override: i.is_multiple_of(7).then_some(1999),
+        discount_ppm: if i.is_multiple_of(5) { 125_000 } else { 0 },
+        suspended_reason: None,
+        activated_on: Some(activated),
+        cancelled_on: None,
+        next_billing_date: Some(due),
+        created_at: now,
+        updated_at: now,
+    }
 }

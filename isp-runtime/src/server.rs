@@ -62,32 +62,74 @@ pub async fn assemble(
             Gate::unrestricted()
         }
     };
-    let (queue, source, limiter) = match &config.redis_url {
-        Some(url) => {
-            let redis = dotmac_web::redis::connect(url).await?;
-            let (queue, source) = JobQueue::redis(&redis, &tenant).await?;
-            tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
-            (
-                queue,
-                source,
-                Some(dotmac_web::ratelimit::RateLimiter::new(
-                    redis,
-                    format!("t:{tenant}:rl:"),
-                )),
-            )
-        }
-        None => {
-            let (queue, source) = JobQueue::local();
-            tracing::info!(%tenant, "no REDIS_URL: jobs queue in process, no rate limits");
-            (queue, source, None)
-        }
-    };
+    let (queue, source, limiter) = queue_and_limiter(config.redis_url.as_deref(), &tenant).await?;
     runs::requeue_unfinished(&db, &queue).await?;
+    spawn_worker(config, &db, &queue, source);
+    let api_calls = ApiCalls::default();
+    if let Some(url) = &config.management_api_url {
+        let reporting = ReportingConfig {
+            url: url.trim_end_matches('/').to_owned(),
+            token: config.management_api_token.clone(),
+            usage_interval: Duration::from_secs(config.usage_report_seconds),
+            health_interval: Duration::from_secs(config.health_report_seconds),
+        };
+        reporting::spawn(db.clone(), tenant.clone(), reporting, api_calls.clone());
+        tracing::info!(%tenant, %url, "reporting usage and health to the management API");
+    }
+    let state = AppState {
+        db,
+        gate,
+        settings: Arc::new(Settings {
+            tenant: config.database.tenant.clone(),
+            currency: config.currency.clone(),
+            payment_terms_days: config.payment_terms_days,
+            rate_limit_per_minute: config.rate_limit_per_minute,
+        }),
+        limiter,
+        jobs: queue,
+        api_calls,
+    };
+    Ok((http::app(state.clone()), state))
+}
+
+/// The job queue and the per-token rate limiter: in Redis when there is one, else a queue in
+/// process and no limits.
+async fn queue_and_limiter(
+    redis_url: Option<&str>,
+    tenant: &str,
+) -> Result<
+    (
+        JobQueue,
+        jobs::JobSource,
+        Option<dotmac_web::ratelimit::RateLimiter>,
+    ),
+    StartError,
+> {
+    let Some(url) = redis_url else {
+        let (queue, source) = JobQueue::local();
+        tracing::info!(%tenant, "no REDIS_URL: jobs queue in process, no rate limits");
+        return Ok((queue, source, None));
+    };
+    let redis = dotmac_web::redis::connect(url).await?;
+    let (queue, source) = JobQueue::redis(&redis, tenant).await?;
+    tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
+    let limiter = dotmac_web::ratelimit::RateLimiter::new(redis, format!("t:{tenant}:rl:"));
+    Ok((queue, source, Some(limiter)))
+}
+
+/// Starts the worker that executes queued billing and dunning runs.
+fn spawn_worker(
+    config: &ServeConfig,
+    db: &sea_orm::DatabaseConnection,
+    queue: &JobQueue,
+    source: jobs::JobSource,
+) {
     let run_settings = RunSettings {
         batch_size: config.billing_batch_size,
         terms_days: config.payment_terms_days,
         lease_seconds: config.run_lease_seconds,
     };
+    let tenant = config.database.tenant.clone();
     let worker_db = db.clone();
     let worker_queue = queue.clone();
     tokio::spawn(async move {
@@ -107,34 +149,4 @@ pub async fn assemble(
         .await;
         tracing::info!(tenant = %tenant, "job worker stopped");
     });
-    let api_calls = ApiCalls::default();
-    if let Some(url) = &config.management_api_url {
-        let reporting = ReportingConfig {
-            url: url.trim_end_matches('/').to_owned(),
-            token: config.management_api_token.clone(),
-            usage_interval: Duration::from_secs(config.usage_report_seconds),
-            health_interval: Duration::from_secs(config.health_report_seconds),
-        };
-        reporting::spawn(
-            db.clone(),
-            config.database.tenant.clone(),
-            reporting,
-            api_calls.clone(),
-        );
-        tracing::info!(tenant = %config.database.tenant, %url, "reporting usage and health to the management API");
-    }
-    let state = AppState {
-        db,
-        gate,
-        settings: Arc::new(Settings {
-            tenant: config.database.tenant.clone(),
-            currency: config.currency.clone(),
-            payment_terms_days: config.payment_terms_days,
-            rate_limit_per_minute: config.rate_limit_per_minute,
-        }),
-        limiter,
-        jobs: queue,
-        api_calls,
-    };
-    Ok((http::app(state.clone()), state))
 }

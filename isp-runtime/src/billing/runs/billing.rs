@@ -106,82 +106,107 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
         };
         after = last;
         pass_found = true;
-        // Usage is billed in arrears: each invoice carries the unbilled charges that occurred
-        // before the period it bills.
-        let mut usage = usage_charges::unbilled_between(&txn, first, last, run.as_of).await?;
-        let charges: Vec<Vec<usage_charge::Model>> = due
-            .iter()
-            .map(|d| {
-                let mut mine = usage.remove(&d.id).unwrap_or_default();
-                mine.retain(|c| c.occurred_on < d.next_billing_date);
-                mine
-            })
-            .collect();
-        let prepared: Vec<Prepared> = due
-            .iter()
-            .zip(&charges)
-            .map(|(d, usage)| price(d, usage, &taxes))
-            .collect();
-        let issue = Issue {
-            on: Some(run.as_of),
-            terms_days: options.terms_days,
-            run: Some(run.id),
-        };
-        invoices::insert(&txn, &prepared, issue).await?;
-        let billed: Vec<(Uuid, Uuid)> = charges
-            .iter()
-            .zip(&prepared)
-            .flat_map(|(usage, invoice)| usage.iter().map(|c| (c.id, invoice.id)))
-            .collect();
-        usage_charges::mark_billed(&txn, &billed).await?;
-        let mut next: BTreeMap<NaiveDate, Vec<Uuid>> = BTreeMap::new();
-        for (d, p) in due.iter().zip(&prepared) {
-            if let Some(period) = p.period {
-                next.entry(period.end).or_default().push(d.id);
-            }
-        }
-        let now = chrono::Utc::now();
-        for (date, ids) in next {
-            subscription::Entity::update_many()
-                .col_expr(subscription::Column::NextBillingDate, Expr::value(date))
-                .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
-                .filter(subscription::Column::Id.is_in(ids))
-                .exec(&txn)
-                .await?;
-        }
+        bill_batch(&txn, run, options, &taxes, &due, (first, last)).await?;
         let count = due.len() as u64;
-        let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
-        run::Entity::update_many()
-            .col_expr(
-                run::Column::Processed,
-                Expr::col(run::Column::Processed).add(count_i64),
-            )
-            .col_expr(
-                run::Column::Created,
-                Expr::col(run::Column::Created).add(count_i64),
-            )
-            .col_expr(
-                run::Column::LeaseUntil,
-                Expr::value(now + chrono::Duration::seconds(options.lease_seconds)),
-            )
-            .filter(run::Column::Id.eq(run.id))
-            .exec(&txn)
-            .await?;
-        audit::record(
-            &txn,
-            "billing-run",
-            "billing_run.batch",
-            "run",
-            run.id,
-            serde_json::json!({"invoices": count}),
-        )
-        .await?;
+        record_progress(&txn, run, options, count).await?;
         txn.commit().await?;
         batches += 1;
         total += count;
         tracing::info!(run = %run.id, batch = batches, invoices = count, total, "billing run: batch committed");
     }
     tracing::info!(run = %run.id, as_of = %run.as_of, batches, invoices = total, "billing run: nothing left due");
+    Ok(())
+}
+
+/// Invoices one batch of due subscriptions (ids in `range`, exclusive of its start): their
+/// period with the usage charges it carries, marks those charges billed and moves each
+/// subscription's billing date to the end of the period billed.
+async fn bill_batch(
+    txn: &impl ConnectionTrait,
+    run: &run::Model,
+    options: Options,
+    taxes: &TaxTable,
+    due: &[Due],
+    (first, last): (Uuid, Uuid),
+) -> Result<()> {
+    // Usage is billed in arrears: each invoice carries the unbilled charges that occurred
+    // before the period it bills.
+    let mut usage = usage_charges::unbilled_between(txn, first, last, run.as_of).await?;
+    let charges: Vec<Vec<usage_charge::Model>> = due
+        .iter()
+        .map(|d| {
+            let mut mine = usage.remove(&d.id).unwrap_or_default();
+            mine.retain(|c| c.occurred_on < d.next_billing_date);
+            mine
+        })
+        .collect();
+    let prepared: Vec<Prepared> = due
+        .iter()
+        .zip(&charges)
+        .map(|(d, usage)| price(d, usage, taxes))
+        .collect();
+    let issue = Issue {
+        on: Some(run.as_of),
+        terms_days: options.terms_days,
+        run: Some(run.id),
+    };
+    invoices::insert(txn, &prepared, issue).await?;
+    let billed: Vec<(Uuid, Uuid)> = charges
+        .iter()
+        .zip(&prepared)
+        .flat_map(|(usage, invoice)| usage.iter().map(|c| (c.id, invoice.id)))
+        .collect();
+    usage_charges::mark_billed(txn, &billed).await?;
+    let mut next: BTreeMap<NaiveDate, Vec<Uuid>> = BTreeMap::new();
+    for (d, p) in due.iter().zip(&prepared) {
+        if let Some(period) = p.period {
+            next.entry(period.end).or_default().push(d.id);
+        }
+    }
+    let now = chrono::Utc::now();
+    for (date, ids) in next {
+        subscription::Entity::update_many()
+            .col_expr(subscription::Column::NextBillingDate, Expr::value(date))
+            .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
+            .filter(subscription::Column::Id.is_in(ids))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Counts `count` invoices on the run, renews its lease and records the batch in the audit log.
+async fn record_progress(
+    txn: &impl ConnectionTrait,
+    run: &run::Model,
+    options: Options,
+    count: u64,
+) -> Result<()> {
+    let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
+    let lease_until = chrono::Utc::now() + chrono::Duration::seconds(options.lease_seconds);
+    run::Entity::update_many()
+        .col_expr(
+            run::Column::Processed,
+            Expr::col(run::Column::Processed).add(count_i64),
+        )
+        .col_expr(
+            run::Column::Created,
+            Expr::col(run::Column::Created).add(count_i64),
+        )
+        .col_expr(run::Column::LeaseUntil, Expr::value(lease_until))
+        .filter(run::Column::Id.eq(run.id))
+        .exec(txn)
+        .await?;
+    let detail = serde_json::json!({"invoices": count});
+    audit::record(
+        txn,
+        "billing-run",
+        "billing_run.batch",
+        "run",
+        run.id,
+        detail,
+    )
+    .await?;
     Ok(())
 }
 
