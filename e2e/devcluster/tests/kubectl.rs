@@ -238,7 +238,7 @@ async fn delete_waits_for_a_finalizer_and_finishes_when_it_is_released() {
             r#"{"metadata":{"finalizers":["platform.dotmac.io/cleanup"]}}"#,
         ])
         .await;
-    let deleting = kubectl
+    let mut deleting = kubectl
         .command(&["delete", "tn", "acme", "--timeout=30s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -265,7 +265,10 @@ async fn delete_waits_for_a_finalizer_and_finishes_when_it_is_released() {
         marked,
         "the tenant is terminating while its finalizer is pending"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        deleting.try_wait().unwrap().is_none(),
+        "kubectl delete waits while the finalizer is pending"
+    );
     kubectl
         .ok(&[
             "patch",

@@ -42,18 +42,16 @@ async fn simulated_controllers_make_deployments_available_and_services_get_an_ip
         )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        deployments
-            .get("web")
-            .await
-            .unwrap()
-            .status
-            .unwrap()
-            .ready_replicas,
-        None,
-        "scaled to zero"
-    );
+    let mut ready_replicas = Some(3);
+    for _ in 0..100 {
+        let status = deployments.get("web").await.unwrap().status.unwrap();
+        ready_replicas = status.ready_replicas;
+        if ready_replicas.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(ready_replicas, None, "scaled to zero");
 
     let services: Api<Service> = Api::namespaced(client.clone(), "w");
     let svc: Service = serde_json::from_value(

@@ -161,7 +161,6 @@ async fn data_file_keeps_objects_across_restarts() {
         .unwrap();
     let before = tenants.get("kept").await.unwrap();
     cluster.stop().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let cluster = DevCluster::start_with(options).await.unwrap();
     let tenants: Api<Tenant> = Api::all(cluster.client().unwrap());
