@@ -1,6 +1,7 @@
 //! HTTP conventions shared by DotMac's APIs: RFC 9457 problem+json errors naming the field at
-//! fault, extractors that answer bad input that way, cursor-paged lists with `Link` headers,
-//! bearer tokens, per-token rate limits and the Redis client they use.
+//! fault, extractors that answer bad input that way, typed answers and cursor-paged lists with
+//! `Link` headers, OpenAPI documents generated from the routes, bearer tokens, per-token rate
+//! limits and the Redis client they use, and the Prometheus text format.
 
 pub mod bearer;
 pub mod extract;
