@@ -262,13 +262,13 @@ pub fn routes() -> aide::axum::ApiRouter<AppState> {
 
 /// The management API's router.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = openapi::build();
+    let (routes, api) = openapi::build();
     let authenticated =
         routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(
             "/api/v1",
-            authenticated.route("/openapi.json", get(openapi::document)),
+            authenticated.route("/openapi.json", dotmac_web::openapi::serve(api)),
         )
         .route(
             "/healthz",

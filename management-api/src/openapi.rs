@@ -2,11 +2,9 @@
 //! handler's extractors and answer types say what it reads and writes, and
 //! `dotmac_web::openapi::summary` gives its tag and summary.
 
-use std::sync::OnceLock;
-
 use aide::openapi::OpenApi;
-use axum::{Json, Router};
-use dotmac_web::{openapi::About, problem::Problem};
+use axum::Router;
+use dotmac_web::openapi::About;
 use serde_json::Value;
 
 use super::AppState;
@@ -29,10 +27,4 @@ pub fn spec() -> Result<Value, serde_json::Error> {
 /// The document as committed under `openapi/`: pretty-printed JSON with a final newline.
 pub fn pretty() -> Result<String, serde_json::Error> {
     Ok(format!("{:#}\n", spec()?))
-}
-
-/// `GET /api/v1/openapi.json`.
-pub async fn document() -> Result<Json<Value>, Problem> {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    dotmac_web::openapi::cached(&DOCUMENT, spec)
 }

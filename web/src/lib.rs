@@ -13,4 +13,4 @@ pub mod ratelimit;
 pub mod redis;
 pub mod response;
 
-pub use response::{Accepted, Acknowledged, Created, Located, Recorded, created};
+pub use response::{Accepted, Acknowledged, Created, Located, Recorded};

@@ -1,9 +1,7 @@
 //! OpenAPI 3.1 documents generated from the handlers' own types with aide: what each shared
-//! extractor ([`Body`], [`OptionalBody`], [`Params`], [`Id`]) and answer ([`Created`],
-//! [`Located`], [`Acknowledged`], [`Recorded`], [`Paged`], [`Problem`]) adds to an operation, and the settings and
-//! finishing touches both APIs' documents share.
-
-use std::sync::OnceLock;
+//! extractor ([`Body`], [`OptionalBody`], [`Params`], [`Id`]) and answer ([`Located`],
+//! [`Acknowledged`], [`Recorded`], [`Paged`], [`Problem`]) adds to an operation, and the
+//! settings, finishing touches and serving both APIs' documents share.
 
 use aide::{
     axum::ApiRouter,
@@ -18,7 +16,12 @@ use aide::{
         set_body,
     },
 };
-use axum::Router;
+use axum::{
+    Router,
+    body::Bytes,
+    http::header,
+    routing::{MethodRouter, get},
+};
 use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, generate::SchemaSettings};
 
@@ -79,20 +82,22 @@ pub fn build<S: Clone + Send + Sync + 'static>(
     (router, api)
 }
 
-/// The document `spec` makes, made once and kept in `cell`: what `GET /api/v1/openapi.json`
-/// answers.
-pub fn cached(
-    cell: &'static OnceLock<serde_json::Value>,
-    spec: fn() -> Result<serde_json::Value, serde_json::Error>,
-) -> Result<axum::Json<serde_json::Value>, Problem> {
-    if let Some(document) = cell.get() {
-        return Ok(axum::Json(document.clone()));
-    }
-    let document = spec().map_err(|error| {
-        tracing::error!(%error, "building the OpenAPI document failed");
-        Problem::internal()
-    })?;
-    Ok(axum::Json(cell.get_or_init(|| document).clone()))
+/// `GET /api/v1/openapi.json`, answering `api` finished once here (from the same build that
+/// made the routes).
+pub fn serve<S: Clone + Send + Sync + 'static>(api: OpenApi) -> MethodRouter<S> {
+    let document = finish(api)
+        .and_then(|document| serde_json::to_vec(&document))
+        .map(Bytes::from)
+        .map_err(|error| tracing::error!(%error, "building the OpenAPI document failed"));
+    get(move || {
+        let document = document.clone();
+        async move {
+            match document {
+                Ok(body) => Ok(([(header::CONTENT_TYPE, "application/json")], body)),
+                Err(_) => Err(Problem::internal()),
+            }
+        }
+    })
 }
 
 /// Makes aide generate JSON Schema draft 2020-12 (OpenAPI 3.1's dialect) with every named type
@@ -111,6 +116,9 @@ fn use_draft_2020_12() {
 /// operation answers problems, since each route sits behind authentication and rate limits even
 /// when its handler cannot fail.
 pub fn finish(mut api: OpenApi) -> Result<serde_json::Value, serde_json::Error> {
+    let problems = aide::generate::in_context(|ctx| {
+        Problem::inferred_responses(ctx, &mut Operation::default())
+    });
     if let Some(paths) = api.paths.as_mut() {
         for (path, item) in &mut paths.paths {
             let ReferenceOr::Item(item) = item else {
@@ -132,15 +140,12 @@ pub fn finish(mut api: OpenApi) -> Result<serde_json::Value, serde_json::Error> 
                     operation.operation_id = Some(id);
                 }
                 let responses = operation.responses.get_or_insert_with(Default::default);
-                let problems = aide::generate::in_context(|ctx| {
-                    Problem::inferred_responses(ctx, &mut Operation::default())
-                });
-                for (status, response) in problems {
+                for (status, response) in &problems {
                     if let Some(status) = status {
                         responses
                             .responses
-                            .entry(status)
-                            .or_insert(ReferenceOr::Item(response));
+                            .entry(status.clone())
+                            .or_insert_with(|| ReferenceOr::Item(response.clone()));
                     }
                 }
             }

@@ -7,11 +7,6 @@ use axum::{
 };
 use serde::Serialize;
 
-/// A 201 with `body` and `Location: location`.
-pub fn created<T: Serialize>(location: &str, body: T) -> Response {
-    Created::new(location, body).into_response()
-}
-
 /// The status of a [`Located`] answer, with how the document describes it.
 pub trait Status {
     /// The HTTP status.
@@ -117,7 +112,8 @@ mod tests {
 
     #[test]
     fn created_carries_its_location() {
-        let response = created("/api/v1/customers/7", serde_json::json!({"id": 7}));
+        let response =
+            Created::new("/api/v1/customers/7", serde_json::json!({"id": 7})).into_response();
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()[header::LOCATION], "/api/v1/customers/7");
     }

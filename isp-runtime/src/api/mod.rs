@@ -18,7 +18,6 @@ use axum::{
     http::Method,
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -84,13 +83,13 @@ pub fn routes() -> ApiRouter<AppState> {
 
 /// The `/api/v1` router.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = openapi::build();
+    let (routes, api) = openapi::build();
     let authenticated =
         routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .nest(
             "/api/v1",
-            authenticated.route("/openapi.json", get(openapi::document)),
+            authenticated.route("/openapi.json", dotmac_web::openapi::serve(api)),
         )
         .fallback(|| async { Problem::not_found("no such route") })
         .with_state(state)

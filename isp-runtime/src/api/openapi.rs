@@ -3,14 +3,12 @@
 //! come from `schemars`), and [`super::doc`] gives its tag and summary. A route without a
 //! handler type aide understands does not compile, so the document cannot drift from the code.
 
-use std::sync::OnceLock;
-
 use aide::{
     generate::GenContext,
     openapi::{OpenApi, Operation, Response, StatusCode},
     operation::OperationOutput,
 };
-use axum::{Json, Router};
+use axum::Router;
 use dotmac_web::openapi::About;
 use serde_json::Value;
 
@@ -35,12 +33,6 @@ pub fn spec() -> Result<Value, serde_json::Error> {
 /// The document as committed under `openapi/`: pretty-printed JSON with a final newline.
 pub fn pretty() -> Result<String, serde_json::Error> {
     Ok(format!("{:#}\n", spec()?))
-}
-
-/// `GET /api/v1/openapi.json`.
-pub async fn document() -> Result<Json<Value>, Problem> {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    dotmac_web::openapi::cached(&DOCUMENT, spec)
 }
 
 /// A service error is answered as problem+json.
