@@ -1,47 +1,43 @@
 //! The calendar month (UTC) in which usage rolls up, a license's period runs and a reseller's
 //! commission accrues; written `2026-11` in the platform database and the API.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
+use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 
 /// One calendar month in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
     /// Its first day.
-    first: NaiveDate,
+    first: Date,
 }
 
 impl Month {
     /// The month `at` falls in.
-    pub fn of(at: DateTime<Utc>) -> Self {
-        let day = at.date_naive();
+    pub fn of(at: Timestamp) -> Self {
         Self {
-            first: day - Days::new(u64::from(day.day0())),
+            first: at.to_zoned(TimeZone::UTC).date().first_of_month(),
         }
     }
 
     /// Its first instant.
-    pub fn start(self) -> DateTime<Utc> {
-        self.first.and_time(NaiveTime::MIN).and_utc()
+    pub fn start(self) -> Timestamp {
+        utc_midnight(self.first)
     }
 
     /// The month after it.
     pub fn next(self) -> Self {
-        // The 1st plus 31 days is always in the next month.
-        Self::of(
-            (self.first + Days::new(31))
-                .and_time(NaiveTime::MIN)
-                .and_utc(),
-        )
+        Self {
+            first: next_month(self.first),
+        }
     }
 
     /// The first instant after it: the next month's start.
-    pub fn end(self) -> DateTime<Utc> {
+    pub fn end(self) -> Timestamp {
         self.next().start()
     }
 
     /// `2026-11`.
     pub fn label(self) -> String {
-        self.first.format("%Y-%m").to_string()
+        self.first.strftime("%Y-%m").to_string()
     }
 }
 
@@ -51,11 +47,22 @@ impl std::fmt::Display for Month {
     }
 }
 
+/// The first of the month after `first`. Saturates at jiff's last supported month (9999-12),
+/// which no clock reading or RFC 3339 time on the wire reaches.
+fn next_month(first: Date) -> Date {
+    first.checked_add(1.month()).unwrap_or(first)
+}
+
+fn utc_midnight(day: Date) -> Timestamp {
+    day.to_zoned(TimeZone::UTC)
+        .map_or(Timestamp::MAX, |z| z.timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> DateTime<Utc> {
+    fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 

@@ -116,7 +116,7 @@ async fn subscribe(
             .ok_or_else(|| Problem::invalid("plugin", "the plugin has no tiers"))?,
     };
     visible(&state, &principal, &input.tenant).await?;
-    let now = chrono::Utc::now();
+    let now = k8s_openapi::jiff::Timestamp::now();
     let licenses = state.licenses().await?.state();
     if let Some(held) = licenses.iter().find(|l| {
         l.spec.tenant_ref == input.tenant && l.spec.plugin == plugin.id && is_live(l, now)

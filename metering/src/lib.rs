@@ -54,8 +54,15 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// The month a usage event counts in, as rollups key it (`2026-11`, UTC).
+/// The month a usage event counts in, as rollups key it (`2026-11`, UTC). Stored times are
+/// chrono's, the calendar is jiff's; a time beyond year 9999, which RFC 3339 cannot write, counts
+/// in the calendar's last month.
 pub fn period_of(at: chrono::DateTime<chrono::Utc>) -> String {
+    let at = jiff::Timestamp::from_second(at.timestamp()).unwrap_or(if at.timestamp() < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
     dotmac_contract::month::Month::of(at).label()
 }
 

@@ -14,9 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use dotmac_contract::month::Month;
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 use crate::{
     conditions::{condition, is_true},
@@ -32,7 +31,7 @@ pub struct Lifecycle {
     /// Why, for the Ready condition.
     pub message: String,
     /// When the state changes next by the clock alone (trial end, `validUntil`).
-    pub next_change: Option<DateTime<Utc>>,
+    pub next_change: Option<Timestamp>,
 }
 
 /// `spec.validUntil` is not an RFC 3339 time.
@@ -42,20 +41,21 @@ pub struct InvalidValidUntil(pub String);
 /// The license's lifecycle state at `now`.
 pub fn lifecycle(
     license: &PluginLicense,
-    created: DateTime<Utc>,
-    now: DateTime<Utc>,
+    created: Timestamp,
+    now: Timestamp,
 ) -> Result<Lifecycle, InvalidValidUntil> {
     let spec = &license.spec;
     let valid_until = spec
         .valid_until
         .as_deref()
         .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&Utc))
+            v.parse::<Timestamp>()
                 .map_err(|_| InvalidValidUntil(v.to_owned()))
         })
         .transpose()?;
-    let trial_end = created + TimeDelta::days(i64::from(spec.trial_days.max(0)));
+    // The CRD caps trialDays at 365, so the sum stays far inside the calendar.
+    let trial = SignedDuration::from_hours(24 * i64::from(spec.trial_days.max(0)));
+    let trial_end = created.saturating_add(trial).unwrap_or(Timestamp::MAX);
     let lifecycle = if spec.suspended {
         Lifecycle {
             state: LicenseState::Suspended,
@@ -105,20 +105,19 @@ pub fn lifecycle(
 
 /// Whether a license still holds its plugin for its tenant: anything but Expired. A license
 /// with an unreadable `validUntil` holds it too, so that fixing it cannot steal the plugin.
-pub fn is_live(license: &PluginLicense, now: DateTime<Utc>) -> bool {
+pub fn is_live(license: &PluginLicense, now: Timestamp) -> bool {
     license.metadata.deletion_timestamp.is_none()
         && lifecycle(license, created(license, now), now)
             .map_or(true, |l| l.state != LicenseState::Expired)
 }
 
 /// When the license was created; `now` for one not yet stored.
-pub fn created(license: &PluginLicense, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn created(license: &PluginLicense, now: Timestamp) -> Timestamp {
     license
         .metadata
         .creation_timestamp
         .as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
-        .unwrap_or(now)
+        .map_or(now, |t| t.0)
 }
 
 /// The live license, other than `license`, that holds the same plugin for the same tenant and
@@ -127,7 +126,7 @@ pub fn created(license: &PluginLicense, now: DateTime<Utc>) -> DateTime<Utc> {
 pub fn holder<'a>(
     license: &PluginLicense,
     others: impl IntoIterator<Item = &'a PluginLicense>,
-    now: DateTime<Utc>,
+    now: Timestamp,
 ) -> Option<&'a PluginLicense> {
     let key = |l: &PluginLicense| {
         let holding = l
@@ -157,7 +156,7 @@ pub fn holder<'a>(
 #[derive(Debug, Clone)]
 pub struct Facts<'a> {
     /// The clock.
-    pub now: DateTime<Utc>,
+    pub now: Timestamp,
     /// Whether the Tenant named by `tenantRef` exists.
     pub tenant_exists: bool,
     /// The name of the older live license for the same tenant and plugin, if any.
@@ -174,7 +173,7 @@ pub struct Assessment {
     /// The status to write.
     pub status: PluginLicenseStatus,
     /// Trial end, `validUntil` or the month's end, whichever comes first.
-    pub next_change: DateTime<Utc>,
+    pub next_change: Timestamp,
     /// Whether usage can take features away, so it is worth reading again soon.
     pub metered: bool,
 }
@@ -189,10 +188,9 @@ pub fn assess(license: &PluginLicense, facts: &Facts<'_>) -> Assessment {
         .as_ref()
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
-    let stamp = Timestamp::from_second(now.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
     let generation = license.metadata.generation;
     let cond = |type_: &str, ok: bool, reason: &str, message: String| {
-        condition(previous, generation, type_, ok, reason, message, &stamp)
+        condition(previous, generation, type_, ok, reason, message, &now)
     };
     let plugin = facts.catalog.find(&license.spec.plugin);
     let metering = Metering::of(license, plugin, facts.usage);
@@ -368,8 +366,9 @@ fn state_reason(state: LicenseState) -> &'static str {
     }
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// Whole seconds, as Kubernetes writes times: `2026-11-01T00:00:00Z`.
+fn rfc3339(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -382,8 +381,8 @@ mod tests {
     static CATALOG: std::sync::LazyLock<Catalog> =
         std::sync::LazyLock::new(|| Catalog::embedded().unwrap());
 
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
     }
 
     fn license(name: &str, created: &str, spec: serde_json::Value) -> PluginLicense {

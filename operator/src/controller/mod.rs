@@ -2,6 +2,7 @@
 //! server, and the watches of the Tenant, PluginLicense and Reseller controllers.
 
 pub mod backoff;
+pub mod clock;
 pub mod health;
 pub mod leader;
 pub mod license;

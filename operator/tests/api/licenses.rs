@@ -113,7 +113,9 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     let status = eventually("MRR with the paid license", mrr(29_900 + 9_900)).await;
     assert_eq!(status.commission_accrued.unwrap().amount_minor, 5_970);
     assert_eq!(status.tenants.unwrap().names, vec!["l1".to_owned()]);
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let month = k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m")
+        .to_string();
     let (status, ledger) = h
         .call(
             Some(&west),
@@ -218,7 +220,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
 
     // Usage over the limit withdraws the metered plugin's feature from the tenant.
     let instance = h.token("l1-instance", Role::Tenant, None, Some("l1")).await;
-    let now = chrono::Utc::now().to_rfc3339();
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let (status, body) = h
         .call(Some(&instance), Method::POST, "/plugins/usage-events", Some(json!({"events": [
             {"idempotency_key": "l1:tx:1", "plugin": "voip-gateway", "metric": "transactions", "quantity": 6000, "occurred_at": now},

@@ -7,7 +7,8 @@ pub mod watch;
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use chrono::Utc;
+use dotmac_contract::month::Month;
+use k8s_openapi::jiff::Timestamp;
 use kube::{
     Api, ResourceExt,
     api::{Patch, PatchParams},
@@ -21,6 +22,7 @@ use sea_orm::DbErr;
 
 use super::{
     backoff::Failures,
+    clock::until,
     report::{publish, status_patch},
     shared::Shared,
 };
@@ -76,7 +78,7 @@ async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action
     // Conflicts and the tenant's existence are only known once both caches are full.
     let tenants = ctx.shared.tenants.synced().await;
     let siblings = ctx.shared.licenses.synced().await.state();
-    let now = Utc::now();
+    let now = Timestamp::now();
     let tenant_exists = tenants
         .get(&ObjectRef::new(&license.spec.tenant_ref))
         .is_some_and(|t| t.metadata.deletion_timestamp.is_none());
@@ -91,7 +93,7 @@ async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action
             &ctx.shared.db,
             &license.spec.tenant_ref,
             &license.spec.plugin,
-            &dotmac_metering::period_of(now),
+            &Month::of(now).label(),
         )
         .await?
     } else {
@@ -118,10 +120,7 @@ async fn update(license: Arc<PluginLicense>, ctx: Arc<Context>) -> Result<Action
         announce(&license, &assessment.status, &ctx).await;
     }
     ctx.failures.succeeded(&license.name_any());
-    let until_clock = (assessment.next_change - now)
-        .to_std()
-        .unwrap_or_default()
-        .saturating_add(Duration::from_secs(1));
+    let until_clock = until(now, assessment.next_change);
     let mut wait = until_clock.min(ctx.shared.resync);
     if assessment.metered {
         wait = wait.min(ctx.usage_poll);

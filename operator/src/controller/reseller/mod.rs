@@ -5,9 +5,8 @@
 
 pub mod watch;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use chrono::Utc;
 use k8s_openapi::jiff::Timestamp;
 use kube::{
     Api, ResourceExt,
@@ -21,6 +20,7 @@ use sea_orm::DbErr;
 
 use super::{
     backoff::Failures,
+    clock::until,
     report::{publish, status_patch},
     shared::Shared,
 };
@@ -81,7 +81,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
     let tenants = ctx.shared.tenants.synced().await.state();
     let licenses = ctx.shared.licenses.synced().await.state();
     let name = reseller.name_any();
-    let now = Utc::now();
+    let now = Timestamp::now();
     let license_refs: Vec<&PluginLicense> = licenses.iter().map(AsRef::as_ref).collect();
     let summary = summary::summarise(
         &reseller,
@@ -91,7 +91,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
     );
     let accrual = Accrual {
         reseller: name.clone(),
-        period: dotmac_metering::period_of(now),
+        period: Month::of(now).label(),
         currency: catalog::CURRENCY.into(),
         tenants: summary.lines.len() as i64,
         mrr_minor: summary.mrr,
@@ -104,8 +104,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
         tracing::info!(reseller = %name, period = %accrual.period, mrr = accrual.mrr_minor, commission = accrual.commission_minor, "commission accrued");
     }
     let ledger_error = recorded.as_ref().err().map(ToString::to_string);
-    let stamp = Timestamp::from_second(now.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
-    let status = summary::status(&reseller, &summary, ledger_error.as_deref(), &stamp);
+    let status = summary::status(&reseller, &summary, ledger_error.as_deref(), &now);
     if reseller.status.as_ref() != Some(&status) {
         Api::<Reseller>::all(ctx.shared.client.clone())
             .patch_status(
@@ -118,11 +117,7 @@ async fn update(reseller: Arc<Reseller>, ctx: Arc<Context>) -> Result<Action, Er
     }
     recorded?;
     ctx.failures.succeeded(&name);
-    let month_end = Month::of(now).end();
-    let until_month_end = (month_end - now)
-        .to_std()
-        .unwrap_or_default()
-        .saturating_add(Duration::from_secs(1));
+    let until_month_end = until(now, Month::of(now).end());
     Ok(Action::requeue(until_month_end.min(ctx.shared.resync)))
 }
 
