@@ -19,6 +19,7 @@ pub mod fields;
 pub mod persist;
 pub mod resources;
 pub mod rfc6902;
+pub mod runtime;
 pub mod selectors;
 pub mod server;
 pub mod status;
@@ -59,6 +60,9 @@ pub enum StartError {
     /// The data file could not be opened or read.
     #[error(transparent)]
     Data(#[from] persist::PersistError),
+    /// No loopback block is free for the process runtime.
+    #[error("claiming loopback addresses for pods: {0}")]
+    Loopback(std::io::Error),
     /// A kube client could not be built.
     #[error("building a kube client: {0}")]
     Client(String),
@@ -79,6 +83,12 @@ pub struct Options {
     pub rollout_delay: Duration,
     /// How often watches that allow bookmarks get one.
     pub bookmark_interval: Duration,
+    /// Images whose pods run as local processes ([`runtime`]); none by default.
+    pub run_images: runtime::images::ImageMap,
+    /// Where running pods keep their volumes and logs; a temporary directory when unset.
+    pub pods_dir: Option<PathBuf>,
+    /// The first back-off before a crashed container restarts (10 s, as the kubelet's).
+    pub restart_backoff: Duration,
 }
 
 impl Default for Options {
@@ -90,6 +100,9 @@ impl Default for Options {
             history: 100_000,
             rollout_delay: Duration::from_millis(200),
             bookmark_interval: Duration::from_secs(5),
+            run_images: runtime::images::ImageMap::default(),
+            pods_dir: None,
+            restart_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -104,7 +117,9 @@ pub struct DevCluster {
     server: Option<tokio::task::JoinHandle<()>>,
     controllers: Option<tokio::task::JoinHandle<()>>,
     writer: Option<tokio::task::JoinHandle<()>>,
+    runtime: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
     _dir: Option<tempfile::TempDir>,
+    _pods: Option<tempfile::TempDir>,
 }
 
 impl DevCluster {
@@ -116,6 +131,13 @@ impl DevCluster {
     /// Starts a devcluster with `options`.
     pub async fn start_with(options: Options) -> Result<Self, StartError> {
         let mut store = Store::new(options.history, options.rollout_delay);
+        let block = if options.run_images.is_empty() {
+            None
+        } else {
+            let block = runtime::net::Block::claim().map_err(StartError::Loopback)?;
+            store.set_run_images(options.run_images.clone(), block.octet());
+            Some(block)
+        };
         let mut writer = None;
         let persist = match &options.data {
             Some(path) => {
@@ -177,6 +199,30 @@ impl DevCluster {
                 }
             }
         }));
+        let (runtime, pods) = if let Some(block) = block {
+            let (pods_dir, temp) = match options.pods_dir {
+                Some(dir) => (dir, None),
+                None => {
+                    let temp = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
+                        path: PathBuf::from("<pods>"),
+                        source,
+                    })?;
+                    (temp.path().to_owned(), Some(temp))
+                }
+            };
+            app.set_pods_dir(pods_dir.clone());
+            let node = runtime::kubelet::Node {
+                pods_dir,
+                images: options.run_images,
+                api: addr,
+                backoff: options.restart_backoff,
+            };
+            let (stop, stopped) = oneshot::channel();
+            let task = tokio::spawn(runtime::Runtime::new(node, block).run(app.clone(), stopped));
+            (Some((stop, task)), temp)
+        } else {
+            (None, None)
+        };
         Ok(Self {
             addr,
             kubeconfig,
@@ -185,7 +231,9 @@ impl DevCluster {
             server: Some(server),
             controllers,
             writer,
+            runtime,
             _dir: dir,
+            _pods: pods,
         })
     }
 
@@ -251,6 +299,11 @@ impl DevCluster {
     }
 
     async fn stop_inner(&mut self) {
+        if let Some((stop, task)) = self.runtime.take() {
+            // Pods get their grace period (at most 10 s) to stop, as on a node drain.
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -275,6 +328,9 @@ impl Drop for DevCluster {
         }
         self.app.close_watches();
         self.app.end_persistence();
+        if let Some((_, task)) = self.runtime.take() {
+            task.abort();
+        }
         for task in [self.controllers.take(), self.server.take()]
             .into_iter()
             .flatten()

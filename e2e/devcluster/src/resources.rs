@@ -156,6 +156,15 @@ const BUILTINS: &[Builtin] = &[
     Builtin {
         group: "",
         version: "v1",
+        kind: "Pod",
+        plural: "pods",
+        namespaced: true,
+        short: &["po"],
+        status: true,
+    },
+    Builtin {
+        group: "",
+        version: "v1",
         kind: "ServiceAccount",
         plural: "serviceaccounts",
         namespaced: true,
@@ -214,6 +223,15 @@ const BUILTINS: &[Builtin] = &[
         plural: "deployments",
         namespaced: true,
         short: &["deploy"],
+        status: true,
+    },
+    Builtin {
+        group: "apps",
+        version: "v1",
+        kind: "ReplicaSet",
+        plural: "replicasets",
+        namespaced: true,
+        short: &["rs"],
         status: true,
     },
     Builtin {
@@ -328,6 +346,27 @@ fn builtin_columns(group: &str, kind: &str) -> Vec<Column> {
         (_, "Service") => vec![
             col("Type", "string", ".spec.type"),
             col("Cluster-IP", "string", ".spec.clusterIP"),
+            col("External-IP", "string", "computed:service-external-ip"),
+            col("Port(s)", "string", "computed:service-ports"),
+        ],
+        ("", "Pod") => vec![
+            col("Ready", "string", "computed:pod-ready"),
+            col("Status", "string", "computed:pod-status"),
+            col("Restarts", "integer", "computed:pod-restarts"),
+            col("Age", "date", ".metadata.creationTimestamp"),
+            Column {
+                priority: 1,
+                ..col("IP", "string", ".status.podIP")
+            },
+            Column {
+                priority: 1,
+                ..col("Node", "string", ".spec.nodeName")
+            },
+        ],
+        (_, "ReplicaSet") => vec![
+            col("Desired", "integer", ".spec.replicas"),
+            col("Current", "integer", ".status.replicas"),
+            col("Ready", "integer", ".status.readyReplicas"),
         ],
         (_, "Secret") => vec![col("Type", "string", ".type")],
         _ => Vec::new(),

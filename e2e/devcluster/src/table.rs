@@ -82,6 +82,9 @@ fn columns(rt: &ResourceType) -> Vec<(String, String, String, i64)> {
 }
 
 fn cell(object: &Value, kind: &str, path: &str) -> Value {
+    if let Some(computed) = path.strip_prefix("computed:") {
+        return computed_cell(object, computed);
+    }
     let text = path_value(object, path);
     if text.is_empty() {
         return Value::Null;
@@ -93,6 +96,40 @@ fn cell(object: &Value, kind: &str, path: &str) -> Value {
             .map(Value::from)
             .unwrap_or(Value::from(text)),
         _ => Value::from(text),
+    }
+}
+
+/// Cells kubectl's printers compute rather than read.
+fn computed_cell(object: &Value, which: &str) -> Value {
+    use crate::runtime::podstatus;
+    match which {
+        "pod-ready" => Value::from(podstatus::display_ready(object)),
+        "pod-status" => Value::from(podstatus::display_status(object)),
+        "pod-restarts" => Value::from(podstatus::display_restarts(object)),
+        "service-external-ip" => Value::from("<none>"),
+        "service-ports" => {
+            let ports: Vec<String> = object
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| {
+                            format!(
+                                "{}/{}",
+                                p.get("port").and_then(Value::as_i64).unwrap_or_default(),
+                                p.get("protocol").and_then(Value::as_str).unwrap_or("TCP")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Value::from(if ports.is_empty() {
+                "<none>".to_owned()
+            } else {
+                ports.join(",")
+            })
+        }
+        _ => Value::Null,
     }
 }
 

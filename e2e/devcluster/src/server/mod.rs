@@ -16,6 +16,7 @@ use axum::{
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, watch};
 
+mod logs;
 mod stream;
 
 use stream::watch;
@@ -40,6 +41,8 @@ pub struct App {
     close_watches: watch::Sender<u64>,
     persist: Mutex<Option<mpsc::UnboundedSender<Vec<Change>>>>,
     bookmark_interval: Duration,
+    /// Where the process runtime keeps pods' logs, when it runs.
+    pods_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for App {
@@ -61,7 +64,18 @@ impl App {
             close_watches: watch::channel(0).0,
             persist: Mutex::new(persist),
             bookmark_interval,
+            pods_dir: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Tells the log endpoint where the process runtime keeps pods.
+    pub fn set_pods_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.pods_dir.set(dir);
+    }
+
+    /// Where the process runtime keeps pods, when it runs.
+    pub fn pods_dir(&self) -> Option<&std::path::Path> {
+        self.pods_dir.get().map(std::path::PathBuf::as_path)
     }
 
     /// Locks the store.
@@ -393,6 +407,9 @@ async fn resource_request(
     let part = match target.sub.as_deref() {
         None => Part::Main,
         Some("status") if rt.status_subresource => Part::Status,
+        Some("log") if rt.group.is_empty() && rt.plural == "pods" && method == Method::GET => {
+            return logs::serve(app, &rt, &ns, name, params);
+        }
         Some("scale") if rt.scale.is_some() => {
             return scale_request(app, &method, &rt, &ns, name, params, headers, body);
         }
@@ -636,6 +653,10 @@ fn delete_opts(options: &Value, params: &HashMap<String, String>) -> DeleteOpts 
             .pointer("/preconditions/resourceVersion")
             .and_then(Value::as_str)
             .map(str::to_owned),
+        grace: options
+            .get("gracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .or_else(|| params.get("gracePeriodSeconds")?.parse().ok()),
         dry_run: params.get("dryRun").is_some_and(|d| d == "All")
             || options
                 .get("dryRun")

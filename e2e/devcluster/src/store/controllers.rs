@@ -49,6 +49,14 @@ impl Store {
             else {
                 continue;
             };
+            if self.run_images.runs(
+                deployment
+                    .pointer("/spec/template/spec")
+                    .unwrap_or(&Value::Null),
+            ) {
+                // Its pods run: the runtime reports its status from their readiness.
+                continue;
+            }
             let replicas = deployment
                 .pointer("/spec/replicas")
                 .and_then(Value::as_i64)

@@ -199,6 +199,12 @@ impl Store {
         if opts.dry_run {
             return Ok(object);
         }
+        if self.runs_pod(&gr, &object) {
+            return Ok(match opts.grace {
+                Some(0) => self.remove(&gr, &key).unwrap_or(object),
+                grace => self.mark_pod(rt, &key, object, grace),
+            });
+        }
         if opts.propagation == Propagation::Orphan
             && let Some(uid) = meta_str(&object, "uid").map(str::to_owned)
         {
@@ -220,6 +226,9 @@ impl Store {
     ) -> Option<Value> {
         let rt = self.registry.get(gr)?;
         let mut object = self.lookup(gr, key).cloned()?;
+        if self.runs_pod(gr, &object) {
+            return Some(self.mark_pod(&rt, key, object, None));
+        }
         let is_namespace = gr.group.is_empty() && gr.resource == "namespaces";
         let mut list = finalizers(&object);
         if propagation == Propagation::Foreground
@@ -275,5 +284,41 @@ impl Store {
             self.finish_foreground(&uid);
         }
         self.lookup(gr, key).cloned().or(Some(stored))
+    }
+
+    /// Marks a running pod deleted with its grace period (the request's, else its
+    /// `terminationGracePeriodSeconds`, else 30 s); the runtime removes it once its processes
+    /// have stopped.
+    fn mark_pod(
+        &mut self,
+        rt: &Arc<ResourceType>,
+        key: &ObjKey,
+        mut object: Value,
+        grace: Option<i64>,
+    ) -> Value {
+        if object.pointer("/metadata/deletionTimestamp").is_some() {
+            let shorter = grace.is_some_and(|g| {
+                object
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .is_none_or(|old| g < old)
+            });
+            if !shorter {
+                return object;
+            }
+        }
+        let grace = grace
+            .or_else(|| {
+                object
+                    .pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30);
+        let meta = meta_mut(&mut object);
+        if !meta.contains_key("deletionTimestamp") {
+            meta.insert("deletionTimestamp".into(), Value::from(now()));
+        }
+        meta.insert("deletionGracePeriodSeconds".into(), Value::from(grace));
+        self.commit(rt, key, object, EventType::Modified)
     }
 }

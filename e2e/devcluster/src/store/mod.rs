@@ -143,6 +143,9 @@ pub struct DeleteOpts {
     pub resource_version: Option<String>,
     /// Store nothing.
     pub dry_run: bool,
+    /// `gracePeriodSeconds`: how long a running pod's processes get to stop; 0 removes it at
+    /// once.
+    pub grace: Option<i64>,
 }
 
 type ObjKey = (String, String);
@@ -232,6 +235,11 @@ pub struct Store {
     rollouts: VecDeque<(Instant, ObjKey)>,
     rollout_delay: Duration,
     next_ip: u32,
+    /// Images whose pods run as processes ([`crate::runtime`]): their Deployments are not
+    /// simulated, and their pods are deleted gracefully.
+    run_images: crate::runtime::images::ImageMap,
+    /// The runtime's loopback block, where Service addresses come from when it runs.
+    loopback_block: Option<u8>,
 }
 
 impl Store {
@@ -250,7 +258,36 @@ impl Store {
             rollouts: VecDeque::new(),
             rollout_delay,
             next_ip: 10,
+            run_images: crate::runtime::images::ImageMap::default(),
+            loopback_block: None,
         }
+    }
+
+    /// Hands the workloads of `images` to the process runtime, whose Services get addresses
+    /// from its loopback block `127.N.128.0/17`.
+    pub fn set_run_images(&mut self, images: crate::runtime::images::ImageMap, block: u8) {
+        self.run_images = images;
+        self.loopback_block = Some(block);
+    }
+
+    /// Whether `object` is a pod the process runtime runs, so its deletion waits for its
+    /// processes to stop.
+    fn runs_pod(&self, gr: &GroupResource, object: &Value) -> bool {
+        gr.group.is_empty()
+            && gr.resource == "pods"
+            && object.pointer("/spec/nodeName").is_some()
+            && self
+                .run_images
+                .runs(object.get("spec").unwrap_or(&Value::Null))
+    }
+
+    /// Removes a pod whose processes have stopped (the kubelet's final delete).
+    pub fn remove_pod(&mut self, ns: &str, name: &str) {
+        let gr = GroupResource {
+            group: String::new(),
+            resource: "pods".into(),
+        };
+        self.remove(&gr, &(ns.to_owned(), name.to_owned()));
     }
 
     /// The latest resourceVersion.
@@ -487,7 +524,11 @@ impl Store {
                 {
                     let n = self.next_ip;
                     self.next_ip += 1;
-                    let ip = format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff);
+                    // A loopback address, where the runtime's proxy serves the Service.
+                    let ip = match self.loopback_block {
+                        Some(block) => crate::runtime::net::service(block, n).to_string(),
+                        None => format!("127.96.{}.{}", (n >> 8) & 0xff, n & 0xff),
+                    };
                     object["spec"]["clusterIP"] = json!(ip);
                     object["spec"]["clusterIPs"] = json!([ip]);
                 }

@@ -107,6 +107,7 @@ impl Store {
         if !created
             && new.pointer("/metadata/deletionTimestamp").is_some()
             && finalizers(&new).is_empty()
+            && !self.runs_pod(&rt.group_resource(), &new)
         {
             let gr = rt.group_resource();
             self.objects

@@ -1,0 +1,177 @@
+//! One container as a local process. The process gets its own mount namespace (util-linux
+//! `unshare`), in which each volume is bind-mounted at its `mountPath` (read-only where the
+//! mount is), so the manifest's paths hold without touching other pods; mount points that do
+//! not exist are created first (empty directories or files on the host). This needs
+//! `CAP_SYS_ADMIN`: as root it just works; an unprivileged user runs devcluster under
+//! `unshare --user --map-root-user --mount`, which gives it that capability in a namespace of
+//! its own. A container without volume mounts is spawned directly.
+//!
+//! Standard output and error go to the container's log file, which `kubectl logs` reads.
+
+use std::{
+    fs::OpenOptions,
+    io,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::process::{Child, Command};
+
+use super::volumes::Mount;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// The whole environment.
+    pub env: Vec<(String, String)>,
+    /// Volumes to bind.
+    pub mounts: Vec<Mount>,
+    /// `workingDir`, if the container sets one.
+    pub working_dir: Option<PathBuf>,
+    /// Where output goes (appended).
+    pub log: PathBuf,
+}
+
+/// Binds each `SOURCE TARGET ro|rw` triple, then runs what follows `--`.
+const BIND_AND_EXEC: &str = r#"while [ "$1" != -- ]; do
+  mount --bind "$1" "$2" || exit 111
+  if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 111; fi
+  shift 3
+done
+shift
+exec "$@""#;
+
+/// A started process.
+#[derive(Debug)]
+pub struct Process {
+    child: Child,
+    pid: i32,
+}
+
+/// Starts `launch`.
+pub fn spawn(launch: &Launch) -> io::Result<Process> {
+    let Some((program, args)) = launch.argv.split_first() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the container has no command and its image no program",
+        ));
+    };
+    for mount in &launch.mounts {
+        prepare_target(mount)?;
+    }
+    if let Some(parent) = launch.log.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&launch.log)?;
+    let mut command = if launch.mounts.is_empty() {
+        let mut c = Command::new(program);
+        c.args(args);
+        c
+    } else {
+        let mut c = Command::new("unshare");
+        c.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            BIND_AND_EXEC,
+            "sh",
+        ]);
+        for m in &launch.mounts {
+            c.arg(&m.source)
+                .arg(&m.target)
+                .arg(if m.read_only { "ro" } else { "rw" });
+        }
+        c.arg("--").arg(program).args(args);
+        c
+    };
+    command
+        .env_clear()
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    if let Some(dir) = &launch.working_dir {
+        command.current_dir(dir);
+    }
+    let child = command.spawn()?;
+    let pid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .ok_or_else(|| io::Error::other("the process ended before its id was read"))?;
+    Ok(Process { child, pid })
+}
+
+/// A mount point must exist: a directory for a directory, a file for a file.
+fn prepare_target(mount: &Mount) -> io::Result<()> {
+    if mount.target.exists() {
+        return Ok(());
+    }
+    if mount.source.is_dir() || !mount.source.exists() {
+        std::fs::create_dir_all(&mount.target)
+    } else {
+        if let Some(parent) = mount.target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&mount.target, b"")
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit code, or 128 + the signal that ended it, as container runtimes report.
+    pub code: i32,
+    /// The signal, if one ended it.
+    pub signal: Option<i32>,
+}
+
+impl Process {
+    /// The process id (`containerID` shows it).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Waits for it to end.
+    pub async fn wait(&mut self) -> io::Result<Exit> {
+        use std::os::unix::process::ExitStatusExt;
+        let status = self.child.wait().await?;
+        Ok(Exit {
+            code: status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+            signal: status.signal(),
+        })
+    }
+
+    /// SIGTERM, then SIGKILL once `grace` has passed, as the kubelet stops a container.
+    pub async fn stop(&mut self, grace: Duration) -> io::Result<Exit> {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        match tokio::time::timeout(grace, self.wait()).await {
+            Ok(exit) => exit,
+            Err(_) => {
+                self.child.start_kill()?;
+                self.wait().await
+            }
+        }
+    }
+}
+
+/// The log of `container` in the pod directory `pod_dir`; `previous` for the run before.
+pub fn log_path(pod_dir: &Path, container: &str, previous: bool) -> PathBuf {
+    pod_dir.join(if previous {
+        format!("{container}.previous.log")
+    } else {
+        format!("{container}.log")
+    })
+}
