@@ -64,9 +64,12 @@ async fn main() -> anyhow::Result<()> {
         "devcluster serving; export KUBECONFIG={}",
         cli.kubeconfig.display()
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        stopped = tokio::signal::ctrl_c() => stopped.context("waiting for Ctrl-C")?,
+        _ = terminate.recv() => {}
+    }
     tracing::info!("devcluster stopping");
     cluster.stop().await;
     Ok(())

@@ -438,3 +438,126 @@ async fn describe_shows_the_events_a_controller_publishes() {
     let described = kubectl.ok(&["describe", "tn", "acme"]).await;
     assert!(!described.contains("PhaseChanged"), "{described}");
 }
+
+/// A devcluster that runs the fixture program for `example.test/fixture`.
+async fn node() -> (DevCluster, Kubectl) {
+    dotmac_telemetry::install_crypto_provider();
+    let cluster = DevCluster::start_with(dotmac_devcluster::Options {
+        run_images: dotmac_devcluster::runtime::images::ImageMap::default().with(
+            "example.test/fixture",
+            repo().join("e2e/devcluster/tests/fixtures/pod.py"),
+        ),
+        ..dotmac_devcluster::Options::default()
+    })
+    .await
+    .unwrap();
+    let kubectl = Kubectl::new(&cluster);
+    (cluster, kubectl)
+}
+
+#[tokio::test]
+async fn pods_that_run_are_listed_logged_described_and_deleted_gracefully() {
+    let (_cluster, kubectl) = node().await;
+    kubectl
+        .ok(&["apply", "-f", "e2e/devcluster/tests/fixtures/web.yaml"])
+        .await;
+    let rolled = kubectl
+        .ok(&[
+            "-n",
+            "fx",
+            "rollout",
+            "status",
+            "deploy/web",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(rolled.contains("successfully rolled out"), "{rolled}");
+
+    let table = kubectl.ok(&["get", "pods", "-A"]).await;
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows.iter().all(|r| r[2] == "1/1" && r[3] == "Running"),
+        "{table}"
+    );
+    let pod = rows[0][1].to_owned();
+
+    let services = kubectl.ok(&["get", "svc", "-n", "fx"]).await;
+    let web: Vec<&str> = services
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(web[4], "8082/TCP", "{services}");
+    let ready = reqwest::get(format!("http://{}:8082/ready", web[2]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ready, "yes", "the Service's address answers");
+
+    let logs = kubectl.ok(&["-n", "fx", "logs", &pod]).await;
+    assert!(logs.starts_with("listening on 127."), "{logs}");
+    let described = kubectl.ok(&["-n", "fx", "describe", "pod", &pod]).await;
+    for expected in [
+        "Status:       Running",
+        "http-get http://:http/ready delay=0s timeout=1s period=1s successThreshold=1 failureThreshold=3",
+        "Started container web",
+    ] {
+        assert!(described.contains(expected), "{expected}: {described}");
+    }
+
+    // A deletion waits out the process's SIGTERM handling, following its log to the end.
+    let mut follow = kubectl.command(&["-n", "fx", "logs", "-f", &pod]);
+    let follower = follow.stdout(Stdio::piped()).spawn().unwrap();
+    kubectl
+        .ok(&["-n", "fx", "delete", "pod", &pod, "--wait=false"])
+        .await;
+    let listed = kubectl.ok(&["-n", "fx", "get", "pod", &pod]).await;
+    assert!(listed.contains("Terminating"), "{listed}");
+    kubectl
+        .ok(&[
+            "-n",
+            "fx",
+            "wait",
+            "--for=delete",
+            &format!("pod/{pod}"),
+            "--timeout=30s",
+        ])
+        .await;
+    let followed = tokio::time::timeout(Duration::from_secs(30), follower.wait_with_output())
+        .await
+        .expect("kubectl logs -f ends with the pod")
+        .unwrap();
+    let followed = String::from_utf8_lossy(&followed.stdout);
+    assert!(followed.contains("terminating"), "{followed}");
+
+    kubectl
+        .ok(&["-n", "fx", "scale", "deploy/web", "--replicas=0"])
+        .await;
+    kubectl
+        .ok(&[
+            "-n",
+            "fx",
+            "wait",
+            "--for=delete",
+            "pod",
+            "-l",
+            "app=web",
+            "--timeout=30s",
+        ])
+        .await;
+    let left = kubectl.ok(&["get", "pods", "-n", "fx", "-o", "name"]).await;
+    assert!(left.trim().is_empty(), "{left}");
+}

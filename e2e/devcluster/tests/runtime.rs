@@ -27,6 +27,7 @@ const IMAGE: &str = "example.test/fixture";
 const MOUNT: &str = "/run/devcluster-fixture/config";
 
 async fn node() -> (DevCluster, Client) {
+    dotmac_telemetry::install_crypto_provider();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pod.py");
     let cluster = DevCluster::start_with(Options {
         run_images: ImageMap::default().with(IMAGE, fixture),
@@ -466,4 +467,50 @@ async fn deletion_is_graceful_and_a_rolling_update_keeps_every_replica_ready() {
         .collect();
     assert_eq!(hashes.len(), 1, "every pod runs the new template");
     cluster.stop().await;
+}
+
+#[tokio::test]
+async fn no_pod_process_outlives_a_killed_devcluster() {
+    dotmac_telemetry::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pod.py");
+    let mut devcluster = tokio::process::Command::new(env!("CARGO_BIN_EXE_devcluster"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--run-image")
+        .arg(format!("{IMAGE}={}", fixture.display()))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = eventually("devcluster up", 30, || async {
+        let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().ok()?);
+        let client = Client::try_from(config).ok()?;
+        client.apiserver_version().await.ok()?;
+        Some(client)
+    })
+    .await;
+    setup(&client, "orphans", 1, "0").await;
+    eventually("ready", 30, || async {
+        (ready_replicas(&client, "orphans").await == 1).then_some(())
+    })
+    .await;
+    let address = format!("{}:8080", ip(&pods(&client, "orphans").await[0]));
+    assert!(get(&format!("http://{address}/ready")).await.is_some());
+    devcluster.start_kill().unwrap();
+    devcluster.wait().await.unwrap();
+    eventually("the pod's process gone", 10, || async {
+        tokio::net::TcpStream::connect(&address)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 }

@@ -10,6 +10,7 @@
 //! controllers' writes, hands each pod's desired state to its tasks, and writes back the pod
 //! status and events the tasks report. A pod that stays as it is writes nothing.
 
+pub mod defaults;
 pub mod env;
 pub mod images;
 pub mod kubelet;

@@ -4,7 +4,7 @@
 //! not exist are created first (empty directories or files on the host). This needs
 //! `CAP_SYS_ADMIN`: as root it just works; an unprivileged user runs devcluster under
 //! `unshare --user --map-root-user --mount`, which gives it that capability in a namespace of
-//! its own. A container without volume mounts is spawned directly.
+//! its own.
 //!
 //! Standard output and error go to the container's log file, which `kubectl logs` reads.
 
@@ -69,13 +69,21 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
         .create(true)
         .append(true)
         .open(&launch.log)?;
-    let mut command = if launch.mounts.is_empty() {
-        let mut c = Command::new(program);
-        c.args(args);
-        c
-    } else {
-        let mut c = Command::new("unshare");
-        c.args([
+    // The container is PID 1 of a PID namespace of its own, as in a container: when it ends,
+    // the kernel ends everything it started. `unshare` stays its parent and takes it down
+    // when killed (`--kill-child`), and is itself killed when devcluster ends, however it
+    // ends (`setpriv --pdeathsig`).
+    let mut command = Command::new("setpriv");
+    command.args([
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "unshare",
+        "--pid",
+        "--kill-child",
+    ]);
+    if !launch.mounts.is_empty() {
+        command.args([
             "--mount",
             "--propagation",
             "private",
@@ -85,13 +93,14 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
             "sh",
         ]);
         for m in &launch.mounts {
-            c.arg(&m.source)
+            command
+                .arg(&m.source)
                 .arg(&m.target)
                 .arg(if m.read_only { "ro" } else { "rw" });
         }
-        c.arg("--").arg(program).args(args);
-        c
-    };
+        command.arg("--");
+    }
+    command.arg(program).args(args);
     command
         .env_clear()
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -152,9 +161,12 @@ impl Process {
         })
     }
 
-    /// SIGTERM, then SIGKILL once `grace` has passed, as the kubelet stops a container.
+    /// SIGTERM to the container's PID 1, then SIGKILL once `grace` has passed, as the kubelet
+    /// stops a container. As in a container, a PID 1 without a SIGTERM handler ignores it and
+    /// waits out the grace period.
     pub async fn stop(&mut self, grace: Duration) -> io::Result<Exit> {
-        if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
+        let init = first_child(self.pid).unwrap_or(self.pid);
+        if let Some(pid) = rustix::process::Pid::from_raw(init) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
         match tokio::time::timeout(grace, self.wait()).await {
@@ -165,6 +177,16 @@ impl Process {
             }
         }
     }
+}
+
+/// The first child of `pid` (the container's PID 1 under `unshare`), from `/proc`.
+fn first_child(pid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The log of `container` in the pod directory `pod_dir`; `previous` for the run before.

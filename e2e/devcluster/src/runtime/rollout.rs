@@ -471,16 +471,6 @@ fn new_pod(rs: &Value) -> Value {
     let template = rs.pointer("/spec/template").cloned().unwrap_or_default();
     let mut spec = template.get("spec").cloned().unwrap_or_else(|| json!({}));
     spec["nodeName"] = json!(NODE);
-    for (field, default) in [
-        ("restartPolicy", json!("Always")),
-        ("terminationGracePeriodSeconds", json!(30)),
-        ("dnsPolicy", json!("ClusterFirst")),
-        ("schedulerName", json!("default-scheduler")),
-    ] {
-        if spec.get(field).is_none() {
-            spec[field] = default;
-        }
-    }
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {

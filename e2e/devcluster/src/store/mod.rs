@@ -533,6 +533,11 @@ impl Store {
                     object["spec"]["clusterIPs"] = json!([ip]);
                 }
             }
+            ("", "pods") => {
+                if let Some(spec) = object.get_mut("spec") {
+                    crate::runtime::defaults::pod_spec(spec);
+                }
+            }
             ("apps", "deployments")
                 if object.pointer("/spec/replicas").is_none() && object.get("spec").is_some() =>
             {
