@@ -23,7 +23,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 mod common;
 
-use common::DevBao;
+use dotmac_testkit::openbao::DevBao;
 
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -6,6 +6,8 @@
 //! them. A plain `cargo nextest run` skips the service tier (`.config/nextest.toml`);
 //! `scripts/test` starts the services and runs every tier.
 
+pub mod openbao;
+
 use std::{net::TcpStream, time::Duration};
 
 /// PostgreSQL's admin URL: the `postgres` database as a superuser.

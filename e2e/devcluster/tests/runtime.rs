@@ -151,7 +151,7 @@ async fn get(url: &str) -> Option<String> {
 
 #[tokio::test]
 async fn pods_run_with_their_environment_volumes_and_services() {
-    let (_cluster, client) = node().await;
+    let (cluster, client) = node().await;
     setup(&client, "web", 2, "0").await;
     eventually("two ready replicas", 30, || async {
         (ready_replicas(&client, "web").await == 2).then_some(())
@@ -261,6 +261,11 @@ async fn pods_run_with_their_environment_volumes_and_services() {
         .map(|c| c.restart_count)
         .sum();
     assert_eq!(restarts, 0, "config and readiness changes restart nothing");
+
+    // Running pods that stay as they are write nothing, probes passing or not.
+    let before = cluster.writes();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(cluster.writes(), before, "a steady node writes nothing");
 }
 
 #[tokio::test]

@@ -17,7 +17,6 @@ mod secrecy;
 use std::time::Duration;
 
 use clap::Parser;
-use common::DevBao;
 use dotmac_devcluster::DevCluster;
 use dotmac_operator::{
     config::ControllerConfig,
@@ -27,6 +26,7 @@ use dotmac_operator::{
     },
 };
 use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
+use dotmac_testkit::openbao::DevBao;
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret};
 use kube::{
     Api, Client,

@@ -119,6 +119,22 @@ impl Runtime {
                 .runs(d.pointer("/spec/template/spec").unwrap_or(&Value::Null))
             {
                 let ns = text(d, "/metadata/namespace");
+                let key = (ns.to_owned(), text(d, "/metadata/name").to_owned());
+                let replicas = d
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                if let Some(bounded) = store.autoscaled_replicas(&key, replicas) {
+                    // An autoscaler moves replicas into its bounds, as the HPA controller does.
+                    writes.push(Write::Patch {
+                        resource: "deployments",
+                        namespace: key.0,
+                        name: key.1,
+                        body: json!({"spec": {"replicas": bounded}}),
+                        status: false,
+                    });
+                    continue;
+                }
                 writes.extend(rollout::deployment(
                     d,
                     &world.in_ns(&world.replica_sets, ns),

@@ -365,9 +365,12 @@ fn deployment_status(
         "availableReplicas": ready,
         "conditions": conditions,
     });
-    if replicas - ready > 0 {
-        status["unavailableReplicas"] = json!(replicas - ready);
-    }
+    // Null removes a count that fell to zero (a merge patch), as the controller omits it.
+    status["unavailableReplicas"] = if replicas > ready {
+        json!(replicas - ready)
+    } else {
+        Value::Null
+    };
     status
 }
 
@@ -396,8 +399,7 @@ fn condition(
            "lastUpdateTime": kept("lastUpdateTime"), "lastTransitionTime": kept("lastTransitionTime")})
 }
 
-/// Whether `current` already holds every field of `wanted` (absent counts as zero for
-/// `unavailableReplicas`).
+/// Whether `current` already holds every field of `wanted`; a null in `wanted` means absent.
 fn same_status(current: Option<&Value>, wanted: &Value) -> bool {
     let Some(current) = current else {
         return false;
@@ -405,9 +407,10 @@ fn same_status(current: Option<&Value>, wanted: &Value) -> bool {
     let Some(fields) = wanted.as_object() else {
         return false;
     };
-    fields.iter().all(|(k, v)| current.get(k) == Some(v))
-        && (wanted.get("unavailableReplicas").is_some()
-            || current.get("unavailableReplicas").is_none())
+    fields.iter().all(|(k, v)| match v {
+        Value::Null => current.get(k).is_none_or(Value::is_null),
+        _ => current.get(k) == Some(v),
+    })
 }
 
 /// The writes that give a ReplicaSet its number of pods, and its status.

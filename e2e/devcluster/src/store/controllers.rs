@@ -6,7 +6,7 @@ use super::*;
 impl Store {
     /// The replicas an autoscaler targeting the Deployment `key` wants instead of `replicas`,
     /// when they fall outside its bounds.
-    pub(super) fn autoscaled_replicas(&self, key: &ObjKey, replicas: i64) -> Option<i64> {
+    pub fn autoscaled_replicas(&self, key: &(String, String), replicas: i64) -> Option<i64> {
         let gr = GroupResource {
             group: "autoscaling".into(),
             resource: "horizontalpodautoscalers".into(),
