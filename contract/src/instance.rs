@@ -21,6 +21,10 @@ pub const LISTEN: &str = "DOTMAC_ISP_LISTEN";
 pub const DATABASE_URL: &str = "DATABASE_URL";
 /// The instance's Redis user (from the credentials Secret).
 pub const REDIS_URL: &str = "REDIS_URL";
+/// The management API as the instance reaches it, for its health and usage reports.
+pub const MANAGEMENT_API_URL: &str = "DOTMAC_MANAGEMENT_API_URL";
+/// The instance's own token at the management API (from the credentials Secret).
+pub const MANAGEMENT_API_TOKEN: &str = "DOTMAC_MANAGEMENT_API_TOKEN";
 
 /// The port an instance serves on.
 pub const PORT: u16 = 8001;

@@ -59,11 +59,11 @@ pub struct ServeConfig {
 
     /// The management API to report usage and health to (`http://…:8000`); no reports without
     /// it (usage events wait in the outbox).
-    #[arg(long, env = "DOTMAC_MANAGEMENT_API_URL")]
+    #[arg(long, env = instance::MANAGEMENT_API_URL)]
     pub management_api_url: Option<String>,
 
     /// This tenant's token at the management API.
-    #[arg(long, env = "DOTMAC_MANAGEMENT_API_TOKEN", hide_env_values = true)]
+    #[arg(long, env = instance::MANAGEMENT_API_TOKEN, hide_env_values = true)]
     pub management_api_token: Option<String>,
 
     /// Seconds between usage flushes to the management API.

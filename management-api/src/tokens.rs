@@ -125,6 +125,49 @@ pub async fn bootstrap(db: &impl ConnectionTrait, token: &str) -> Result<(), DbE
     }
 }
 
+/// The name of the token the operator keeps for `tenant`'s instance.
+pub fn instance_token_name(tenant: &str) -> String {
+    format!("instance:{tenant}")
+}
+
+/// Makes `token` the live token of `tenant`'s instance: the operator keeps the token in the
+/// tenant's credentials and this row in step with it. Writes only when the row is missing,
+/// revoked or holds another token (a rotation), so a steady reconcile only reads.
+pub async fn ensure_instance(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    token: &str,
+) -> Result<(), DbErr> {
+    let name = instance_token_name(tenant);
+    let hash = digest(token);
+    let existing = api_token::Entity::find()
+        .filter(api_token::Column::Name.eq(&name))
+        .one(db)
+        .await?;
+    match existing {
+        Some(row)
+            if row.token_hash == hash
+                && row.revoked_at.is_none()
+                && row.tenant.as_deref() == Some(tenant) =>
+        {
+            Ok(())
+        }
+        Some(_) => api_token::Entity::update_many()
+            .col_expr(api_token::Column::TokenHash, Expr::value(hash))
+            .col_expr(api_token::Column::Role, Expr::value("tenant"))
+            .col_expr(api_token::Column::Tenant, Expr::value(tenant))
+            .col_expr(
+                api_token::Column::RevokedAt,
+                Expr::value(Option::<sea_orm::prelude::DateTimeUtc>::None),
+            )
+            .filter(api_token::Column::Name.eq(&name))
+            .exec(db)
+            .await
+            .map(|_| ()),
+        None => store(db, &name, "tenant", None, Some(tenant), &hash).await,
+    }
+}
+
 /// Revokes the token named `name`; `false` when there is none.
 pub async fn revoke(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
     let result = api_token::Entity::update_many()

@@ -79,6 +79,11 @@ pub struct ControllerConfig {
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
 
+    /// The management API's URL as tenant instances reach it (`http://dotmac-api.dotmac-system.svc:8000`),
+    /// for their health and usage reports; instances report nothing without it.
+    #[arg(long, env = "DOTMAC_INSTANCE_API_URL")]
+    pub instance_api_url: Option<String>,
+
     /// Where tenants' databases, Redis users and OpenBao namespaces are made.
     #[command(flatten)]
     pub data_plane: DataPlaneConfig,

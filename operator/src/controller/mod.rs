@@ -161,7 +161,7 @@ async fn controllers(
     );
     let shared = Arc::new(shared::Shared {
         client: client.clone(),
-        db: platform,
+        db: platform.clone(),
         tenants,
         licenses: licenses.clone(),
         plugins,
@@ -187,6 +187,7 @@ async fn controllers(
         data_plane,
         failures: Default::default(),
         licenses,
+        platform,
     });
     tokio::join!(
         tenant::watch::run(

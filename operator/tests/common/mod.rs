@@ -55,6 +55,15 @@ pub async fn controller(
     config: dotmac_operator::config::ControllerConfig,
 ) -> Result<(), dotmac_operator::controller::RunError> {
     let platform = PlatformDb::new().await;
+    controller_on(client, config, &platform).await
+}
+
+/// The controllers with `config` on the platform database `platform`.
+pub async fn controller_on(
+    client: Client,
+    config: dotmac_operator::config::ControllerConfig,
+    platform: &PlatformDb,
+) -> Result<(), dotmac_operator::controller::RunError> {
     let catalog = dotmac_platform::plugins::source::PluginCatalog::fixed(
         dotmac_platform::plugins::Catalog::embedded().unwrap(),
     );

@@ -28,8 +28,24 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
             "BAO_ROLE_ID",
             "BAO_SECRET_ID",
             "DATABASE_URL",
+            "DOTMAC_MANAGEMENT_API_TOKEN",
             "REDIS_URL"
         ]
+    );
+    // The instance's management-API token speaks for this tenant only; only its hash is kept.
+    let speaks_for = |token: String| {
+        let db = h.platform.db.clone();
+        async move {
+            dotmac_management_api::tokens::verify(&db, &token)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        speaks_for(data["DOTMAC_MANAGEMENT_API_TOKEN"].clone()).await,
+        Some(dotmac_management_api::tokens::Principal::Tenant(
+            name.clone()
+        ))
     );
     assert_eq!(data["BAO_NAMESPACE"], format!("tenants/{name}"));
     let db = dotmac_operator::controller::tenant::names::database(&name);
@@ -82,6 +98,17 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     })
     .await;
     assert_ne!(rotated["DATABASE_URL"], data["DATABASE_URL"]);
+    until("the new instance token in force", || async {
+        speaks_for(rotated["DOTMAC_MANAGEMENT_API_TOKEN"].clone())
+            .await
+            .map(|_| ())
+    })
+    .await;
+    assert_eq!(
+        speaks_for(data["DOTMAC_MANAGEMENT_API_TOKEN"].clone()).await,
+        None,
+        "the replaced instance token is refused"
+    );
     assert_ne!(rotated["BAO_SECRET_ID"], data["BAO_SECRET_ID"]);
     let login = |secret_id: String| {
         let (addr, role_id, ns) = (
@@ -137,6 +164,11 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
     );
     assert_eq!(admin.read_credentials(&name).await.ok().flatten(), None);
     assert!(!redis_user_exists(&name).await, "the Redis user is gone");
+    assert_eq!(
+        speaks_for(rotated["DOTMAC_MANAGEMENT_API_TOKEN"].clone()).await,
+        None,
+        "a deleted tenant's instance token is revoked"
+    );
 }
 
 #[tokio::test]

@@ -47,6 +47,8 @@ struct Harness {
     dir: tempfile::TempDir,
     bao_addr: String,
     controller: tokio::task::JoinHandle<()>,
+    /// The platform database the controllers record instance tokens in.
+    platform: std::sync::Arc<common::PlatformDb>,
 }
 
 async fn harness(bao_addr: &str) -> Harness {
@@ -76,8 +78,10 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
     ])
     .config;
     let run_client = client.clone();
+    let platform = std::sync::Arc::new(common::PlatformDb::new().await);
+    let run_platform = platform.clone();
     let controller = tokio::spawn(async move {
-        if let Err(error) = common::controller(run_client, config).await {
+        if let Err(error) = common::controller_on(run_client, config, &run_platform).await {
             panic!("controller stopped: {error}");
         }
     });
@@ -87,6 +91,7 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
         dir,
         bao_addr: bao_addr.to_owned(),
         controller,
+        platform,
     }
 }
 

@@ -72,7 +72,7 @@ async fn no_credential_reaches_a_log_line_event_or_status() {
     let admin = OpenBao::new(&bao.addr, Password::from_stored("test-root".into())).unwrap();
     let mut secrets: Vec<String> = Vec::new();
     let mut collect = |kv: serde_json::Map<String, serde_json::Value>| {
-        for key in ["db_password", "redis_password", "secret_id"] {
+        for key in ["db_password", "redis_password", "secret_id", "api_token"] {
             secrets.push(kv[key].as_str().unwrap().to_owned());
         }
     };

@@ -25,6 +25,14 @@ pub async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
                 source,
             })?;
     }
+    // Whatever the deletion policy keeps, the instance no longer speaks for the tenant.
+    let token = dotmac_management_api::tokens::instance_token_name(&tenant.name_any());
+    dotmac_management_api::tokens::revoke(&ctx.platform, &token)
+        .await
+        .map_err(|source| Error::InstanceToken {
+            action: "revoked",
+            source,
+        })?;
     let namespace = names::namespace(&tenant.name_any());
     remove_namespace(ctx, &namespace).await?;
     ctx.applied.forget_namespace(&namespace);

@@ -81,6 +81,17 @@ fn field(creds: &Map<String, Value>, key: &str) -> Password {
     )
 }
 
+/// A fresh management-API token for an instance (`dmp_…`, as the API's own tokens).
+fn instance_token() -> Result<Password, ProvisionError> {
+    dotmac_web::bearer::generate("dmp_")
+        .map(Password::from_stored)
+        .map_err(|e| ProvisionError::Failed {
+            backend: "OpenBao",
+            step: "generate the instance's API token",
+            message: e.to_string(),
+        })
+}
+
 /// A part that is not in place.
 #[derive(Debug)]
 pub struct Blocked {
@@ -222,7 +233,14 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             .unwrap_or_default();
         let stored = self.openbao.read_credentials(name).await?;
         let creds = match stored {
-            Some(c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => c,
+            Some(mut c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => {
+                // Credentials stored before instances had a management-API token get one.
+                if !c.contains_key("api_token") {
+                    c.insert("api_token".into(), Value::from(instance_token()?.expose()));
+                    self.openbao.write_credentials(name, &c).await?;
+                }
+                c
+            }
             other => {
                 let previous_secret_id = other
                     .as_ref()
@@ -299,6 +317,10 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                     self.redis_host
                 ),
             ),
+            (
+                instance::MANAGEMENT_API_TOKEN.to_owned(),
+                field(creds, "api_token").expose().to_owned(),
+            ),
             ("BAO_ADDR".to_owned(), self.openbao_addr.clone()),
             ("BAO_NAMESPACE".to_owned(), openbao::namespace(name)),
             ("BAO_ROLE_ID".to_owned(), role_id.to_owned()),
@@ -328,6 +350,7 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             "db_password": generate()?.expose(),
             "redis_password": generate()?.expose(),
             "secret_id": secret_id.expose(),
+            "api_token": instance_token()?.expose(),
             "rotation": rotation,
             "applied": false,
         });

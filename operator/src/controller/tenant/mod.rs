@@ -57,6 +57,17 @@ pub enum Error {
         /// Why it failed.
         source: kube::Error,
     },
+    /// The instance's management-API token could not be recorded or revoked in the platform
+    /// database.
+    #[error(
+        "the instance's management-API token could not be {action} in the platform database: {source}"
+    )]
+    InstanceToken {
+        /// `recorded` or `revoked`.
+        action: &'static str,
+        /// Why.
+        source: sea_orm::DbErr,
+    },
     /// The deleted tenant's namespace is still terminating; the finalizer stays until it is gone.
     #[error("the namespace {0} is still being deleted")]
     NamespaceTerminating(String),
@@ -88,6 +99,7 @@ impl Error {
                 ..
             } => "ApiError".into(),
             Error::Kube { .. } => "ApiUnreachable".into(),
+            Error::InstanceToken { .. } => "PlatformDatabaseFailed".into(),
             Error::NamespaceTerminating(_) => "NamespaceTerminating".into(),
             Error::Finalizer(_) => "FinalizerRefused".into(),
         }
@@ -135,6 +147,8 @@ pub struct Context {
     pub failures: Failures,
     /// Every PluginLicense, whose granted features join the tenant's entitlements.
     pub licenses: dotmac_platform::cache::Cache<dotmac_platform::crd::PluginLicense>,
+    /// The platform database, where each instance's management-API token is recorded.
+    pub platform: sea_orm::DatabaseConnection,
 }
 
 impl std::fmt::Debug for Context {

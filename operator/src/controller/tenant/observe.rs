@@ -1,6 +1,7 @@
 //! The observe step of a Tenant reconcile: everything read before anything is applied (the
 //! reseller, the licenses' features, the data plane and its credentials), as one value.
 
+use dotmac_contract::instance;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -59,6 +60,18 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
     };
     let provisioned = data_plane.provision(tenant).await;
     observed.data_plane = Some(provisioned.state);
+    if let Ok(data) = &provisioned.secret_data
+        && let Some(token) = data.get(instance::MANAGEMENT_API_TOKEN)
+        && let Err(source) =
+            dotmac_management_api::tokens::ensure_instance(&ctx.platform, &name, token).await
+    {
+        let error = Error::InstanceToken {
+            action: "recorded",
+            source,
+        };
+        observed.failure = Some((error.reason(), error.to_string()));
+        return Ok(Observation::Blocked(observed, error));
+    }
     Ok(match provisioned.secret_data {
         Ok(data) => Observation::Ready(
             observed,

@@ -307,8 +307,13 @@ pub fn hash(value: &Value) -> String {
     format!("{h:016x}")
 }
 
-/// The ConfigMap's data: the instance's settings and its entitlements file.
-pub fn config_data(tenant: &Tenant, inputs: &Inputs) -> BTreeMap<String, String> {
+/// The ConfigMap's data: the instance's settings (with where it reports, when the operator
+/// knows) and its entitlements file.
+pub fn config_data(
+    tenant: &Tenant,
+    config: &ControllerConfig,
+    inputs: &Inputs,
+) -> BTreeMap<String, String> {
     let name = tenant.metadata.name.clone().unwrap_or_default();
     let spec = &tenant.spec;
     let file = EntitlementsFile {
@@ -331,6 +336,9 @@ pub fn config_data(tenant: &Tenant, inputs: &Inputs) -> BTreeMap<String, String>
         instance::ENTITLEMENTS_FILE,
         instance::ENTITLEMENTS_PATH.to_owned(),
     );
+    if let Some(url) = &config.instance_api_url {
+        set(instance::MANAGEMENT_API_URL, url.clone());
+    }
     if let Some(limits) = &spec.limits {
         if let Some(n) = limits.max_customers {
             set(instance::MAX_CUSTOMERS, n.to_string());
@@ -347,7 +355,7 @@ pub fn config_data(tenant: &Tenant, inputs: &Inputs) -> BTreeMap<String, String>
 pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> Vec<Desired> {
     let owned = Owned::new(tenant);
     let size = sizes::profile(tenant.spec.size);
-    let data = config_data(tenant, inputs);
+    let data = config_data(tenant, config, inputs);
     let config_hash = hash(&json!({"config": data, "credentials": inputs.credentials_hash}));
     let mut out = vec![
         Desired::Namespace(Namespace {

@@ -177,9 +177,23 @@ fn config_or_credentials_changes_roll_the_pods() {
     );
     let data = config_data(
         &tenant(json!({"plan": "basic", "limits": {"apiRateLimitPerMinute": 100}})),
+        &config(),
         &Inputs::default(),
     );
     assert_eq!(data["DOTMAC_API_RATE_LIMIT_PER_MINUTE"], "100");
+    assert!(
+        !data.contains_key("DOTMAC_MANAGEMENT_API_URL"),
+        "no reports without the operator's instance API URL"
+    );
+    let reporting = ControllerConfig {
+        instance_api_url: Some("http://dotmac-api.dotmac-system.svc:8000".into()),
+        ..config()
+    };
+    let data = config_data(&tenant(json!({})), &reporting, &Inputs::default());
+    assert_eq!(
+        data["DOTMAC_MANAGEMENT_API_URL"],
+        "http://dotmac-api.dotmac-system.svc:8000"
+    );
     let file: serde_json::Value = serde_json::from_str(&data["entitlements.json"]).unwrap();
     assert!(
         file["features"]
