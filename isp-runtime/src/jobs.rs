@@ -108,6 +108,36 @@ impl JobQueue {
     }
 }
 
+impl JobQueue {
+    /// Whether Redis answers (`None` for a queue in process).
+    pub async fn ping(&self) -> Option<Result<(), String>> {
+        match self {
+            Self::Local(_) => None,
+            Self::Redis(queue) => Some(
+                queue
+                    .client
+                    .ping::<String>(None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            ),
+        }
+    }
+
+    /// Jobs waiting, or why the queue cannot say.
+    pub async fn backlog(&self) -> Result<u64, String> {
+        match self {
+            Self::Local(tx) if tx.is_closed() => Err("the job worker stopped".into()),
+            Self::Local(_) => Ok(0),
+            Self::Redis(queue) => queue
+                .client
+                .llen::<u64, _>(&queue.ready)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
 impl RedisQueue {
     /// Moves jobs a crashed worker had taken back to the ready list.
     async fn recover(&self) -> Result<(), fred::error::Error> {

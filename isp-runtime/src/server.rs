@@ -64,7 +64,7 @@ pub async fn assemble(
     };
     let (queue, source, limiter) = queue_and_limiter(config.redis_url.as_deref(), &tenant).await?;
     runs::requeue_unfinished(&db, &queue).await?;
-    spawn_worker(config, &db, &queue, source);
+    let worker = spawn_worker(config, &db, &queue, source);
     let api_calls = ApiCalls::default();
     if let Some(url) = &config.management_api_url {
         let reporting = ReportingConfig {
@@ -73,7 +73,14 @@ pub async fn assemble(
             usage_interval: Duration::from_secs(config.usage_report_seconds),
             health_interval: Duration::from_secs(config.health_report_seconds),
         };
-        reporting::spawn(db.clone(), tenant.clone(), reporting, api_calls.clone());
+        let checks = reporting::health::Checks::new(db.clone(), queue.clone(), worker);
+        reporting::spawn(
+            db.clone(),
+            tenant.clone(),
+            reporting,
+            api_calls.clone(),
+            checks,
+        );
         tracing::info!(%tenant, %url, "reporting usage and health to the management API");
     }
     let state = AppState {
@@ -117,13 +124,16 @@ async fn queue_and_limiter(
     Ok((queue, source, Some(limiter)))
 }
 
-/// Starts the worker that executes queued billing and dunning runs.
+/// Starts the worker that executes queued billing and dunning runs; the flag is true while it
+/// runs.
 fn spawn_worker(
     config: &ServeConfig,
     db: &sea_orm::DatabaseConnection,
     queue: &JobQueue,
     source: jobs::JobSource,
-) {
+) -> Arc<std::sync::atomic::AtomicBool> {
+    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = running.clone();
     let run_settings = RunSettings {
         batch_size: config.billing_batch_size,
         terms_days: config.payment_terms_days,
@@ -147,6 +157,8 @@ fn spawn_worker(
             },
         )
         .await;
-        tracing::info!(tenant = %tenant, "job worker stopped");
+        flag.store(false, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(tenant = %tenant, "job worker stopped");
     });
+    running
 }

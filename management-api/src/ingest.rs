@@ -1,6 +1,7 @@
 //! What tenant instances report: usage events (`POST /plugins/usage-events`, batches of up to
 //! 1,000, each event once by its idempotency key) and health (`POST /monitoring/health-checks`,
-//! the latest also in the Tenant's `status.health`, written at most every 30 s per tenant).
+//! the latest also in the Tenant's `status.health`: a change of state at once, the same state at
+//! most every 30 s per tenant).
 
 use std::time::{Duration, Instant};
 
@@ -150,11 +151,12 @@ async fn health(
             .health_writes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let due = writes
-            .get(&tenant)
-            .is_none_or(|last| last.elapsed() >= HEALTH_WRITE_INTERVAL);
+        // A change of state is written at once; the same state at most every interval.
+        let due = writes.get(&tenant).is_none_or(|(at, state)| {
+            *state != report.status || at.elapsed() >= HEALTH_WRITE_INTERVAL
+        });
         if due {
-            writes.insert(tenant.clone(), Instant::now());
+            writes.insert(tenant.clone(), (Instant::now(), report.status));
         }
         due
     };

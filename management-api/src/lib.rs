@@ -26,6 +26,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use dotmac_contract::reporting::HealthState;
 use dotmac_web::{bearer::challenge, problem::Problem};
 use kube::{
     Api, Client,
@@ -94,8 +95,9 @@ pub struct AppState {
     pub licenses: Cache<PluginLicense>,
     /// The plugin catalog in force.
     pub plugins: PluginCatalog,
-    /// When each tenant's status last got a health report, to write it at most every 30 s.
-    pub health_writes: Arc<Mutex<HashMap<String, Instant>>>,
+    /// When each tenant's status last got a health report, and its state: the same state is
+    /// written at most every 30 s, a change at once.
+    pub health_writes: Arc<Mutex<HashMap<String, (Instant, HealthState)>>>,
     /// Request counts for `/metrics`.
     pub metrics: dotmac_web::metrics::HttpMetrics,
     /// Per-token rate limits, when Redis is configured, and the limit per minute.

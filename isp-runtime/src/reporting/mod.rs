@@ -1,5 +1,6 @@
 //! Reporting to the management API: usage events (`api_calls`, `transactions`, `storage_gb`)
-//! through a database outbox, and a health report on a fixed interval.
+//! through a database outbox, and health reports ([`health`]) when the state changes and on an
+//! interval.
 //!
 //! Events are written to `usage_outbox` (a payment's in the payment's own transaction), each
 //! with an idempotency key, and a sender posts unsent ones in batches, marking them sent only
@@ -7,6 +8,7 @@
 //! after a timeout carries the same keys, so nothing is counted twice.
 
 pub mod entity;
+pub mod health;
 
 use std::{
     sync::{
@@ -17,8 +19,7 @@ use std::{
 };
 
 use dotmac_contract::reporting::{
-    HEALTH_CHECKS_PATH, HealthReport, HealthState, USAGE_EVENTS_PATH, UsageBatch, UsageEvent,
-    metric,
+    HEALTH_CHECKS_PATH, HealthReport, USAGE_EVENTS_PATH, UsageBatch, UsageEvent, metric,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
@@ -192,76 +193,115 @@ async fn send(
     }
 }
 
+/// How often the instance checks its own health; a change is reported at once, an unchanged
+/// state every `health_interval`.
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// Starts the usage sender and the health reporter.
-pub fn spawn(db: DatabaseConnection, tenant: String, config: ReportingConfig, calls: ApiCalls) {
+pub fn spawn(
+    db: DatabaseConnection,
+    tenant: String,
+    config: ReportingConfig,
+    calls: ApiCalls,
+    checks: health::Checks,
+) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default();
-    let usage = (db.clone(), tenant.clone(), config.clone(), http.clone());
-    tokio::spawn(async move {
-        let (db, tenant, config, http) = usage;
-        let mut tick = tokio::time::interval(config.usage_interval);
-        let mut failing = false;
-        let mut measured = None;
-        loop {
-            tick.tick().await;
-            if let Err(error) = flush(&db, &tenant, &calls, &mut measured).await {
-                tracing::warn!(%tenant, %error, "usage: writing the outbox failed");
+    tokio::spawn(send_usage(
+        db,
+        tenant.clone(),
+        config.clone(),
+        http.clone(),
+        calls,
+    ));
+    tokio::spawn(report_health(tenant, config, http, checks));
+}
+
+/// Flushes and sends usage every `usage_interval`, forever.
+async fn send_usage(
+    db: DatabaseConnection,
+    tenant: String,
+    config: ReportingConfig,
+    http: reqwest::Client,
+    calls: ApiCalls,
+) {
+    let mut tick = tokio::time::interval(config.usage_interval);
+    let mut failing = false;
+    let mut measured = None;
+    loop {
+        tick.tick().await;
+        if let Err(error) = flush(&db, &tenant, &calls, &mut measured).await {
+            tracing::warn!(%tenant, %error, "usage: writing the outbox failed");
+        }
+        match send(&db, &http, &config, &tenant).await {
+            Ok(n) => {
+                if n > 0 || failing {
+                    tracing::info!(%tenant, delivered = n, "usage events delivered");
+                }
+                failing = false;
             }
-            match send(&db, &http, &config, &tenant).await {
-                Ok(n) => {
-                    if n > 0 || failing {
-                        tracing::info!(%tenant, delivered = n, "usage events delivered");
-                    }
-                    failing = false;
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%tenant, %error, "usage: management API unavailable; events stay in the outbox");
                 }
-                Err(error) => {
-                    if !failing {
-                        tracing::warn!(%tenant, %error, "usage: management API unavailable; events stay in the outbox");
-                    }
-                    failing = true;
-                }
+                failing = true;
             }
         }
-    });
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(config.health_interval);
-        loop {
-            tick.tick().await;
-            let database_up = db.ping().await.is_ok();
-            let mut checks = serde_json::Map::new();
-            checks.insert(
-                "database".to_owned(),
-                if database_up { "ok" } else { "unavailable" }.into(),
-            );
-            let report = HealthReport {
-                tenant: Some(tenant.clone()),
-                status: if database_up {
-                    HealthState::Healthy
-                } else {
-                    HealthState::Unhealthy
-                },
-                checks,
-                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-                reported_at: Some(chrono::Utc::now()),
-                message: None,
-            };
-            let mut request = http
-                .post(format!("{}{HEALTH_CHECKS_PATH}", config.url))
-                .json(&report);
-            if let Some(token) = &config.token {
-                request = request.bearer_auth(token);
-            }
-            match request.send().await {
-                Ok(response) if response.status().is_success() => {}
-                Ok(response) => {
-                    tracing::warn!(%tenant, status = %response.status(), "health report refused")
-                }
-                Err(error) => tracing::warn!(%tenant, %error, "health report not delivered"),
-            }
+    }
+}
+
+/// Checks health every few seconds and reports it when it changed, or when
+/// `health_interval` passed since the last report.
+async fn report_health(
+    tenant: String,
+    config: ReportingConfig,
+    http: reqwest::Client,
+    checks: health::Checks,
+) {
+    let mut tick = tokio::time::interval(HEALTH_CHECK_EVERY.min(config.health_interval));
+    let mut last: Option<(health::Assessment, tokio::time::Instant)> = None;
+    loop {
+        tick.tick().await;
+        let now = checks.assess().await;
+        let due = match &last {
+            Some((sent, at)) => *sent != now || at.elapsed() >= config.health_interval,
+            None => true,
+        };
+        if !due {
+            continue;
         }
-    });
+        if last
+            .as_ref()
+            .is_some_and(|(sent, _)| sent.status != now.status)
+        {
+            tracing::warn!(%tenant, status = now.status.as_str(), message = now.message.as_deref().unwrap_or(""), "health changed");
+        }
+        let report = HealthReport {
+            tenant: Some(tenant.clone()),
+            status: now.status,
+            checks: now.checks.clone(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            reported_at: Some(chrono::Utc::now()),
+            message: now.message.clone(),
+        };
+        let mut request = http
+            .post(format!("{}{HEALTH_CHECKS_PATH}", config.url))
+            .json(&report);
+        if let Some(token) = &config.token {
+            request = request.bearer_auth(token);
+        }
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                last = Some((now, tokio::time::Instant::now()));
+            }
+            Ok(response) => {
+                tracing::warn!(%tenant, status = %response.status(), "health report refused")
+            }
+            Err(error) => tracing::warn!(%tenant, %error, "health report not delivered"),
+        }
+    }
 }
 
 #[cfg(test)]
