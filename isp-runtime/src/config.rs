@@ -49,6 +49,11 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=365))]
     pub payment_terms_days: i64,
 
+    /// The most customers this tenant may have (the Tenant's `limits.maxCustomers`); no limit
+    /// when unset.
+    #[arg(long, env = instance::MAX_CUSTOMERS)]
+    pub max_customers: Option<u64>,
+
     /// API requests per minute per token (needs Redis).
     #[arg(long, env = instance::API_RATE_LIMIT_PER_MINUTE, default_value_t = 600)]
     pub rate_limit_per_minute: u64,

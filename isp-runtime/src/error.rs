@@ -37,6 +37,16 @@ pub enum Error {
         /// The lowest plan that has it, when known.
         plan: Option<String>,
     },
+    /// A limit of the tenant is reached (403): `limit` names it as the Tenant spells it.
+    #[error("the tenant's {limit} of {allowed} is reached")]
+    LimitReached {
+        /// The Tenant's limit (`limits.maxCustomers`).
+        limit: &'static str,
+        /// Its value.
+        allowed: u64,
+        /// What it counts (`customers`, cancelled ones not included).
+        counts: &'static str,
+    },
     /// A dependency (the job queue) is down (503).
     #[error("{0} is unavailable")]
     Unavailable(&'static str),

@@ -91,6 +91,7 @@ pub async fn assemble(
             currency: config.currency.clone(),
             payment_terms_days: config.payment_terms_days,
             rate_limit_per_minute: config.rate_limit_per_minute,
+            max_customers: config.max_customers,
         }),
         limiter,
         jobs: queue,

@@ -170,6 +170,42 @@ async fn each_token_has_its_own_budget_per_minute() {
 }
 
 #[tokio::test]
+async fn max_customers_refuses_the_one_too_many_naming_the_limit() {
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            max_customers: Some(2),
+            ..Options::default()
+        },
+    )
+    .await;
+    let first = app.customer("a@example.com", "US", None).await;
+    app.customer("b@example.com", "US", None).await;
+    let body = json!({"display_name": "C", "email": "c@example.com", "address": {"country": "US"}});
+    let (status, problem) = app
+        .call(Method::POST, "/customers", Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["field"], "limits.maxCustomers");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 customers"),
+        "{problem}"
+    );
+    assert_eq!(app.count("customers").await, 2, "nothing half-made");
+    // A cancelled customer frees its place.
+    app.post(
+        &format!("/customers/{first}/cancel"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    app.post("/customers", body, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
 async fn multi_currency_and_usage_charges_need_advanced_billing() {
     let free = Entitlements {
         plan: "free".into(),

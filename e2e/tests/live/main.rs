@@ -12,5 +12,6 @@
 
 mod harness;
 mod lifecycle;
+mod outages;
 
 use harness::Live;

@@ -37,6 +37,8 @@ pub struct Settings {
     pub payment_terms_days: i64,
     /// Requests per minute per token.
     pub rate_limit_per_minute: u64,
+    /// The most customers the tenant may have, when limited.
+    pub max_customers: Option<u64>,
 }
 
 /// What every handler can reach.

@@ -33,6 +33,19 @@ impl From<Error> for Problem {
                 problem.entitlement = Some(Box::new(Entitlement { feature, plan }));
                 problem
             }
+            Error::LimitReached {
+                limit,
+                allowed,
+                counts,
+            } => Self::new(
+                StatusCode::FORBIDDEN,
+                "limit-reached",
+                "Limit reached",
+                format!(
+                    "this tenant may have at most {allowed} {counts} ({limit}); cancel some or ask the platform to raise the limit"
+                ),
+            )
+            .with_field(limit),
             Error::Unavailable(what) => Self::unavailable(what),
             Error::Db(error) => {
                 tracing::error!(%error, "database error");

@@ -74,6 +74,24 @@ pub async fn create(
     if currency != settings.currency {
         gate.require(feature::ADVANCED_BILLING)?;
     }
+    if let Some(allowed) = settings.max_customers {
+        // Creations at the limit take turns, so two cannot both take the last place.
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7300001)")
+                .await?;
+        }
+        let existing = customer::Entity::find()
+            .filter(customer::Column::Status.ne(ServiceStatus::Cancelled))
+            .count(txn)
+            .await?;
+        if existing >= allowed {
+            return Err(Error::LimitReached {
+                limit: "limits.maxCustomers",
+                allowed,
+                counts: "customers",
+            });
+        }
+    }
     let customer_number = match input.customer_number.as_deref() {
         Some(number) => validate::code("customer_number", number)?,
         None => format!("C-{:06}", take_numbers(txn, "customer", 1).await?),

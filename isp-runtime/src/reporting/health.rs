@@ -38,17 +38,32 @@ impl Checks {
         Self { db, queue, worker }
     }
 
-    /// Runs every check.
+    /// Runs every check, each within [`CHECK_TIMEOUT`] (a server that hangs fails it).
     pub async fn assess(&self) -> Assessment {
-        let database = self.db.ping().await.map_err(|e| e.to_string());
-        let redis = self.queue.ping().await;
+        let database = within(async { self.db.ping().await.map_err(|e| e.to_string()) }).await;
+        let redis = tokio::time::timeout(CHECK_TIMEOUT, self.queue.ping())
+            .await
+            .unwrap_or_else(|_| Some(Err(no_answer())));
         let jobs = if self.worker.load(Ordering::Relaxed) {
-            self.queue.backlog().await.map(|_| ())
+            within(async { self.queue.backlog().await.map(|_| ()) }).await
         } else {
             Err("the job worker stopped".to_owned())
         };
         assessment(database, redis, jobs)
     }
+}
+
+/// How long one check may take.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn no_answer() -> String {
+    format!("no answer within {} s", CHECK_TIMEOUT.as_secs())
+}
+
+async fn within(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err(no_answer()))
 }
 
 /// The state from each check's outcome (`redis` is `None` without Redis).

@@ -30,6 +30,7 @@ pub struct Options {
     pub rate_limit: u64,
     pub currency: &'static str,
     pub management_api: Option<String>,
+    pub max_customers: Option<u64>,
 }
 
 impl Default for Options {
@@ -41,6 +42,7 @@ impl Default for Options {
             rate_limit: 600,
             currency: "USD",
             management_api: None,
+            max_customers: None,
         }
     }
 }
@@ -147,6 +149,7 @@ impl TestApp {
             currency: options.currency.to_owned(),
             payment_terms_days: 30,
             rate_limit_per_minute: options.rate_limit,
+            max_customers: options.max_customers,
             billing_batch_size: options.batch_size,
             run_lease_seconds: 60,
             management_api_url: options.management_api.clone(),

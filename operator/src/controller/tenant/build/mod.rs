@@ -356,7 +356,11 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
     let owned = Owned::new(tenant);
     let size = sizes::profile(tenant.spec.size);
     let data = config_data(tenant, config, inputs);
-    let config_hash = hash(&json!({"config": data, "credentials": inputs.credentials_hash}));
+    // The instance re-reads its entitlements file in place; only settings read at start roll
+    // the pods.
+    let mut settings = data.clone();
+    settings.remove(instance::ENTITLEMENTS_KEY);
+    let config_hash = hash(&json!({"config": settings, "credentials": inputs.credentials_hash}));
     let mut out = vec![
         Desired::Namespace(Namespace {
             metadata: owned.meta(&owned.namespace, false),

@@ -161,6 +161,25 @@ fn config_or_credentials_changes_roll_the_pods() {
     };
     let base = hash_of(&Inputs::default(), &t);
     assert_eq!(base, hash_of(&Inputs::default(), &t), "stable");
+    assert_eq!(
+        base,
+        hash_of(
+            &Inputs {
+                licensed: vec!["voip".into()],
+                ..Inputs::default()
+            },
+            &t
+        ),
+        "an entitlement change reaches the running pods through the file, no restart"
+    );
+    assert_eq!(
+        base,
+        hash_of(
+            &Inputs::default(),
+            &tenant(json!({"features": {"voip": true}}))
+        ),
+        "feature overrides too"
+    );
     assert_ne!(
         base,
         hash_of(
@@ -189,9 +208,9 @@ fn config_or_credentials_changes_roll_the_pods() {
         instance_api_url: Some("http://dotmac-api.dotmac-system.svc:8000".into()),
         ..config()
     };
-    let data = config_data(&tenant(json!({})), &reporting, &Inputs::default());
+    let reported = config_data(&tenant(json!({})), &reporting, &Inputs::default());
     assert_eq!(
-        data["DOTMAC_MANAGEMENT_API_URL"],
+        reported["DOTMAC_MANAGEMENT_API_URL"],
         "http://dotmac-api.dotmac-system.svc:8000"
     );
     let file: serde_json::Value = serde_json::from_str(&data["entitlements.json"]).unwrap();
