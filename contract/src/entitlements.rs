@@ -17,6 +17,10 @@ pub struct EntitlementsFile {
     /// For every catalog feature, the lowest plan that has it (for "upgrade to …" messages).
     #[serde(default)]
     pub feature_plans: BTreeMap<String, String>,
+    /// For each feature in force through a plugin licence (not the plan), the plugin: the
+    /// instance counts the usage of that feature against it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub feature_plugins: BTreeMap<String, String>,
 }
 
 #[cfg(test)]
@@ -29,6 +33,7 @@ mod tests {
             plan: "basic".into(),
             features: ["simple_billing".to_owned(), "advanced_billing".to_owned()].into(),
             feature_plans: [("advanced_billing".to_owned(), "basic".to_owned())].into(),
+            feature_plugins: BTreeMap::new(),
         };
         let text = serde_json::to_string(&file).unwrap();
         assert_eq!(
@@ -46,5 +51,6 @@ mod tests {
         let file: EntitlementsFile =
             serde_json::from_str(r#"{"plan":"free","features":[]}"#).unwrap();
         assert!(file.feature_plans.is_empty());
+        assert!(file.feature_plugins.is_empty());
     }
 }

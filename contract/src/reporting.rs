@@ -27,6 +27,12 @@ pub mod metric {
     pub const TRANSACTIONS: &str = "transactions";
     /// Database size in gigabytes.
     pub const STORAGE_GB: &str = "storage_gb";
+
+    /// Whether `metric` is a gauge, whose month counts its peak reading (storage), rather than
+    /// a counter, whose month counts the sum (calls, payments).
+    pub fn is_gauge(metric: &str) -> bool {
+        metric == STORAGE_GB
+    }
 }
 
 /// One usage event.

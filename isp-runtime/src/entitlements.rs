@@ -18,7 +18,14 @@ use crate::error::Error;
 pub mod feature {
     /// Multi-currency and usage-based charges.
     pub const ADVANCED_BILLING: &str = "advanced_billing";
+    /// Revenue, ARPU and churn by month (`/analytics/revenue`).
+    pub const ADVANCED_ANALYTICS: &str = "advanced_analytics";
 }
+
+/// A response extension naming the feature a request used, so its API call counts against the
+/// plugin that grants the feature.
+#[derive(Debug, Clone, Copy)]
+pub struct Used(pub &'static str);
 
 /// The entitlements in force, shared by every request and swapped when the file changes.
 #[derive(Debug, Clone)]
@@ -68,6 +75,16 @@ impl Gate {
             None => true,
             Some(entitlements) => entitlements.features.contains(feature),
         }
+    }
+
+    /// The plugin whose licence grants `feature`, when a licence (not the plan) does: its
+    /// use counts against that plugin.
+    pub fn plugin_of(&self, feature: &str) -> Option<String> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .and_then(|e| e.feature_plugins.get(feature).cloned())
     }
 
     /// `Ok` when `feature` is enabled, else the 403 naming it and the plan that has it.

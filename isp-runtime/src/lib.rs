@@ -6,6 +6,7 @@
 //! [`billing`], [`audit`]) holds its service (the rules, on the caller's transaction), routes,
 //! wire types and entities.
 
+pub mod analytics;
 pub mod api;
 pub mod audit;
 pub mod billing;

@@ -211,6 +211,7 @@ async fn multi_currency_and_usage_charges_need_advanced_billing() {
         plan: "free".into(),
         features: BTreeSet::from(["simple_billing".to_owned()]),
         feature_plans: BTreeMap::from([("advanced_billing".to_owned(), "basic".to_owned())]),
+        feature_plugins: BTreeMap::new(),
     };
     let app = TestApp::start(
         Backend::Sqlite,
@@ -258,6 +259,7 @@ async fn multi_currency_and_usage_charges_need_advanced_billing() {
         plan: "basic".into(),
         features: BTreeSet::from(["simple_billing".to_owned(), "advanced_billing".to_owned()]),
         feature_plans: BTreeMap::new(),
+        feature_plugins: BTreeMap::new(),
     };
     let app = TestApp::start(
         Backend::Sqlite,

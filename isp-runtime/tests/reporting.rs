@@ -209,3 +209,47 @@ async fn sqlite() {
 async fn postgres() {
     reports_survive_an_outage(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn a_licensed_features_calls_count_against_its_plugin() {
+    use dotmac_isp::entitlements::{Entitlements, Gate};
+    let (url, seen) = receiver().await;
+    let licensed = Entitlements {
+        plan: "free".into(),
+        features: ["simple_billing".to_owned(), "advanced_analytics".to_owned()].into(),
+        feature_plans: BTreeMap::new(),
+        feature_plugins: BTreeMap::from([(
+            "advanced_analytics".to_owned(),
+            "advanced-analytics".to_owned(),
+        )]),
+    };
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            management_api: Some(url),
+            gate: Some(Gate::fixed(licensed)),
+            ..Options::default()
+        },
+    )
+    .await;
+    for _ in 0..3 {
+        let figures = app.get("/analytics/revenue?months=2").await;
+        assert_eq!(figures["by_currency"], json!([]), "no subscriptions yet");
+    }
+    app.customer("core@example.com", "US", None).await;
+    let tenant = app.tenant.clone();
+    let by_plugin = |plugin: Value| {
+        seen.events
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e["metric"] == "api_calls" && e["tenant"] == tenant.as_str())
+            .filter(|e| e.get("plugin").cloned().unwrap_or(Value::Null) == plugin)
+            .map(|e| e["quantity"].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    eventually("the analytics calls counted against their plugin", || {
+        by_plugin(json!("advanced-analytics")) == 3.0 && by_plugin(Value::Null) == 1.0
+    })
+    .await;
+}

@@ -7,6 +7,7 @@ pub mod entity;
 use std::collections::BTreeMap;
 
 pub use dotmac_contract::reporting::Ingested;
+use dotmac_contract::reporting::metric;
 use dotmac_sql::Migration;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
@@ -164,16 +165,38 @@ pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<In
                     period,
                 ))
                 .or_insert((0.0, 0));
-            entry.0 += event.quantity;
+            entry.0 = if metric::is_gauge(&event.metric) {
+                entry.0.max(event.quantity)
+            } else {
+                entry.0 + event.quantity
+            };
             entry.1 += 1;
         }
     }
-    for ((tenant, plugin, metric, period), (quantity, count)) in rollups {
+    for ((tenant, plugin, name, period), (quantity, count)) in rollups {
+        // A gauge keeps the month's peak; a counter adds up.
+        let combined = match (metric::is_gauge(&name), backend) {
+            (false, _) => "usage_rollups.quantity + excluded.quantity",
+            (true, DatabaseBackend::Postgres) => {
+                "GREATEST(usage_rollups.quantity, excluded.quantity)"
+            }
+            (true, _) => "MAX(usage_rollups.quantity, excluded.quantity)",
+        };
+        let sql = format!(
+            "INSERT INTO usage_rollups (tenant, plugin, metric, period, quantity, events) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant, plugin, metric, period) DO UPDATE SET quantity = {combined}, events = usage_rollups.events + excluded.events"
+        );
         txn.execute_raw(Statement::from_sql_and_values(
             backend,
-            "INSERT INTO usage_rollups (tenant, plugin, metric, period, quantity, events) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant, plugin, metric, period) DO UPDATE SET quantity = usage_rollups.quantity + excluded.quantity, events = usage_rollups.events + excluded.events",
-            [tenant.into(), plugin.into(), metric.into(), period.into(), quantity.into(), count.into()],
+            sql,
+            [
+                tenant.into(),
+                plugin.into(),
+                name.into(),
+                period.into(),
+                quantity.into(),
+                count.into(),
+            ],
         ))
         .await?;
     }
@@ -288,4 +311,43 @@ pub async fn record_metrics(
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+
+    use super::*;
+
+    fn event(key: &str, metric: &str, quantity: f64) -> UsageEvent {
+        UsageEvent {
+            idempotency_key: key.into(),
+            tenant: "acme".into(),
+            plugin: "core".into(),
+            metric: metric.into(),
+            quantity,
+            occurred_at: "2026-11-20T10:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn storage_counts_its_monthly_peak_and_calls_their_sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
+        let db = open(&url).await.unwrap();
+        let first = [
+            event("s1", "storage_gb", 1.5),
+            event("c1", "api_calls", 2.0),
+        ];
+        ingest(&db, &first).await.unwrap();
+        let later = [
+            event("s2", "storage_gb", 3.0),
+            event("s3", "storage_gb", 2.0),
+            event("c2", "api_calls", 5.0),
+        ];
+        ingest(&db, &later).await.unwrap();
+        let usage = period_usage(&db, "acme", "core", "2026-11").await.unwrap();
+        assert_eq!(usage.get("storage_gb"), Some(&3.0), "the peak, not 6.5");
+        assert_eq!(usage.get("api_calls"), Some(&7.0));
+    }
 }

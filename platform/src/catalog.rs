@@ -115,6 +115,27 @@ pub fn licensed<'a>(
     features.into_iter().cloned().collect()
 }
 
+/// The features plugin licences grant `tenant`, each with its plugin (the oldest licence's when
+/// two grant one feature).
+pub fn licensed_plugins<'a>(
+    licenses: impl IntoIterator<Item = &'a PluginLicense>,
+    tenant: &str,
+) -> BTreeMap<String, String> {
+    let mut granting: Vec<&PluginLicense> = licenses
+        .into_iter()
+        .filter(|l| l.spec.tenant_ref == tenant && l.metadata.deletion_timestamp.is_none())
+        .collect();
+    granting.sort_by_key(|l| l.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    let mut out = BTreeMap::new();
+    for license in granting {
+        for feature in license.status.iter().flat_map(|s| s.entitlements.iter()) {
+            out.entry(feature.clone())
+                .or_insert_with(|| license.spec.plugin.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 )]
 
 mod harness;
+mod licences;
 mod lifecycle;
 mod outages;
 

@@ -81,6 +81,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::billing::runs::routes())
         .merge(crate::billing::dunning::routes())
         .merge(crate::audit::routes())
+        .merge(crate::analytics::routes())
 }
 
 /// The `/api/v1` router.
@@ -120,9 +121,15 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
             return dotmac_web::ratelimit::refusal(limit, retry_after);
         }
     }
-    state.api_calls.count();
     request.extensions_mut().insert(actor);
-    next.run(request).await
+    let response = next.run(request).await;
+    // A call counts against the plugin whose feature it used, else the platform's own.
+    let plugin = response
+        .extensions()
+        .get::<crate::entitlements::Used>()
+        .and_then(|used| state.gate.plugin_of(used.0));
+    state.api_calls.count(plugin);
+    response
 }
 
 /// Checks a requested page size (1–200, 50 by default).

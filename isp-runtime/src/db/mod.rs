@@ -37,6 +37,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 4,
+        name: "usage_plugin",
+        script: include_str!("migrations/0004_usage_plugin.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

@@ -45,7 +45,8 @@ impl BillingCycle {
         }
     }
 
-    fn months(self) -> u32 {
+    /// Months in one period.
+    pub fn months(self) -> u32 {
         match self {
             Self::Monthly => 1,
             Self::Quarterly => 3,

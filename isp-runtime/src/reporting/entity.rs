@@ -15,6 +15,7 @@ pub mod usage_event {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub idempotency_key: String,
+        pub plugin: Option<String>,
         pub metric: String,
         pub quantity: f64,
         pub occurred_at: DateTimeUtc,

@@ -11,10 +11,8 @@ pub mod entity;
 pub mod health;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -44,22 +42,28 @@ pub struct ReportingConfig {
     pub health_interval: Duration,
 }
 
-/// Counts authenticated API calls between flushes.
+/// Counts authenticated API calls between flushes, per plugin (`None` for the platform's own).
 #[derive(Debug, Clone, Default)]
-pub struct ApiCalls(Arc<AtomicU64>);
+pub struct ApiCalls(Arc<Mutex<BTreeMap<Option<String>, u64>>>);
 
 impl ApiCalls {
-    /// Counts one call.
-    pub fn count(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    /// Counts one call against `plugin`.
+    pub fn count(&self, plugin: Option<String>) {
+        *self.lock().entry(plugin).or_default() += 1;
     }
 
-    fn take(&self) -> u64 {
-        self.0.swap(0, Ordering::Relaxed)
+    fn take(&self) -> BTreeMap<Option<String>, u64> {
+        std::mem::take(&mut *self.lock())
     }
 
-    fn give_back(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+    fn give_back(&self, plugin: Option<String>, n: u64) {
+        *self.lock().entry(plugin).or_default() += n;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Option<String>, u64>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -67,12 +71,14 @@ impl ApiCalls {
 pub async fn record(
     db: &impl ConnectionTrait,
     key: String,
+    plugin: Option<String>,
     metric: &str,
     quantity: f64,
 ) -> Result<(), DbErr> {
     let row = usage_event::Model {
         id: new_id(),
         idempotency_key: key,
+        plugin,
         metric: metric.to_owned(),
         quantity,
         occurred_at: chrono::Utc::now(),
@@ -95,18 +101,16 @@ async fn flush(
     calls: &ApiCalls,
     measured: &mut Option<String>,
 ) -> Result<(), DbErr> {
-    let n = calls.take();
-    if n > 0
-        && let Err(error) = record(
-            db,
-            format!("{tenant}:{}:{}", metric::API_CALLS, new_id()),
-            metric::API_CALLS,
-            n as f64,
-        )
-        .await
-    {
-        calls.give_back(n);
-        return Err(error);
+    let mut counted = calls.take().into_iter();
+    while let Some((plugin, n)) = counted.next() {
+        let key = format!("{tenant}:{}:{}", metric::API_CALLS, new_id());
+        if let Err(error) = record(db, key, plugin.clone(), metric::API_CALLS, n as f64).await {
+            calls.give_back(plugin, n);
+            for (plugin, n) in counted {
+                calls.give_back(plugin, n);
+            }
+            return Err(error);
+        }
     }
     let hour = chrono::Utc::now().format("%Y-%m-%dT%H").to_string();
     if measured.as_deref() == Some(hour.as_str()) {
@@ -116,6 +120,7 @@ async fn flush(
     record(
         db,
         format!("{tenant}:{}:{hour}", metric::STORAGE_GB),
+        None,
         metric::STORAGE_GB,
         (size as f64 / 1e9 * 1e6).round() / 1e6,
     )
@@ -163,7 +168,7 @@ async fn send(
             .map(|e| UsageEvent {
                 idempotency_key: e.idempotency_key.clone(),
                 tenant: Some(tenant.to_owned()),
-                plugin: None,
+                plugin: e.plugin.clone(),
                 metric: e.metric.clone(),
                 quantity: e.quantity,
                 occurred_at: e.occurred_at,
@@ -318,9 +323,15 @@ mod tests {
         .await
         .unwrap();
         crate::db::migrate(&db).await.unwrap();
-        record(&db, "k1".into(), "transactions", 1.0).await.unwrap();
-        record(&db, "k1".into(), "transactions", 1.0).await.unwrap();
-        record(&db, "k2".into(), "api_calls", 7.0).await.unwrap();
+        record(&db, "k1".into(), None, "transactions", 1.0)
+            .await
+            .unwrap();
+        record(&db, "k1".into(), None, "transactions", 1.0)
+            .await
+            .unwrap();
+        record(&db, "k2".into(), None, "api_calls", 7.0)
+            .await
+            .unwrap();
         let rows = usage_event::Entity::find().all(&db).await.unwrap();
         assert_eq!(rows.len(), 2);
     }

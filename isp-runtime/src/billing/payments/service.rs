@@ -78,7 +78,7 @@ pub async fn record(
     updated.amount_paid += input.amount;
     let updated = invoices::settle(txn, updated).await?;
     let event = format!("{}:{TRANSACTIONS}:{}", settings.tenant, row.id);
-    reporting::record(txn, event, TRANSACTIONS, 1.0).await?;
+    reporting::record(txn, event, None, TRANSACTIONS, 1.0).await?;
     let detail = json!({"invoice_id": row.invoice_id, "amount": row.amount});
     audit::by(txn, actor, "payment.recorded", "payment", row.id, detail).await?;
     let terms = settings.payment_terms_days;

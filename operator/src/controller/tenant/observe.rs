@@ -46,7 +46,7 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
         observed.missing_reseller = Some(reseller.clone());
         return Ok(Observation::MissingReseller(observed));
     }
-    let licensed = observed.licensed.clone();
+    let licensed = catalog::licensed_plugins(licenses.iter().map(AsRef::as_ref), &name);
     let Some(data_plane) = &ctx.data_plane else {
         let credentials_hash = external_credentials_hash(tenant, ctx).await?;
         return Ok(Observation::Ready(

@@ -8,7 +8,7 @@ mod network;
 mod tests;
 mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dotmac_contract::{entitlements::EntitlementsFile, instance};
 use dotmac_platform::{catalog, crd::Tenant, sizes};
@@ -186,8 +186,8 @@ pub struct Inputs {
     pub credentials_hash: String,
     /// The credentials Secret's data, when the data plane provides it.
     pub credentials: Option<BTreeMap<String, String>>,
-    /// Features licensed through plugins.
-    pub licensed: Vec<String>,
+    /// Features licensed through plugins, each with its plugin.
+    pub licensed: BTreeMap<String, String>,
 }
 
 /// The replicas the Deployment should run: 0 when suspended, none when an autoscaler owns
@@ -316,15 +316,25 @@ pub fn config_data(
 ) -> BTreeMap<String, String> {
     let name = tenant.metadata.name.clone().unwrap_or_default();
     let spec = &tenant.spec;
+    let features: BTreeSet<String> =
+        catalog::entitlements(spec, inputs.licensed.keys().map(String::as_str))
+            .into_iter()
+            .collect();
+    let in_plan = catalog::plan_features(spec.plan);
+    let feature_plugins = inputs
+        .licensed
+        .iter()
+        .filter(|(feature, _)| features.contains(*feature) && !in_plan.contains(feature.as_str()))
+        .map(|(feature, plugin)| (feature.clone(), plugin.clone()))
+        .collect();
     let file = EntitlementsFile {
         plan: spec.plan.name().to_owned(),
-        features: catalog::entitlements(spec, inputs.licensed.iter().map(String::as_str))
-            .into_iter()
-            .collect(),
+        features,
         feature_plans: catalog::feature_plans()
             .into_iter()
             .map(|(feature, plan)| (feature.to_owned(), plan.name().to_owned()))
             .collect(),
+        feature_plugins,
     };
     let mut data = BTreeMap::new();
     let mut set = |key: &str, value: String| data.insert(key.to_owned(), value);

@@ -107,7 +107,7 @@ fn credentials_become_the_secret_and_roll_the_pods() {
     let inputs = Inputs {
         credentials_hash: "h1".into(),
         credentials: Some(data),
-        licensed: Vec::new(),
+        licensed: BTreeMap::new(),
     };
     let objects = desired(&tenant(json!({})), &config(), &inputs);
     let secret = &manifest(&objects, Kind::Secret);
@@ -165,7 +165,7 @@ fn config_or_credentials_changes_roll_the_pods() {
         base,
         hash_of(
             &Inputs {
-                licensed: vec!["voip".into()],
+                licensed: BTreeMap::from([("voip".to_owned(), "voip-gateway".to_owned())]),
                 ..Inputs::default()
             },
             &t
@@ -219,6 +219,22 @@ fn config_or_credentials_changes_roll_the_pods() {
             .as_array()
             .unwrap()
             .contains(&json!("advanced_billing"))
+    );
+    // A feature a licence grants beyond the plan is metered against its plugin.
+    let licensed = Inputs {
+        licensed: BTreeMap::from([
+            ("voip".to_owned(), "voip-gateway".to_owned()),
+            ("advanced_billing".to_owned(), "billing-plus".to_owned()),
+        ]),
+        ..Inputs::default()
+    };
+    let with_licences = config_data(&tenant(json!({"plan": "basic"})), &config(), &licensed);
+    let licensed_file: serde_json::Value =
+        serde_json::from_str(&with_licences["entitlements.json"]).unwrap();
+    assert_eq!(
+        licensed_file["featurePlugins"],
+        json!({"voip": "voip-gateway"}),
+        "a feature the plan includes is the plan's"
     );
     // The instance names the plan a refused feature needs from this map.
     assert_eq!(file["featurePlans"]["advanced_billing"], "basic");

@@ -1,0 +1,57 @@
+//! Revenue analytics, the `advanced_analytics` feature ([`service`]); calls count against the
+//! plugin whose licence grants it.
+
+pub mod service;
+pub mod wire;
+
+use aide::axum::{ApiRouter, routing::get_with};
+use axum::{Extension, Json, extract::State};
+use dotmac_web::openapi::summary;
+use serde::Deserialize;
+
+use crate::{
+    api::{AppState, extract::Params},
+    entitlements::{Used, feature},
+    error::{Error, Result},
+};
+
+/// `GET /analytics/revenue?months=N`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevenueQuery {
+    /// Months back, the current one included: 1 to 24, 6 by default.
+    pub months: Option<u32>,
+}
+
+async fn revenue(
+    State(state): State<AppState>,
+    Params(query): Params<RevenueQuery>,
+) -> Result<(Extension<Used>, Json<wire::Revenue>)> {
+    state.gate.require(feature::ADVANCED_ANALYTICS)?;
+    let months = query.months.unwrap_or(6);
+    if !(1..=24).contains(&months) {
+        return Err(Error::invalid("months", "must be 1 to 24"));
+    }
+    let lines = service::lines(&state.db).await?;
+    let today = chrono::Utc::now().date_naive();
+    Ok((
+        Extension(Used(feature::ADVANCED_ANALYTICS)),
+        Json(wire::Revenue {
+            by_currency: service::revenue(&lines, today, months),
+        }),
+    ))
+}
+
+/// Analytics routes.
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new().api_route(
+        "/analytics/revenue",
+        get_with(
+            revenue,
+            summary(
+                "analytics",
+                "Revenue, ARPU and churn by month (advanced_analytics)",
+            ),
+        ),
+    )
+}
