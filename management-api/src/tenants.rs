@@ -125,6 +125,14 @@ async fn create(
     }
     let mut spec = input.spec;
     if let Principal::Reseller(reseller) = &principal {
+        if !spec.features.is_empty() {
+            return Err(reserved("spec.features"));
+        }
+        if spec.limits.is_some() {
+            return Err(reserved("spec.limits"));
+        }
+        let plan = serde_json::to_value(spec.plan).unwrap_or(Value::Null);
+        reseller_sells(&state, reseller, &plan, "spec.plan").await?;
         match spec.reseller_ref.as_deref() {
             None => spec.reseller_ref = Some(reseller.clone()),
             Some(other) if other == reseller => {}
@@ -149,6 +157,44 @@ async fn create(
         location(&input.name),
         TenantView::from(&created),
     ))
+}
+
+/// A 403 for a field only the platform's admins set: features and limits are what the
+/// platform sells, not what a reseller chooses.
+fn reserved(field: &str) -> Problem {
+    Problem::forbidden(format!(
+        "{field} is set by the platform's admins; a reseller chooses a plan among its allowedPlans"
+    ))
+    .with_field(field)
+}
+
+/// A reseller may choose only a plan in its `allowedPlans` (all when the list is empty);
+/// 403 naming `field` otherwise.
+async fn reseller_sells(
+    state: &AppState,
+    reseller: &str,
+    plan: &Value,
+    field: &str,
+) -> Result<(), Problem> {
+    let found = Api::<Reseller>::all(state.client.clone())
+        .get_opt(reseller)
+        .await
+        .map_err(kube_error)?
+        .ok_or_else(|| Problem::forbidden(format!("reseller {reseller} does not exist")))?;
+    let allowed: Vec<Value> = found
+        .spec
+        .allowed_plans
+        .iter()
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    if allowed.is_empty() || allowed.contains(plan) {
+        return Ok(());
+    }
+    Err(Problem::forbidden(format!(
+        "reseller {reseller} may sell only {}",
+        json!(allowed)
+    ))
+    .with_field(field))
 }
 
 /// A tenant created through the API must respect its reseller's `allowedPlans` (422 on
@@ -312,6 +358,16 @@ async fn patch(
         return Err(Problem::invalid("", "name at least one field to change"));
     }
     visible(&state, &principal, &name).await?;
+    if let Principal::Reseller(reseller) = &principal {
+        for field in ["features", "limits"] {
+            if fields.contains_key(field) {
+                return Err(reserved(field));
+            }
+        }
+        if let Some(plan) = fields.get("plan") {
+            reseller_sells(&state, reseller, plan, "plan").await?;
+        }
+    }
     let patched = Api::<Tenant>::all(state.client.clone())
         .patch(
             &name,

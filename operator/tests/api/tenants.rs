@@ -338,3 +338,99 @@ async fn roles_and_reseller_isolation() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_reseller_chooses_among_its_allowed_plans_and_never_sets_features_or_limits() {
+    let h = harness(false).await;
+    let api: Api<dotmac_platform::crd::Reseller> = Api::all(h.client.clone());
+    let reseller = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Reseller",
+        "metadata": {"name": "west"}, "spec": {"displayName": "West", "contactEmail": "ops@west.example",
+        "tier": "gold", "allowedPlans": ["basic", "premium"]}}))
+    .unwrap();
+    api.create(&Default::default(), &reseller).await.unwrap();
+    let west = h
+        .token("west-token", Role::Reseller, Some("west"), None)
+        .await;
+    let create = |spec: Value| {
+        let mut body = new_tenant("w1");
+        json_patch::merge(&mut body["spec"], &spec);
+        body
+    };
+    for (spec, field) in [
+        (
+            json!({"plan": "basic", "features": {"ai_insights": true}}),
+            "spec.features",
+        ),
+        (
+            json!({"plan": "basic", "limits": {"maxCustomers": 100000}}),
+            "spec.limits",
+        ),
+        (json!({"plan": "enterprise"}), "spec.plan"),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some(&west),
+                Method::POST,
+                "/tenant-orchestration/deployments",
+                Some(create(spec)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    let (status, created) = h
+        .call(
+            Some(&west),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(create(json!({"plan": "basic"}))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for (change, field) in [
+        (json!({"features": {"voip": true}}), "features"),
+        (
+            json!({"limits": {"apiRateLimitPerMinute": 100000}}),
+            "limits",
+        ),
+        (json!({"plan": "enterprise"}), "plan"),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some(&west),
+                Method::PATCH,
+                "/tenant-orchestration/deployments/w1",
+                Some(change),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    let tenant = Api::<dotmac_platform::crd::Tenant>::all(h.client.clone())
+        .get("w1")
+        .await
+        .unwrap();
+    assert!(
+        tenant.spec.features.is_empty() && tenant.spec.limits.is_none(),
+        "nothing slipped in"
+    );
+    let (status, changed) = h
+        .call(
+            Some(&west),
+            Method::PATCH,
+            "/tenant-orchestration/deployments/w1",
+            Some(json!({"plan": "premium"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    // The platform's admins still set what they sell.
+    let (status, changed) = h
+        .call(
+            Some(&h.admin),
+            Method::PATCH,
+            "/tenant-orchestration/deployments/w1",
+            Some(json!({"limits": {"maxCustomers": 500}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+}
