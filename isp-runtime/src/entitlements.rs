@@ -27,6 +27,37 @@ pub mod feature {
 #[derive(Debug, Clone, Copy)]
 pub struct Used(pub &'static str);
 
+/// An answer `T` that used `feature`: it answers as `T` (and is documented as `T`), carrying
+/// [`Used`] for the call's metering.
+#[derive(Debug)]
+pub struct Metered<T>(pub &'static str, pub T);
+
+impl<T: axum::response::IntoResponse> axum::response::IntoResponse for Metered<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = self.1.into_response();
+        response.extensions_mut().insert(Used(self.0));
+        response
+    }
+}
+
+impl<T: aide::OperationOutput> aide::OperationOutput for Metered<T> {
+    type Inner = T::Inner;
+
+    fn operation_response(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Option<aide::openapi::Response> {
+        T::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        T::inferred_responses(ctx, operation)
+    }
+}
+
 /// The entitlements in force, shared by every request and swapped when the file changes.
 #[derive(Debug, Clone)]
 pub struct Gate {

@@ -191,6 +191,53 @@ on_both_backends! {
         assert!(back["suspended_reason"].is_null());
     }
 
+    async fn a_payment_resumes_service_from_the_day_it_was_received(app) {
+        let customer = app.customer("late@example.com", "US", None).await;
+        let plan = app.plan("NET", 3000).await;
+        let (sub, invoice) = app.subscribe(&customer, &plan, "2026-09-01").await;
+        app.run("dunning", "2026-10-24").await;
+        assert_eq!(app.get(&format!("/subscriptions/{sub}")).await["status"], "suspended");
+        app.post("/payments", json!({"invoice_id": id(&invoice), "amount": invoice["total"], "method": "cash", "received_on": "2026-10-26"}), StatusCode::CREATED).await;
+        let invoices = app.get(&format!("/invoices?customer_id={customer}")).await;
+        for fee in invoices["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "late_fee") {
+            app.post("/payments", json!({"invoice_id": id(fee), "amount": fee["total"], "method": "cash", "received_on": "2026-10-26"}), StatusCode::CREATED).await;
+        }
+        let back = app.get(&format!("/subscriptions/{sub}")).await;
+        assert_eq!(back["status"], "active");
+        assert_eq!(back["next_billing_date"], "2026-11-01");
+        let invoices = app.get(&format!("/invoices?customer_id={customer}")).await;
+        let rest = invoices["items"].as_array().unwrap().iter()
+            .find(|i| i["kind"] != "late_fee" && i["period_start"] != "2026-09-01")
+            .unwrap_or_else(|| panic!("the rest of October billed: {invoices}"))
+            .clone();
+        assert_eq!(rest["period_start"], "2026-10-26", "billed from the payment's day, not the server's");
+        assert_eq!(rest["period_end"], "2026-11-01");
+        // 6 of 31 days of 30.00.
+        assert_eq!(rest["subtotal"], 581);
+    }
+
+    async fn a_suspended_customer_is_not_billed_until_resumed(app) {
+        let customer = app.customer("paused@example.com", "US", None).await;
+        let plan = app.plan("NET", 3000).await;
+        let (sub, _) = app.subscribe(&customer, &plan, "2026-09-01").await;
+        app.post(&format!("/customers/{customer}/suspend"), json!({}), StatusCode::OK).await;
+        let held = app.get(&format!("/subscriptions/{sub}")).await;
+        assert_eq!(held["status"], "suspended", "the customer's service stops with it");
+        assert_eq!(held["suspended_reason"], "customer_suspended");
+        let before = app.count("invoices").await;
+        app.run("billing", "2026-10-01").await;
+        assert_eq!(app.count("invoices").await, before, "nothing billed while suspended");
+        app.post(&format!("/customers/{customer}/resume"), json!({}), StatusCode::OK).await;
+        let back = app.get(&format!("/subscriptions/{sub}")).await;
+        assert_eq!(back["status"], "active");
+        let today = chrono::Utc::now().date_naive().to_string();
+        let invoices = app.get(&format!("/invoices?customer_id={customer}")).await;
+        assert!(
+            invoices["items"].as_array().unwrap().iter().any(|i| i["period_start"] == today.as_str()),
+            "resumed: billed from today: {invoices}"
+        );
+    }
+
     async fn a_plan_price_is_not_cut_under_active_subscribers(app) {
         let customer = app.customer("price@example.com", "US", None).await;
         let plan = app.plan("P", 3000).await;

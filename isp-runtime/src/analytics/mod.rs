@@ -5,13 +5,13 @@ pub mod service;
 pub mod wire;
 
 use aide::axum::{ApiRouter, routing::get_with};
-use axum::{Extension, Json, extract::State};
+use axum::{Json, extract::State};
 use dotmac_web::openapi::summary;
 use serde::Deserialize;
 
 use crate::{
     api::{AppState, extract::Params},
-    entitlements::{Used, feature},
+    entitlements::{Metered, feature},
     error::{Error, Result},
 };
 
@@ -20,13 +20,14 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct RevenueQuery {
     /// Months back, the current one included: 1 to 24, 6 by default.
+    #[schemars(range(min = 1, max = 24))]
     pub months: Option<u32>,
 }
 
 async fn revenue(
     State(state): State<AppState>,
     Params(query): Params<RevenueQuery>,
-) -> Result<(Extension<Used>, Json<wire::Revenue>)> {
+) -> Result<Metered<Json<wire::Revenue>>> {
     state.gate.require(feature::ADVANCED_ANALYTICS)?;
     let months = query.months.unwrap_or(6);
     if !(1..=24).contains(&months) {
@@ -34,8 +35,8 @@ async fn revenue(
     }
     let lines = service::lines(&state.db).await?;
     let today = chrono::Utc::now().date_naive();
-    Ok((
-        Extension(Used(feature::ADVANCED_ANALYTICS)),
+    Ok(Metered(
+        feature::ADVANCED_ANALYTICS,
         Json(wire::Revenue {
             by_currency: service::revenue(&lines, today, months),
         }),

@@ -72,7 +72,7 @@ async fn transition(
     from_only: Option<ServiceStatus>,
 ) -> Result<Json<CustomerView>> {
     let txn = state.db.begin().await?;
-    let updated = service::transition(&txn, actor, id, to, from_only).await?;
+    let updated = service::transition(&txn, &state.settings, actor, id, to, from_only).await?;
     txn.commit().await?;
     Ok(Json(updated.into()))
 }

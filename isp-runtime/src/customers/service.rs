@@ -183,10 +183,57 @@ pub async fn update(
     Ok(updated)
 }
 
+/// A suspended customer is not served nor billed: its active subscriptions are suspended with
+/// it, and resuming it resumes those (billing the rest of their period from today), not the ones
+/// suspended for another reason.
+async fn follow_with_subscriptions(
+    txn: &impl ConnectionTrait,
+    settings: &Settings,
+    actor: &Actor,
+    customer: Uuid,
+    from: ServiceStatus,
+    to: ServiceStatus,
+) -> Result<()> {
+    use crate::billing::subscriptions::service as subscriptions;
+    let of_customer = |status: ServiceStatus| {
+        subscription::Entity::find()
+            .filter(subscription::Column::CustomerId.eq(customer))
+            .filter(subscription::Column::Status.eq(status))
+    };
+    match (from, to) {
+        (_, ServiceStatus::Suspended) => {
+            for sub in of_customer(ServiceStatus::Active).all(txn).await? {
+                subscriptions::suspend_for(txn, actor, sub.id, subscriptions::CUSTOMER_SUSPENDED)
+                    .await?;
+            }
+        }
+        (ServiceStatus::Suspended, ServiceStatus::Active) => {
+            let today = chrono::Utc::now().date_naive();
+            let held = of_customer(ServiceStatus::Suspended)
+                .filter(subscription::Column::SuspendedReason.eq(subscriptions::CUSTOMER_SUSPENDED))
+                .all(txn)
+                .await?;
+            for sub in held {
+                subscriptions::resume_in(
+                    txn,
+                    settings.payment_terms_days,
+                    sub.id,
+                    today,
+                    &actor.name,
+                )
+                .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Moves a customer to `to` (from `from_only` alone when given). Cancelling needs every
 /// subscription cancelled first.
 pub async fn transition(
     txn: &impl ConnectionTrait,
+    settings: &Settings,
     actor: &Actor,
     id: Uuid,
     to: ServiceStatus,
@@ -219,6 +266,7 @@ pub async fn transition(
     model.status = Set(to);
     model.updated_at = Set(chrono::Utc::now());
     let updated = model.update(txn).await?;
+    follow_with_subscriptions(txn, settings, actor, id, from, to).await?;
     let action = format!("customer.{to}");
     audit::by(
         txn,

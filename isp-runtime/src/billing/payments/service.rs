@@ -81,8 +81,10 @@ pub async fn record(
     reporting::record(txn, event, None, TRANSACTIONS, 1.0).await?;
     let detail = json!({"invoice_id": row.invoice_id, "amount": row.amount});
     audit::by(txn, actor, "payment.recorded", "payment", row.id, detail).await?;
+    // Service comes back, and is billed, from the day the money arrived.
     let terms = settings.payment_terms_days;
-    dunning::reactivate_if_settled(txn, updated.customer_id, today, terms, &actor.name).await?;
+    let received = row.received_on;
+    dunning::reactivate_if_settled(txn, updated.customer_id, received, terms, &actor.name).await?;
     Ok(Idempotent::New(PaymentReceipt {
         payment: row.into(),
         invoice: updated.into(),

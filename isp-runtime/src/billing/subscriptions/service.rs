@@ -342,18 +342,33 @@ pub async fn activate(
     })
 }
 
+/// Why a subscription was suspended by its customer's suspension: resuming the customer resumes
+/// these, and only these.
+pub const CUSTOMER_SUSPENDED: &str = "customer_suspended";
+
 /// Suspends a subscription by staff.
 pub async fn suspend(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     id: Uuid,
 ) -> Result<subscription::Model> {
+    suspend_for(txn, actor, id, "staff").await
+}
+
+/// Suspends a subscription for `reason` (`staff`, [`CUSTOMER_SUSPENDED`]); billing skips it
+/// until it is resumed.
+pub async fn suspend_for(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> Result<subscription::Model> {
     let mut sub = find(txn, id).await?;
     step(sub.status, ServiceStatus::Suspended)?;
     sub.status = ServiceStatus::Suspended;
-    sub.suspended_reason = Some("staff".to_owned());
+    sub.suspended_reason = Some(reason.to_owned());
     let sub = save(txn, sub).await?;
-    let detail = json!({"reason": "staff"});
+    let detail = json!({"reason": reason});
     log(txn, actor, "suspended", id, detail).await?;
     Ok(sub)
 }
