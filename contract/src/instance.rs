@@ -15,6 +15,16 @@ pub const ENTITLEMENTS_FILE: &str = "DOTMAC_ENTITLEMENTS_FILE";
 pub const MAX_CUSTOMERS: &str = "DOTMAC_MAX_CUSTOMERS";
 /// API requests per minute per token.
 pub const API_RATE_LIMIT_PER_MINUTE: &str = "DOTMAC_API_RATE_LIMIT_PER_MINUTE";
+/// ISO 4217 currency of the ISP's plans and invoices.
+pub const CURRENCY: &str = "DOTMAC_CURRENCY";
+/// Days from an invoice's issue to its due date.
+pub const PAYMENT_TERMS_DAYS: &str = "DOTMAC_PAYMENT_TERMS_DAYS";
+/// IANA time zone of the ISP's business day.
+pub const TIME_ZONE: &str = "DOTMAC_TIME_ZONE";
+/// Local hour of the monthly billing run.
+pub const BILLING_HOUR: &str = "DOTMAC_BILLING_HOUR";
+/// Local hour of the daily dunning run.
+pub const DUNNING_HOUR: &str = "DOTMAC_DUNNING_HOUR";
 /// The address the instance serves HTTP on.
 pub const LISTEN: &str = "DOTMAC_ISP_LISTEN";
 /// The instance's database (from the credentials Secret).

@@ -1,2 +1,4 @@
-//! DotMac end-to-end suite: tests in `tests/` run the real binaries, kubectl and HTTP clients
-//! against `devcluster` (or a real cluster named by `DOTMAC_E2E_KUBECONFIG`).
+//! DotMac end-to-end suite: tests in `tests/` and the `live` benchmark run the real binaries,
+//! kubectl and HTTP clients against `devcluster`. [`live`] starts the platform whole.
+
+pub mod live;

@@ -42,12 +42,28 @@ pub struct ServeConfig {
     pub entitlements_file: Option<PathBuf>,
 
     /// The instance's currency (ISO 4217); others need the `advanced_billing` feature.
-    #[arg(long, env = "DOTMAC_CURRENCY", default_value = "USD")]
+    #[arg(long, env = instance::CURRENCY, default_value = "USD")]
     pub currency: String,
 
     /// Days from an invoice's issue to its due date.
-    #[arg(long, env = "DOTMAC_PAYMENT_TERMS_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=365))]
+    #[arg(long, env = instance::PAYMENT_TERMS_DAYS, default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=365))]
     pub payment_terms_days: i64,
+
+    /// IANA time zone of the ISP's business day (`Africa/Lagos`).
+    #[arg(long, env = instance::TIME_ZONE, default_value = "UTC")]
+    pub time_zone: String,
+
+    /// Local hour (0–23) of the billing run on the first day of each month.
+    #[arg(long, env = instance::BILLING_HOUR, default_value_t = 2, value_parser = clap::value_parser!(i8).range(0..=23))]
+    pub billing_hour: i8,
+
+    /// Local hour (0–23) of the daily dunning run.
+    #[arg(long, env = instance::DUNNING_HOUR, default_value_t = 6, value_parser = clap::value_parser!(i8).range(0..=23))]
+    pub dunning_hour: i8,
+
+    /// Start billing and dunning runs on the schedule (`false` leaves them to the API).
+    #[arg(long, env = "DOTMAC_SCHEDULED_RUNS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scheduled_runs: bool,
 
     /// The most customers this tenant may have (the Tenant's `limits.maxCustomers`); no limit
     /// when unset.

@@ -23,13 +23,22 @@ use crate::{api, probes};
 pub fn app(state: api::AppState) -> Router {
     let metrics = HttpMetrics::new();
     let exposition = metrics.prometheus.clone();
+    let schedule = state.schedule.clone();
     Router::new()
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
         .with_state(state.db.clone())
         .route(
             "/metrics",
-            get(move || async move { exposition.response() }),
+            get(move || async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    exposition.render() + &schedule.metrics(),
+                )
+            }),
         )
         .merge(api::router(state))
         .layer(middleware::from_fn_with_state(metrics, record_metrics))

@@ -21,6 +21,7 @@ pub mod http;
 pub mod jobs;
 pub mod probes;
 pub mod reporting;
+pub mod schedule;
 pub mod seed;
 pub mod server;
 pub mod tokens;

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the HTTP API and probes, and run queued billing and dunning jobs.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Bring the database schema up to date and exit.
     Migrate(DatabaseConfig),
     /// Print the instance API's OpenAPI document (what `openapi/isp-runtime.json` holds).
@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = dotmac_telemetry::init("dotmac-isp").context("setting up telemetry")?;
     match cli.command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::Openapi => {
             print!("{}", dotmac_isp::api::openapi::pretty()?);
             Ok(())

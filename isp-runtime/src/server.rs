@@ -14,6 +14,7 @@ use crate::{
     http,
     jobs::{self, JobQueue},
     reporting::{self, ApiCalls, ReportingConfig},
+    schedule::{Schedule, calendar::Calendar},
 };
 
 /// Why an instance could not start.
@@ -83,6 +84,22 @@ pub async fn assemble(
         );
         tracing::info!(%tenant, %url, "reporting usage and health to the management API");
     }
+    let zone = jiff::tz::TimeZone::get(&config.time_zone).map_err(|e| {
+        StartError::Config(format!(
+            "DOTMAC_TIME_ZONE {:?} is not an IANA time zone: {e}",
+            config.time_zone
+        ))
+    })?;
+    let schedule = Schedule::new(
+        Calendar {
+            zone,
+            billing_hour: config.billing_hour,
+            dunning_hour: config.dunning_hour,
+        },
+        config.time_zone.clone(),
+        config.scheduled_runs,
+    );
+    crate::schedule::spawn(db.clone(), queue.clone(), schedule.clone(), tenant.clone());
     let state = AppState {
         db,
         gate,
@@ -96,6 +113,7 @@ pub async fn assemble(
         limiter,
         jobs: queue,
         api_calls,
+        schedule,
     };
     Ok((http::app(state.clone()), state))
 }

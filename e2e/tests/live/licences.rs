@@ -7,7 +7,7 @@ use kube::{Api, api::ListParams};
 use serde_json::Value;
 
 use super::*;
-use crate::harness::{eventually, get, tenant_yaml, unique};
+use dotmac_e2e::live::{eventually, get, tenant_yaml, unique};
 
 async fn only_pod(live: &Live, tenant: &str) -> (String, i32) {
     let pods = Api::<Pod>::namespaced(live.client.clone(), &format!("dotmac-tenant-{tenant}"))

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::json;
 
 use super::*;
-use crate::harness::{eventually, get, post, tenant_yaml, unique};
+use dotmac_e2e::live::{eventually, get, post, tenant_yaml, unique};
 
 async fn customers_in_own_database(url: &str) -> i64 {
     let db = Database::connect(url).await.unwrap();

@@ -10,9 +10,8 @@
     reason = "a test fails loudly"
 )]
 
-mod harness;
 mod licences;
 mod lifecycle;
 mod outages;
 
-use harness::Live;
+use dotmac_e2e::live::Live;

@@ -2,7 +2,7 @@
 //! and both recover when it is back.
 
 use super::*;
-use crate::harness::{eventually, tenant_yaml, unique};
+use dotmac_e2e::live::{eventually, tenant_yaml, unique};
 
 /// A Redis server of the test's own (so stopping it touches no other test).
 struct OwnRedis {

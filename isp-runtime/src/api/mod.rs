@@ -56,6 +56,8 @@ pub struct AppState {
     pub jobs: JobQueue,
     /// Authenticated API calls, reported as usage.
     pub api_calls: ApiCalls,
+    /// The business-day schedule of billing and dunning runs.
+    pub schedule: crate::schedule::Schedule,
 }
 
 /// The caller, from its bearer token.
@@ -82,6 +84,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::billing::dunning::routes())
         .merge(crate::audit::routes())
         .merge(crate::analytics::routes())
+        .merge(crate::schedule::routes())
 }
 
 /// The `/api/v1` router.

@@ -31,6 +31,8 @@ pub struct Options {
     pub currency: &'static str,
     pub management_api: Option<String>,
     pub max_customers: Option<u64>,
+    pub time_zone: &'static str,
+    pub scheduled_runs: bool,
 }
 
 impl Default for Options {
@@ -43,6 +45,8 @@ impl Default for Options {
             currency: "USD",
             management_api: None,
             max_customers: None,
+            time_zone: "UTC",
+            scheduled_runs: false,
         }
     }
 }
@@ -150,6 +154,10 @@ impl TestApp {
             payment_terms_days: 30,
             rate_limit_per_minute: options.rate_limit,
             max_customers: options.max_customers,
+            time_zone: options.time_zone.to_owned(),
+            billing_hour: 2,
+            dunning_hour: 6,
+            scheduled_runs: options.scheduled_runs,
             billing_batch_size: options.batch_size,
             run_lease_seconds: 60,
             management_api_url: options.management_api.clone(),

@@ -107,6 +107,11 @@ pub struct TenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<TenantLimits>,
 
+    /// How the ISP runs its business: currency, payment terms, and the local hours of its
+    /// billing and dunning runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<Business>,
+
     /// Explicit feature overrides by feature id: `true` grants a feature beyond the plan,
     /// `false` withdraws one the plan includes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -223,6 +228,36 @@ pub struct TenantLimits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1_000_000))]
     pub api_rate_limit_per_minute: Option<i32>,
+}
+
+/// How the ISP runs its business; each field has a default.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Business {
+    /// ISO 4217 code of its plans and invoices; `USD` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[A-Z]{3}$"))]
+    pub currency: Option<String>,
+    /// Days from an invoice's issue to its due date; 30 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 365))]
+    pub payment_terms_days: Option<i32>,
+    /// IANA time zone its business day runs in (`Africa/Lagos`, `America/Chicago`); `UTC` by
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 64),
+        regex(pattern = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+    )]
+    pub time_zone: Option<String>,
+    /// Local hour (0–23) of the billing run on the first day of each month; 2 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 23))]
+    pub billing_hour: Option<i32>,
+    /// Local hour (0–23) of the daily dunning run; 6 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 23))]
+    pub dunning_hour: Option<i32>,
 }
 
 /// Lifecycle phase of a tenant.

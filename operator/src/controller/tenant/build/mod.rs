@@ -349,6 +349,27 @@ pub fn config_data(
     if let Some(url) = &config.instance_api_url {
         set(instance::MANAGEMENT_API_URL, url.clone());
     }
+    if let Some(business) = &spec.business {
+        let mut optional = |key: &str, value: Option<String>| {
+            if let Some(v) = value {
+                set(key, v);
+            }
+        };
+        optional(instance::CURRENCY, business.currency.clone());
+        optional(
+            instance::PAYMENT_TERMS_DAYS,
+            business.payment_terms_days.map(|d| d.to_string()),
+        );
+        optional(instance::TIME_ZONE, business.time_zone.clone());
+        optional(
+            instance::BILLING_HOUR,
+            business.billing_hour.map(|h| h.to_string()),
+        );
+        optional(
+            instance::DUNNING_HOUR,
+            business.dunning_hour.map(|h| h.to_string()),
+        );
+    }
     if let Some(limits) = &spec.limits {
         if let Some(n) = limits.max_customers {
             set(instance::MAX_CUSTOMERS, n.to_string());

@@ -220,6 +220,22 @@ fn config_or_credentials_changes_roll_the_pods() {
             .unwrap()
             .contains(&json!("advanced_billing"))
     );
+    // The business settings reach the instance's environment.
+    let business = config_data(
+        &tenant(json!({"business": {"currency": "NGN", "paymentTermsDays": 14, "timeZone": "Africa/Lagos", "billingHour": 1, "dunningHour": 9}})),
+        &config(),
+        &Inputs::default(),
+    );
+    for (key, value) in [
+        ("DOTMAC_CURRENCY", "NGN"),
+        ("DOTMAC_PAYMENT_TERMS_DAYS", "14"),
+        ("DOTMAC_TIME_ZONE", "Africa/Lagos"),
+        ("DOTMAC_BILLING_HOUR", "1"),
+        ("DOTMAC_DUNNING_HOUR", "9"),
+    ] {
+        assert_eq!(business[key], value, "{key}");
+    }
+    assert!(!data.contains_key("DOTMAC_TIME_ZONE"), "the instance's defaults otherwise");
     // A feature a licence grants beyond the plan is metered against its plugin.
     let licensed = Inputs {
         licensed: BTreeMap::from([

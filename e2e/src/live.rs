@@ -1,5 +1,14 @@
-//! One platform per test: devcluster in process with its node, an OpenBao dev server, the
-//! operator binary (controllers and management API), and kubectl.
+//! One platform per test or benchmark: devcluster in process as the cluster and its node (the
+//! isp-runtime image mapped to the built `dotmac-isp`), an OpenBao dev server, the
+//! `dotmac-operator run` binary (controllers and management API) on the machine's PostgreSQL,
+//! and kubectl. It needs the workspace's binaries built next to the running executable
+//! (`target/<profile>/`) and the service tier (`scripts/tools`, `scripts/services`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a failure should stop the test loudly"
+)]
 
 use std::{
     future::Future,
@@ -172,6 +181,11 @@ impl Live {
     /// Starts it all on the machine's PostgreSQL and Redis.
     pub async fn start() -> Self {
         Self::start_with_redis(&dotmac_testkit::require_redis()).await
+    }
+
+    /// The operator process's id.
+    pub fn operator_pid(&self) -> Option<u32> {
+        self._operator.id()
     }
 
     /// The operator's log so far, for a failure message.
