@@ -36,6 +36,8 @@ async fn spawn(url: &str, tenant: &str) -> Instance {
         .env("DOTMAC_TENANT", tenant)
         .env("DOTMAC_BILLING_BATCH_SIZE", "50")
         .env("DOTMAC_RUN_LEASE_SECONDS", "2")
+        // Runs start over the API here, not on the business-day schedule.
+        .env("DOTMAC_SCHEDULED_RUNS", "false")
         .env("RUST_LOG", "info")
         .env_remove("REDIS_URL")
         .env_remove("DOTMAC_ENTITLEMENTS_FILE")

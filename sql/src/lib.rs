@@ -32,6 +32,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// Starts a transaction that writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): two such transactions that both read before writing then queue on the
+/// busy timeout, where deferred ones would fail with "database is locked" under load. On
+/// PostgreSQL it is a plain transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..sea_orm::TransactionOptions::default()
+    })
+    .await
+}
+
 /// Brings the schema up to date, each migration in its own transaction. On PostgreSQL the
 /// advisory lock `lock_key` makes replicas starting together migrate one after the other.
 pub async fn migrate(

@@ -11,7 +11,6 @@ use axum::{
 };
 use dotmac_web::Created;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     plans, taxes,
@@ -32,7 +31,7 @@ async fn create_plan(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewPlan>,
 ) -> Result<Created<PlanView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let model = plans::create(&txn, &state.settings, &state.gate, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/plans/{}", model.id);
@@ -58,7 +57,7 @@ async fn patch_plan(
     Id(id): Id,
     Body(input): Body<PlanPatch>,
 ) -> Result<Json<PlanView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let updated = plans::update(&txn, &actor, id, input).await?;
     txn.commit().await?;
     Ok(Json(updated.into()))
@@ -69,7 +68,7 @@ async fn create_tax_rate(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewTaxRate>,
 ) -> Result<Created<TaxRateView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let model = taxes::create(&txn, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/tax-rates/{}", model.id);

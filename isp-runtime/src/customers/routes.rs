@@ -10,7 +10,6 @@ use axum::{
 };
 use dotmac_web::Created;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     service,
@@ -32,7 +31,7 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewCustomer>,
 ) -> Result<Created<CustomerView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let model = service::create(&txn, &state.settings, &state.gate, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/customers/{}", model.id);
@@ -58,7 +57,7 @@ async fn patch(
     Id(id): Id,
     Body(input): Body<CustomerPatch>,
 ) -> Result<Json<CustomerView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let updated = service::update(&txn, &actor, id, input).await?;
     txn.commit().await?;
     Ok(Json(updated.into()))
@@ -71,7 +70,7 @@ async fn transition(
     to: ServiceStatus,
     from_only: Option<ServiceStatus>,
 ) -> Result<Json<CustomerView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let updated = service::transition(&txn, &state.settings, actor, id, to, from_only).await?;
     txn.commit().await?;
     Ok(Json(updated.into()))

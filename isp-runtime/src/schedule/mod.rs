@@ -19,7 +19,7 @@ use dotmac_web::metrics::{Exposition, Kind};
 use jiff::Timestamp;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 
 pub use routes::routes;
@@ -169,7 +169,7 @@ async fn claim(
     if claimed.is_some() {
         return Ok(false);
     }
-    let txn = db.begin().await?;
+    let txn = dotmac_sql::begin_write(db).await?;
     let run = runs::start(&txn, &scheduler(), kind, as_of).await?;
     let row = scheduled_run::ActiveModel {
         kind: Set(kind),

@@ -3,7 +3,6 @@
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::{Extension, Json, extract::State};
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::service;
 use crate::{
@@ -21,7 +20,7 @@ async fn put_policy(
     Extension(actor): Extension<Actor>,
     Body(input): Body<DunningPolicy>,
 ) -> Result<Json<DunningPolicy>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let policy = service::set_policy(&txn, &actor, input).await?;
     txn.commit().await?;
     Ok(Json(policy))

@@ -7,8 +7,7 @@
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, Statement, TransactionTrait,
-    sea_query::Expr,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, Statement, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -102,12 +101,12 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, terms_days: i64)
     for invoice in &open {
         let days = (today - invoice.due_date).num_days();
         if policy.late_fee_due(days) {
-            let txn = db.begin().await?;
+            let txn = dotmac_sql::begin_write(db).await?;
             actions += charge_late_fee(&txn, &policy, run, invoice, days).await?;
             txn.commit().await?;
         }
         if policy.suspension_due(days) {
-            let txn = db.begin().await?;
+            let txn = dotmac_sql::begin_write(db).await?;
             actions += suspend_internet(&txn, run, invoice, days).await?;
             txn.commit().await?;
         }
@@ -282,7 +281,7 @@ async fn reactivate_settled(
     let mut resumed = 0;
     for row in db.query_all_raw(suspended).await? {
         let customer: Uuid = row.try_get_by_index(0)?;
-        let txn = db.begin().await?;
+        let txn = dotmac_sql::begin_write(db).await?;
         resumed += reactivate_if_settled(&txn, customer, today, terms_days, ACTOR).await?;
         txn.commit().await?;
     }

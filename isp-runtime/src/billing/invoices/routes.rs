@@ -10,7 +10,6 @@ use axum::{
 };
 use dotmac_web::Created;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     entity::invoice,
@@ -31,7 +30,7 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewInvoice>,
 ) -> Result<Created<InvoiceView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let view = service::draft(&txn, &actor, input).await?;
     txn.commit().await?;
     Ok(Created::new(format!("/api/v1/invoices/{}", view.id), view))
@@ -60,7 +59,7 @@ async fn issue(
     let on = body
         .issue_date
         .unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let terms = state.settings.payment_terms_days;
     let view = service::issue(&txn, terms, &actor, id, on).await?;
     txn.commit().await?;
@@ -72,7 +71,7 @@ async fn void(
     Extension(actor): Extension<Actor>,
     Id(id): Id,
 ) -> Result<Json<InvoiceView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let view = service::void(&txn, &actor, id).await?;
     txn.commit().await?;
     Ok(Json(view))

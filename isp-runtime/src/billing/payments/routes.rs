@@ -11,7 +11,6 @@ use axum::{
 };
 use dotmac_web::openapi::summary;
 use dotmac_web::{Created, Recorded};
-use sea_orm::TransactionTrait;
 
 use super::{
     entity::{credit_note, payment},
@@ -36,7 +35,7 @@ async fn create(
     IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<NewPayment>,
 ) -> Result<Recorded<PaymentReceipt>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let recorded = service::record(&txn, &state.settings, &actor, key, input).await?;
     txn.commit().await?;
     let location = |r: &PaymentReceipt| format!("/api/v1/payments/{}", r.payment.id);
@@ -62,7 +61,7 @@ async fn refund(
     Id(payment_id): Id,
     Body(input): Body<NewRefund>,
 ) -> Result<Created<RefundView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let row = service::refund(&txn, &actor, payment_id, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/payments/{payment_id}");
@@ -74,7 +73,7 @@ async fn create_credit_note(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewCreditNote>,
 ) -> Result<Created<CreditNoteView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let terms = state.settings.payment_terms_days;
     let note = service::issue_credit_note(&txn, terms, &actor, input).await?;
     txn.commit().await?;

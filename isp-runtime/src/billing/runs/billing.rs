@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, Statement, TransactionTrait,
+    FromQueryResult, QueryFilter, Statement,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -77,7 +77,7 @@ pub async fn execute(db: &DatabaseConnection, run: &run::Model, options: Options
     let mut after = Uuid::nil();
     let mut pass_found = false;
     loop {
-        let txn = db.begin().await?;
+        let txn = dotmac_sql::begin_write(db).await?;
         if backend == DatabaseBackend::Postgres {
             // One billing batch at a time per database, whichever worker runs it.
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(73642001)")

@@ -10,7 +10,6 @@ use axum::{
 };
 use dotmac_web::Accepted;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     entity::run,
@@ -34,7 +33,7 @@ async fn start(
     body: NewRun,
 ) -> Result<Accepted<RunView>> {
     let as_of = body.date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let row = service::start(&txn, actor, kind, as_of).await?;
     txn.commit().await?;
     // Queued after the commit. Should the push fail, the run stays queued and the worker finds

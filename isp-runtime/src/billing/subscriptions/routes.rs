@@ -11,7 +11,6 @@ use axum::{
 };
 use dotmac_web::Created;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     entity::subscription,
@@ -34,7 +33,7 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewSubscription>,
 ) -> Result<Created<SubscriptionView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let row = service::create(&txn, &actor, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/subscriptions/{}", row.id);
@@ -68,7 +67,7 @@ macro_rules! dated_change {
             OptionalBody(body): OptionalBody<Effective>,
         ) -> Result<Json<ChangeOutcome>> {
             let date = body.date.unwrap_or_else(today);
-            let txn = state.db.begin().await?;
+            let txn = dotmac_sql::begin_write(&state.db).await?;
             let terms = state.settings.payment_terms_days;
             let outcome = $change(&txn, terms, &actor, id, date).await?;
             txn.commit().await?;
@@ -85,7 +84,7 @@ async fn suspend(
     Extension(actor): Extension<Actor>,
     Id(id): Id,
 ) -> Result<Json<SubscriptionView>> {
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let sub = service::suspend(&txn, &actor, id).await?;
     txn.commit().await?;
     Ok(Json(sub.into()))
@@ -98,7 +97,7 @@ async fn change_plan(
     Body(input): Body<PlanChange>,
 ) -> Result<Json<ChangeOutcome>> {
     let date = input.date.unwrap_or_else(today);
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let terms = state.settings.payment_terms_days;
     let outcome = service::change_plan(&txn, terms, &actor, id, input.plan_id, date).await?;
     txn.commit().await?;

@@ -11,7 +11,6 @@ use axum::{
 };
 use dotmac_web::Recorded;
 use dotmac_web::openapi::summary;
-use sea_orm::TransactionTrait;
 
 use super::{
     entity::usage_charge,
@@ -36,7 +35,7 @@ async fn record(
     Body(input): Body<NewUsageCharge>,
 ) -> Result<Recorded<UsageChargeView>> {
     state.gate.require(feature::ADVANCED_BILLING)?;
-    let txn = state.db.begin().await?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
     let recorded = service::record(&txn, &actor, id, key, input).await?;
     txn.commit().await?;
     let location = |v: &UsageChargeView| format!("/api/v1/usage-charges/{}", v.id);

@@ -222,7 +222,9 @@ fn config_or_credentials_changes_roll_the_pods() {
     );
     // The business settings reach the instance's environment.
     let business = config_data(
-        &tenant(json!({"business": {"currency": "NGN", "paymentTermsDays": 14, "timeZone": "Africa/Lagos", "billingHour": 1, "dunningHour": 9}})),
+        &tenant(
+            json!({"business": {"currency": "NGN", "paymentTermsDays": 14, "timeZone": "Africa/Lagos", "billingHour": 1, "dunningHour": 9}}),
+        ),
         &config(),
         &Inputs::default(),
     );
@@ -235,7 +237,10 @@ fn config_or_credentials_changes_roll_the_pods() {
     ] {
         assert_eq!(business[key], value, "{key}");
     }
-    assert!(!data.contains_key("DOTMAC_TIME_ZONE"), "the instance's defaults otherwise");
+    assert!(
+        !data.contains_key("DOTMAC_TIME_ZONE"),
+        "the instance's defaults otherwise"
+    );
     // A feature a licence grants beyond the plan is metered against its plugin.
     let licensed = Inputs {
         licensed: BTreeMap::from([
