@@ -17,7 +17,7 @@ pub struct EntitlementsFile {
     /// For every catalog feature, the lowest plan that has it (for "upgrade to …" messages).
     #[serde(default)]
     pub feature_plans: BTreeMap<String, String>,
-    /// For each feature in force through a plugin licence (not the plan), the plugin: the
+    /// For each feature in force through a plugin license (not the plan), the plugin: the
     /// instance counts the usage of that feature against it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub feature_plugins: BTreeMap<String, String>,

@@ -108,7 +108,7 @@ impl Gate {
         }
     }
 
-    /// The plugin whose licence grants `feature`, when a licence (not the plan) does: its
+    /// The plugin whose license grants `feature`, when a license (not the plan) does: its
     /// use counts against that plugin.
     pub fn plugin_of(&self, feature: &str) -> Option<String> {
         self.current

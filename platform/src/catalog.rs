@@ -115,7 +115,7 @@ pub fn licensed<'a>(
     features.into_iter().cloned().collect()
 }
 
-/// The features plugin licences grant `tenant`, each with its plugin (the oldest licence's when
+/// The features plugin licenses grant `tenant`, each with its plugin (the oldest license's when
 /// two grant one feature).
 pub fn licensed_plugins<'a>(
     licenses: impl IntoIterator<Item = &'a PluginLicense>,

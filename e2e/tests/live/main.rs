@@ -10,7 +10,7 @@
     reason = "a test fails loudly"
 )]
 
-mod licences;
+mod licenses;
 mod lifecycle;
 mod outages;
 

@@ -1,5 +1,5 @@
 //! Revenue analytics, the `advanced_analytics` feature ([`service`]); calls count against the
-//! plugin whose licence grants it.
+//! plugin whose license grants it.
 
 pub mod service;
 pub mod wire;

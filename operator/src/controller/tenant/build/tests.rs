@@ -241,7 +241,7 @@ fn config_or_credentials_changes_roll_the_pods() {
         !data.contains_key("DOTMAC_TIME_ZONE"),
         "the instance's defaults otherwise"
     );
-    // A feature a licence grants beyond the plan is metered against its plugin.
+    // A feature a license grants beyond the plan is metered against its plugin.
     let licensed = Inputs {
         licensed: BTreeMap::from([
             ("voip".to_owned(), "voip-gateway".to_owned()),
@@ -249,9 +249,9 @@ fn config_or_credentials_changes_roll_the_pods() {
         ]),
         ..Inputs::default()
     };
-    let with_licences = config_data(&tenant(json!({"plan": "basic"})), &config(), &licensed);
+    let with_licenses = config_data(&tenant(json!({"plan": "basic"})), &config(), &licensed);
     let licensed_file: serde_json::Value =
-        serde_json::from_str(&with_licences["entitlements.json"]).unwrap();
+        serde_json::from_str(&with_licenses["entitlements.json"]).unwrap();
     assert_eq!(
         licensed_file["featurePlugins"],
         json!({"voip": "voip-gateway"}),

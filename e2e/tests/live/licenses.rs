@@ -1,5 +1,5 @@
 //! What is sold reaches the instance that honours it: a licensed feature works, its calls count
-//! against its plugin in the licence's `status.usage`, over the limit the running instance
+//! against its plugin in the license's `status.usage`, over the limit the running instance
 //! refuses it, and raising the limit brings it back, all without restarting a pod.
 
 use k8s_openapi::api::core::v1::Pod;
@@ -24,9 +24,9 @@ async fn only_pod(live: &Live, tenant: &str) -> (String, i32) {
 async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_raised() {
     let live = Live::start().await;
     let name = unique("e2el");
-    let licence = format!("{name}-analytics");
+    let license = format!("{name}-analytics");
     let manifests = format!(
-        "{}\n---\napiVersion: platform.dotmac.io/v1alpha1\nkind: PluginLicense\nmetadata:\n  name: {licence}\nspec:\n  tenantRef: {name}\n  plugin: advanced-analytics\n  tier: starter\n  trialDays: 14\n  limits:\n    api_calls: 3\n",
+        "{}\n---\napiVersion: platform.dotmac.io/v1alpha1\nkind: PluginLicense\nmetadata:\n  name: {license}\nspec:\n  tenantRef: {name}\n  plugin: advanced-analytics\n  tier: starter\n  trialDays: 14\n  limits:\n    api_calls: 3\n",
         tenant_yaml(&name, "")
     );
     live.kubectl(&["apply", "-f", "-"], Some(&manifests)).await;
@@ -47,9 +47,9 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
             .unwrap()
             .contains(&Value::from("advanced_analytics"))
     };
-    // The free plan lacks the feature; the licence (in trial) grants it, in the running
+    // The free plan lacks the feature; the license (in trial) grants it, in the running
     // instance too.
-    eventually("the licence's feature in the instance", 60, || async {
+    eventually("the license's feature in the instance", 60, || async {
         (get(&analytics, Some(&token)).await?.0 == 200).then_some(())
     })
     .await;
@@ -59,15 +59,15 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
         assert_eq!(get(&analytics, Some(&token)).await.unwrap().0, 200);
     }
 
-    // Four or more calls against a limit of three: the licence says so, the feature leaves,
+    // Four or more calls against a limit of three: the license says so, the feature leaves,
     // and the instance refuses it naming the feature.
-    let usage = eventually("the calls in the licence's usage", 90, || async {
+    let usage = eventually("the calls in the license's usage", 90, || async {
         let used: i64 = live
             .kubectl(
                 &[
                     "get",
                     "pluginlicense",
-                    &licence,
+                    &license,
                     "-o",
                     "jsonpath={.status.usage.api_calls}",
                 ],
@@ -92,7 +92,7 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
             &[
                 "get",
                 "pluginlicense",
-                &licence,
+                &license,
                 "-o",
                 "jsonpath={.status.conditions[?(@.type==\"LimitExceeded\")].status}"
             ],
@@ -107,7 +107,7 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
         &[
             "patch",
             "pluginlicense",
-            &licence,
+            &license,
             "--type",
             "merge",
             "-p",
