@@ -229,6 +229,15 @@ impl Live {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Deletes Tenants and waits until they are gone, so their databases and Redis users go
+    /// with them (under `deletionPolicy: Delete`).
+    pub async fn delete_tenants(&self, names: &[&str]) {
+        let mut args = vec!["delete", "tenant"];
+        args.extend(names);
+        args.push("--timeout=120s");
+        self.kubectl(&args, None).await;
+    }
+
     /// A Tenant's JSON path value, as kubectl prints it.
     pub async fn tenant_field(&self, name: &str, path: &str) -> String {
         self.kubectl(

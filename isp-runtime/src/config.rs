@@ -19,6 +19,11 @@ pub struct DatabaseConfig {
     /// The tenant this instance belongs to (written by the operator).
     #[arg(long, env = instance::TENANT, default_value = "local")]
     pub tenant: String,
+
+    /// Most database connections this instance holds (a tenant instance shares its PostgreSQL
+    /// with many others; idle ones close after 30 s).
+    #[arg(long, env = "DOTMAC_DATABASE_MAX_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_connections: u32,
 }
 
 /// Settings of `dotmac-isp serve`.

@@ -20,6 +20,8 @@ pub mod feature {
     pub const ADVANCED_BILLING: &str = "advanced_billing";
     /// Revenue, ARPU and churn by month (`/analytics/revenue`).
     pub const ADVANCED_ANALYTICS: &str = "advanced_analytics";
+    /// No per-token rate limit on the API.
+    pub const UNLIMITED_APIS: &str = "unlimited_apis";
 }
 
 /// A response extension naming the feature a request used, so its API call counts against the

@@ -36,7 +36,7 @@ pub enum StartError {
 
 /// Connects to the database and migrates it.
 pub async fn database(config: &DatabaseConfig) -> Result<sea_orm::DatabaseConnection, StartError> {
-    let db = db::connect(&config.database_url).await?;
+    let db = dotmac_sql::connect_with(&config.database_url, config.max_connections).await?;
     tracing::info!(tenant = %config.tenant, backend = ?db.get_database_backend(), "database connected");
     db::migrate(&db).await?;
     Ok(db)

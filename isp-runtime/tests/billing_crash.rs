@@ -105,6 +105,7 @@ async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
     let db = server::database(&DatabaseConfig {
         database_url: database.url.clone(),
         tenant: tenant.to_owned(),
+        max_connections: 4,
     })
     .await
     .unwrap();

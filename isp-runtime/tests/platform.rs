@@ -107,6 +107,36 @@ async fn a_job_failing_every_attempt_is_dead_lettered_and_its_run_failed() {
     clean_keys(&app.tenant).await;
 }
 
+fn entitled(features: &[&str]) -> Gate {
+    Gate::fixed(Entitlements {
+        plan: "basic".into(),
+        features: features.iter().map(|f| (*f).to_owned()).collect(),
+        feature_plans: BTreeMap::from([("unlimited_apis".to_owned(), "enterprise".to_owned())]),
+        feature_plugins: BTreeMap::new(),
+    })
+}
+
+#[tokio::test]
+async fn unlimited_apis_lifts_the_rate_limit() {
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            redis: true,
+            rate_limit: 2,
+            gate: Some(entitled(&["simple_billing", "unlimited_apis"])),
+            ..Options::default()
+        },
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.call(Method::GET, "/plans", None).await.0,
+            StatusCode::OK
+        );
+    }
+    clean_keys(&app.tenant).await;
+}
+
 #[tokio::test]
 async fn each_token_has_its_own_budget_per_minute() {
     let app = TestApp::start(
@@ -114,6 +144,7 @@ async fn each_token_has_its_own_budget_per_minute() {
         Options {
             redis: true,
             rate_limit: 5,
+            gate: Some(entitled(&["simple_billing"])),
             ..Options::default()
         },
     )

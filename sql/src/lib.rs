@@ -25,9 +25,17 @@ pub struct Migration {
 /// Connects with a pool sized for an API and its background work: 4 connections on SQLite
 /// (one writer at a time anyway), 16 on PostgreSQL.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, if url.starts_with("sqlite") { 4 } else { 16 }).await
+}
+
+/// Connects with at most `max` connections, closing those idle for 30 s: many tenant instances
+/// share one PostgreSQL, and an idle instance should hold one connection, not its peak.
+pub async fn connect_with(url: &str, max: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
+        .max_connections(max.max(1))
+        .min_connections(0)
+        .idle_timeout(std::time::Duration::from_secs(30))
         .sqlx_logging(false);
     Database::connect(options).await
 }

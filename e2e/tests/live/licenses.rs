@@ -27,7 +27,7 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
     let license = format!("{name}-analytics");
     let manifests = format!(
         "{}\n---\napiVersion: platform.dotmac.io/v1alpha1\nkind: PluginLicense\nmetadata:\n  name: {license}\nspec:\n  tenantRef: {name}\n  plugin: advanced-analytics\n  tier: starter\n  trialDays: 14\n  limits:\n    api_calls: 3\n",
-        tenant_yaml(&name, "")
+        tenant_yaml(&name, "  deletionPolicy: Delete\n")
     );
     live.kubectl(&["apply", "-f", "-"], Some(&manifests)).await;
     live.phase(&name, "Ready", 120).await;
@@ -125,4 +125,5 @@ async fn a_licensed_feature_is_metered_refused_over_its_limit_and_back_when_rais
         before,
         "no pod restarted or replaced"
     );
+    live.delete_tenants(&[&name]).await;
 }

@@ -172,8 +172,7 @@ async fn a_tenant_gets_a_live_instance_that_follows_it_from_apply_to_deletion() 
     assert_eq!(get(&format!("{url}/ready"), None).await.unwrap().0, 200);
 
     // Deleted: the instances stop; Delete drops the database, Retain keeps it with its data.
-    live.kubectl(&["delete", "tenant", &gone, &kept, "--timeout=120s"], None)
-        .await;
+    live.delete_tenants(&[&gone, &kept]).await;
     assert!(get(&format!("{url}/ready"), None).await.is_none());
     assert!(get(&format!("{kept_url}/ready"), None).await.is_none());
     assert!(!database_exists(&gone).await, "Delete drops the database");
@@ -184,4 +183,15 @@ async fn a_tenant_gets_a_live_instance_that_follows_it_from_apply_to_deletion() 
         1,
         "with its data"
     );
+    // The test's own cleanup of what Retain kept.
+    let admin = Database::connect(dotmac_testkit::require_postgres())
+        .await
+        .unwrap();
+    let db = format!("tenant_{}", kept.replace('-', "_"));
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {db}"),
+    ] {
+        admin.execute_unprepared(&sql).await.unwrap();
+    }
 }

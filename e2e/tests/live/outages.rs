@@ -62,8 +62,11 @@ async fn redis_stopped_for_a_while_shows_as_degraded_health_naming_it() {
     let redis = OwnRedis::start().await;
     let live = Live::start_with_redis(&format!("redis://127.0.0.1:{}", redis.port)).await;
     let name = unique("e2eo");
-    live.kubectl(&["apply", "-f", "-"], Some(&tenant_yaml(&name, "")))
-        .await;
+    live.kubectl(
+        &["apply", "-f", "-"],
+        Some(&tenant_yaml(&name, "  deletionPolicy: Delete\n")),
+    )
+    .await;
     live.phase(&name, "Ready", 120).await;
     let health = |field: &'static str| {
         let (live, name) = (&live, name.clone());
@@ -99,4 +102,5 @@ async fn redis_stopped_for_a_while_shows_as_degraded_health_naming_it() {
         (health("status").await == "Healthy").then_some(())
     })
     .await;
+    live.delete_tenants(&[&name]).await;
 }

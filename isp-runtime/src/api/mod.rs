@@ -118,7 +118,11 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if actor.role == tokens::Role::Readonly && request.method() != Method::GET {
         return Problem::forbidden("this token is read-only").into_response();
     }
-    if let Some(limiter) = &state.limiter {
+    if let Some(limiter) = &state.limiter
+        && !state
+            .gate
+            .allows(crate::entitlements::feature::UNLIMITED_APIS)
+    {
         let limit = state.settings.rate_limit_per_minute;
         if let Some(retry_after) = limiter.check(&actor.token_id.to_string(), limit).await {
             return dotmac_web::ratelimit::refusal(limit, retry_after);

@@ -145,6 +145,7 @@ impl TestApp {
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseConfig {
+                max_connections: 4,
                 database_url: db.url.clone(),
                 tenant: tenant.clone(),
             },
