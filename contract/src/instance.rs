@@ -25,6 +25,8 @@ pub const TIME_ZONE: &str = "DOTMAC_TIME_ZONE";
 pub const BILLING_HOUR: &str = "DOTMAC_BILLING_HOUR";
 /// Local hour of the daily dunning run.
 pub const DUNNING_HOUR: &str = "DOTMAC_DUNNING_HOUR";
+/// Most database connections one replica holds (from the tenant's size).
+pub const DATABASE_MAX_CONNECTIONS: &str = "DOTMAC_DATABASE_MAX_CONNECTIONS";
 /// The address the instance serves HTTP on.
 pub const LISTEN: &str = "DOTMAC_ISP_LISTEN";
 /// The instance's database (from the credentials Secret).

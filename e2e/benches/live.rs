@@ -49,6 +49,42 @@ fn container_process(pod: &Pod) -> Option<u32> {
         .ok()
 }
 
+/// What a tenant that never answered shows: its phase and Ready message, its pods' states and
+/// the tail of their logs.
+async fn diagnose(live: &Live, name: &str) {
+    let tenant = Api::<Tenant>::all(live.client.clone()).get(name).await.ok();
+    let status = tenant.and_then(|t| t.status);
+    let ready = status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.message.clone());
+    eprintln!(
+        "{name}: phase {:?}, Ready: {ready:?}",
+        status.and_then(|s| s.phase)
+    );
+    let pods: Api<Pod> = Api::namespaced(live.client.clone(), &format!("dotmac-tenant-{name}"));
+    for pod in pods
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let state = pod
+            .status
+            .and_then(|s| s.container_statuses)
+            .map(|c| format!("{:?}", c[0].state));
+        eprintln!("  pod {pod_name}: {state:?}");
+        let params = kube::api::LogParams {
+            tail_lines: Some(5),
+            ..Default::default()
+        };
+        if let Ok(log) = pods.logs(&pod_name, &params).await {
+            eprintln!("  log: {log}");
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::args()
@@ -72,7 +108,6 @@ async fn main() {
             .await
             .unwrap();
     }
-    let mut answering = 0;
     let mut urls = Vec::new();
     for name in &names {
         let url = eventually(&format!("{name}'s Service"), 300, || async {
@@ -88,18 +123,30 @@ async fn main() {
         .await;
         urls.push(url);
     }
-    for url in &urls {
-        eventually(url, 300, || async {
-            (get(url, None).await?.0 == 200).then_some(())
-        })
-        .await;
-        answering += 1;
-        if answering % 10 == 0 {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut waiting: Vec<(&String, &String)> = names.iter().zip(&urls).collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for &(name, url) in &waiting {
+            if get(url, None).await.is_none_or(|(status, _)| status != 200) {
+                still.push((name, url));
+            }
+        }
+        if !still.is_empty() && Instant::now() > deadline {
+            for (name, _) in &still {
+                diagnose(&live, name).await;
+            }
+            panic!("{} of {n} instances never answered", still.len());
+        }
+        if (n - still.len()) / 10 != (n - waiting.len()) / 10 {
             eprintln!(
-                "  {answering} of {n} answering after {:.1} s",
+                "  {} of {n} answering after {:.1} s",
+                n - still.len(),
                 started.elapsed().as_secs_f64()
             );
         }
+        waiting = still;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let ready_after = started.elapsed();
     println!(

@@ -22,7 +22,7 @@ pub struct DatabaseConfig {
 
     /// Most database connections this instance holds (a tenant instance shares its PostgreSQL
     /// with many others; idle ones close after 30 s).
-    #[arg(long, env = "DOTMAC_DATABASE_MAX_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, env = instance::DATABASE_MAX_CONNECTIONS, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub max_connections: u32,
 }
 

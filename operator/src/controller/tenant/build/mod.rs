@@ -343,6 +343,10 @@ pub fn config_data(
     set(instance::PLAN, spec.plan.name().to_owned());
     set(instance::SIZE, spec.size.name().to_owned());
     set(
+        instance::DATABASE_MAX_CONNECTIONS,
+        sizes::profile(spec.size).database_connections.to_string(),
+    );
+    set(
         instance::ENTITLEMENTS_FILE,
         instance::ENTITLEMENTS_PATH.to_owned(),
     );
