@@ -108,13 +108,64 @@ pub struct UsageEvent {
 /// Rows per insert statement.
 const CHUNK: usize = 500;
 
+/// A batch's additions to the monthly rollups: (tenant, plugin, metric, period) → (quantity,
+/// events).
+type Rollups = BTreeMap<(String, String, String, String), (f64, i64)>;
+
+/// Counts one new event in its month: a gauge keeps the peak, a counter adds up.
+fn add_to_rollup(rollups: &mut Rollups, event: &UsageEvent) {
+    let entry = rollups
+        .entry((
+            event.tenant.clone(),
+            event.plugin.clone(),
+            event.metric.clone(),
+            period_of(event.occurred_at),
+        ))
+        .or_insert((0.0, 0));
+    entry.0 = if metric::is_gauge(&event.metric) {
+        entry.0.max(event.quantity)
+    } else {
+        entry.0 + event.quantity
+    };
+    entry.1 += 1;
+}
+
+/// Adds one rollup entry to its row, the same way [`add_to_rollup`] combines.
+async fn upsert_rollup(
+    txn: &impl ConnectionTrait,
+    backend: DatabaseBackend,
+    (tenant, plugin, name, period): (String, String, String, String),
+    (quantity, count): (f64, i64),
+) -> Result<(), DbErr> {
+    let combined = match (metric::is_gauge(&name), backend) {
+        (false, _) => "usage_rollups.quantity + excluded.quantity",
+        (true, DatabaseBackend::Postgres) => "GREATEST(usage_rollups.quantity, excluded.quantity)",
+        (true, _) => "MAX(usage_rollups.quantity, excluded.quantity)",
+    };
+    let sql = format!(
+        "INSERT INTO usage_rollups (tenant, plugin, metric, period, quantity, events) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant, plugin, metric, period) DO UPDATE SET quantity = {combined}, events = usage_rollups.events + excluded.events"
+    );
+    let values = [
+        tenant.into(),
+        plugin.into(),
+        name.into(),
+        period.into(),
+        quantity.into(),
+        count.into(),
+    ];
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map(|_| ())
+}
+
 /// Stores a batch in one transaction: events whose key is new are inserted and added to their
 /// month's rollup; known keys are counted as duplicates. A database error stores nothing.
 pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<Ingested, DbErr> {
     let backend = db.get_database_backend();
     let received = chrono::Utc::now();
     let txn = db.begin().await?;
-    let mut rollups: BTreeMap<(String, String, String, String), (f64, i64)> = BTreeMap::new();
+    let mut rollups: Rollups = BTreeMap::new();
     let mut accepted = 0_u64;
     for chunk in events.chunks(CHUNK) {
         let mut sql = String::from(
@@ -156,49 +207,11 @@ pub async fn ingest(db: &DatabaseConnection, events: &[UsageEvent]) -> Result<In
             .collect();
         accepted += keys.len() as u64;
         for event in chunk.iter().filter(|e| keys.contains(&e.idempotency_key)) {
-            let period = period_of(event.occurred_at);
-            let entry = rollups
-                .entry((
-                    event.tenant.clone(),
-                    event.plugin.clone(),
-                    event.metric.clone(),
-                    period,
-                ))
-                .or_insert((0.0, 0));
-            entry.0 = if metric::is_gauge(&event.metric) {
-                entry.0.max(event.quantity)
-            } else {
-                entry.0 + event.quantity
-            };
-            entry.1 += 1;
+            add_to_rollup(&mut rollups, event);
         }
     }
-    for ((tenant, plugin, name, period), (quantity, count)) in rollups {
-        // A gauge keeps the month's peak; a counter adds up.
-        let combined = match (metric::is_gauge(&name), backend) {
-            (false, _) => "usage_rollups.quantity + excluded.quantity",
-            (true, DatabaseBackend::Postgres) => {
-                "GREATEST(usage_rollups.quantity, excluded.quantity)"
-            }
-            (true, _) => "MAX(usage_rollups.quantity, excluded.quantity)",
-        };
-        let sql = format!(
-            "INSERT INTO usage_rollups (tenant, plugin, metric, period, quantity, events) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (tenant, plugin, metric, period) DO UPDATE SET quantity = {combined}, events = usage_rollups.events + excluded.events"
-        );
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                tenant.into(),
-                plugin.into(),
-                name.into(),
-                period.into(),
-                quantity.into(),
-                count.into(),
-            ],
-        ))
-        .await?;
+    for (key, value) in rollups {
+        upsert_rollup(&txn, backend, key, value).await?;
     }
     txn.commit().await?;
     Ok(Ingested {

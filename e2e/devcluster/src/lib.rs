@@ -117,7 +117,7 @@ pub struct DevCluster {
     server: Option<tokio::task::JoinHandle<()>>,
     controllers: Option<tokio::task::JoinHandle<()>>,
     writer: Option<tokio::task::JoinHandle<()>>,
-    runtime: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    runtime: Option<RuntimeTask>,
     _dir: Option<tempfile::TempDir>,
     _pods: Option<tempfile::TempDir>,
 }
@@ -138,18 +138,12 @@ impl DevCluster {
             store.set_run_images(options.run_images.clone(), block.octet());
             Some(block)
         };
-        let mut writer = None;
-        let persist = match &options.data {
+        let (persist, writer) = match &options.data {
             Some(path) => {
-                let file = Arc::new(DataFile::open(path).await?);
-                for (gr, object) in file.load().await? {
-                    store.restore(gr, object);
-                }
-                let (tx, task) = file.spawn_writer();
-                writer = Some(task);
-                Some(tx)
+                let (tx, task) = restore(&mut store, path).await?;
+                (Some(tx), Some(task))
             }
-            None => None,
+            None => (None, None),
         };
         store.ensure_system_namespaces();
         let app = Arc::new(App::new(store, persist, options.bookmark_interval));
@@ -164,18 +158,7 @@ impl DevCluster {
             source,
         })?;
 
-        let (dir, kubeconfig) = match options.kubeconfig {
-            Some(path) => (None, path),
-            None => {
-                let dir = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
-                    path: PathBuf::from("<temp>"),
-                    source,
-                })?;
-                let path = dir.path().join("kubeconfig");
-                (Some(dir), path)
-            }
-        };
-        write_kubeconfig(&kubeconfig, addr)?;
+        let (dir, kubeconfig) = kubeconfig_at(options.kubeconfig.clone(), addr)?;
 
         let router = Router::new()
             .fallback(server::handle)
@@ -199,29 +182,17 @@ impl DevCluster {
                 }
             }
         }));
-        let (runtime, pods) = if let Some(block) = block {
-            let (pods_dir, temp) = match options.pods_dir {
-                Some(dir) => (dir, None),
-                None => {
-                    let temp = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
-                        path: PathBuf::from("<pods>"),
-                        source,
-                    })?;
-                    (temp.path().to_owned(), Some(temp))
-                }
-            };
-            app.set_pods_dir(pods_dir.clone());
-            let node = runtime::kubelet::Node {
-                pods_dir,
-                images: options.run_images,
-                api: addr,
-                backoff: options.restart_backoff,
-            };
-            let (stop, stopped) = oneshot::channel();
-            let task = tokio::spawn(runtime::Runtime::new(node, block).run(app.clone(), stopped));
-            (Some((stop, task)), temp)
-        } else {
-            (None, None)
+        let (runtime, pods) = match block {
+            Some(block) => {
+                let runtime_options = RuntimeOptions {
+                    run_images: options.run_images,
+                    pods_dir: options.pods_dir,
+                    restart_backoff: options.restart_backoff,
+                };
+                let (runtime, temp) = start_runtime(&app, addr, block, runtime_options)?;
+                (Some(runtime), temp)
+            }
+            None => (None, None),
         };
         Ok(Self {
             addr,
@@ -338,6 +309,85 @@ impl Drop for DevCluster {
             task.abort();
         }
     }
+}
+
+/// Loads the objects of the data file at `path` into `store`; returns where changes go and the
+/// writer's task.
+async fn restore(
+    store: &mut Store,
+    path: &Path,
+) -> Result<
+    (
+        tokio::sync::mpsc::UnboundedSender<Vec<store::Change>>,
+        tokio::task::JoinHandle<()>,
+    ),
+    StartError,
+> {
+    let file = Arc::new(DataFile::open(path).await?);
+    for (gr, object) in file.load().await? {
+        store.restore(gr, object);
+    }
+    Ok(file.spawn_writer())
+}
+
+/// Writes the kubeconfig for `addr` at `path`, or in a temporary directory (returned to keep).
+fn kubeconfig_at(
+    path: Option<PathBuf>,
+    addr: SocketAddr,
+) -> Result<(Option<tempfile::TempDir>, PathBuf), StartError> {
+    let (dir, kubeconfig) = match path {
+        Some(path) => (None, path),
+        None => {
+            let dir = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
+                path: PathBuf::from("<temp>"),
+                source,
+            })?;
+            let path = dir.path().join("kubeconfig");
+            (Some(dir), path)
+        }
+    };
+    write_kubeconfig(&kubeconfig, addr)?;
+    Ok((dir, kubeconfig))
+}
+
+/// What the process runtime takes from [`Options`].
+struct RuntimeOptions {
+    run_images: runtime::images::ImageMap,
+    pods_dir: Option<PathBuf>,
+    restart_backoff: Duration,
+}
+
+/// A running process runtime: its stop signal and its task.
+type RuntimeTask = (oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
+/// Starts the process runtime on loopback block `block`, its pods under `options.pods_dir`
+/// (a temporary directory, returned to keep, when unset).
+fn start_runtime(
+    app: &Arc<App>,
+    api: SocketAddr,
+    block: runtime::net::Block,
+    options: RuntimeOptions,
+) -> Result<(RuntimeTask, Option<tempfile::TempDir>), StartError> {
+    let (pods_dir, temp) = match options.pods_dir {
+        Some(dir) => (dir, None),
+        None => {
+            let temp = tempfile::tempdir().map_err(|source| StartError::Kubeconfig {
+                path: PathBuf::from("<pods>"),
+                source,
+            })?;
+            (temp.path().to_owned(), Some(temp))
+        }
+    };
+    app.set_pods_dir(pods_dir.clone());
+    let node = runtime::kubelet::Node {
+        pods_dir,
+        images: options.run_images,
+        api,
+        backoff: options.restart_backoff,
+    };
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(runtime::Runtime::new(node, block).run(app.clone(), stopped));
+    Ok(((stop, task), temp))
 }
 
 /// Writes a kubeconfig for `addr` at `path`.

@@ -26,9 +26,17 @@ use serde_json::{Value, json};
 const IMAGE: &str = "example.test/fixture";
 const MOUNT: &str = "/run/devcluster-fixture/config";
 
-async fn node() -> (DevCluster, Client) {
+/// A node running the fixture for `IMAGE`, from a copy in a temporary directory under `/tmp`:
+/// the pods mount an emptyDir over `/tmp`, which must hide neither the program nor a volume.
+async fn node() -> (DevCluster, Client, tempfile::TempDir) {
     dotmac_telemetry::install_crypto_provider();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pod.py");
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("pod.py");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pod.py"),
+        &fixture,
+    )
+    .unwrap();
     let cluster = DevCluster::start_with(Options {
         run_images: ImageMap::default().with(IMAGE, fixture),
         restart_backoff: Duration::from_millis(500),
@@ -37,7 +45,7 @@ async fn node() -> (DevCluster, Client) {
     .await
     .unwrap();
     let client = cluster.client().unwrap();
-    (cluster, client)
+    (cluster, client, dir)
 }
 
 /// Polls `check` every 100 ms for up to `secs` seconds until it gives a value.
@@ -111,9 +119,9 @@ fn deployment(replicas: i32, term_delay: &str) -> Value {
                         ],
                         "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 1, "failureThreshold": 1},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1, "failureThreshold": 2},
-                        "volumeMounts": [{"name": "config", "mountPath": MOUNT}]
+                        "volumeMounts": [{"name": "config", "mountPath": MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
                     }],
-                    "volumes": [{"name": "config", "configMap": {"name": "app"}}]
+                    "volumes": [{"name": "config", "configMap": {"name": "app"}}, {"name": "tmp", "emptyDir": {}}]
                 }
             }
         }
@@ -151,7 +159,7 @@ async fn get(url: &str) -> Option<String> {
 
 #[tokio::test]
 async fn pods_run_with_their_environment_volumes_and_services() {
-    let (cluster, client) = node().await;
+    let (cluster, client, _fixture) = node().await;
     setup(&client, "web", 2, "0").await;
     eventually("two ready replicas", 30, || async {
         (ready_replicas(&client, "web").await == 2).then_some(())
@@ -270,7 +278,7 @@ async fn pods_run_with_their_environment_volumes_and_services() {
 
 #[tokio::test]
 async fn a_crashing_container_restarts_with_back_off_and_a_failing_liveness_probe_restarts_it() {
-    let (_cluster, client) = node().await;
+    let (_cluster, client, _fixture) = node().await;
     setup(&client, "crash", 1, "0").await;
     eventually("ready", 30, || async {
         (ready_replicas(&client, "crash").await == 1).then_some(())
@@ -388,7 +396,7 @@ async fn a_crashing_container_restarts_with_back_off_and_a_failing_liveness_prob
 
 #[tokio::test]
 async fn deletion_is_graceful_and_a_rolling_update_keeps_every_replica_ready() {
-    let (cluster, client) = node().await;
+    let (cluster, client, _fixture) = node().await;
     setup(&client, "roll", 2, "1").await;
     eventually("two ready", 30, || async {
         (ready_replicas(&client, "roll").await == 2).then_some(())

@@ -35,14 +35,32 @@ pub struct Launch {
     pub log: PathBuf,
 }
 
-/// Binds each `SOURCE TARGET ro|rw` triple, then runs what follows `--`.
-const BIND_AND_EXEC: &str = r#"while [ "$1" != -- ]; do
+/// Opens the program (when named by a path) before anything is mounted, binds each
+/// `SOURCE TARGET ro|rw` triple, then runs it with what follows `--`. A mount over a directory
+/// that holds the program or a later source (an emptyDir at `/tmp`, say) would hide them, so
+/// the program runs from its open descriptor and such mounts come last ([`mount_order`]).
+const BIND_AND_EXEC: &str = r#"prog=$1; shift
+case "$prog" in */*) exec 3<"$prog" || exit 112; run=/proc/self/fd/3 ;; *) run=$prog ;; esac
+while [ "$1" != -- ]; do
   mount --bind "$1" "$2" || exit 111
   if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || exit 111; fi
   shift 3
 done
 shift
-exec "$@""#;
+exec "$run" "$@""#;
+
+/// The mounts in an order that hides nothing still needed: a mount whose target holds another
+/// mount's source comes after it.
+fn mount_order(mounts: &[Mount]) -> Vec<&Mount> {
+    let covers = |m: &Mount| {
+        mounts
+            .iter()
+            .any(|other| !std::ptr::eq(m, other) && other.source.starts_with(&m.target))
+    };
+    let mut ordered: Vec<&Mount> = mounts.iter().collect();
+    ordered.sort_by_key(|m| covers(m));
+    ordered
+}
 
 /// A started process.
 #[derive(Debug)]
@@ -82,7 +100,9 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
         "--pid",
         "--kill-child",
     ]);
-    if !launch.mounts.is_empty() {
+    if launch.mounts.is_empty() {
+        command.arg(program);
+    } else {
         command.args([
             "--mount",
             "--propagation",
@@ -92,7 +112,8 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
             BIND_AND_EXEC,
             "sh",
         ]);
-        for m in &launch.mounts {
+        command.arg(program);
+        for m in mount_order(&launch.mounts) {
             command
                 .arg(&m.source)
                 .arg(&m.target)
@@ -100,7 +121,7 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
         }
         command.arg("--");
     }
-    command.arg(program).args(args);
+    command.args(args);
     command
         .env_clear()
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -196,4 +217,27 @@ pub fn log_path(pod_dir: &Path, container: &str, previous: bool) -> PathBuf {
     } else {
         format!("{container}.log")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mount_over_another_mounts_source_comes_last() {
+        let mount = |source: &str, target: &str| Mount {
+            source: PathBuf::from(source),
+            target: PathBuf::from(target),
+            read_only: false,
+        };
+        let mounts = [
+            mount("/tmp/pods/p/volumes/tmp", "/tmp"),
+            mount("/tmp/pods/p/volumes/config", "/etc/dotmac"),
+        ];
+        let order: Vec<&Path> = mount_order(&mounts)
+            .iter()
+            .map(|m| m.target.as_path())
+            .collect();
+        assert_eq!(order, [Path::new("/etc/dotmac"), Path::new("/tmp")]);
+    }
 }

@@ -178,31 +178,15 @@ struct Set<'a> {
 pub fn deployment(deployment: &Value, replica_sets: &[&Value], pods: &[&Value]) -> Vec<Write> {
     let namespace = text(deployment, "/metadata/namespace").to_owned();
     let name = text(deployment, "/metadata/name");
-    let uid = text(deployment, "/metadata/uid");
     let Some(template) = deployment.pointer("/spec/template") else {
         return Vec::new();
     };
     let replicas = int(deployment, "/spec/replicas", 1);
     let hash = template_hash(template);
     let new_name = format!("{name}-{hash}");
-    let sets: Vec<Set<'_>> = replica_sets
-        .iter()
-        .filter(|rs| owned_by(rs, uid))
-        .map(|rs| {
-            let rs_uid = text(rs, "/metadata/uid");
-            let own: Vec<&&Value> = pods
-                .iter()
-                .filter(|p| owned_by(p, rs_uid) && live(p))
-                .collect();
-            Set {
-                object: rs,
-                spec: int(rs, "/spec/replicas", 0),
-                pods: own.len() as i64,
-                ready: own.iter().filter(|p| ready(p)).count() as i64,
-            }
-        })
-        .collect();
+    let sets = sets_of(deployment, replica_sets, pods);
     let (surge, unavailable) = budget(deployment, replicas);
+    let recreate = text(deployment, "/spec/strategy/type") == "Recreate";
     let new = sets
         .iter()
         .find(|s| text(s.object, "/metadata/name") == new_name);
@@ -211,20 +195,7 @@ pub fn deployment(deployment: &Value, replica_sets: &[&Value], pods: &[&Value]) 
         .filter(|s| text(s.object, "/metadata/name") != new_name)
         .collect();
     let mut writes = Vec::new();
-    let total_spec: i64 = sets.iter().map(|s| s.spec).sum();
-    let recreate = text(deployment, "/spec/strategy/type") == "Recreate";
-    let new_spec = new.map_or(0, |s| s.spec);
-    let new_target = if recreate {
-        if olds.iter().any(|s| s.spec > 0 || s.pods > 0) {
-            0
-        } else {
-            replicas
-        }
-    } else if new_spec < replicas {
-        (new_spec + (replicas + surge - total_spec).max(0)).min(replicas)
-    } else {
-        replicas
-    };
+    let new_target = new_set_target(&sets, new, &olds, replicas, surge, recreate);
     match new {
         None => writes.push(Write::Create {
             resource: "replicasets",
@@ -234,27 +205,8 @@ pub fn deployment(deployment: &Value, replica_sets: &[&Value], pods: &[&Value]) 
         Some(s) if s.spec != new_target => writes.push(scale(&namespace, s.object, new_target)),
         Some(_) => {}
     }
-    // As the Deployment controller does: never below `replicas - maxUnavailable` ready pods,
-    // counting at most a set's own replicas (pods beyond them are about to go), and not
-    // while the new set's pods are still coming up.
-    let min_available = replicas - unavailable;
-    let all_spec: i64 = sets.iter().map(|s| s.spec).sum();
-    let new_unavailable = new.map_or(0, |s| (s.spec - s.ready).max(0));
-    let mut budget_down = (all_spec - min_available - new_unavailable).max(0);
-    let available: i64 = sets.iter().map(|s| s.ready.min(s.spec)).sum();
-    let mut removable = (available - min_available).max(0);
-    for old in &olds {
-        let target = if recreate {
-            0
-        } else {
-            let unhealthy = (old.spec - old.ready).max(0).min(budget_down);
-            budget_down -= unhealthy;
-            let healthy = (old.spec - unhealthy).min(old.ready);
-            let cut = healthy.min(removable).min(budget_down);
-            removable -= cut;
-            budget_down -= cut;
-            old.spec - unhealthy - cut
-        };
+    let targets = old_set_targets(&sets, new, &olds, replicas - unavailable, recreate);
+    for (old, target) in olds.iter().zip(targets) {
         if target != old.spec {
             writes.push(scale(&namespace, old.object, target));
         }
@@ -270,6 +222,84 @@ pub fn deployment(deployment: &Value, replica_sets: &[&Value], pods: &[&Value]) 
         });
     }
     writes
+}
+
+/// The Deployment's ReplicaSets with their live and ready pods.
+fn sets_of<'a>(deployment: &Value, replica_sets: &[&'a Value], pods: &[&Value]) -> Vec<Set<'a>> {
+    let uid = text(deployment, "/metadata/uid");
+    replica_sets
+        .iter()
+        .filter(|rs| owned_by(rs, uid))
+        .map(|rs| {
+            let rs_uid = text(rs, "/metadata/uid");
+            let own: Vec<&&Value> = pods
+                .iter()
+                .filter(|p| owned_by(p, rs_uid) && live(p))
+                .collect();
+            Set {
+                object: rs,
+                spec: int(rs, "/spec/replicas", 0),
+                pods: own.len() as i64,
+                ready: own.iter().filter(|p| ready(p)).count() as i64,
+            }
+        })
+        .collect()
+}
+
+/// The new ReplicaSet's replicas: up to `replicas`, within `replicas + surge` in all (after the
+/// old pods are gone, with `Recreate`).
+fn new_set_target(
+    sets: &[Set<'_>],
+    new: Option<&Set<'_>>,
+    olds: &[&Set<'_>],
+    replicas: i64,
+    surge: i64,
+    recreate: bool,
+) -> i64 {
+    let total_spec: i64 = sets.iter().map(|s| s.spec).sum();
+    let new_spec = new.map_or(0, |s| s.spec);
+    if recreate {
+        if olds.iter().any(|s| s.spec > 0 || s.pods > 0) {
+            0
+        } else {
+            replicas
+        }
+    } else if new_spec < replicas {
+        (new_spec + (replicas + surge - total_spec).max(0)).min(replicas)
+    } else {
+        replicas
+    }
+}
+
+/// The old ReplicaSets' replicas, as the Deployment controller scales them down: never below
+/// `min_available` ready pods, counting at most a set's own replicas (pods beyond them are
+/// about to go), not while the new set's pods are still coming up, unhealthy pods first.
+fn old_set_targets(
+    sets: &[Set<'_>],
+    new: Option<&Set<'_>>,
+    olds: &[&Set<'_>],
+    min_available: i64,
+    recreate: bool,
+) -> Vec<i64> {
+    let all_spec: i64 = sets.iter().map(|s| s.spec).sum();
+    let new_unavailable = new.map_or(0, |s| (s.spec - s.ready).max(0));
+    let mut budget_down = (all_spec - min_available - new_unavailable).max(0);
+    let available: i64 = sets.iter().map(|s| s.ready.min(s.spec)).sum();
+    let mut removable = (available - min_available).max(0);
+    olds.iter()
+        .map(|old| {
+            if recreate {
+                return 0;
+            }
+            let unhealthy = (old.spec - old.ready).max(0).min(budget_down);
+            budget_down -= unhealthy;
+            let healthy = (old.spec - unhealthy).min(old.ready);
+            let cut = healthy.min(removable).min(budget_down);
+            removable -= cut;
+            budget_down -= cut;
+            old.spec - unhealthy - cut
+        })
+        .collect()
 }
 
 fn scale(namespace: &str, rs: &Value, replicas: i64) -> Write {

@@ -79,23 +79,8 @@ impl Store {
                 }
                 continue;
             }
-            let generation = deployment
-                .pointer("/metadata/generation")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            let mut status = json!({"observedGeneration": generation});
-            if replicas > 0 {
-                status["replicas"] = json!(replicas);
-                status["updatedReplicas"] = json!(replicas);
-                status["readyReplicas"] = json!(replicas);
-                status["availableReplicas"] = json!(replicas);
-            }
-            status["conditions"] = json!([
-                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": "ReplicaSet has successfully progressed."}
-            ]);
             let mut updated = deployment.clone();
-            updated["status"] = status;
+            updated["status"] = simulated_status(&deployment, replicas);
             let ctx = WriteCtx {
                 manager: CONTROLLER_MANAGER.into(),
                 dry_run: false,
@@ -118,4 +103,24 @@ impl Store {
         }
         done
     }
+}
+
+/// The status of a Deployment whose images do not run: every replica available.
+fn simulated_status(deployment: &Value, replicas: i64) -> Value {
+    let generation = deployment
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let mut status = json!({"observedGeneration": generation});
+    if replicas > 0 {
+        status["replicas"] = json!(replicas);
+        status["updatedReplicas"] = json!(replicas);
+        status["readyReplicas"] = json!(replicas);
+        status["availableReplicas"] = json!(replicas);
+    }
+    status["conditions"] = json!([
+        {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
+        {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": "ReplicaSet has successfully progressed."}
+    ]);
+    status
 }
