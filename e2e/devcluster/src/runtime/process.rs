@@ -129,9 +129,9 @@ pub fn spawn(launch: &Launch) -> io::Result<Process> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true);
-    if let Some(dir) = &launch.working_dir {
-        command.current_dir(dir);
-    }
+    // As in an image without WORKDIR, a container without workingDir starts in `/` (the
+    // directory devcluster started in may be hidden by a mount).
+    command.current_dir(launch.working_dir.as_deref().unwrap_or(Path::new("/")));
     let child = command.spawn()?;
     let pid = child
         .id()
