@@ -36,7 +36,10 @@ pub async fn connect_with(url: &str, max: u32) -> Result<DatabaseConnection, DbE
         .max_connections(max.max(1))
         .min_connections(0)
         .idle_timeout(std::time::Duration::from_secs(30))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // SQLite has one writer: a write waits its turn (a billing batch can hold the lock
+        // for seconds on a loaded machine) rather than failing after sqlx's 5 s.
+        .map_sqlx_sqlite_opts(|sqlite| sqlite.busy_timeout(std::time::Duration::from_secs(60)));
     Database::connect(options).await
 }
 
