@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::owned;
+
 /// Why a container's environment cannot be built; the kubelet shows it as
 /// `CreateContainerConfigError` and tries again.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,7 +111,7 @@ pub fn resolve(
     pod: &Value,
     sources: &Sources,
 ) -> Result<Vec<(String, String)>, EnvError> {
-    let namespace = str_at(pod, "/metadata/namespace");
+    let namespace = owned(pod, "/metadata/namespace");
     let mut env: Vec<(String, String)> = Vec::new();
     let set = |env: &mut Vec<(String, String)>, name: String, value: String| {
         env.retain(|(n, _)| *n != name);
@@ -118,13 +120,13 @@ pub fn resolve(
     for source in array(container, "envFrom") {
         let prefix = source.get("prefix").and_then(Value::as_str).unwrap_or("");
         let (data, optional) = if let Some(r) = source.get("configMapRef") {
-            let name = str_at(r, "/name");
+            let name = owned(r, "/name");
             (
                 sources.config_map(&name).map(Ok),
                 (name, "configmap", optional(r)),
             )
         } else if let Some(r) = source.get("secretRef") {
-            let name = str_at(r, "/name");
+            let name = owned(r, "/name");
             (sources.secret(&name), (name, "secret", optional(r)))
         } else {
             continue;
@@ -149,7 +151,7 @@ pub fn resolve(
         }
     }
     for var in array(container, "env") {
-        let name = str_at(var, "/name");
+        let name = owned(var, "/name");
         let value = if let Some(from) = var.get("valueFrom") {
             match value_from(&name, from, pod, &namespace, sources)? {
                 Some(v) => v,
@@ -180,8 +182,8 @@ fn value_from(
                   selector: &Value,
                   data: Option<Result<BTreeMap<String, Vec<u8>>, EnvError>>|
      -> Result<Option<String>, EnvError> {
-        let object = str_at(selector, "/name");
-        let key = str_at(selector, "/key");
+        let object = owned(selector, "/name");
+        let key = owned(selector, "/key");
         let missing_ok = optional(selector);
         let data = match data {
             Some(d) => d?,
@@ -212,12 +214,12 @@ fn value_from(
         key_of(
             "ConfigMap",
             s,
-            sources.config_map(&str_at(s, "/name")).map(Ok),
+            sources.config_map(&owned(s, "/name")).map(Ok),
         )
     } else if let Some(s) = from.get("secretKeyRef") {
-        key_of("Secret", s, sources.secret(&str_at(s, "/name")))
+        key_of("Secret", s, sources.secret(&owned(s, "/name")))
     } else if let Some(f) = from.get("fieldRef") {
-        pod_field(pod, &str_at(f, "/fieldPath")).map(Some)
+        pod_field(pod, &owned(f, "/fieldPath")).map(Some)
     } else {
         Err(EnvError::ResourceField(name.to_owned()))
     }
@@ -256,7 +258,7 @@ pub fn pod_field(pod: &Value, path: &str) -> Result<String, EnvError> {
         "status.podIP" => "/status/podIP",
         _ => return Err(EnvError::Field(path.to_owned())),
     };
-    Ok(str_at(pod, pointer))
+    Ok(owned(pod, pointer))
 }
 
 /// `$(VAR)` replaced by `VAR`'s value when known, kept as written when not; `$$` is a `$`.
@@ -321,13 +323,6 @@ fn array<'a>(v: &'a Value, field: &str) -> &'a [Value] {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default()
-}
-
-fn str_at(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn optional(selector: &Value) -> bool {

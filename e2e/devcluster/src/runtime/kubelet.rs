@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use super::{
     env::{self, Sources},
     images::ImageMap,
+    owned,
     probe::{Probe, ProbeError},
     process::{self, Exit, Launch, Process},
     volumes::{self, Content},
@@ -187,11 +188,11 @@ pub struct PodCtx {
 pub async fn run_pod(mut ctx: PodCtx) {
     let pod = ctx.desired.borrow().pod.clone();
     let (namespace, name) = (
-        text(&pod, "/metadata/namespace"),
-        text(&pod, "/metadata/name"),
+        owned(&pod, "/metadata/namespace"),
+        owned(&pod, "/metadata/name"),
     );
     let dir = ctx.node.pod_dir(&namespace, &name);
-    let containers: Vec<String> = containers(&pod).iter().map(|c| text(c, "/name")).collect();
+    let containers: Vec<String> = containers(&pod).iter().map(|c| owned(c, "/name")).collect();
     for c in &containers {
         set(&ctx.report, c, |_| {});
     }
@@ -273,7 +274,7 @@ async fn run_container(mut ctx: PodCtx, index: usize) {
         let Some(container) = containers(&desired.pod).get(index).cloned() else {
             return;
         };
-        let name = text(&container, "/name");
+        let name = owned(&container, "/name");
         let launch = match prepare(&ctx, &desired, &container) {
             Ok(launch) => launch,
             Err(why) => {
@@ -326,7 +327,7 @@ async fn run_container(mut ctx: PodCtx, index: usize) {
 
 /// Records the ended run and waits `delay` in `CrashLoopBackOff` (or until the pod is deleted).
 async fn back_off(ctx: &mut PodCtx, name: &str, exit: Exit, delay: Duration) {
-    let pod = text(&ctx.desired.borrow().pod, "/metadata/name");
+    let pod = owned(&ctx.desired.borrow().pod, "/metadata/name");
     let message = format!(
         "back-off {}s restarting failed container={name} pod={pod}",
         delay.as_secs()
@@ -432,7 +433,7 @@ fn start(ctx: &PodCtx, name: &str, launch: &Launch) -> Option<Process> {
 /// The process to start for `container`: its program, environment and mounts.
 fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch, String> {
     let pod = &desired.pod;
-    let image = text(container, "/image");
+    let image = owned(container, "/image");
     let program = ctx
         .node
         .images
@@ -448,7 +449,7 @@ fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch,
     let pod = &pod;
     let mut env = env::resolve(container, pod, &desired.sources).map_err(|e| e.to_string())?;
     bind_own_address(&mut env, ctx.ip, &container_ports(container));
-    let name = text(pod, "/metadata/name");
+    let name = owned(pod, "/metadata/name");
     let defaults = [
         ("HOSTNAME", name.clone()),
         ("KUBERNETES_SERVICE_HOST", ctx.node.api.ip().to_string()),
@@ -461,7 +462,7 @@ fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch,
         }
     }
     let argv = env::command_line(container, program, &env);
-    let dir = ctx.node.pod_dir(&text(pod, "/metadata/namespace"), &name);
+    let dir = ctx.node.pod_dir(&owned(pod, "/metadata/namespace"), &name);
     let contents: BTreeMap<String, Content> =
         volumes::contents(pod, &desired.sources).map_err(|e| e.to_string())?;
     let mounts =
@@ -475,7 +476,7 @@ fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch,
         env,
         mounts,
         working_dir,
-        log: process::log_path(&dir, &text(container, "/name"), false),
+        log: process::log_path(&dir, &owned(container, "/name"), false),
     })
 }
 
@@ -553,7 +554,7 @@ impl Probing {
 /// Watches a running container: probes, exit, deletion.
 async fn supervise(ctx: &mut PodCtx, process: &mut Process, container: &Value) -> Outcome {
     let since = Instant::now();
-    let name = text(container, "/name");
+    let name = owned(container, "/name");
     let probe = |field| Probe::of(container, field).ok().flatten();
     let mut startup = probe("startupProbe").map(|p| Probing::new(p, since));
     let mut liveness = probe("livenessProbe").map(|p| Probing::new(p, since));
@@ -666,13 +667,6 @@ fn containers(pod: &Value) -> Vec<Value> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default()
-}
-
-fn text(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[cfg(test)]

@@ -156,12 +156,11 @@ impl Runtime {
             apply(store, write);
         }
         self.sync_pods(store, &world);
-        let pods: Vec<&Value> = world.pods.iter().collect();
         let routes = world
             .services
             .iter()
             .flat_map(|s| {
-                proxy::routes(s, &world.in_ns_refs(&pods, text(s, "/metadata/namespace")))
+                proxy::routes(s, &world.in_ns(&world.pods, text(s, "/metadata/namespace")))
             })
             .collect();
         self.proxies.sync(routes);
@@ -169,7 +168,7 @@ impl Runtime {
 
     /// Starts, updates, reports and finishes the pods on this node.
     fn sync_pods(&mut self, store: &mut Store, world: &World) {
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for pod in &world.pods {
             if !self
                 .node
@@ -210,7 +209,7 @@ impl Runtime {
                 }
                 self.start_pod(store, pod, &key, sources.clone());
             }
-            seen.push(key.clone());
+            seen.insert(key.clone());
             let Some(running) = self.pods.get(&key) else {
                 continue;
             };
@@ -229,8 +228,7 @@ impl Runtime {
             let finished = report(store, pod, running);
             if finished && deleting.is_some() {
                 store.remove_pod(&key.0, &key.1);
-                self.pods.remove(&key);
-                let _ = std::fs::remove_dir_all(self.node.pod_dir(&key.0, &key.1));
+                self.forget(&key);
             }
         }
         let gone: Vec<(String, String)> = self
@@ -253,9 +251,14 @@ impl Runtime {
         pod.desired
             .send_modify(|d| d.deleting = Some(Duration::ZERO));
         if pod.task.is_finished() {
-            self.pods.remove(key);
-            let _ = std::fs::remove_dir_all(self.node.pod_dir(&key.0, &key.1));
+            self.forget(key);
         }
+    }
+
+    /// Drops a pod whose processes have stopped, with its volumes and logs.
+    fn forget(&mut self, key: &(String, String)) {
+        self.pods.remove(key);
+        let _ = std::fs::remove_dir_all(self.node.pod_dir(&key.0, &key.1));
     }
 
     fn start_pod(
@@ -401,14 +404,6 @@ impl World {
             .collect()
     }
 
-    fn in_ns_refs<'a>(&self, objects: &[&'a Value], ns: &str) -> Vec<&'a Value> {
-        objects
-            .iter()
-            .copied()
-            .filter(|o| text(o, "/metadata/namespace") == ns)
-            .collect()
-    }
-
     fn sources(&self, ns: &str) -> Arc<Sources> {
         self.sources.get(ns).cloned().unwrap_or_default()
     }
@@ -515,8 +510,14 @@ fn record(store: &mut Store, pod: &Value, type_: &str, reason: &str, message: &s
     }
 }
 
-fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+/// The string at `pointer` in a manifest, empty when absent (Kubernetes' zero value).
+pub(crate) fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .unwrap_or_default()
+}
+
+/// [`text`], owned.
+pub(crate) fn owned(v: &Value, pointer: &str) -> String {
+    text(v, pointer).to_owned()
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::text;
+
 /// One write to the store.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
@@ -48,12 +50,6 @@ pub enum Write {
 pub const HASH_LABEL: &str = "pod-template-hash";
 /// The node every running pod is on.
 pub const NODE: &str = "devcluster";
-
-fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
 
 fn int(v: &Value, pointer: &str, default: i64) -> i64 {
     v.pointer(pointer)
