@@ -11,7 +11,6 @@
 )]
 
 use std::{
-    future::Future,
     path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
@@ -68,24 +67,7 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-/// Polls `check` every 200 ms for up to `secs` seconds until it gives a value.
-pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {secs} s waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+pub use dotmac_testkit::eventually;
 
 /// The running platform; everything stops on drop.
 pub struct Live {

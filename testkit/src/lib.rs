@@ -8,6 +8,26 @@
 
 pub mod openbao;
 
+/// Polls `check` every 100 ms until it gives a value, for up to `secs` seconds; then fails
+/// naming `what`. The one way tests wait for a condition instead of sleeping a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 use std::{net::TcpStream, time::Duration};
 
 /// PostgreSQL's admin URL: the `postgres` database as a superuser.

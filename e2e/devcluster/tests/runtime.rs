@@ -10,7 +10,9 @@
 
 mod common;
 
-use std::{future::Future, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
+
+use dotmac_testkit::eventually;
 
 use dotmac_devcluster::{DevCluster, Options, runtime::images::ImageMap};
 use k8s_openapi::api::{
@@ -46,25 +48,6 @@ async fn node() -> (DevCluster, Client, tempfile::TempDir) {
     .unwrap();
     let client = cluster.client().unwrap();
     (cluster, client, dir)
-}
-
-/// Polls `check` every 100 ms for up to `secs` seconds until it gives a value.
-async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn setup(client: &Client, ns: &str, replicas: i32, term_delay: &str) {

@@ -113,22 +113,13 @@ fn tenant(name: &str, policy: &str) -> Tenant {
         "spec": {"displayName": "Data plane ISP", "contactEmail": "noc@dp.example", "deletionPolicy": policy}})).unwrap()
 }
 
-async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+/// Waits up to 60 s for `check`.
+async fn until<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    dotmac_testkit::eventually(what, 60, check).await
 }
 
 /// Deletes a tenant and waits until its finalizer has run and it is gone.
