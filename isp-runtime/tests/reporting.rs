@@ -252,4 +252,20 @@ async fn a_licensed_features_calls_count_against_its_plugin() {
         by_plugin(json!("advanced-analytics")) == 3.0 && by_plugin(Value::Null) == 1.0
     })
     .await;
+    // Bad input names the field and answers nothing else.
+    for (months, expected) in [
+        ("0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("25", StatusCode::UNPROCESSABLE_ENTITY),
+        ("six", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, problem) = app
+            .call(
+                reqwest::Method::GET,
+                &format!("/analytics/revenue?months={months}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, expected, "{problem}");
+        assert_eq!(problem["field"], "months", "{problem}");
+    }
 }
