@@ -6,6 +6,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+/// The features an instance gates: everything the catalog sells is one of these, and each
+/// switches a behaviour of the running instance. What every instance does (customers, plans,
+/// subscriptions, invoicing in the tenant's currency, payments, dunning, audit) is not gated.
+pub mod feature {
+    /// Plans priced in another currency than the tenant's, and usage-based charges on
+    /// subscriptions (each recorded charge is a `transactions` event).
+    pub const ADVANCED_BILLING: &str = "advanced_billing";
+    /// Revenue, ARPU and churn by month (`/api/v1/analytics/revenue`).
+    pub const ADVANCED_ANALYTICS: &str = "advanced_analytics";
+    /// No per-token rate limit on the instance's API.
+    pub const UNLIMITED_APIS: &str = "unlimited_apis";
+
+    /// Every feature, sorted.
+    pub const ALL: [&str; 3] = [ADVANCED_ANALYTICS, ADVANCED_BILLING, UNLIMITED_APIS];
+}
+
 /// The file's content (JSON).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -28,17 +44,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_feature_list_is_sorted_and_unique() {
+        assert!(feature::ALL.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
     fn round_trips_with_camel_case_keys() {
         let file = EntitlementsFile {
             plan: "basic".into(),
-            features: ["simple_billing".to_owned(), "advanced_billing".to_owned()].into(),
+            features: [
+                "advanced_billing".to_owned(),
+                "advanced_analytics".to_owned(),
+            ]
+            .into(),
             feature_plans: [("advanced_billing".to_owned(), "basic".to_owned())].into(),
             feature_plugins: BTreeMap::new(),
         };
         let text = serde_json::to_string(&file).unwrap();
         assert_eq!(
             text,
-            r#"{"plan":"basic","features":["advanced_billing","simple_billing"],"featurePlans":{"advanced_billing":"basic"}}"#
+            r#"{"plan":"basic","features":["advanced_analytics","advanced_billing"],"featurePlans":{"advanced_billing":"basic"}}"#
         );
         assert_eq!(
             serde_json::from_str::<EntitlementsFile>(&text).unwrap(),

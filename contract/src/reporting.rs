@@ -23,10 +23,13 @@ pub const MAX_BATCH: usize = 1000;
 pub mod metric {
     /// Authenticated API calls.
     pub const API_CALLS: &str = "api_calls";
-    /// Payments recorded.
+    /// Payments and usage charges recorded.
     pub const TRANSACTIONS: &str = "transactions";
     /// Database size in gigabytes.
     pub const STORAGE_GB: &str = "storage_gb";
+
+    /// Every metric an instance reports.
+    pub const ALL: [&str; 3] = [API_CALLS, TRANSACTIONS, STORAGE_GB];
 
     /// Whether `metric` is a gauge, whose month counts its peak reading (storage), rather than
     /// a counter, whose month counts the sum (calls, payments).

@@ -201,19 +201,22 @@ fn a_license_never_changes_tenant_or_plugin() {
                "metadata": {"name": "l1"},
                "spec": {"tenantRef": tenant, "plugin": plugin, "tier": tier}})
     };
-    let old = license("acme", "voip-gateway", "starter");
+    let old = license("acme", "usage-billing", "standard");
     assert!(
         schemas
-            .validate(&license("acme", "voip-gateway", "pro"), Some(&old))
+            .validate(&license("acme", "usage-billing", "pro"), Some(&old))
             .is_ok(),
         "tier may change"
     );
     let err = schemas
-        .validate(&license("other", "voip-gateway", "starter"), Some(&old))
+        .validate(&license("other", "usage-billing", "standard"), Some(&old))
         .unwrap_err();
     assert!(err.to_string().contains("spec.tenantRef"), "{err}");
     let err = schemas
-        .validate(&license("acme", "sms-gateway", "starter"), Some(&old))
+        .validate(
+            &license("acme", "advanced-analytics", "standard"),
+            Some(&old),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("spec.plugin"), "{err}");
 }

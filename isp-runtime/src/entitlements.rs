@@ -14,15 +14,7 @@ pub use dotmac_contract::entitlements::EntitlementsFile as Entitlements;
 
 use crate::error::Error;
 
-/// The features that gate parts of this application.
-pub mod feature {
-    /// Multi-currency and usage-based charges.
-    pub const ADVANCED_BILLING: &str = "advanced_billing";
-    /// Revenue, ARPU and churn by month (`/analytics/revenue`).
-    pub const ADVANCED_ANALYTICS: &str = "advanced_analytics";
-    /// No per-token rate limit on the API.
-    pub const UNLIMITED_APIS: &str = "unlimited_apis";
-}
+pub use dotmac_contract::entitlements::feature;
 
 /// A response extension naming the feature a request used, so its API call counts against the
 /// plugin that grants the feature.
@@ -175,7 +167,7 @@ mod tests {
     async fn reloads_when_the_file_changes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("entitlements.json");
-        std::fs::write(&path, r#"{"plan":"free","features":["simple_billing"],"featurePlans":{"advanced_billing":"basic"}}"#).unwrap();
+        std::fs::write(&path, r#"{"plan":"free","features":["advanced_analytics"],"featurePlans":{"advanced_billing":"basic"}}"#).unwrap();
         let gate = Gate::watch(path.clone(), Duration::from_millis(20));
         assert!(!gate.allows(feature::ADVANCED_BILLING));
         let Err(Error::FeatureDisabled { plan, .. }) = gate.require(feature::ADVANCED_BILLING)
@@ -186,11 +178,11 @@ mod tests {
         // A broken write keeps the last good entitlements.
         std::fs::write(&path, "{not json").unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(gate.allows("simple_billing"));
+        assert!(gate.allows(feature::ADVANCED_ANALYTICS));
         // Change the modification time explicitly: some filesystems keep whole seconds.
         std::fs::write(
             &path,
-            r#"{"plan":"basic","features":["simple_billing","advanced_billing"]}"#,
+            r#"{"plan":"basic","features":["advanced_analytics","advanced_billing"]}"#,
         )
         .unwrap();
         let file = std::fs::File::options().write(true).open(&path).unwrap();

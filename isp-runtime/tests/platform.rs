@@ -123,7 +123,7 @@ async fn unlimited_apis_lifts_the_rate_limit() {
         Options {
             redis: true,
             rate_limit: 2,
-            gate: Some(entitled(&["simple_billing", "unlimited_apis"])),
+            gate: Some(entitled(&["advanced_analytics", "unlimited_apis"])),
             ..Options::default()
         },
     )
@@ -144,7 +144,7 @@ async fn each_token_has_its_own_budget_per_minute() {
         Options {
             redis: true,
             rate_limit: 5,
-            gate: Some(entitled(&["simple_billing"])),
+            gate: Some(entitled(&["advanced_analytics"])),
             ..Options::default()
         },
     )
@@ -240,7 +240,7 @@ async fn max_customers_refuses_the_one_too_many_naming_the_limit() {
 async fn multi_currency_and_usage_charges_need_advanced_billing() {
     let free = Entitlements {
         plan: "free".into(),
-        features: BTreeSet::from(["simple_billing".to_owned()]),
+        features: BTreeSet::from(["advanced_analytics".to_owned()]),
         feature_plans: BTreeMap::from([("advanced_billing".to_owned(), "basic".to_owned())]),
         feature_plugins: BTreeMap::new(),
     };
@@ -288,7 +288,10 @@ async fn multi_currency_and_usage_charges_need_advanced_billing() {
 
     let basic = Entitlements {
         plan: "basic".into(),
-        features: BTreeSet::from(["simple_billing".to_owned(), "advanced_billing".to_owned()]),
+        features: BTreeSet::from([
+            "advanced_analytics".to_owned(),
+            "advanced_billing".to_owned(),
+        ]),
         feature_plans: BTreeMap::new(),
         feature_plugins: BTreeMap::new(),
     };

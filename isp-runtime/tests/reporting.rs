@@ -216,7 +216,7 @@ async fn a_licensed_features_calls_count_against_its_plugin() {
     let (url, seen) = receiver().await;
     let licensed = Entitlements {
         plan: "free".into(),
-        features: ["simple_billing".to_owned(), "advanced_analytics".to_owned()].into(),
+        features: ["advanced_analytics".to_owned()].into(),
         feature_plans: BTreeMap::new(),
         feature_plugins: BTreeMap::from([(
             "advanced_analytics".to_owned(),
@@ -268,4 +268,61 @@ async fn a_licensed_features_calls_count_against_its_plugin() {
         assert_eq!(status, expected, "{problem}");
         assert_eq!(problem["field"], "months", "{problem}");
     }
+}
+
+#[tokio::test]
+async fn usage_charges_and_unthrottled_calls_count_against_the_plugins_that_grant_them() {
+    use dotmac_isp::entitlements::{Entitlements, Gate};
+    let (url, seen) = receiver().await;
+    let licensed = Entitlements {
+        plan: "free".into(),
+        features: ["advanced_billing".to_owned(), "unlimited_apis".to_owned()].into(),
+        feature_plans: BTreeMap::new(),
+        feature_plugins: BTreeMap::from([
+            ("advanced_billing".to_owned(), "usage-billing".to_owned()),
+            ("unlimited_apis".to_owned(), "unlimited-api".to_owned()),
+        ]),
+    };
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            management_api: Some(url),
+            gate: Some(Gate::fixed(licensed)),
+            ..Options::default()
+        },
+    )
+    .await;
+    let customer = app.customer("meter@example.com", "US", None).await;
+    let plan = app.plan("FIBRE-100", 3000).await;
+    let (sub, invoice) = app.subscribe(&customer, &plan, "2026-09-01").await;
+    let charge = json!({"description": "Data over allowance, GB", "quantity": 3, "unit_price": 150, "occurred_on": "2026-09-20"});
+    app.post(
+        &format!("/subscriptions/{sub}/usage-charges"),
+        charge,
+        StatusCode::CREATED,
+    )
+    .await;
+    let payment = json!({"invoice_id": id(&invoice), "amount": invoice["total"], "method": "cash", "received_on": "2026-09-05"});
+    app.post("/payments", payment, StatusCode::CREATED).await;
+    let tenant = app.tenant.clone();
+    let total = |metric: &str, plugin: Value| {
+        seen.events
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e["metric"] == metric && e["tenant"] == tenant.as_str())
+            .filter(|e| e.get("plugin").cloned().unwrap_or(Value::Null) == plugin)
+            .map(|e| e["quantity"].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    // Six calls: the usage charge used advanced billing; the other five went through only
+    // because the unlimited-api license lifts the rate limit.
+    eventually("each event counted against its plugin", || {
+        total("transactions", json!("usage-billing")) == 1.0
+            && total("transactions", Value::Null) == 1.0
+            && total("api_calls", json!("usage-billing")) == 1.0
+            && total("api_calls", json!("unlimited-api")) == 5.0
+            && total("api_calls", Value::Null) == 0.0
+    })
+    .await;
 }

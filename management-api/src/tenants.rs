@@ -124,6 +124,9 @@ async fn create(
         ));
     }
     let mut spec = input.spec;
+    if let Some((field, message)) = spec.fault() {
+        return Err(Problem::invalid(field, message));
+    }
     if let Principal::Reseller(reseller) = &principal {
         if !spec.features.is_empty() {
             return Err(reserved("spec.features"));

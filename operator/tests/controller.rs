@@ -264,10 +264,10 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
         .get("isp-runtime")
         .await
         .unwrap();
-    assert!(features(&cm.data.unwrap()).contains(&"white_labelling".to_owned()));
+    assert!(features(&cm.data.unwrap()).contains(&"advanced_analytics".to_owned()));
 
     tenants.patch("zeta", &PatchParams::default(), &Patch::Merge(json!({"spec": {
-        "limits": {"apiRateLimitPerMinute": 600, "maxCustomers": 900}, "features": {"ai_insights": true, "sms_notifications": false}}}))).await.unwrap();
+        "limits": {"apiRateLimitPerMinute": 600, "maxCustomers": 900}, "features": {"unlimited_apis": true, "advanced_billing": false}}}))).await.unwrap();
     let data = eventually(30, "limits and features to reach the ConfigMap", || async {
         let data = Api::<ConfigMap>::namespaced(client.clone(), ns)
             .get("isp-runtime")
@@ -283,13 +283,13 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
     })
     .await;
     assert_eq!(data["DOTMAC_MAX_CUSTOMERS"], "900");
-    assert!(features(&data).contains(&"ai_insights".to_owned()));
-    assert!(!features(&data).contains(&"sms_notifications".to_owned()));
+    assert!(features(&data).contains(&"unlimited_apis".to_owned()));
+    assert!(!features(&data).contains(&"advanced_billing".to_owned()));
     let status = phase_is(&tenants, "zeta", TenantPhase::Ready)
         .await
         .status
         .unwrap();
-    assert!(status.entitlements.contains(&"ai_insights".to_owned()));
+    assert!(status.entitlements.contains(&"unlimited_apis".to_owned()));
     let ready = phase_is(&tenants, "zeta", TenantPhase::Ready).await;
     assert_eq!(
         ready.status.unwrap().endpoint.as_deref(),
@@ -538,6 +538,74 @@ async fn a_missing_reseller_is_a_condition_not_a_crash() {
         .await
         .unwrap();
     phase_is(&tenants, "orphan", TenantPhase::Ready).await;
+}
+
+#[tokio::test]
+async fn an_unknown_time_zone_holds_the_tenant_and_a_running_one_keeps_its_config() {
+    let (_cluster, client) = cluster().await;
+    let _controller = start(&client, config(&[]));
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let zone = |zone: &str| json!({"business": {"timeZone": zone}});
+    tenants
+        .create(
+            &PostParams::default(),
+            &tenant("tz", zone("Mars/Olympus_Mons")),
+        )
+        .await
+        .unwrap();
+    let ready_condition = |t: Tenant| {
+        let c = t
+            .status
+            .unwrap()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        (c.reason, c.message)
+    };
+    let (reason, message) = ready_condition(phase_is(&tenants, "tz", TenantPhase::Pending).await);
+    assert_eq!(reason, "InvalidSpec");
+    assert!(
+        message.starts_with("spec.business.timeZone: \"Mars/Olympus_Mons\""),
+        "{message}"
+    );
+    let namespaces = Api::<Namespace>::all(client.clone());
+    assert!(
+        namespaces
+            .get_opt("dotmac-tenant-tz")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-made"
+    );
+
+    let fix = |z: &str| Patch::Merge(json!({"spec": zone(z)}));
+    tenants
+        .patch("tz", &PatchParams::default(), &fix("Africa/Lagos"))
+        .await
+        .unwrap();
+    phase_is(&tenants, "tz", TenantPhase::Ready).await;
+    let configured = || async {
+        Api::<ConfigMap>::namespaced(client.clone(), "dotmac-tenant-tz")
+            .get("isp-runtime")
+            .await
+            .unwrap()
+            .data
+            .unwrap()["DOTMAC_TIME_ZONE"]
+            .clone()
+    };
+    assert_eq!(configured().await, "Africa/Lagos");
+    tenants
+        .patch("tz", &PatchParams::default(), &fix("Africa/Atlantis"))
+        .await
+        .unwrap();
+    let (reason, _) = ready_condition(phase_is(&tenants, "tz", TenantPhase::Degraded).await);
+    assert_eq!(reason, "InvalidSpec");
+    assert_eq!(
+        configured().await,
+        "Africa/Lagos",
+        "the running instance keeps its last good zone"
+    );
 }
 
 fn object_counts(all: &[(String, usize)]) -> BTreeMap<String, usize> {

@@ -4,36 +4,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dotmac_contract::entitlements::feature;
+
 use crate::crd::{PluginLicense, TenantSpec, tenant::Plan};
 
-/// Features of the free plan.
-const FREE: &[&str] = &[
-    "basic_customer_management",
-    "simple_billing",
-    "standard_reporting",
-];
+/// Features of the free plan: none; it is what every instance does (customers, plans,
+/// subscriptions, invoicing in the tenant's currency, payments, dunning, audit).
+const FREE: &[&str] = &[];
 /// Features the basic plan adds.
-const BASIC: &[&str] = &[
-    "advanced_billing",
-    "crm_integration",
-    "api_access",
-    "email_notifications",
-];
+const BASIC: &[&str] = &[feature::ADVANCED_BILLING];
 /// Features the premium plan adds.
-const PREMIUM: &[&str] = &[
-    "advanced_analytics",
-    "custom_integrations",
-    "white_labelling",
-    "sms_notifications",
-    "priority_support",
-];
+const PREMIUM: &[&str] = &[feature::ADVANCED_ANALYTICS];
 /// Features the enterprise plan adds.
-const ENTERPRISE: &[&str] = &[
-    "ai_insights",
-    "predictive_analytics",
-    "unlimited_apis",
-    "dedicated_support",
-];
+const ENTERPRISE: &[&str] = &[feature::UNLIMITED_APIS];
 
 /// The currency of every catalog price.
 pub const CURRENCY: &str = "USD";
@@ -154,13 +137,17 @@ mod tests {
 
     #[test]
     fn plans_include_the_lower_plans() {
-        assert_eq!(plan_features(Plan::Free).len(), 3);
-        assert_eq!(plan_features(Plan::Basic).len(), 7);
-        assert_eq!(plan_features(Plan::Premium).len(), 12);
-        assert_eq!(plan_features(Plan::Enterprise).len(), 16);
+        assert!(plan_features(Plan::Free).is_empty());
+        assert_eq!(plan_features(Plan::Basic).len(), 1);
+        assert_eq!(plan_features(Plan::Premium).len(), 2);
+        assert_eq!(
+            plan_features(Plan::Enterprise),
+            feature::ALL.into_iter().collect(),
+            "the top plan sells every feature"
+        );
         assert!(plan_features(Plan::Premium).is_superset(&plan_features(Plan::Basic)));
         assert_eq!(plan_with("advanced_billing"), Some(Plan::Basic));
-        assert_eq!(plan_with("ai_insights"), Some(Plan::Enterprise));
+        assert_eq!(plan_with("unlimited_apis"), Some(Plan::Enterprise));
         assert_eq!(plan_with("nope"), None);
     }
 
@@ -168,14 +155,12 @@ mod tests {
     fn overrides_grant_and_withdraw_and_licenses_add() {
         let got = entitlements(
             &spec(
-                Plan::Premium,
-                &[("ai_insights", true), ("sms_notifications", false)],
+                Plan::Basic,
+                &[("unlimited_apis", true), ("advanced_billing", false)],
             ),
-            ["voip_gateway"],
+            ["advanced_analytics"],
         );
-        assert!(got.contains(&"ai_insights".to_owned()));
-        assert!(!got.contains(&"sms_notifications".to_owned()));
-        assert!(got.contains(&"voip_gateway".to_owned()));
+        assert_eq!(got, ["advanced_analytics", "unlimited_apis"]);
         assert!(got.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
     }
 }

@@ -386,8 +386,7 @@ mod tests {
     }
 
     fn license(name: &str, created: &str, spec: serde_json::Value) -> PluginLicense {
-        let mut base =
-            json!({"tenantRef": "acme", "plugin": "sms-notifications", "tier": "standard"});
+        let mut base = json!({"tenantRef": "acme", "plugin": "usage-billing", "tier": "standard"});
         json_patch::merge(&mut base, &spec);
         let mut l: PluginLicense = serde_json::from_value(json!({
             "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
@@ -473,28 +472,28 @@ mod tests {
 
     #[test]
     fn the_older_live_license_holds_the_plugin() {
-        let first = license("acme-sms", "2026-11-01T00:00:00Z", json!({}));
-        let second = license("acme-sms-2", "2026-11-02T00:00:00Z", json!({}));
+        let first = license("acme-billing", "2026-11-01T00:00:00Z", json!({}));
+        let second = license("acme-billing-2", "2026-11-02T00:00:00Z", json!({}));
         let expired = license(
-            "acme-sms-0",
+            "acme-billing-0",
             "2026-10-01T00:00:00Z",
             json!({"validUntil": "2026-10-15T00:00:00Z", "autoRenew": false}),
         );
         let other_plugin = license(
-            "acme-voip",
+            "acme-analytics",
             "2026-10-01T00:00:00Z",
-            json!({"plugin": "voip-gateway"}),
+            json!({"plugin": "advanced-analytics"}),
         );
         let all = [&first, &second, &expired, &other_plugin];
         let now = at("2026-11-20T00:00:00Z");
         assert!(holder(&first, all.iter().copied(), now).is_none());
         assert_eq!(
             holder(&second, all.iter().copied(), now).and_then(|l| l.metadata.name.clone()),
-            Some("acme-sms".into())
+            Some("acme-billing".into())
         );
         // Within one second, the license already granting keeps the plugin.
-        let mut granting = license("acme-sms-b", "2026-11-03T00:00:00Z", json!({}));
-        let newcomer = license("acme-sms-a", "2026-11-03T00:00:00Z", json!({}));
+        let mut granting = license("acme-billing-b", "2026-11-03T00:00:00Z", json!({}));
+        let newcomer = license("acme-billing-a", "2026-11-03T00:00:00Z", json!({}));
         let none = BTreeMap::new();
         let status = assess(&granting, &facts("2026-11-03T00:00:00Z", &none)).status;
         granting.status = Some(status);
@@ -526,10 +525,10 @@ mod tests {
     #[test]
     fn usage_over_a_limit_withdraws_the_features_until_next_month() {
         let l = license("a", "2026-11-01T00:00:00Z", json!({}));
-        let within = BTreeMap::from([("transactions".to_owned(), 1_000.0)]);
+        let within = BTreeMap::from([("transactions".to_owned(), 10_000.0)]);
         let a = assess(&l, &facts("2026-11-20T10:00:00Z", &within));
-        assert_eq!(a.status.entitlements, vec!["sms_notifications".to_owned()]);
-        assert_eq!(a.status.usage.get("transactions"), Some(&1_000));
+        assert_eq!(a.status.entitlements, vec!["advanced_billing".to_owned()]);
+        assert_eq!(a.status.usage.get("transactions"), Some(&10_000));
         assert_eq!(
             reason(&a, "LimitExceeded"),
             ("False".into(), "WithinLimits".into())
@@ -542,7 +541,7 @@ mod tests {
         assert_eq!(a.status.period_end.as_deref(), Some("2026-12-01T00:00:00Z"));
         assert_eq!(a.next_change, at("2026-12-01T00:00:00Z"));
 
-        let over = BTreeMap::from([("transactions".to_owned(), 1_001.0)]);
+        let over = BTreeMap::from([("transactions".to_owned(), 10_001.0)]);
         let a = assess(&l, &facts("2026-11-20T10:00:00Z", &over));
         assert!(a.status.entitlements.is_empty());
         assert_eq!(
@@ -561,7 +560,7 @@ mod tests {
             json!({"limits": {"transactions": -1}}),
         );
         let a = assess(&raised, &facts("2026-11-20T10:00:00Z", &over));
-        assert_eq!(a.status.entitlements, vec!["sms_notifications".to_owned()]);
+        assert_eq!(a.status.entitlements, vec!["advanced_billing".to_owned()]);
         assert!(!a.metered, "nothing left to meter against");
     }
 
@@ -570,7 +569,7 @@ mod tests {
         let none = BTreeMap::new();
         let l = license("a", "2026-11-01T00:00:00Z", json!({}));
         let mut f = facts("2026-11-20T10:00:00Z", &none);
-        f.holder = Some("acme-sms");
+        f.holder = Some("acme-billing");
         let a = assess(&l, &f);
         assert!(a.status.entitlements.is_empty());
         assert_eq!(

@@ -381,15 +381,15 @@ mod tests {
             tenant("other", "enterprise", json!({"resellerRef": "south"})),
         ];
         let licenses = [
-            license("acme", "voip-gateway", "standard", "Active", false),
+            license("acme", "usage-billing", "pro", "Active", false),
             license("acme", "advanced-analytics", "starter", "Trial", false),
-            license("acme", "sms-notifications", "standard", "Active", true),
-            license("beta", "voip-gateway", "pro", "Active", false),
+            license("acme", "usage-billing", "standard", "Active", true),
+            license("beta", "usage-billing", "pro", "Active", false),
         ];
         let refs: Vec<&PluginLicense> = licenses.iter().collect();
         let s = summarise(&r, &tenants, &refs, &Catalog::embedded().unwrap());
         assert_eq!(s.names(), vec!["acme".to_owned(), "beta".to_owned()]);
-        // premium 299.00 + voip standard 99.00; beta is suspended.
+        // premium 299.00 + usage billing pro 99.00; beta is suspended.
         assert_eq!(s.mrr, 29_900 + 9_900);
         assert_eq!(s.lines[0].licenses.len(), 1);
         assert_eq!(s.lines[1].total, 0);

@@ -125,7 +125,7 @@ async fn apply_examples_twice_and_get_with_printer_columns() {
     let licenses = kubectl.ok(&["get", "pluginlicenses"]).await;
     let paid = licenses
         .lines()
-        .find(|l| l.starts_with("fibrelink-voip-gateway "))
+        .find(|l| l.starts_with("fibrelink-unlimited-api "))
         .unwrap();
     assert!(paid.contains("2027-12-31T23:59:59Z"), "{licenses}");
     let short = kubectl.ok(&["get", "tn", "-o", "name"]).await;

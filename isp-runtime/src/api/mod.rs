@@ -22,7 +22,13 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::{entitlements::Gate, error::Error, jobs::JobQueue, reporting::ApiCalls, tokens};
+use crate::{
+    entitlements::{Gate, feature},
+    error::Error,
+    jobs::JobQueue,
+    reporting::ApiCalls,
+    tokens,
+};
 use dotmac_web::bearer::challenge;
 use problem::Problem;
 
@@ -118,10 +124,9 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if actor.role == tokens::Role::Readonly && request.method() != Method::GET {
         return Problem::forbidden("this token is read-only").into_response();
     }
+    let unlimited = state.gate.allows(feature::UNLIMITED_APIS);
     if let Some(limiter) = &state.limiter
-        && !state
-            .gate
-            .allows(crate::entitlements::feature::UNLIMITED_APIS)
+        && !unlimited
     {
         let limit = state.settings.rate_limit_per_minute;
         if let Some(retry_after) = limiter.check(&actor.token_id.to_string(), limit).await {
@@ -130,11 +135,13 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     }
     request.extensions_mut().insert(actor);
     let response = next.run(request).await;
-    // A call counts against the plugin whose feature it used, else the platform's own.
-    let plugin = response
-        .extensions()
-        .get::<crate::entitlements::Used>()
-        .and_then(|used| state.gate.plugin_of(used.0));
+    // A call counts against the plugin whose feature it used; else, when a plugin lifts the
+    // rate limit, against that plugin; else against the platform's own.
+    let plugin = match response.extensions().get::<crate::entitlements::Used>() {
+        Some(used) => state.gate.plugin_of(used.0),
+        None if unlimited => state.gate.plugin_of(feature::UNLIMITED_APIS),
+        None => None,
+    };
     state.api_calls.count(plugin);
     response
 }

@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn a_status_patch_clears_what_the_new_status_left_out() {
-        let old = serde_json::json!({"state": "Active", "entitlements": ["voip"]});
+        let old = serde_json::json!({"state": "Active", "entitlements": ["advanced_billing"]});
         let new = serde_json::json!({"state": "Expired"});
         assert_eq!(
             status_patch(Some(&old), &new),

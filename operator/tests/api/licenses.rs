@@ -23,7 +23,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         .token("west-token", Role::Reseller, Some("west"), None)
         .await;
     let mut tenant = new_tenant("l1");
-    tenant["spec"]["plan"] = json!("premium");
+    tenant["spec"]["plan"] = json!("basic");
     tenant["spec"]["resellerRef"] = json!("west");
     let (status, body) = h
         .call(
@@ -37,7 +37,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     h.wait_phase(&west, "l1", "Ready").await;
 
     // A paid license (no trial days) and a trial both grant their features at once.
-    for plugin in ["voip-gateway", "ai-insights"] {
+    for plugin in ["unlimited-api", "advanced-analytics"] {
         let (status, body) = h
             .call(
                 Some(&west),
@@ -64,11 +64,11 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         }
     };
     assert_eq!(
-        eventually("voip state", state("l1-voip-gateway")).await,
+        eventually("paid state", state("l1-unlimited-api")).await,
         "Active"
     );
     assert_eq!(
-        eventually("trial state", state("l1-ai-insights")).await,
+        eventually("trial state", state("l1-advanced-analytics")).await,
         "Trial"
     );
     let entitled = |feature: &'static str, wanted: bool| {
@@ -91,10 +91,10 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             }
         }
     };
-    eventually("voip licensed", entitled("voip", true)).await;
+    eventually("unlimited_apis licensed", entitled("unlimited_apis", true)).await;
     eventually(
-        "ai_insights licensed in trial",
-        entitled("ai_insights", true),
+        "advanced_analytics licensed in trial",
+        entitled("advanced_analytics", true),
     )
     .await;
 
@@ -110,8 +110,8 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             }
         }
     };
-    let status = eventually("MRR with the paid license", mrr(29_900 + 9_900)).await;
-    assert_eq!(status.commission_accrued.unwrap().amount_minor, 5_970);
+    let status = eventually("MRR with the paid license", mrr(9_900 + 19_900)).await;
+    assert_eq!(status.commission_accrued.unwrap().amount_minor, 4_470);
     assert_eq!(status.tenants.unwrap().names, vec!["l1".to_owned()]);
     let month = k8s_openapi::jiff::Timestamp::now()
         .strftime("%Y-%m")
@@ -126,7 +126,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ledger["items"][0]["period"], json!(month));
-    assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 5_970);
+    assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 4_470);
     assert_eq!(ledger["items"][0]["lines"][0]["tenant"], "l1");
 
     // Trial → paid: the trial ends now and the license joins the revenue.
@@ -134,7 +134,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         .call(
             Some(&west),
             Method::POST,
-            "/plugins/subscriptions/l1-ai-insights/activate",
+            "/plugins/subscriptions/l1-advanced-analytics/activate",
             None,
         )
         .await;
@@ -142,14 +142,14 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     assert_eq!(body["spec"]["trialDays"], 0);
     assert_eq!(
         eventually("paid", || async {
-            let s = state("l1-ai-insights")().await?;
+            let s = state("l1-advanced-analytics")().await?;
             (s == "Active").then_some(s)
         })
         .await,
         "Active"
     );
-    let status = eventually("MRR with both licenses", mrr(29_900 + 9_900 + 29_900)).await;
-    assert_eq!(status.commission_accrued.unwrap().amount_minor, 10_455);
+    let status = eventually("MRR with both licenses", mrr(9_900 + 19_900 + 4_900)).await;
+    assert_eq!(status.commission_accrued.unwrap().amount_minor, 5_205);
     let (_, ledger) = h
         .call(
             Some(&admin),
@@ -163,7 +163,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         1,
         "one row per month, updated"
     );
-    assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 10_455);
+    assert_eq!(ledger["items"][0]["commission"]["amountMinor"], 5_205);
 
     // A second live license for the same plugin: refused by the API, Conflict when applied.
     let (status, _) = h
@@ -171,18 +171,18 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
             Some(&west),
             Method::POST,
             "/plugins/subscriptions",
-            Some(json!({"tenant": "l1", "plugin": "voip-gateway", "tier": "pro"})),
+            Some(json!({"tenant": "l1", "plugin": "unlimited-api", "tier": "standard"})),
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     let second: dotmac_platform::crd::PluginLicense = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
-        "metadata": {"name": "l1-voip-again"},
-        "spec": {"tenantRef": "l1", "plugin": "voip-gateway", "tier": "pro"}}))
+        "metadata": {"name": "l1-unlimited-again"},
+        "spec": {"tenantRef": "l1", "plugin": "unlimited-api", "tier": "standard"}}))
     .unwrap();
     licenses.create(&Default::default(), &second).await.unwrap();
     let conflict = eventually("conflict", || async {
-        let s = licenses.get("l1-voip-again").await.ok()?.status?;
+        let s = licenses.get("l1-unlimited-again").await.ok()?.status?;
         s.conditions
             .iter()
             .find(|c| c.type_ == "Conflict" && c.status == "True")
@@ -190,13 +190,13 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     })
     .await;
     assert!(
-        conflict.message.contains("l1-voip-gateway"),
+        conflict.message.contains("l1-unlimited-api"),
         "{}",
         conflict.message
     );
     assert!(
         licenses
-            .get("l1-voip-again")
+            .get("l1-unlimited-again")
             .await
             .unwrap()
             .status
@@ -207,14 +207,14 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     // An expired license holds nothing and conflicts with nothing.
     let expired: dotmac_platform::crd::PluginLicense = serde_json::from_value(json!({
         "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "PluginLicense",
-        "metadata": {"name": "l1-sms-lapsed"},
-        "spec": {"tenantRef": "l1", "plugin": "sms-notifications", "validUntil": "2026-01-01T00:00:00Z", "autoRenew": false}})).unwrap();
+        "metadata": {"name": "l1-billing-lapsed"},
+        "spec": {"tenantRef": "l1", "plugin": "usage-billing", "validUntil": "2026-01-01T00:00:00Z", "autoRenew": false}})).unwrap();
     licenses
         .create(&Default::default(), &expired)
         .await
         .unwrap();
     assert_eq!(
-        eventually("expired", state("l1-sms-lapsed")).await,
+        eventually("expired", state("l1-billing-lapsed")).await,
         "Expired"
     );
 
@@ -223,30 +223,30 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let (status, body) = h
         .call(Some(&instance), Method::POST, "/plugins/usage-events", Some(json!({"events": [
-            {"idempotency_key": "l1:tx:1", "plugin": "voip-gateway", "metric": "transactions", "quantity": 6000, "occurred_at": now},
-            {"idempotency_key": "l1:tx:2", "plugin": "voip-gateway", "metric": "transactions", "quantity": 4000, "occurred_at": now},
+            {"idempotency_key": "l1:calls:1", "plugin": "unlimited-api", "metric": "api_calls", "quantity": 3000000, "occurred_at": now},
+            {"idempotency_key": "l1:calls:2", "plugin": "unlimited-api", "metric": "api_calls", "quantity": 2000000, "occurred_at": now},
         ]})))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let usage = eventually("usage in status", || async {
-        let s = licenses.get("l1-voip-gateway").await.ok()?.status?;
-        (s.usage.get("transactions") == Some(&10_000)).then_some(s)
+        let s = licenses.get("l1-unlimited-api").await.ok()?.status?;
+        (s.usage.get("api_calls") == Some(&5_000_000)).then_some(s)
     })
     .await;
     assert!(
-        usage.entitlements.contains(&"voip".to_owned()),
+        usage.entitlements.contains(&"unlimited_apis".to_owned()),
         "at the limit is not over it"
     );
     assert_eq!(
-        usage.limits["transactions"], 10_000,
+        usage.limits["api_calls"], 5_000_000,
         "the tier's limit, in status"
     );
     h.call(Some(&instance), Method::POST, "/plugins/usage-events", Some(json!({"events": [
-        {"idempotency_key": "l1:tx:3", "plugin": "voip-gateway", "metric": "transactions", "quantity": 1, "occurred_at": now},
+        {"idempotency_key": "l1:calls:3", "plugin": "unlimited-api", "metric": "api_calls", "quantity": 1, "occurred_at": now},
     ]})))
     .await;
     let over = eventually("LimitExceeded", || async {
-        let s = licenses.get("l1-voip-gateway").await.ok()?.status?;
+        let s = licenses.get("l1-unlimited-api").await.ok()?.status?;
         s.conditions
             .iter()
             .find(|c| c.type_ == "LimitExceeded" && c.status == "True")
@@ -254,12 +254,20 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     })
     .await;
     assert!(
-        over.message.contains("transactions 10001 of 10000"),
+        over.message.contains("api_calls 5000001 of 5000000"),
         "{}",
         over.message
     );
-    eventually("voip withdrawn", entitled("voip", false)).await;
-    eventually("ai_insights kept", entitled("ai_insights", true)).await;
+    eventually(
+        "unlimited_apis withdrawn",
+        entitled("unlimited_apis", false),
+    )
+    .await;
+    eventually(
+        "advanced_analytics kept",
+        entitled("advanced_analytics", true),
+    )
+    .await;
 
     // Suspending a license withdraws its features without ending it; lifting it restores them.
     let suspend = |on: bool| {
@@ -267,7 +275,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         async move {
             licenses
                 .patch(
-                    "l1-ai-insights",
+                    "l1-advanced-analytics",
                     &kube::api::PatchParams::default(),
                     &kube::api::Patch::Merge(json!({"spec": {"suspended": on}})),
                 )
@@ -277,16 +285,27 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
     suspend(true).await.unwrap();
     assert_eq!(
         eventually("suspended", || async {
-            let s = state("l1-ai-insights")().await?;
+            let s = state("l1-advanced-analytics")().await?;
             (s == "Suspended").then_some(s)
         })
         .await,
         "Suspended"
     );
-    eventually("ai_insights withdrawn", entitled("ai_insights", false)).await;
+    eventually(
+        "advanced_analytics withdrawn",
+        entitled("advanced_analytics", false),
+    )
+    .await;
     suspend(false).await.unwrap();
-    eventually("ai_insights back", entitled("ai_insights", true)).await;
-    assert_eq!(state("l1-ai-insights")().await.as_deref(), Some("Active"));
+    eventually(
+        "advanced_analytics back",
+        entitled("advanced_analytics", true),
+    )
+    .await;
+    assert_eq!(
+        state("l1-advanced-analytics")().await.as_deref(),
+        Some("Active")
+    );
 
     // A tenant applied with kubectl past the reseller's limits shows on the reseller.
     let mut applied: dotmac_platform::crd::Tenant = serde_json::from_value(json!({
@@ -360,12 +379,12 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         (&admin, "/plugins/subscriptions/nope", StatusCode::NOT_FOUND),
         (
             &east,
-            "/plugins/subscriptions/l1-voip-gateway",
+            "/plugins/subscriptions/l1-unlimited-api",
             StatusCode::NOT_FOUND,
         ),
         (
             &instance,
-            "/plugins/subscriptions/l1-voip-gateway",
+            "/plugins/subscriptions/l1-unlimited-api",
             StatusCode::FORBIDDEN,
         ),
     ] {
@@ -385,9 +404,9 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("cursor"))
     );
     for (token, name, wanted) in [
-        (&east, "l1-voip-gateway", StatusCode::NOT_FOUND),
+        (&east, "l1-unlimited-api", StatusCode::NOT_FOUND),
         (&admin, "nope", StatusCode::NOT_FOUND),
-        (&admin, "l1-sms-lapsed", StatusCode::CONFLICT),
+        (&admin, "l1-billing-lapsed", StatusCode::CONFLICT),
     ] {
         let (status, problem) = h
             .call(
@@ -400,11 +419,21 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         assert_eq!(status, wanted, "{name}: {problem}");
     }
     assert_eq!(
-        licenses.get("l1-sms-lapsed").await.unwrap().spec.trial_days,
+        licenses
+            .get("l1-billing-lapsed")
+            .await
+            .unwrap()
+            .spec
+            .trial_days,
         0
     );
     assert!(
-        !licenses.get("l1-sms-lapsed").await.unwrap().spec.auto_renew,
+        !licenses
+            .get("l1-billing-lapsed")
+            .await
+            .unwrap()
+            .spec
+            .auto_renew,
         "a refused activation changed nothing"
     );
     assert_eq!(

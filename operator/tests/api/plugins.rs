@@ -72,7 +72,7 @@ async fn plugin_catalog_and_trial_subscriptions() {
             Some(&admin),
             Method::POST,
             "/plugins/subscriptions",
-            Some(json!({"tenant": "p1", "plugin": "voip-gateway", "tier": "pro"})),
+            Some(json!({"tenant": "p1", "plugin": "unlimited-api", "tier": "standard"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -95,7 +95,7 @@ async fn plugin_catalog_and_trial_subscriptions() {
     for (body, field) in [
         (json!({"tenant": "p1", "plugin": "teleportation"}), "plugin"),
         (
-            json!({"tenant": "p1", "plugin": "ai-insights", "tier": "gold"}),
+            json!({"tenant": "p1", "plugin": "usage-billing", "tier": "gold"}),
             "tier",
         ),
         (json!({"tenant": "p1"}), "plugin"),
@@ -123,7 +123,7 @@ async fn plugin_catalog_and_trial_subscriptions() {
             Some(&south),
             Method::POST,
             "/plugins/subscriptions",
-            Some(json!({"tenant": "p1", "plugin": "ai-insights"}))
+            Some(json!({"tenant": "p1", "plugin": "usage-billing"}))
         )
         .await
         .0,
@@ -135,7 +135,7 @@ async fn plugin_catalog_and_trial_subscriptions() {
             Some(&instance),
             Method::POST,
             "/plugins/subscriptions",
-            Some(json!({"tenant": "p1", "plugin": "ai-insights"}))
+            Some(json!({"tenant": "p1", "plugin": "usage-billing"}))
         )
         .await
         .0,
@@ -262,7 +262,7 @@ async fn the_plugin_catalog_follows_its_configmap() {
         "limits: {api_calls: 100000}",
         "limits: {api_calls: 500}",
         1,
-    ) + "  - id: fibre-maps\n    name: Fibre maps\n    features: [fibre_maps]\n    tiers:\n      - {name: standard, monthlyPrice: 500, currency: USD}\n";
+    ) + "  - id: integrator-pack\n    name: Integrator pack\n    features: [unlimited_apis]\n    tiers:\n      - {name: standard, monthlyPrice: 500, currency: USD}\n";
     let configmap = |text: &str| -> ConfigMap {
         serde_json::from_value(
             json!({"metadata": {"name": "plugin-catalog"}, "data": {"plugins.yaml": text}}),
@@ -272,22 +272,26 @@ async fn the_plugin_catalog_follows_its_configmap() {
     maps.create(&Default::default(), &configmap(&text))
         .await
         .unwrap();
-    let items = eventually("fibre-maps in the catalog", catalog_has("fibre-maps", true)).await;
-    assert_eq!(items.len(), 6);
+    let items = eventually(
+        "integrator-pack in the catalog",
+        catalog_has("integrator-pack", true),
+    )
+    .await;
+    assert_eq!(items.len(), 4);
     eventually("the license following the new limit", limit(500)).await;
     let (status, body) = h
         .call(
             Some(&admin),
             Method::POST,
             "/plugins/subscriptions",
-            Some(json!({"tenant": "c1", "plugin": "fibre-maps"})),
+            Some(json!({"tenant": "c1", "plugin": "integrator-pack"})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    eventually("fibre_maps entitled", || async {
+    eventually("unlimited_apis entitled", || async {
         configmap_features(&h.client, "c1")
             .await
-            .contains(&"fibre_maps".to_owned())
+            .contains(&"unlimited_apis".to_owned())
             .then_some(())
     })
     .await;
@@ -314,29 +318,33 @@ async fn the_plugin_catalog_follows_its_configmap() {
     .await;
     let note = refused.note.unwrap_or_default();
     assert!(
-        note.contains("plugins[5].tiers[0].currency"),
+        note.contains("plugins[3].tiers[0].currency"),
         "the event names the field: {note}"
     );
-    eventually("fibre-maps kept", catalog_has("fibre-maps", true)).await;
+    eventually("integrator-pack kept", catalog_has("integrator-pack", true)).await;
 
     // Without the ConfigMap the embedded catalog is back, and the license for the plugin it
     // lacks grants nothing.
     maps.delete("plugin-catalog", &Default::default())
         .await
         .unwrap();
-    eventually("fibre-maps gone", catalog_has("fibre-maps", false)).await;
+    eventually(
+        "integrator-pack gone",
+        catalog_has("integrator-pack", false),
+    )
+    .await;
     eventually("UnknownPlugin", || async {
-        let s = licenses.get("c1-fibre-maps").await.ok()?.status?;
+        let s = licenses.get("c1-integrator-pack").await.ok()?.status?;
         s.conditions
             .iter()
             .any(|c| c.type_ == "Ready" && c.reason == "UnknownPlugin")
             .then_some(())
     })
     .await;
-    eventually("fibre_maps withdrawn", || async {
+    eventually("unlimited_apis withdrawn", || async {
         (!configmap_features(&h.client, "c1")
             .await
-            .contains(&"fibre_maps".to_owned()))
+            .contains(&"unlimited_apis".to_owned()))
         .then_some(())
     })
     .await;

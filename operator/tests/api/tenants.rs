@@ -70,7 +70,7 @@ async fn lifecycle(postgres: bool) {
         entitlements["features"]
             .as_array()
             .unwrap()
-            .contains(&json!("white_labelling"))
+            .contains(&json!("advanced_analytics"))
     );
     // Bad input names the field and changes nothing.
     for (path, body, field) in [
@@ -120,6 +120,14 @@ async fn lifecycle(postgres: bool) {
         (
             json!({"name": "beta", "spec": {"displayName": "x", "contactEmail": "a@b.example", "plan": "gold"}}),
             "spec.plan",
+        ),
+        (
+            json!({"name": "beta", "spec": {"displayName": "x", "contactEmail": "a@b.example", "features": {"voip": true}}}),
+            "spec.features",
+        ),
+        (
+            json!({"name": "beta", "spec": {"displayName": "x", "contactEmail": "a@b.example", "business": {"timeZone": "Mars/Olympus_Mons"}}}),
+            "spec.business.timeZone",
         ),
     ] {
         let (status, problem) = h
@@ -358,7 +366,7 @@ async fn a_reseller_chooses_among_its_allowed_plans_and_never_sets_features_or_l
     };
     for (spec, field) in [
         (
-            json!({"plan": "basic", "features": {"ai_insights": true}}),
+            json!({"plan": "basic", "features": {"unlimited_apis": true}}),
             "spec.features",
         ),
         (
@@ -388,7 +396,7 @@ async fn a_reseller_chooses_among_its_allowed_plans_and_never_sets_features_or_l
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     for (change, field) in [
-        (json!({"features": {"voip": true}}), "features"),
+        (json!({"features": {"unlimited_apis": true}}), "features"),
         (
             json!({"limits": {"apiRateLimitPerMinute": 100000}}),
             "limits",

@@ -17,6 +17,15 @@ use super::common::{
 /// PostgreSQL database and role `tenant_<name>`, which must stay within their limits.
 pub const MAX_TENANT_NAME_LEN: usize = 40;
 
+/// The CEL rule on `spec.features`: only features an instance has can be overridden (a test
+/// keeps it equal to
+/// [`dotmac_contract::entitlements::feature::ALL`]).
+const FEATURES_RULE: &str =
+    "self.all(k, k in ['advanced_analytics', 'advanced_billing', 'unlimited_apis'])";
+/// What a Tenant overriding an unknown feature is told.
+const FEATURES_MESSAGE: &str =
+    "unknown feature; the features are advanced_analytics, advanced_billing and unlimited_apis";
+
 /// Desired state of a tenant: which ISP, which feature tier, how big, where it is reachable.
 #[allow(
     clippy::duplicated_attributes,
@@ -115,7 +124,7 @@ pub struct TenantSpec {
     /// Explicit feature overrides by feature id: `true` grants a feature beyond the plan,
     /// `false` withdraws one the plan includes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[x_kube(validation = Rule::new("self.all(k, k.matches('^[a-z][a-z0-9]*(_[a-z0-9]+)*$'))").message("feature ids are lowercase words joined by '_', for example advanced_billing").reason(Reason::FieldValueInvalid))]
+    #[x_kube(validation = Rule::new(FEATURES_RULE).message(FEATURES_MESSAGE).reason(Reason::FieldValueInvalid))]
     #[schemars(extend("maxProperties" = 64))]
     pub features: BTreeMap<String, bool>,
 }
@@ -124,14 +133,14 @@ pub struct TenantSpec {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
-    /// Basic customer management, simple billing, standard reporting.
+    /// Customers, plans, subscriptions, invoicing in the tenant's currency, payments, dunning.
     #[default]
     Free,
-    /// Free plus advanced billing, CRM integration, API access, e-mail notifications.
+    /// Free plus advanced billing: plans in other currencies and usage-based charges.
     Basic,
-    /// Basic plus advanced analytics, custom integrations, white labelling, SMS, priority support.
+    /// Basic plus advanced analytics: revenue, ARPU and churn by month.
     Premium,
-    /// Premium plus AI insights, predictive analytics, unlimited APIs, dedicated support.
+    /// Premium plus unlimited APIs: no per-token rate limit.
     Enterprise,
 }
 
@@ -260,6 +269,20 @@ pub struct Business {
     pub dunning_hour: Option<i32>,
 }
 
+impl TenantSpec {
+    /// What the schema cannot check, as (field, message): `business.timeZone` must name a zone
+    /// of the IANA database (the one built into every binary, so operator and instance agree).
+    pub fn fault(&self) -> Option<(&'static str, String)> {
+        let zone = self.business.as_ref()?.time_zone.as_deref()?;
+        jiff::tz::TimeZone::get(zone).err().map(|_| {
+            (
+                "spec.business.timeZone",
+                format!("{zone:?} is not an IANA time zone (for example Europe/London)"),
+            )
+        })
+    }
+}
+
 /// Lifecycle phase of a tenant.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum TenantPhase {
@@ -323,4 +346,37 @@ pub struct TenantHealth {
     /// Short explanation when not healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use dotmac_contract::entitlements::feature;
+
+    #[test]
+    fn an_unknown_time_zone_is_a_fault_naming_the_field() {
+        let spec = |zone: &str| -> super::TenantSpec {
+            serde_json::from_value(serde_json::json!({
+                "displayName": "A", "contactEmail": "a@b.example",
+                "business": {"timeZone": zone}}))
+            .unwrap()
+        };
+        assert_eq!(spec("Africa/Lagos").fault(), None);
+        assert_eq!(spec("UTC").fault(), None);
+        let (field, message) = spec("Mars/Olympus_Mons").fault().unwrap();
+        assert_eq!(field, "spec.business.timeZone");
+        assert!(message.contains("Mars/Olympus_Mons"), "{message}");
+    }
+
+    #[test]
+    fn the_features_rule_names_every_feature_and_no_other() {
+        let quoted: Vec<String> = feature::ALL.iter().map(|f| format!("'{f}'")).collect();
+        let rule = format!("self.all(k, k in [{}])", quoted.join(", "));
+        assert_eq!(super::FEATURES_RULE, rule);
+        let [first, second, last] = feature::ALL;
+        assert!(
+            super::FEATURES_MESSAGE.ends_with(&format!("{first}, {second} and {last}")),
+            "{}",
+            super::FEATURES_MESSAGE
+        );
+    }
 }

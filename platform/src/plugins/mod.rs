@@ -7,6 +7,7 @@ pub mod source;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use dotmac_contract::{entitlements::feature, reporting::metric};
 use serde::{Deserialize, Serialize};
 
 /// A pricing tier of a plugin.
@@ -161,15 +162,34 @@ impl Plugin {
                 "must grant at least one feature",
             ));
         }
-        if let Some(bad) = self
+        // A plugin sells only what an instance does: a feature it gates, a metric it reports.
+        let known = |list: &[&str], name: &String| list.contains(&name.as_str());
+        if let Some((k, bad)) = self
             .features
             .iter()
-            .chain(&self.metrics)
-            .find(|f| !is_catalog_id(f))
+            .enumerate()
+            .find(|(_, f)| !known(&feature::ALL, f))
         {
             return Err(fault(
-                format!("{at}.features"),
-                format!("{bad:?} is not a feature or metric name (lowercase, '_')"),
+                format!("{at}.features[{k}]"),
+                format!(
+                    "{bad:?} is not a feature an instance has; the features are {}",
+                    feature::ALL.join(", ")
+                ),
+            ));
+        }
+        if let Some((k, bad)) = self
+            .metrics
+            .iter()
+            .enumerate()
+            .find(|(_, m)| !known(&metric::ALL, m))
+        {
+            return Err(fault(
+                format!("{at}.metrics[{k}]"),
+                format!(
+                    "{bad:?} is not a metric an instance reports; the metrics are {}",
+                    metric::ALL.join(", ")
+                ),
             ));
         }
         if !(0..=365).contains(&self.trial_days) {
@@ -240,7 +260,7 @@ mod tests {
         );
         assert!(
             catalog
-                .find("voip-gateway")
+                .find("usage-billing")
                 .and_then(|p| p.tier("pro"))
                 .is_some()
         );
@@ -271,10 +291,28 @@ mod tests {
                 "limits: {storage_gb: 5}",
                 "plugins[0].tiers[0].limits.storage_gb",
             ),
-            ("id: ai-insights", "id: advanced-analytics", "plugins[1].id"),
-            ("id: ai-insights", "id: AI", "plugins[1].id"),
-            ("trialDays: 7", "trialDays: 400", "plugins[2].trialDays"),
-            ("features: [voip]", "features: []", "plugins[3].features"),
+            (
+                "id: usage-billing",
+                "id: advanced-analytics",
+                "plugins[1].id",
+            ),
+            ("id: usage-billing", "id: Usage", "plugins[1].id"),
+            ("trialDays: 30", "trialDays: 400", "plugins[1].trialDays"),
+            (
+                "features: [unlimited_apis]",
+                "features: []",
+                "plugins[2].features",
+            ),
+            (
+                "features: [advanced_billing]",
+                "features: [advanced_billing, voip]",
+                "plugins[1].features[1]",
+            ),
+            (
+                "metrics: [transactions]",
+                "metrics: [transactions, minutes]",
+                "plugins[1].metrics[1]",
+            ),
             (
                 "name: pro\n        monthlyPrice: 14900",
                 "name: starter\n        monthlyPrice: 14900",

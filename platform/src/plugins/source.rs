@@ -204,11 +204,11 @@ mod tests {
     fn the_configmap_replaces_the_default_and_its_absence_restores_it() {
         let embedded = Catalog::embedded().unwrap();
         assert_eq!(desired(None, &embedded).unwrap(), embedded);
-        let one = "plugins:\n  - id: fibre-maps\n    name: Fibre maps\n    features: [fibre_maps]\n    tiers:\n      - {name: standard, monthlyPrice: 500, currency: USD}\n";
+        let one = "plugins:\n  - id: integrator-pack\n    name: Integrator pack\n    features: [unlimited_apis]\n    tiers:\n      - {name: standard, monthlyPrice: 500, currency: USD}\n";
         let catalog = desired(Some(&configmap(Some(one))), &embedded).unwrap();
         assert_eq!(catalog.plugins.len(), 1);
         assert_eq!(
-            catalog.find("fibre-maps").unwrap().tiers[0].monthly_price,
+            catalog.find("integrator-pack").unwrap().tiers[0].monthly_price,
             500
         );
         let missing = desired(Some(&configmap(None)), &embedded).unwrap_err();

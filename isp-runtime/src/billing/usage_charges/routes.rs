@@ -23,7 +23,7 @@ use crate::{
         extract::{Body, Id, IdempotencyKey, Params},
         page,
     },
-    entitlements::feature,
+    entitlements::{Metered, feature},
     error::Result,
 };
 
@@ -33,13 +33,15 @@ async fn record(
     Id(id): Id,
     IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<NewUsageCharge>,
-) -> Result<Recorded<UsageChargeView>> {
+) -> Result<Metered<Recorded<UsageChargeView>>> {
     state.gate.require(feature::ADVANCED_BILLING)?;
     let txn = dotmac_sql::begin_write(&state.db).await?;
-    let recorded = service::record(&txn, &actor, id, key, input).await?;
+    let plugin = state.gate.plugin_of(feature::ADVANCED_BILLING);
+    let recorded = service::record(&txn, &state.settings, plugin, &actor, id, key, input).await?;
     txn.commit().await?;
     let location = |v: &UsageChargeView| format!("/api/v1/usage-charges/{}", v.id);
-    Ok(recorded.answer(UsageChargeView::from, location))
+    let answer = recorded.answer(UsageChargeView::from, location);
+    Ok(Metered(feature::ADVANCED_BILLING, answer))
 }
 
 async fn list(

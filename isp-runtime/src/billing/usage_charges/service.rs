@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use dotmac_contract::reporting::metric::TRANSACTIONS;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
@@ -22,7 +23,7 @@ use super::{
     wire::{NewUsageCharge, UsageQuery},
 };
 use crate::{
-    api::Actor,
+    api::{Actor, Settings},
     audit,
     billing::{
         Idempotent,
@@ -34,7 +35,7 @@ use crate::{
     db::new_id,
     domain::{lifecycle::ServiceStatus, pricing::LineInput},
     error::{Error, Result},
-    validate,
+    reporting, validate,
 };
 
 /// Most units one charge may carry.
@@ -113,8 +114,13 @@ async fn replay(
 
 /// Records a charge against an active or suspended subscription, or answers a replay of one
 /// recorded under `key`. The caller checks the `advanced_billing` feature.
+///
+/// A new charge is a `transactions` event, counted against `plugin` (the one whose license
+/// grants advanced billing, when the plan does not).
 pub async fn record(
     txn: &impl ConnectionTrait,
+    settings: &Settings,
+    plugin: Option<String>,
     actor: &Actor,
     subscription_id: Uuid,
     key: Option<String>,
@@ -174,6 +180,8 @@ pub async fn record(
         detail,
     )
     .await?;
+    let event = format!("{}:{TRANSACTIONS}:{}", settings.tenant, row.id);
+    reporting::record(txn, event, plugin, TRANSACTIONS, 1.0).await?;
     Ok(Idempotent::New(row))
 }
 

@@ -207,7 +207,7 @@ pub fn error_policy(tenant: Arc<Tenant>, error: &Error, ctx: Arc<Context>) -> Ac
 /// The apply branch: observe, build, apply and prune, then the status.
 async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let (mut observed, inputs) = match observe::observe(tenant, ctx).await? {
-        Observation::MissingReseller(observed) => {
+        Observation::Held(observed) => {
             write_status(tenant, ctx, &observed).await?;
             return Ok(Action::requeue(Duration::from_secs(60)));
         }

@@ -21,8 +21,9 @@ use dotmac_platform::{
 /// What the observe step found.
 #[derive(Debug)]
 pub enum Observation {
-    /// The reseller named by `resellerRef` does not exist: nothing is applied.
-    MissingReseller(Observed),
+    /// The spec cannot be applied as it is (its reseller does not exist, or it holds a fault
+    /// the schema cannot refuse): nothing is applied.
+    Held(Observed),
     /// A data-plane part is not in place: nothing is applied.
     Blocked(Observed, Error),
     /// Everything the desired objects are built from.
@@ -30,7 +31,8 @@ pub enum Observation {
 }
 
 /// Reads what the tenant's objects depend on. Fails only when the Kubernetes API cannot be
-/// read; a missing reseller or a data-plane part that is not ready is an [`Observation`].
+/// read; a spec that cannot be applied or a data-plane part that is not ready is an
+/// [`Observation`].
 pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Error> {
     let name = tenant.name_any();
     // Entitlements written from an empty cache would withdraw every licensed feature.
@@ -40,11 +42,15 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
         licensed: catalog::licensed(licenses.iter().map(AsRef::as_ref), &name),
         ..Observed::default()
     };
+    if let Some(fault) = tenant.spec.fault() {
+        observed.invalid_spec = Some(fault);
+        return Ok(Observation::Held(observed));
+    }
     if let Some(reseller) = &tenant.spec.reseller_ref
         && !reseller_exists(ctx, reseller).await?
     {
         observed.missing_reseller = Some(reseller.clone());
-        return Ok(Observation::MissingReseller(observed));
+        return Ok(Observation::Held(observed));
     }
     let licensed = catalog::licensed_plugins(licenses.iter().map(AsRef::as_ref), &name);
     let Some(data_plane) = &ctx.data_plane else {

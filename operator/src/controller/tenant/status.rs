@@ -10,6 +10,8 @@ use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
 pub struct Observed {
     /// The reseller named by `resellerRef` does not exist.
     pub missing_reseller: Option<String>,
+    /// The spec holds what the schema cannot refuse: (field, message).
+    pub invalid_spec: Option<(&'static str, String)>,
     /// The namespace exists and is Active.
     pub namespace_active: bool,
     /// Ready replicas of the instance.
@@ -124,6 +126,15 @@ fn verdict(tenant: &Tenant, observed: &Observed) -> Verdict {
             "ResellerNotFound",
             format!("reseller {reseller:?} named in spec.resellerRef does not exist"),
         );
+    }
+    if let Some((field, message)) = &observed.invalid_spec {
+        // A running instance keeps its last good configuration: nothing of this spec is applied.
+        let phase = if was_ready {
+            TenantPhase::Degraded
+        } else {
+            TenantPhase::Pending
+        };
+        return Verdict::new(phase, "InvalidSpec", format!("{field}: {message}"));
     }
     if let Some((reason, message)) = failure(observed) {
         let phase = if was_ready {
@@ -386,5 +397,31 @@ mod tests {
             ),
             ("False", "ResellerNotFound")
         );
+        let bad = Observed {
+            invalid_spec: Some(("spec.business.timeZone", "\"Mars\" is not a zone".into())),
+            ..ready()
+        };
+        let held = compute(&tenant(), &bad, "e".into(), vec![], now);
+        assert_eq!(held.phase, Some(TenantPhase::Pending));
+        let reason = |s: &TenantStatus| {
+            let c = s.conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+            (c.reason.clone(), c.message.clone())
+        };
+        assert_eq!(
+            reason(&held),
+            (
+                "InvalidSpec".to_owned(),
+                "spec.business.timeZone: \"Mars\" is not a zone".to_owned()
+            )
+        );
+        let mut running = tenant();
+        running.status = Some(compute(&tenant(), &ready(), "e".into(), vec![], now));
+        let degraded = compute(&running, &bad, "e".into(), vec![], now);
+        assert_eq!(
+            degraded.phase,
+            Some(TenantPhase::Degraded),
+            "a running instance keeps its last good configuration"
+        );
+        assert_eq!(reason(&degraded).0, "InvalidSpec");
     }
 }

@@ -165,7 +165,10 @@ fn config_or_credentials_changes_roll_the_pods() {
         base,
         hash_of(
             &Inputs {
-                licensed: BTreeMap::from([("voip".to_owned(), "voip-gateway".to_owned())]),
+                licensed: BTreeMap::from([(
+                    "advanced_analytics".to_owned(),
+                    "advanced-analytics".to_owned(),
+                )]),
                 ..Inputs::default()
             },
             &t
@@ -176,7 +179,7 @@ fn config_or_credentials_changes_roll_the_pods() {
         base,
         hash_of(
             &Inputs::default(),
-            &tenant(json!({"features": {"voip": true}}))
+            &tenant(json!({"features": {"unlimited_apis": true}}))
         ),
         "feature overrides too"
     );
@@ -244,8 +247,11 @@ fn config_or_credentials_changes_roll_the_pods() {
     // A feature a license grants beyond the plan is metered against its plugin.
     let licensed = Inputs {
         licensed: BTreeMap::from([
-            ("voip".to_owned(), "voip-gateway".to_owned()),
-            ("advanced_billing".to_owned(), "billing-plus".to_owned()),
+            (
+                "advanced_analytics".to_owned(),
+                "advanced-analytics".to_owned(),
+            ),
+            ("advanced_billing".to_owned(), "usage-billing".to_owned()),
         ]),
         ..Inputs::default()
     };
@@ -254,10 +260,10 @@ fn config_or_credentials_changes_roll_the_pods() {
         serde_json::from_str(&with_licenses["entitlements.json"]).unwrap();
     assert_eq!(
         licensed_file["featurePlugins"],
-        json!({"voip": "voip-gateway"}),
+        json!({"advanced_analytics": "advanced-analytics"}),
         "a feature the plan includes is the plan's"
     );
     // The instance names the plan a refused feature needs from this map.
     assert_eq!(file["featurePlans"]["advanced_billing"], "basic");
-    assert_eq!(file["featurePlans"]["ai_insights"], "enterprise");
+    assert_eq!(file["featurePlans"]["unlimited_apis"], "enterprise");
 }
