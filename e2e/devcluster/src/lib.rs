@@ -327,6 +327,7 @@ async fn restore(
     for (gr, object) in file.load().await? {
         store.restore(gr, object);
     }
+    store.restore_revision(file.revision().await?);
     Ok(file.spawn_writer())
 }
 

@@ -30,6 +30,10 @@ impl DataFile {
                 body TEXT NOT NULL, PRIMARY KEY (grp, resource, namespace, name))",
         )
         .await?;
+        db.execute_unprepared(
+            "CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1), rv INTEGER NOT NULL)",
+        )
+        .await?;
         Ok(Self { db })
     }
 
@@ -54,8 +58,31 @@ impl DataFile {
         Ok(out)
     }
 
+    /// The latest resourceVersion the store had reached (0 for a new file).
+    pub async fn revision(&self) -> Result<u64, PersistError> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT rv FROM revision WHERE id = 1",
+            ))
+            .await?;
+        let Some(row) = row else { return Ok(0) };
+        let rv: i64 = row.try_get("", "rv")?;
+        u64::try_from(rv).map_err(|_| {
+            PersistError(sea_orm::DbErr::Custom(format!(
+                "stored resourceVersion {rv} is negative"
+            )))
+        })
+    }
+
     async fn apply(&self, change: &Change) -> Result<(), PersistError> {
         let statement = match change {
+            Change::Revision(rv) => Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT INTO revision (id, rv) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET rv = excluded.rv",
+                [i64::try_from(*rv).unwrap_or(i64::MAX).into()],
+            ),
             Change::Upsert(gr, ns, name, object) => Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 "INSERT INTO objects (grp, resource, namespace, name, body) VALUES (?, ?, ?, ?, ?)

@@ -332,3 +332,61 @@ async fn a_kube_runtime_controller_reconciles_against_devcluster() {
     assert!(reconciled.load(Ordering::SeqCst) > before);
     handle.abort();
 }
+
+#[tokio::test]
+async fn a_restarted_cluster_never_goes_back_to_a_version_a_watcher_has_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || Options {
+        data: Some(dir.path().join("state.db")),
+        ..Options::default()
+    };
+    let cluster = DevCluster::start_with(options()).await.unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(cluster.client().unwrap(), "default");
+    let map = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
+    };
+    maps.create(&PostParams::default(), &map("kept"))
+        .await
+        .unwrap();
+    maps.create(&PostParams::default(), &map("gone"))
+        .await
+        .unwrap();
+    maps.delete("gone", &Default::default()).await.unwrap();
+    // The delete is the latest version, and no stored object carries it.
+    let seen = maps
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    cluster.stop().await;
+
+    let cluster = DevCluster::start_with(options()).await.unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(cluster.client().unwrap(), "default");
+    let mut stream = maps
+        .watch(&WatchParams::default(), &seen)
+        .await
+        .unwrap()
+        .boxed();
+    maps.create(&PostParams::default(), &map("after"))
+        .await
+        .unwrap();
+    match next(&mut stream).await {
+        WatchEvent::Added(added) => assert_eq!(added.name_any(), "after"),
+        other => panic!("expected the new object, got {other:?}"),
+    }
+    // A version this cluster never reached (a client that saw a lost store) is refused, so the
+    // client lists again instead of waiting for events it would never be sent.
+    let ahead = (seen.parse::<u64>().unwrap() + 1_000).to_string();
+    let mut stream = maps
+        .watch(&WatchParams::default(), &ahead)
+        .await
+        .unwrap()
+        .boxed();
+    match next(&mut stream).await {
+        WatchEvent::Error(e) => assert_eq!(e.code, 410, "{e:?}"),
+        other => panic!("expected 410 Gone, got {other:?}"),
+    }
+    cluster.stop().await;
+}

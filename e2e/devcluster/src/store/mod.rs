@@ -70,6 +70,10 @@ pub enum Change {
     Upsert(GroupResource, String, String, Arc<Value>),
     /// Object removed.
     Delete(GroupResource, String, String),
+    /// The latest resourceVersion after the changes before it: kept so that a restarted
+    /// devcluster never hands out a version it already has (a delete leaves no object to
+    /// remember it by), as etcd's revision never goes back.
+    Revision(u64),
 }
 
 /// How unknown fields of a custom resource are treated (`fieldValidation`).
@@ -300,12 +304,20 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// Events after `rv`, or 410 Gone when they are no longer kept.
+    /// Events after `rv`, or 410 Gone when they are no longer kept, or when `rv` is one this
+    /// store never reached (a client that saw a store since lost): either way the client lists
+    /// again instead of waiting for events it would never be sent.
     pub fn history_since(&self, rv: u64) -> Result<Vec<Arc<WatchEvent>>, ApiError> {
         if rv < self.compacted {
             return Err(ApiError::gone(format!(
                 "too old resource version: {rv} ({})",
                 self.compacted
+            )));
+        }
+        if rv > self.rv {
+            return Err(ApiError::gone(format!(
+                "too large resource version: {rv}, current: {}",
+                self.rv
             )));
         }
         Ok(self.history.iter().filter(|e| e.rv > rv).cloned().collect())
@@ -332,9 +344,19 @@ impl Store {
         }
     }
 
-    /// Changes since the last call, for persistence.
+    /// Changes since the last call, for persistence, ending with the latest resourceVersion.
     pub fn take_changes(&mut self) -> Vec<Change> {
-        std::mem::take(&mut self.changes)
+        let mut changes = std::mem::take(&mut self.changes);
+        if !changes.is_empty() {
+            changes.push(Change::Revision(self.rv));
+        }
+        changes
+    }
+
+    /// Restores the latest resourceVersion a persisted store had reached (start-up).
+    pub fn restore_revision(&mut self, rv: u64) {
+        self.rv = self.rv.max(rv);
+        self.compacted = self.rv;
     }
 
     /// Loads a persisted object without events (start-up).
