@@ -1,5 +1,5 @@
 //! The operator's health port: `/healthz` (the process runs), `/readyz` (a standby replica, or
-//! the leader once its caches have synced) and `/metrics`.
+//! the leader once its caches have synced, while every watch is up) and `/metrics`.
 
 use std::sync::{Arc, atomic::Ordering};
 
@@ -20,10 +20,17 @@ pub async fn serve(addr: std::net::SocketAddr, metrics: Arc<Metrics>) -> Result<
             get(move || {
                 let ready = ready.clone();
                 async move {
-                    if ready.ready.load(Ordering::Relaxed) {
-                        (StatusCode::OK, "ok")
+                    let down = ready.watches.down_list();
+                    if !ready.ready.load(Ordering::Relaxed) {
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "caches not synced".to_owned(),
+                        )
+                    } else if !down.is_empty() {
+                        let message = format!("watches down: {}", down.join(", "));
+                        (StatusCode::SERVICE_UNAVAILABLE, message)
                     } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+                        (StatusCode::OK, "ok".to_owned())
                     }
                 }
             }),

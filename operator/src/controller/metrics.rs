@@ -1,6 +1,7 @@
 //! Controller metrics in the Prometheus text format, per controller (`tenant`, `license`,
 //! `reseller`): reconciles, errors by reason, a duration histogram and reconciles in flight (the
-//! work queue's depth as the controller sees it); and whether this replica leads.
+//! work queue's depth as the controller sees it); whether this replica leads; and each watch's
+//! state and restarts.
 
 use std::{
     collections::BTreeMap,
@@ -76,6 +77,8 @@ pub struct Metrics {
     pub leader: AtomicBool,
     /// Whether the caches have synced.
     pub ready: AtomicBool,
+    /// Every watch, up or down.
+    pub watches: std::sync::Arc<super::watches::Watches>,
 }
 
 impl Metrics {
@@ -119,6 +122,7 @@ impl Metrics {
         }
         text.family(LEADER, Kind::Gauge, "Whether this replica is the leader.");
         text.sample(LEADER, &[], u8::from(self.leader.load(Ordering::Relaxed)));
+        self.watches.render(&mut text);
         text.finish()
     }
 

@@ -11,6 +11,7 @@ pub mod report;
 pub mod reseller;
 pub mod shared;
 pub mod tenant;
+pub mod watches;
 
 use std::{
     sync::{Arc, atomic::Ordering},

@@ -16,7 +16,7 @@ use kube::{
 };
 
 use super::Context;
-use crate::controller::{log_errors, shutdown_signal};
+use crate::controller::{log_errors, shutdown_signal, watches::resilient};
 use dotmac_platform::{
     cache::SyncMark,
     crd::{PluginLicense, Tenant},
@@ -32,27 +32,37 @@ pub async fn run(
     concurrency: u16,
 ) {
     let store = writer.as_reader();
-    let stream = watcher(
-        Api::<PluginLicense>::all(client.clone()),
-        watcher::Config::default().any_semantic(),
-    )
-    .default_backoff()
-    .modify(|l| {
-        l.managed_fields_mut().clear();
-    })
-    .reflect(writer)
-    .inspect(move |event| {
-        mark.observe(event);
-    })
-    .applied_objects();
+    let watches = context.shared.metrics.watches.clone();
+    let licenses = |config, name| {
+        resilient(
+            Api::<PluginLicense>::all(client.clone()),
+            config,
+            name,
+            watches.clone(),
+        )
+    };
+    let stream = licenses(watcher::Config::default().any_semantic(), "license")
+        .modify(|l| {
+            l.managed_fields_mut().clear();
+        })
+        .reflect(writer)
+        .inspect(move |event| {
+            mark.observe(event);
+        })
+        .applied_objects();
     let of_tenant = store.clone();
     let siblings = store.clone();
     let catalog_changes = context.shared.plugins.changes();
     Controller::for_stream(stream, store)
         .with_config(ControllerSettings::default().concurrency(concurrency))
-        .watches(
-            Api::<Tenant>::all(client.clone()),
-            watcher::Config::default(),
+        .watches_stream(
+            resilient(
+                Api::<Tenant>::all(client.clone()),
+                watcher::Config::default(),
+                "license",
+                watches.clone(),
+            )
+            .touched_objects(),
             move |tenant: Tenant| {
                 let name = tenant.name_any();
                 of_tenant
@@ -63,9 +73,9 @@ pub async fn run(
                     .collect::<Vec<_>>()
             },
         )
-        .watches(
-            Api::<PluginLicense>::all(client),
-            watcher::Config::default(),
+        .watches_stream(
+            // Its own watch (named apart), since the primary one only queues the license itself.
+            licenses(watcher::Config::default(), "license-siblings").touched_objects(),
             move |changed: PluginLicense| {
                 siblings
                     .state()

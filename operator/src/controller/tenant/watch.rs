@@ -25,7 +25,10 @@ use kube::{
 use serde::de::DeserializeOwned;
 
 use super::{Context, build::Kind, names::MANAGED_BY, owner};
-use crate::controller::{log_errors, shutdown_signal};
+use crate::controller::{
+    log_errors, shutdown_signal,
+    watches::{Watches, resilient},
+};
 use dotmac_platform::{
     cache::SyncMark,
     crd::{PluginLicense, Reseller, Tenant},
@@ -57,30 +60,46 @@ fn tenant_changes(tenant: &Tenant) -> Option<u64> {
 
 /// Adds a watch on every `K` the operator manages; a change or deletion of one queues the
 /// Tenant that controls it.
-fn owned<K>(controller: Controller<Tenant>, client: &Client) -> Controller<Tenant>
+fn owned<K>(
+    controller: Controller<Tenant>,
+    client: &Client,
+    watches: &Arc<Watches>,
+) -> Controller<Tenant>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync,
     K: 'static,
 {
     let managed = watcher::Config::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
-    controller.watches(Api::<K>::all(client.clone()), managed, owner::of)
+    let stream = resilient(
+        Api::<K>::all(client.clone()),
+        managed,
+        "tenant",
+        watches.clone(),
+    );
+    controller.watches_stream(stream.touched_objects(), owner::of)
 }
 
 /// Watches `kind`: the match is exhaustive, so a kind added to `build` cannot go unwatched.
-fn watch(controller: Controller<Tenant>, client: &Client, kind: Kind) -> Controller<Tenant> {
+fn watch(
+    controller: Controller<Tenant>,
+    client: &Client,
+    watches: &Arc<Watches>,
+    kind: Kind,
+) -> Controller<Tenant> {
+    let (c, w) = (client, watches);
     match kind {
-        Kind::Namespace => owned::<Namespace>(controller, client),
-        Kind::ServiceAccount => owned::<ServiceAccount>(controller, client),
-        Kind::ConfigMap => owned::<ConfigMap>(controller, client),
-        Kind::Secret => owned::<Secret>(controller, client),
-        Kind::NetworkPolicy => owned::<NetworkPolicy>(controller, client),
-        Kind::ResourceQuota => owned::<ResourceQuota>(controller, client),
-        Kind::LimitRange => owned::<LimitRange>(controller, client),
-        Kind::Deployment => owned::<Deployment>(controller, client),
-        Kind::Service => owned::<Service>(controller, client),
-        Kind::Ingress => owned::<Ingress>(controller, client),
-        Kind::HorizontalPodAutoscaler => owned::<HorizontalPodAutoscaler>(controller, client),
-        Kind::PodDisruptionBudget => owned::<PodDisruptionBudget>(controller, client),
+        Kind::Namespace => owned::<Namespace>(controller, c, w),
+        Kind::ServiceAccount => owned::<ServiceAccount>(controller, c, w),
+        Kind::ConfigMap => owned::<ConfigMap>(controller, c, w),
+        Kind::Secret => owned::<Secret>(controller, c, w),
+        Kind::NetworkPolicy => owned::<NetworkPolicy>(controller, c, w),
+        Kind::ResourceQuota => owned::<ResourceQuota>(controller, c, w),
+        Kind::LimitRange => owned::<LimitRange>(controller, c, w),
+        Kind::Deployment => owned::<Deployment>(controller, c, w),
+        Kind::Service => owned::<Service>(controller, c, w),
+        Kind::Ingress => owned::<Ingress>(controller, c, w),
+        Kind::HorizontalPodAutoscaler => owned::<HorizontalPodAutoscaler>(controller, c, w),
+        Kind::PodDisruptionBudget => owned::<PodDisruptionBudget>(controller, c, w),
     }
 }
 
@@ -94,12 +113,14 @@ pub async fn run(
     concurrency: u16,
 ) {
     let synced = context.metrics.clone();
+    let watches = context.metrics.watches.clone();
     let reader = writer.as_reader();
-    let stream = watcher(
+    let stream = resilient(
         Api::<Tenant>::all(client.clone()),
         watcher::Config::default().any_semantic(),
+        "tenant",
+        watches.clone(),
     )
-    .default_backoff()
     .modify(|t| {
         t.managed_fields_mut().clear();
     })
@@ -125,11 +146,16 @@ pub async fn run(
     Kind::ALL
         .into_iter()
         .fold(controller, |controller, kind| {
-            watch(controller, &client, kind)
+            watch(controller, &client, &watches, kind)
         })
-        .watches(
-            Api::<Reseller>::all(client.clone()),
-            watcher::Config::default(),
+        .watches_stream(
+            resilient(
+                Api::<Reseller>::all(client.clone()),
+                watcher::Config::default(),
+                "tenant",
+                watches.clone(),
+            )
+            .touched_objects(),
             move |reseller: Reseller| {
                 let name = reseller.name_any();
                 by_reseller
@@ -140,9 +166,14 @@ pub async fn run(
                     .collect::<Vec<_>>()
             },
         )
-        .watches(
-            Api::<PluginLicense>::all(client),
-            watcher::Config::default(),
+        .watches_stream(
+            resilient(
+                Api::<PluginLicense>::all(client),
+                watcher::Config::default(),
+                "tenant",
+                watches,
+            )
+            .touched_objects(),
             |license: PluginLicense| Some(ObjectRef::<Tenant>::new(&license.spec.tenant_ref)),
         )
         .graceful_shutdown_on(shutdown_signal())
