@@ -51,6 +51,12 @@ pub struct ControllerConfig {
     #[arg(long, env = "DOTMAC_RESYNC_SECONDS", default_value_t = 300)]
     pub resync_seconds: u64,
 
+    /// Seconds between checks of a Ready tenant's database, Redis user and OpenBao namespace
+    /// (reads only; whatever is missing is made again). With the data plane on, a Ready tenant
+    /// is reconciled at this interval or the resync's, whichever is shorter.
+    #[arg(long, env = "DOTMAC_VERIFY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub verify_seconds: u64,
+
     /// Seconds between readings of a metered license's usage, which can withdraw its features.
     #[arg(long, env = "DOTMAC_USAGE_POLL_SECONDS", default_value_t = 60)]
     pub usage_poll_seconds: u64,
@@ -133,5 +139,16 @@ impl ControllerConfig {
     /// Time between resyncs.
     pub fn resync(&self) -> Duration {
         Duration::from_secs(self.resync_seconds)
+    }
+
+    /// Time until a Ready tenant is looked at again: the resync, or the data-plane check when
+    /// the data plane is on and that comes sooner.
+    pub fn recheck(&self, data_plane: bool) -> Duration {
+        let resync = self.resync();
+        if data_plane {
+            resync.min(Duration::from_secs(self.verify_seconds))
+        } else {
+            resync
+        }
     }
 }

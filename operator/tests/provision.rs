@@ -48,10 +48,18 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
         .unwrap();
     let (a, b) = (unique("tenant_pa"), unique("tenant_pb"));
     for name in [&a, &b] {
-        pg.ensure(name, Some(&Password::generate().unwrap()))
-            .await
-            .unwrap();
-        pg.ensure(name, None).await.unwrap(); // repeatable
+        let password = Password::generate().unwrap();
+        let made = pg.ensure(name, &password, true).await.unwrap();
+        assert_eq!(
+            made,
+            [
+                "create the role",
+                "create the database",
+                "revoke CONNECT from PUBLIC"
+            ]
+        );
+        let again = pg.ensure(name, &password, false).await.unwrap();
+        assert!(again.is_empty(), "repeatable, and nothing to do: {again:?}");
     }
     let attrs = scalar(&dotmac_testkit::require_postgres(), &format!("SELECT concat(rolcanlogin, rolcreatedb, rolcreaterole, rolsuper) FROM pg_roles WHERE rolname = '{a}'")).await.unwrap();
     assert_eq!(
@@ -94,7 +102,11 @@ async fn a_tenant_database_is_owned_isolated_and_idempotent() {
         .expect_err("login disabled")
         .to_string();
     assert!(refused.contains("not permitted to log in"), "{refused}");
-    pg.ensure(&a, None).await.unwrap();
+    let readopted = pg
+        .ensure(&a, &Password::generate().unwrap(), false)
+        .await
+        .unwrap();
+    assert_eq!(readopted, ["re-enable the role's login"]);
     assert_eq!(
         scalar(&own, "SELECT v::text FROM kept")
             .await
@@ -238,8 +250,8 @@ async fn passwords_are_checked_and_rotation_replaces_them() {
     let pg = Postgres::connect(&admin).await.unwrap();
     let (a, b) = ("tenant_alpha", "tenant_beta");
     let (pa, pb) = (Password::generate().unwrap(), Password::generate().unwrap());
-    pg.ensure(a, Some(&pa)).await.unwrap();
-    pg.ensure(b, Some(&pb)).await.unwrap();
+    pg.ensure(a, &pa, true).await.unwrap();
+    pg.ensure(b, &pb, true).await.unwrap();
     let url = |user: &str, pw: &Password, db: &str| {
         format!(
             "postgres://{user}:{}@127.0.0.1:{}/{db}",
@@ -269,7 +281,8 @@ async fn passwords_are_checked_and_rotation_replaces_them() {
     );
 
     let rotated = Password::generate().unwrap();
-    pg.ensure(a, Some(&rotated)).await.unwrap();
+    let changed = pg.ensure(a, &rotated, true).await.unwrap();
+    assert!(changed.is_empty(), "a rotation is no repair: {changed:?}");
     assert!(
         Database::connect(url(a, &pa, a)).await.is_err(),
         "the old password stops working"
@@ -309,9 +322,10 @@ async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
         unique("rb").replace('_', "-"),
     );
     let (pa, pb) = (Password::generate().unwrap(), Password::generate().unwrap());
-    redis.ensure(&a, Some(&pa)).await.unwrap();
-    redis.ensure(&a, Some(&pa)).await.unwrap(); // repeatable
-    redis.ensure(&b, Some(&pb)).await.unwrap();
+    assert_eq!(redis.ensure(&a, &pa).await.unwrap(), ["create the user"]);
+    let again = redis.ensure(&a, &pa).await.unwrap();
+    assert!(again.is_empty(), "repeatable, and nothing to do: {again:?}");
+    redis.ensure(&b, &pb).await.unwrap();
 
     let client = redis_as(&a, &pa).await.unwrap();
     let own = key_pattern(&a).replace('*', "k");
@@ -337,7 +351,10 @@ async fn a_tenant_redis_user_sees_only_its_keys_and_no_admin_commands() {
         "B's password does not open A's user"
     );
     let rotated = Password::generate().unwrap();
-    redis.ensure(&a, Some(&rotated)).await.unwrap();
+    assert_eq!(
+        redis.ensure(&a, &rotated).await.unwrap(),
+        [dotmac_operator::provision::redis::SET_PASSWORD]
+    );
     assert!(
         redis_as(&a, &pa).await.is_err(),
         "the old password stops working"
@@ -358,11 +375,12 @@ async fn a_tenant_openbao_namespace_holds_kv_transit_policy_and_approle() {
     use dotmac_operator::provision::openbao::{OpenBao, SecretsProvisioner, namespace};
     let dev = DevBao::start().await;
     let bao = OpenBao::new(&dev.addr, Password::from_stored("test-root".into())).unwrap();
-    let role_a = bao.ensure("alpha").await.unwrap();
+    let (role_a, made) = bao.ensure("alpha").await.unwrap();
+    assert!(made.contains(&"create the namespace"), "{made:?}");
     assert_eq!(
         bao.ensure("alpha").await.unwrap(),
-        role_a,
-        "repeatable, same role"
+        (role_a.clone(), vec![]),
+        "repeatable, same role, nothing to do"
     );
     bao.ensure("beta").await.unwrap();
     let mut fields = serde_json::Map::new();
@@ -462,7 +480,7 @@ async fn two_writers_provisioning_one_tenant_at_once_converge_without_mount_clas
         let mut failures = Vec::new();
         for _ in 0..10 {
             match bao.ensure(tenant).await {
-                Ok(role) => return (role, failures),
+                Ok((role, _)) => return (role, failures),
                 Err(e) => failures.push(format!("{e:?}")),
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -482,7 +500,7 @@ async fn two_writers_provisioning_one_tenant_at_once_converge_without_mount_clas
                 "a mount made by the other writer failed this one: {failure}"
             );
         }
-        assert_eq!(first.ensure(tenant).await.unwrap(), a);
+        assert_eq!(first.ensure(tenant).await.unwrap().0, a);
     }
 }
 

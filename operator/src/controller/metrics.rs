@@ -123,6 +123,7 @@ impl Metrics {
         text.family(LEADER, Kind::Gauge, "Whether this replica is the leader.");
         text.sample(LEADER, &[], u8::from(self.leader.load(Ordering::Relaxed)));
         self.watches.render(&mut text);
+        crate::provision::calls::render(&mut text);
         text.finish()
     }
 

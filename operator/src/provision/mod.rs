@@ -3,10 +3,15 @@
 //! ([`redis`]) and an OpenBao namespace ([`openbao`]). Every step checks before it writes and
 //! can be repeated.
 
+pub mod calls;
 pub mod openbao;
 pub mod password;
 pub mod postgres;
 pub mod redis;
+
+/// What an `ensure` had to create or restore, as the steps that wrote, in order; empty when
+/// everything was in place. Setting a password the caller asked to set is not listed.
+pub type Changed = Vec<&'static str>;
 
 /// A provisioning step failed; the message never contains a credential.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,11 @@ use std::future::Future;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{ProvisionError, password::Password};
+use super::{
+    Changed, ProvisionError,
+    calls::{self, Access},
+    password::Password,
+};
 
 const BACKEND: &str = "OpenBao";
 /// Parent namespace of every tenant namespace.
@@ -45,8 +49,12 @@ impl std::fmt::Debug for AppRoleLogin {
 
 /// What the platform does with a tenant's OpenBao namespace.
 pub trait SecretsProvisioner: Send + Sync {
-    /// Makes the namespace, mounts, key, policy and AppRole exist; returns the role id.
-    fn ensure(&self, tenant: &str) -> impl Future<Output = Result<String, ProvisionError>> + Send;
+    /// Makes the namespace, mounts, key, policy and AppRole exist; returns the role id and what
+    /// it had to create or restore.
+    fn ensure(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = Result<(String, Changed), ProvisionError>> + Send;
     /// Issues a new secret id for the instance's AppRole.
     fn issue_secret_id(
         &self,
@@ -131,6 +139,7 @@ impl OpenBao {
     /// Fails with reason `OpenBaoSealed` when the server is sealed, `OpenBaoUnreachable` when
     /// it does not answer.
     pub async fn check_health(&self) -> Result<(), ProvisionError> {
+        calls::count(BACKEND, Access::Read);
         let response = self
             .http
             .get(format!("{}/v1/sys/health", self.addr))
@@ -156,6 +165,12 @@ impl OpenBao {
         body: Option<Value>,
         step: &'static str,
     ) -> Result<Option<Value>, ProvisionError> {
+        let access = if method == Method::GET {
+            Access::Read
+        } else {
+            Access::Write
+        };
+        calls::count(BACKEND, access);
         let mut request = self
             .http
             .request(method, format!("{}/v1/{path}", self.addr))
@@ -196,6 +211,7 @@ impl OpenBao {
         parent: &str,
         name: &str,
         what: &'static str,
+        changed: &mut Changed,
     ) -> Result<(), ProvisionError> {
         let path = format!("sys/namespaces/{name}");
         if self
@@ -205,6 +221,7 @@ impl OpenBao {
         {
             return Ok(());
         }
+        changed.push(what);
         match self
             .call(Method::POST, parent, &path, Some(json!({})), what)
             .await
@@ -254,10 +271,12 @@ impl OpenBao {
         path: &str,
         config: Value,
         step: &'static str,
+        changed: &mut Changed,
     ) -> Result<(), ProvisionError> {
         if self.is_mounted(ns, table, path).await? {
             return Ok(());
         }
+        changed.push(step);
         match self
             .call(
                 Method::POST,
@@ -322,22 +341,27 @@ impl OpenBao {
 
 impl OpenBao {
     /// The transit key `fields`, created when missing.
-    async fn ensure_transit_key(&self, ns: &str) -> Result<(), ProvisionError> {
+    async fn ensure_transit_key(
+        &self,
+        ns: &str,
+        changed: &mut Changed,
+    ) -> Result<(), ProvisionError> {
         let path = format!("transit/keys/{TRANSIT_KEY}");
         if self
             .call(Method::GET, ns, &path, None, "read the transit key")
             .await?
             .is_none()
         {
+            const STEP: &str = "create the transit key";
             let key = json!({"type": "aes256-gcm96"});
-            self.call(Method::POST, ns, &path, Some(key), "create the transit key")
-                .await?;
+            self.call(Method::POST, ns, &path, Some(key), STEP).await?;
+            changed.push(STEP);
         }
         Ok(())
     }
 
     /// The tenant policy, rewritten when it differs from [`Self::policy`].
-    async fn ensure_policy(&self, ns: &str) -> Result<(), ProvisionError> {
+    async fn ensure_policy(&self, ns: &str, changed: &mut Changed) -> Result<(), ProvisionError> {
         let wanted = Self::policy();
         let path = format!("sys/policies/acl/{ROLE}");
         let policy = self
@@ -349,21 +373,27 @@ impl OpenBao {
             .and_then(Value::as_str)
             != Some(wanted.as_str())
         {
+            const STEP: &str = "write the policy";
             let body = json!({"policy": wanted});
-            self.call(Method::PUT, ns, &path, Some(body), "write the policy")
-                .await?;
+            self.call(Method::PUT, ns, &path, Some(body), STEP).await?;
+            changed.push(STEP);
         }
         Ok(())
     }
 
     /// AppRole enabled and the role bound to the tenant policy; returns its role id.
-    async fn ensure_approle(&self, ns: &str) -> Result<String, ProvisionError> {
+    async fn ensure_approle(
+        &self,
+        ns: &str,
+        changed: &mut Changed,
+    ) -> Result<String, ProvisionError> {
         self.ensure_mounted(
             ns,
             Table::Auth,
             "approle",
             json!({"type": "approle"}),
             "enable AppRole",
+            changed,
         )
         .await?;
         let role_path = format!("auth/approle/role/{ROLE}");
@@ -376,14 +406,10 @@ impl OpenBao {
             .is_some_and(|p| p == &json!([ROLE]));
         if !policies_ok {
             let body = json!({"token_policies": [ROLE], "token_ttl": "1h", "token_max_ttl": "24h", "secret_id_ttl": "0"});
-            self.call(
-                Method::POST,
-                ns,
-                &role_path,
-                Some(body),
-                "write the AppRole",
-            )
-            .await?;
+            const STEP: &str = "write the AppRole";
+            self.call(Method::POST, ns, &role_path, Some(body), STEP)
+                .await?;
+            changed.push(STEP);
         }
         self.string_field(
             Method::GET,
@@ -398,32 +424,25 @@ impl OpenBao {
 }
 
 impl SecretsProvisioner for OpenBao {
-    async fn ensure(&self, tenant: &str) -> Result<String, ProvisionError> {
+    async fn ensure(&self, tenant: &str) -> Result<(String, Changed), ProvisionError> {
+        let mut changed = Changed::new();
+        let c = &mut changed;
         self.check_health().await?;
-        self.ensure_namespace("", PARENT, "the parent namespace")
+        self.ensure_namespace("", PARENT, "create the parent namespace", c)
             .await?;
-        self.ensure_namespace(PARENT, tenant, "the namespace")
+        self.ensure_namespace(PARENT, tenant, "create the namespace", c)
             .await?;
         let ns = namespace(tenant);
-        self.ensure_mounted(
-            &ns,
-            Table::Engines,
-            KV_MOUNT,
-            json!({"type": "kv", "options": {"version": "2"}}),
-            "mount KV",
-        )
-        .await?;
-        self.ensure_mounted(
-            &ns,
-            Table::Engines,
-            "transit",
-            json!({"type": "transit"}),
-            "mount transit",
-        )
-        .await?;
-        self.ensure_transit_key(&ns).await?;
-        self.ensure_policy(&ns).await?;
-        self.ensure_approle(&ns).await
+        let kv = json!({"type": "kv", "options": {"version": "2"}});
+        self.ensure_mounted(&ns, Table::Engines, KV_MOUNT, kv, "mount KV", c)
+            .await?;
+        let transit = json!({"type": "transit"});
+        self.ensure_mounted(&ns, Table::Engines, "transit", transit, "mount transit", c)
+            .await?;
+        self.ensure_transit_key(&ns, c).await?;
+        self.ensure_policy(&ns, c).await?;
+        let role_id = self.ensure_approle(&ns, c).await?;
+        Ok((role_id, changed))
     }
 
     async fn issue_secret_id(&self, tenant: &str) -> Result<Password, ProvisionError> {

@@ -6,19 +6,25 @@ use std::future::Future;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
 
-use super::{ProvisionError, password::Password};
+use super::{
+    Changed, ProvisionError,
+    calls::{self, Access},
+    password::Password,
+};
 
 const BACKEND: &str = "PostgreSQL";
 
 /// What the platform does with a tenant's database.
 pub trait DatabaseProvisioner: Send + Sync {
-    /// Makes role and database exist as described, enabling login; sets the password when
-    /// one is given (a new or rotated credential).
+    /// Makes role and database exist as described, enabling login. A missing role is created
+    /// with `password`; an existing one gets it only when `set_password` (a new or rotated
+    /// credential). Returns what it had to create or restore.
     fn ensure(
         &self,
         name: &str,
-        password: Option<&Password>,
-    ) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+        password: &Password,
+        set_password: bool,
+    ) -> impl Future<Output = Result<Changed, ProvisionError>> + Send;
     /// Keeps the data but stops the role from logging in (deletionPolicy Retain).
     fn disable_login(&self, name: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
     /// Drops the database and the role (deletionPolicy Delete); gone already is fine.
@@ -101,6 +107,7 @@ impl Postgres {
         name: &str,
         step: &'static str,
     ) -> Result<bool, ProvisionError> {
+        calls::count(BACKEND, Access::Read);
         let row = self
             .admin
             .query_one_raw(Statement::from_sql_and_values(
@@ -114,6 +121,7 @@ impl Postgres {
     }
 
     async fn run(&self, sql: String, step: &'static str) -> Result<(), ProvisionError> {
+        calls::count(BACKEND, Access::Write);
         self.admin
             .execute_unprepared(&sql)
             .await
@@ -122,6 +130,7 @@ impl Postgres {
     }
 
     async fn can_login(&self, name: &str) -> Result<Option<bool>, ProvisionError> {
+        calls::count(BACKEND, Access::Read);
         let row = self
             .admin
             .query_one_raw(Statement::from_sql_and_values(
@@ -138,32 +147,40 @@ impl Postgres {
 }
 
 impl DatabaseProvisioner for Postgres {
-    async fn ensure(&self, name: &str, password: Option<&Password>) -> Result<(), ProvisionError> {
+    async fn ensure(
+        &self,
+        name: &str,
+        password: &Password,
+        set_password: bool,
+    ) -> Result<Changed, ProvisionError> {
+        let mut changed = Changed::new();
         match self.can_login(name).await? {
             None => {
-                let pw = password
-                    .map(|p| format!(" PASSWORD {}", literal(p.expose())))
-                    .unwrap_or_default();
+                const STEP: &str = "create the role";
                 self.run(
-                    format!("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS{pw}", ident(name)),
-                    "create the role",
+                    format!(
+                        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD {}",
+                        ident(name),
+                        literal(password.expose())
+                    ),
+                    STEP,
                 )
                 .await?;
+                changed.push(STEP);
             }
             Some(can_login) => {
                 if !can_login {
-                    self.run(
-                        format!("ALTER ROLE {} LOGIN", ident(name)),
-                        "re-enable the role's login",
-                    )
-                    .await?;
+                    const STEP: &str = "re-enable the role's login";
+                    self.run(format!("ALTER ROLE {} LOGIN", ident(name)), STEP)
+                        .await?;
+                    changed.push(STEP);
                 }
-                if let Some(p) = password {
+                if set_password {
                     self.run(
                         format!(
                             "ALTER ROLE {} PASSWORD {}",
                             ident(name),
-                            literal(p.expose())
+                            literal(password.expose())
                         ),
                         "set the role's password",
                     )
@@ -179,11 +196,13 @@ impl DatabaseProvisioner for Postgres {
             )
             .await?
         {
+            const STEP: &str = "create the database";
             self.run(
                 format!("CREATE DATABASE {} OWNER {}", ident(name), ident(name)),
-                "create the database",
+                STEP,
             )
             .await?;
+            changed.push(STEP);
         }
         // PUBLIC keeps CONNECT until revoked; an ACL entry starting with '=' is PUBLIC's.
         let public_connect = self
@@ -195,16 +214,18 @@ impl DatabaseProvisioner for Postgres {
             )
             .await?;
         if public_connect {
+            const STEP: &str = "revoke CONNECT from PUBLIC";
             self.run(
                 format!(
                     "REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC",
                     ident(name)
                 ),
-                "revoke CONNECT from PUBLIC",
+                STEP,
             )
             .await?;
+            changed.push(STEP);
         }
-        Ok(())
+        Ok(changed)
     }
 
     async fn disable_login(&self, name: &str) -> Result<(), ProvisionError> {

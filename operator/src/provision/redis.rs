@@ -10,7 +10,11 @@ use fred::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{ProvisionError, password::Password};
+use super::{
+    Changed, ProvisionError,
+    calls::{self, Access},
+    password::Password,
+};
 
 const BACKEND: &str = "Redis";
 
@@ -38,15 +42,29 @@ pub fn rules(tenant: &str) -> Vec<String> {
     ]
 }
 
+/// Whether `ACL GETUSER`'s `commands` are the tenant's: Redis 7 reports `+@all -@admin
+/// -@dangerous` as `+@all -@dangerous` (every admin command is dangerous), older ones verbatim.
+fn commands_hold(commands: &str) -> bool {
+    let rules: Vec<&str> = commands.split_whitespace().collect();
+    rules.contains(&"+@all")
+        && rules.contains(&"-@dangerous")
+        && rules
+            .iter()
+            .all(|r| ["+@all", "-@admin", "-@dangerous"].contains(r))
+}
+
+/// The step [`CacheProvisioner::ensure`] reports when only the user's password differed.
+pub const SET_PASSWORD: &str = "set the user's password";
+
 /// What the platform does with a tenant's Redis user.
 pub trait CacheProvisioner: Send + Sync {
-    /// Makes the user exist with the tenant's rules; sets the password when given (new or
-    /// rotated), otherwise keeps the one it has.
+    /// Makes the user exist with the tenant's rules and exactly `password`. Returns what it had
+    /// to create or restore ([`SET_PASSWORD`] when only the password differed).
     fn ensure(
         &self,
         tenant: &str,
-        password: Option<&Password>,
-    ) -> impl Future<Output = Result<(), ProvisionError>> + Send;
+        password: &Password,
+    ) -> impl Future<Output = Result<Changed, ProvisionError>> + Send;
     /// Removes the user; gone already is fine.
     fn remove(&self, tenant: &str) -> impl Future<Output = Result<(), ProvisionError>> + Send;
 }
@@ -120,6 +138,7 @@ impl Redis {
 
     /// The current rules of `user` as `ACL GETUSER` reports them, if the user exists.
     async fn current(&self, user: &str) -> Result<Option<Vec<(String, Value)>>, ProvisionError> {
+        calls::count(BACKEND, Access::Read);
         let reply: Value = self
             .client
             .acl_getuser(user)
@@ -152,11 +171,7 @@ fn text(value: &Value) -> String {
 }
 
 impl CacheProvisioner for Redis {
-    async fn ensure(
-        &self,
-        tenant: &str,
-        password: Option<&Password>,
-    ) -> Result<(), ProvisionError> {
+    async fn ensure(&self, tenant: &str, password: &Password) -> Result<Changed, ProvisionError> {
         let user = user(tenant);
         let current = self.current(&user).await?;
         let field = |name: &str| {
@@ -169,35 +184,48 @@ impl CacheProvisioner for Redis {
             && field("flags").is_some_and(|f| f.split(' ').any(|x| x == "on"))
             && field("keys").is_some_and(|k| k.trim() == format!("~{pattern}"))
             && field("channels").is_some_and(|c| c.trim() == format!("&{pattern}"))
-            && field("commands").is_some_and(|c| c.trim() == "+@all -@admin -@dangerous");
-        let password_holds = match password {
-            None => current.is_some(),
-            Some(p) => {
-                let hash = hex::encode(Sha256::digest(p.expose().as_bytes()));
-                field("passwords").is_some_and(|ps| ps.split(' ').any(|h| h == hash))
-                    && field("passwords").is_some_and(|ps| ps.split(' ').count() == 1)
-            }
+            && field("commands").is_some_and(|c| commands_hold(&c));
+        let hash = hex::encode(Sha256::digest(password.expose().as_bytes()));
+        let password_holds = field("passwords")
+            .is_some_and(|ps| ps.split(' ').any(|h| h == hash) && ps.split(' ').count() == 1);
+        let step = match (current.is_some(), rules_hold, password_holds) {
+            (_, true, true) => return Ok(Changed::new()),
+            (false, _, _) => "create the user",
+            (true, false, _) => "restore the user's rules",
+            (true, true, false) => SET_PASSWORD,
         };
-        if rules_hold && password_holds {
-            return Ok(());
-        }
         let mut rules: Vec<String> = rules(tenant);
-        if let Some(p) = password {
-            rules.insert(0, "resetpass".into());
-            rules.insert(1, format!(">{}", p.expose()));
-        }
+        rules.insert(0, "resetpass".into());
+        rules.insert(1, format!(">{}", password.expose()));
+        calls::count(BACKEND, Access::Write);
         self.client
             .acl_setuser(&user, rules)
             .await
-            .map_err(classify("set up the user"))
+            .map_err(classify("set up the user"))?;
+        Ok(vec![step])
     }
 
     async fn remove(&self, tenant: &str) -> Result<(), ProvisionError> {
+        calls::count(BACKEND, Access::Write);
         let _: i64 = self
             .client
             .acl_deluser(user(tenant))
             .await
             .map_err(classify("delete the user"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commands_hold;
+
+    #[test]
+    fn the_commands_hold_as_any_redis_version_reports_them() {
+        assert!(commands_hold("+@all -@dangerous"), "Redis 7");
+        assert!(commands_hold("+@all -@admin -@dangerous"));
+        assert!(!commands_hold("+@all"));
+        assert!(!commands_hold("+@all -@dangerous +flushall"));
+        assert!(!commands_hold("-@dangerous"));
     }
 }

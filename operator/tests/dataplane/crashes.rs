@@ -114,7 +114,7 @@ struct Faulty<T> {
 
 mod faulty_impls {
     use dotmac_operator::provision::{
-        ProvisionError, openbao::SecretsProvisioner, password::Password,
+        Changed, ProvisionError, openbao::SecretsProvisioner, password::Password,
         postgres::DatabaseProvisioner, redis::CacheProvisioner,
     };
     use serde_json::{Map, Value};
@@ -125,10 +125,11 @@ mod faulty_impls {
         async fn ensure(
             &self,
             name: &str,
-            password: Option<&Password>,
-        ) -> Result<(), ProvisionError> {
+            password: &Password,
+            set_password: bool,
+        ) -> Result<Changed, ProvisionError> {
             self.faults.check("PostgreSQL")?;
-            self.inner.ensure(name, password).await
+            self.inner.ensure(name, password, set_password).await
         }
         async fn disable_login(&self, name: &str) -> Result<(), ProvisionError> {
             self.faults.check("PostgreSQL")?;
@@ -144,8 +145,8 @@ mod faulty_impls {
         async fn ensure(
             &self,
             tenant: &str,
-            password: Option<&Password>,
-        ) -> Result<(), ProvisionError> {
+            password: &Password,
+        ) -> Result<Changed, ProvisionError> {
             self.faults.check("Redis")?;
             self.inner.ensure(tenant, password).await
         }
@@ -156,7 +157,7 @@ mod faulty_impls {
     }
 
     impl<T: SecretsProvisioner> SecretsProvisioner for Faulty<T> {
-        async fn ensure(&self, tenant: &str) -> Result<String, ProvisionError> {
+        async fn ensure(&self, tenant: &str) -> Result<(String, Changed), ProvisionError> {
             self.faults.check("OpenBao")?;
             self.inner.ensure(tenant).await
         }

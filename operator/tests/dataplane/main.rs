@@ -12,6 +12,7 @@ mod common;
 mod crashes;
 mod lifecycle;
 mod outages;
+mod repairs;
 mod secrecy;
 
 use std::time::Duration;
@@ -42,7 +43,7 @@ struct Args {
 }
 
 struct Harness {
-    _cluster: DevCluster,
+    cluster: DevCluster,
     client: Client,
     dir: tempfile::TempDir,
     bao_addr: String,
@@ -56,12 +57,18 @@ async fn harness(bao_addr: &str) -> Harness {
 }
 
 async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
+    harness_args(bao_addr, postgres_admin, &[]).await
+}
+
+/// The harness with `extra` operator arguments.
+async fn harness_args(bao_addr: &str, postgres_admin: &str, extra: &[&str]) -> Harness {
     dotmac_telemetry::install_crypto_provider();
     let (cluster, client) = common::cluster_with_crds().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("bao-token");
     std::fs::write(&token, "test-root\n").unwrap();
-    let config = Args::parse_from([
+    let redis = dotmac_testkit::require_redis();
+    let mut args = vec![
         "test",
         "--leader-election",
         "false",
@@ -70,13 +77,14 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
         "--postgres-admin-url",
         postgres_admin,
         "--redis-admin-url",
-        &dotmac_testkit::require_redis(),
+        &redis,
         "--openbao-addr",
         bao_addr,
         "--openbao-token-file",
         token.to_str().unwrap(),
-    ])
-    .config;
+    ];
+    args.extend_from_slice(extra);
+    let config = Args::parse_from(args).config;
     let run_client = client.clone();
     let platform = std::sync::Arc::new(common::PlatformDb::new().await);
     let run_platform = platform.clone();
@@ -86,7 +94,7 @@ async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
         }
     });
     Harness {
-        _cluster: cluster,
+        cluster,
         client,
         dir,
         bao_addr: bao_addr.to_owned(),

@@ -15,7 +15,7 @@ use super::{names, status::DataPlaneState};
 use crate::{
     config::{DataPlaneConfig, host_port},
     provision::{
-        ProvisionError,
+        Changed, ProvisionError,
         openbao::{self, OpenBao, SecretsProvisioner},
         password::Password,
         postgres::{DatabaseProvisioner, Postgres},
@@ -66,8 +66,8 @@ pub enum SetupError {
     Client(#[from] ProvisionError),
 }
 
-/// The outcome of one part.
-pub type Part = Result<(), ProvisionError>;
+/// The outcome of one part: what it had to create or restore, or why it is not in place.
+pub type Part = Result<Changed, ProvisionError>;
 
 /// A stored credential (empty when absent: the backend then refuses it, and the next
 /// rotation replaces it).
@@ -111,11 +111,12 @@ pub struct Provisioned {
     pub secret_data: Result<BTreeMap<String, String>, Blocked>,
 }
 
-/// A part's outcome as a condition: `Ok` or (reason, message).
-fn part_state(part: &Part) -> Result<(), (String, String)> {
-    part.as_ref()
-        .map(|_| ())
-        .map_err(|e| (e.reason(), e.to_string()))
+/// A part's outcome as a condition: what changed, or (reason, message).
+fn part_state(part: &Part) -> Result<Changed, (String, String)> {
+    match part {
+        Ok(changed) => Ok(changed.clone()),
+        Err(e) => Err((e.reason(), e.to_string())),
+    }
 }
 
 impl Provisioned {
@@ -206,24 +207,29 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
     /// credentials, rotating them when the rotate annotation has a new value.
     pub async fn provision(&self, tenant: &Tenant) -> Provisioned {
         let name = tenant.metadata.name.clone().unwrap_or_default();
-        let (role_id, creds) = match self.credentials(tenant, &name).await {
+        let (role_id, creds, mut found) = match self.credentials(tenant, &name).await {
             Ok(found) => found,
-            Err(e) => return Provisioned::of(Err(e), Ok(()), Ok(()), BTreeMap::new),
+            Err(e) => return Provisioned::of(Err(e), Ok(vec![]), Ok(vec![]), BTreeMap::new),
         };
         let (database, cache, secrets) = self.apply_credentials(&name, creds.clone()).await;
+        let secrets = secrets.map(|mut more| {
+            found.append(&mut more);
+            found
+        });
         Provisioned::of(secrets, database, cache, || {
             self.secret_data(&name, &role_id, &creds)
         })
     }
 
-    /// The OpenBao namespace and AppRole (its role id), and the credentials in force: the
-    /// stored ones, or new ones when there are none or the rotate annotation changed.
+    /// The OpenBao namespace and AppRole (its role id), the credentials in force (the stored
+    /// ones, or new ones when there are none or the rotate annotation changed), and what had to
+    /// be created in OpenBao.
     async fn credentials(
         &self,
         tenant: &Tenant,
         name: &str,
-    ) -> Result<(String, Map<String, Value>), ProvisionError> {
-        let role_id = self.openbao.ensure(name).await?;
+    ) -> Result<(String, Map<String, Value>, Changed), ProvisionError> {
+        let (role_id, mut changed) = self.openbao.ensure(name).await?;
         let rotate = tenant
             .metadata
             .annotations
@@ -242,6 +248,9 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                 c
             }
             other => {
+                if other.is_none() {
+                    changed.push("store new credentials (none were kept)");
+                }
                 let previous_secret_id = other
                     .as_ref()
                     .and_then(|c| c.get("secret_id"))
@@ -251,11 +260,12 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                     .await?
             }
         };
-        Ok((role_id, creds))
+        Ok((role_id, creds, changed))
     }
 
     /// Sets credentials not yet applied in PostgreSQL and Redis (applied ones are only
-    /// checked), then revokes the replaced AppRole secret id and marks them applied.
+    /// checked, and restored where they drifted), then revokes the replaced AppRole secret id
+    /// and marks them applied.
     async fn apply_credentials(
         &self,
         name: &str,
@@ -266,26 +276,39 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
             .postgres
             .ensure(
                 &names::database(name),
-                (!applied).then(|| field(&creds, "db_password")).as_ref(),
+                &field(&creds, "db_password"),
+                !applied,
             )
             .await;
         let cache = self
             .redis
-            .ensure(name, Some(&field(&creds, "redis_password")))
-            .await;
-        let mut secrets = Ok(());
+            .ensure(name, &field(&creds, "redis_password"))
+            .await
+            // Setting new credentials is the point of a rotation, not a repair.
+            .map(|changed| {
+                changed
+                    .into_iter()
+                    .filter(|step| applied || *step != redis::SET_PASSWORD)
+                    .collect()
+            });
+        let mut secrets = Ok(Changed::new());
         if database.is_ok() && cache.is_ok() && !applied {
             // The replaced AppRole secret id stops working once the new one is in force.
             if let Some(old) = creds.get("previous_secret_id").and_then(Value::as_str) {
                 secrets = self
                     .openbao
                     .destroy_secret_id(name, &Password::from_stored(old.to_owned()))
-                    .await;
+                    .await
+                    .map(|()| Changed::new());
             }
             if secrets.is_ok() {
                 creds.remove("previous_secret_id");
                 creds.insert("applied".into(), Value::Bool(true));
-                secrets = self.openbao.write_credentials(name, &creds).await;
+                secrets = self
+                    .openbao
+                    .write_credentials(name, &creds)
+                    .await
+                    .map(|()| Changed::new());
             }
         }
         (database, cache, secrets)

@@ -158,11 +158,25 @@ impl std::fmt::Debug for Context {
 }
 
 async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, note: String) {
+    event_of(ctx, tenant, type_, reason, reason, note).await;
+}
+
+/// An event whose `action` differs from its reason: the recorder folds events of one reason and
+/// action into a series that keeps the first note, so events that say different things (a
+/// repair of each part) need actions of their own.
+async fn event_of(
+    ctx: &Context,
+    tenant: &Tenant,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     let event = Event {
         type_,
         reason: reason.to_owned(),
         note: Some(note),
-        action: reason.to_owned(),
+        action: action.to_owned(),
         secondary: None,
     };
     crate::controller::report::publish(&ctx.recorder, tenant, event).await;
@@ -231,8 +245,8 @@ async fn provision(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let status = write_status(tenant, ctx, &observed).await?;
     Ok(match status.phase {
         Some(TenantPhase::Ready | TenantPhase::Suspended) => {
-            let resync = ctx.config.resync();
-            Action::requeue(resync + jitter(resync / 10, &tenant.name_any()))
+            let next = ctx.config.recheck(ctx.data_plane.is_some());
+            Action::requeue(next + jitter(next / 10, &tenant.name_any()))
         }
         _ => Action::requeue(Duration::from_secs(10)),
     })
@@ -269,6 +283,20 @@ async fn write_status(
         )
         .await
         .map_err(kube_err("write the status"))?;
+    for repaired in status::repairs(tenant.status.as_ref(), &status) {
+        tracing::warn!(tenant = %tenant.name_any(), condition = %repaired.type_, message = %repaired.message, "lost backend state repaired");
+        let note = format!("{}: {}", repaired.type_, repaired.message);
+        let action = format!("Repair{}", repaired.type_);
+        event_of(
+            ctx,
+            tenant,
+            EventType::Warning,
+            status::REPAIRED,
+            &action,
+            note,
+        )
+        .await;
+    }
     let before = tenant.status.as_ref().and_then(|s| s.phase);
     if before != status.phase {
         let (type_, reason) = match status.phase {

@@ -3,6 +3,7 @@
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
 
+use crate::provision::Changed;
 use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
 
 /// What the reconcile saw.
@@ -30,15 +31,16 @@ pub struct Observed {
     pub licensed: Vec<String>,
 }
 
-/// Each data-plane part: ready, or (reason, message).
+/// Each data-plane part: in place (with what this reconcile had to create or restore), or
+/// (reason, message).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataPlaneState {
     /// PostgreSQL role and database.
-    pub database: Result<(), (String, String)>,
+    pub database: Result<Changed, (String, String)>,
     /// Redis user.
-    pub cache: Result<(), (String, String)>,
+    pub cache: Result<Changed, (String, String)>,
     /// OpenBao namespace and credentials.
-    pub secrets: Result<(), (String, String)>,
+    pub secrets: Result<Changed, (String, String)>,
 }
 
 fn condition(
@@ -209,6 +211,10 @@ fn summary_conditions(flag: &Flag<'_>, verdict: &Verdict) -> [Condition; 3] {
     ]
 }
 
+/// The reason of a data-plane part's condition when the last check found it incomplete and made
+/// it again.
+pub const REPAIRED: &str = "Repaired";
+
 /// NamespaceReady, WorkloadReady and, with the data plane on, DatabaseReady, CacheReady and
 /// SecretsReady.
 fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
@@ -243,9 +249,26 @@ fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
             "the OpenBao namespace and credentials are in place",
         ),
     ] {
-        let (ok, reason, message) = match part {
-            Ok(()) => (true, "Provisioned".to_owned(), ok_message.to_owned()),
-            Err((reason, message)) => (false, reason.clone(), message.clone()),
+        let previous = flag
+            .tenant
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+            .filter(|c| c.status == "True");
+        let (ok, reason, message) = match (part, previous) {
+            // A part that was in place and had to be made again: lost backend state, repaired.
+            (Ok(changed), Some(_)) if !changed.is_empty() => {
+                let at = flag.now.strftime("%Y-%m-%dT%H:%M:%SZ");
+                let message = format!(
+                    "{ok_message}; found incomplete and repaired at {at}: {}",
+                    changed.join(", ")
+                );
+                (true, REPAIRED.to_owned(), message)
+            }
+            // The last repair stays on record until something else changes.
+            (Ok(_), Some(p)) if p.reason == REPAIRED => (true, p.reason.clone(), p.message.clone()),
+            (Ok(_), _) => (true, "Provisioned".to_owned(), ok_message.to_owned()),
+            (Err((reason, message)), _) => (false, reason.clone(), message.clone()),
         };
         conditions.push(condition(
             flag.tenant,
@@ -257,6 +280,21 @@ fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
         ));
     }
     conditions
+}
+
+/// The part conditions of `new` that record a repair `old` did not: one Warning event each.
+pub fn repairs<'a>(old: Option<&TenantStatus>, new: &'a TenantStatus) -> Vec<&'a Condition> {
+    new.conditions
+        .iter()
+        .filter(|c| c.reason == REPAIRED)
+        .filter(|c| {
+            !old.is_some_and(|o| {
+                o.conditions
+                    .iter()
+                    .any(|p| p.type_ == c.type_ && p.message == c.message)
+            })
+        })
+        .collect()
 }
 
 /// The status for `observed`; condition transition times are kept while a condition holds.
@@ -306,6 +344,71 @@ mod tests {
             rollout_observed: true,
             ..Observed::default()
         }
+    }
+
+    fn with_parts(database: Changed) -> Observed {
+        Observed {
+            data_plane: Some(DataPlaneState {
+                database: Ok(database),
+                cache: Ok(vec![]),
+                secrets: Ok(vec![]),
+            }),
+            ..ready()
+        }
+    }
+
+    fn part<'a>(status: &'a TenantStatus, type_: &str) -> &'a Condition {
+        status.conditions.iter().find(|c| c.type_ == type_).unwrap()
+    }
+
+    #[test]
+    fn a_part_made_again_is_repaired_on_record_until_it_changes_again() {
+        let (t0, t1) = (
+            Timestamp::from_second(1_000).unwrap(),
+            Timestamp::from_second(2_000).unwrap(),
+        );
+        let mut t = tenant();
+        // Made for the first time: provisioned, no repair.
+        let first = compute(
+            &t,
+            &with_parts(vec!["create the database"]),
+            "e".into(),
+            vec![],
+            t0,
+        );
+        assert_eq!(part(&first, "DatabaseReady").reason, "Provisioned");
+        assert!(repairs(None, &first).is_empty());
+        t.status = Some(first.clone());
+        // Made again while it was in place: repaired, with when and what.
+        let lost = compute(
+            &t,
+            &with_parts(vec!["create the database"]),
+            "e".into(),
+            vec![],
+            t1,
+        );
+        let c = part(&lost, "DatabaseReady");
+        assert_eq!((c.status.as_str(), c.reason.as_str()), ("True", "Repaired"));
+        assert!(
+            c.message.ends_with(
+                "found incomplete and repaired at 1970-01-01T00:33:20Z: create the database"
+            ),
+            "{}",
+            c.message
+        );
+        assert_eq!(repairs(Some(&first), &lost), [c]);
+        t.status = Some(lost.clone());
+        // Steady again: the record stays, and nothing is written or announced.
+        let steady = compute(&t, &with_parts(vec![]), "e".into(), vec![], t1);
+        assert_eq!(steady, lost, "a steady check writes nothing");
+        assert!(repairs(Some(&lost), &steady).is_empty());
+        // A failure replaces it.
+        let mut failing = with_parts(vec![]);
+        if let Some(parts) = &mut failing.data_plane {
+            parts.database = Err(("PostgresUnreachable".into(), "down".into()));
+        }
+        let down = compute(&t, &failing, "e".into(), vec![], t1);
+        assert_eq!(part(&down, "DatabaseReady").reason, "PostgresUnreachable");
     }
 
     #[test]
