@@ -176,7 +176,11 @@ async fn baseline_run(n: usize, dir: &Path, bao: &str) -> Duration {
     stream::iter(&tenants)
         .for_each_concurrent(CONCURRENCY, |t| {
             let plane = &plane;
-            async move { plane.cleanup(t).await.unwrap() }
+            async move {
+                if let Some((part, error)) = plane.cleanup(t).await.failure() {
+                    panic!("cleanup of the {part}: {error}");
+                }
+            }
         })
         .await;
     took

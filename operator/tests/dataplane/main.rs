@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod crashes;
+mod deletions;
 mod lifecycle;
 mod outages;
 mod repairs;
@@ -57,17 +58,27 @@ async fn harness(bao_addr: &str) -> Harness {
 }
 
 async fn harness_with(bao_addr: &str, postgres_admin: &str) -> Harness {
-    harness_args(bao_addr, postgres_admin, &[]).await
+    harness_args(
+        bao_addr,
+        postgres_admin,
+        &dotmac_testkit::require_redis(),
+        &[],
+    )
+    .await
 }
 
-/// The harness with `extra` operator arguments.
-async fn harness_args(bao_addr: &str, postgres_admin: &str, extra: &[&str]) -> Harness {
+/// The harness on these backends, with `extra` operator arguments.
+async fn harness_args(
+    bao_addr: &str,
+    postgres_admin: &str,
+    redis: &str,
+    extra: &[&str],
+) -> Harness {
     dotmac_telemetry::install_crypto_provider();
     let (cluster, client) = common::cluster_with_crds().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("bao-token");
     std::fs::write(&token, "test-root\n").unwrap();
-    let redis = dotmac_testkit::require_redis();
     let mut args = vec![
         "test",
         "--leader-election",
@@ -77,7 +88,7 @@ async fn harness_args(bao_addr: &str, postgres_admin: &str, extra: &[&str]) -> H
         "--postgres-admin-url",
         postgres_admin,
         "--redis-admin-url",
-        &redis,
+        redis,
         "--openbao-addr",
         bao_addr,
         "--openbao-token-file",
@@ -223,4 +234,54 @@ async fn databases_like(prefix: &str) -> Vec<String> {
     .into_iter()
     .map(|r| r.try_get_by_index::<String>(0).unwrap())
     .collect()
+}
+
+/// A loopback TCP proxy to PostgreSQL or Redis that the test can cut: while down it closes every
+/// connection at once, and cutting also ends the connections already open.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    _accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, pipes) = (up.clone(), open.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                pipes.lock().unwrap().push(pipe);
+            }
+        });
+        Self {
+            port,
+            up,
+            open,
+            _accept: accept,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            for pipe in self.open.lock().unwrap().drain(..) {
+                pipe.abort();
+            }
+        }
+    }
 }

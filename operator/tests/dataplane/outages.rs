@@ -70,56 +70,6 @@ async fn openbao_down_during_provisioning_of_20_tenants_then_all_ready() {
     .await;
 }
 
-/// A loopback TCP proxy to PostgreSQL that the test can cut: while down it closes every
-/// connection at once, and cutting also ends the connections already open.
-struct Proxy {
-    port: u16,
-    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-    _accept: tokio::task::JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(target: String) -> Self {
-        use std::sync::atomic::Ordering;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (flag, pipes) = (up.clone(), open.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !flag.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let target = target.clone();
-                let pipe = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                pipes.lock().unwrap().push(pipe);
-            }
-        });
-        Self {
-            port,
-            up,
-            open,
-            _accept: accept,
-        }
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
-        if !up {
-            for pipe in self.open.lock().unwrap().drain(..) {
-                pipe.abort();
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn postgres_connections_cut_during_provisioning_of_20_tenants_then_all_ready() {
     let bao = DevBao::start().await;

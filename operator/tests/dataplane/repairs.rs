@@ -59,6 +59,7 @@ async fn lost_backend_state_is_repaired_within_two_checks_and_steady_checks_only
     let h = harness_args(
         &bao.addr,
         &dotmac_testkit::require_postgres(),
+        &dotmac_testkit::require_redis(),
         &["--verify-seconds", &interval],
     )
     .await;

@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 use dotmac_contract::instance;
 use serde_json::{Map, Value, json};
 
-use super::{names, status::DataPlaneState};
+use super::{
+    names,
+    removal::{Gone, Parts},
+    status::DataPlaneState,
+};
 use crate::{
     config::{DataPlaneConfig, host_port},
     provision::{
@@ -385,17 +389,69 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         Ok(creds)
     }
 
-    /// Removes the Redis user, then OpenBao and the database per `deletionPolicy`: Delete
-    /// drops them, Retain keeps them and disables the database login.
-    pub async fn cleanup(&self, tenant: &Tenant) -> Result<(), ProvisionError> {
+    /// Removes the Redis user, and OpenBao and the database per `deletionPolicy`: Delete
+    /// drops them, Retain keeps them and disables the database login. Each part is tried even
+    /// when another fails, so the status can say what is gone already.
+    pub async fn cleanup(&self, tenant: &Tenant) -> Cleanup {
         let name = tenant.metadata.name.clone().unwrap_or_default();
-        self.redis.remove(&name).await?;
+        let database = names::database(&name);
+        let cache = self.redis.remove(&name).await.map(|()| Gone::Removed);
         match tenant.spec.deletion_policy {
-            DeletionPolicy::Delete => {
-                self.openbao.remove(&name).await?;
-                self.postgres.drop_all(&names::database(&name)).await
-            }
-            DeletionPolicy::Retain => self.postgres.disable_login(&names::database(&name)).await,
+            DeletionPolicy::Delete => Cleanup {
+                cache,
+                secrets: self.openbao.remove(&name).await.map(|()| Gone::Removed),
+                database: self
+                    .postgres
+                    .drop_all(&database)
+                    .await
+                    .map(|()| Gone::Removed),
+            },
+            DeletionPolicy::Retain => Cleanup {
+                cache,
+                secrets: Ok(Gone::Retained),
+                database: self
+                    .postgres
+                    .disable_login(&database)
+                    .await
+                    .map(|()| Gone::Retained),
+            },
         }
+    }
+}
+
+/// What one cleanup attempt did with each data-plane part.
+#[derive(Debug)]
+pub struct Cleanup {
+    /// PostgreSQL role and database.
+    pub database: Result<Gone, ProvisionError>,
+    /// Redis user.
+    pub cache: Result<Gone, ProvisionError>,
+    /// OpenBao namespace.
+    pub secrets: Result<Gone, ProvisionError>,
+}
+
+impl Cleanup {
+    /// The parts as the status shows them.
+    pub fn parts(&self) -> Parts {
+        let state = |part: &Result<Gone, ProvisionError>| match part {
+            Ok(gone) => Ok(*gone),
+            Err(e) => Err((e.reason(), e.to_string())),
+        };
+        Parts {
+            database: state(&self.database),
+            cache: state(&self.cache),
+            secrets: state(&self.secrets),
+        }
+    }
+
+    /// The first part that could not be removed, in the order of [`Parts::blocked`].
+    pub fn failure(self) -> Option<(&'static str, ProvisionError)> {
+        [
+            ("cache", self.cache),
+            ("secrets", self.secrets),
+            ("database", self.database),
+        ]
+        .into_iter()
+        .find_map(|(part, result)| result.err().map(|e| (part, e)))
     }
 }

@@ -12,6 +12,7 @@ pub mod dataplane;
 pub mod names;
 pub mod observe;
 pub mod owner;
+pub mod removal;
 pub mod status;
 pub mod watch;
 
