@@ -160,7 +160,12 @@ fn tenant_names_of_40_characters_pass_and_41_fail() {
     let forty = "a".repeat(40);
     assert!(validate(&schemas, &tenant(&forty, spec.clone())).is_ok());
     let err = validate(&schemas, &tenant(&"a".repeat(41), spec)).unwrap_err();
-    assert!(err.to_string().contains("at most 40 characters"), "{err}");
+    let err = err.to_string();
+    assert!(err.contains("at most 40 characters"), "{err}");
+    assert!(
+        err.contains("metadata.name: Invalid value"),
+        "the error's path names the field: {err}"
+    );
 }
 
 #[test]

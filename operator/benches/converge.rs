@@ -2,6 +2,12 @@
 //! operator binary running as its own process, and prints the seconds until all are Ready,
 //! API reads and writes per tenant, writes during idle seconds (must be 0), and the
 //! operator's peak RSS. `DOTMAC_BENCH_IDLE_SECONDS` sets the idle window (default 60).
+//!
+//! Then, with the data plane on (the PostgreSQL and Redis of `scripts/services`, an OpenBao
+//! dev server of its own), `DOTMAC_BENCH_CHECK_TENANTS` tenants (default 50) are made Ready
+//! and left idle for the same window: it prints the backend reads per tenant per minute that
+//! checking them costs at the default `--verify-seconds` (60), and the backend writes (must be
+//! 0). `DOTMAC_BENCH_CHECK_TENANTS=0` skips this.
 
 #![allow(
     clippy::unwrap_used,
@@ -157,8 +163,135 @@ async fn run(n: usize, idle: Duration) {
     operator.kill().await.unwrap();
 }
 
+/// `dotmac_operator_backend_requests_total` by (backend, access), from the operator's metrics.
+async fn backend_requests(health: std::net::SocketAddr) -> Vec<(String, String, f64)> {
+    let text = reqwest::get(format!("http://{health}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("dotmac_operator_backend_requests_total{backend=\""))
+        .filter_map(|rest| {
+            let (backend, rest) = rest.split_once("\",access=\"")?;
+            let (access, value) = rest.split_once("\"} ")?;
+            Some((backend.to_owned(), access.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Data-plane checks: `n` tenants Ready with their backends, then `idle` of checks.
+async fn checks(n: usize, idle: Duration) {
+    let cluster = DevCluster::start_with(Options {
+        rollout_delay: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let client = cluster.client().unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in dotmac_platform::crd::all() {
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let bao = dotmac_testkit::openbao::DevBao::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let token = state.path().join("bao-token");
+    std::fs::write(&token, "test-root\n").unwrap();
+    let health = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
+        .arg("controller")
+        .env("KUBECONFIG", cluster.kubeconfig())
+        .env(
+            "DOTMAC_PLATFORM_DATABASE_URL",
+            format!(
+                "sqlite://{}?mode=rwc",
+                state.path().join("platform.db").display()
+            ),
+        )
+        .env(
+            "DOTMAC_POSTGRES_ADMIN_URL",
+            dotmac_testkit::require_postgres(),
+        )
+        .env("DOTMAC_REDIS_ADMIN_URL", dotmac_testkit::require_redis())
+        .env("DOTMAC_OPENBAO_ADDR", &bao.addr)
+        .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
+        .env("DOTMAC_LEADER_ELECTION", "false")
+        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let prefix = format!("chk{}", std::process::id() % 100_000);
+    for i in 0..n {
+        let t: Tenant = serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
+            "metadata": {"name": format!("{prefix}-{i}")},
+            "spec": {"displayName": "Check ISP", "contactEmail": "noc@check.example", "deletionPolicy": "Delete"}})).unwrap();
+        tenants.create(&PostParams::default(), &t).await.unwrap();
+    }
+    let started = Instant::now();
+    loop {
+        let ready = tenants
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|t| t.status.as_ref().and_then(|s| s.phase) == Some(TenantPhase::Ready))
+            .count();
+        if ready == n {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "data plane: {ready}/{n} Ready after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = backend_requests(health).await;
+    let api_writes = total(&cluster, &WRITES);
+    tokio::time::sleep(idle).await;
+    let after = backend_requests(health).await;
+    let minutes = idle.as_secs_f64() / 60.0;
+    println!(
+        "checks of {n} tenants with their data plane over {} idle seconds:",
+        idle.as_secs()
+    );
+    for ((backend, access, was), (_, _, now)) in before.iter().zip(&after) {
+        let per = (now - was) / n as f64 / minutes;
+        println!("  {backend} {access}s per tenant per minute: {per:.1}");
+    }
+    println!(
+        "  Kubernetes writes while checking: {}",
+        total(&cluster, &WRITES) - api_writes
+    );
+    for i in 0..n {
+        tenants
+            .delete(&format!("{prefix}-{i}"), &Default::default())
+            .await
+            .unwrap();
+    }
+    while !tenants
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty()
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    operator.kill().await.unwrap();
+}
+
 #[tokio::main]
 async fn main() {
+    // reqwest (the metrics scrape) uses the process-wide rustls provider the binaries install.
+    dotmac_telemetry::install_crypto_provider();
     let n = std::env::args()
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
@@ -171,6 +304,13 @@ async fn main() {
             .unwrap_or(60),
     );
     run(n, idle).await;
+    let checked = std::env::var("DOTMAC_BENCH_CHECK_TENANTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    if checked > 0 && !idle.is_zero() {
+        checks(checked, idle).await;
+    }
     if std::env::var("DOTMAC_BENCH_SKIP_10K").is_err() && n < 10_000 {
         run(10_000, Duration::ZERO).await;
     }

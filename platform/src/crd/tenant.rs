@@ -50,8 +50,8 @@ const FEATURES_MESSAGE: &str =
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     selectable = ".spec.plan",
     selectable = ".spec.resellerRef",
-    validation = Rule::new("size(self.metadata.name) <= 40").message("metadata.name: a tenant name must be at most 40 characters, because it becomes a namespace and database name").reason(Reason::FieldValueInvalid),
-    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name: a tenant name must start with a letter and contain only lowercase letters, digits and '-' (no '.')").reason(Reason::FieldValueInvalid)
+    validation = Rule::new("size(self.metadata.name) <= 40").message("a tenant name must be at most 40 characters, because it becomes a namespace and database name").field_path(".metadata.name").reason(Reason::FieldValueInvalid),
+    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("a tenant name must start with a letter and contain only lowercase letters, digits and '-' (no '.')").field_path(".metadata.name").reason(Reason::FieldValueInvalid)
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(

@@ -64,6 +64,7 @@ pub async fn prune_unwanted(
 /// Records what the live namespace and Deployment say: whether the namespace is Active, the
 /// ready replicas and where the rollout stands.
 pub fn read_live(observed: &mut Observed, live: &Live) {
+    observed.applied = true;
     observed.namespace_active = live
         .get(&Kind::Namespace)
         .and_then(|ns| ns.pointer("/status/phase"))
@@ -77,6 +78,11 @@ pub fn read_live(observed: &mut Observed, live: &Live) {
         let generation = number("/metadata/generation");
         observed.first_version = generation == Some(1);
         observed.rollout_observed = number("/status/observedGeneration") >= generation;
+        // Pods of an older template still running, or fewer of the current one than wanted.
+        let wanted = number("/spec/replicas").unwrap_or(1);
+        let updated = number("/status/updatedReplicas").unwrap_or(0);
+        let total = number("/status/replicas").unwrap_or(0);
+        observed.rolling = updated < wanted || total > updated;
     }
 }
 
@@ -102,6 +108,27 @@ mod tests {
         assert_eq!(observed.ready_replicas, 2);
         assert!(!observed.first_version);
         assert!(!observed.rollout_observed, "generation 2 not yet observed");
+        assert!(observed.applied);
+
+        let mut rolling = Observed::default();
+        let live = Live::from([(
+            Kind::Deployment,
+            json!({"metadata": {"generation": 3}, "spec": {"replicas": 2},
+                   "status": {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 1, "readyReplicas": 2}}),
+        )]);
+        read_live(&mut rolling, &live);
+        assert!(rolling.rolling, "old pods still running beside the new one");
+        let mut settled = Observed::default();
+        let live = Live::from([(
+            Kind::Deployment,
+            json!({"metadata": {"generation": 3}, "spec": {"replicas": 2},
+                   "status": {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 1}}),
+        )]);
+        read_live(&mut settled, &live);
+        assert!(
+            !settled.rolling,
+            "a pod of the current version is not ready: no rollout"
+        );
 
         let mut fresh = Observed::default();
         let live = Live::from([

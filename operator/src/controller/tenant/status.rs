@@ -13,6 +13,9 @@ pub struct Observed {
     pub missing_reseller: Option<String>,
     /// The spec holds what the schema cannot refuse: (field, message).
     pub invalid_spec: Option<(&'static str, String)>,
+    /// The objects were applied and read back this reconcile (the fields about the namespace
+    /// and the workload below say something only then).
+    pub applied: bool,
     /// The namespace exists and is Active.
     pub namespace_active: bool,
     /// Ready replicas of the instance.
@@ -23,6 +26,9 @@ pub struct Observed {
     pub rollout_observed: bool,
     /// The Deployment has never been changed since it was created (generation 1).
     pub first_version: bool,
+    /// The Deployment is replacing its pods: some run an older template, or fewer than wanted
+    /// run the current one (a rollout after new credentials or configuration, a scale-up).
+    pub rolling: bool,
     /// A step failed: (reason, message).
     pub failure: Option<(String, String)>,
     /// The data plane's parts, when it is on.
@@ -74,7 +80,8 @@ fn workload_message(observed: &Observed) -> String {
         "{} of {} replicas ready",
         observed.ready_replicas, observed.wanted_replicas
     );
-    match (observed.rollout_observed, observed.first_version) {
+    let settled = observed.rollout_observed && !observed.rolling;
+    match (settled, observed.first_version) {
         (true, _) => replicas,
         (false, true) => format!("the instance is starting ({replicas})"),
         (false, false) => format!("a new version is rolling out ({replicas})"),
@@ -162,9 +169,12 @@ fn verdict(tenant: &Tenant, observed: &Observed) -> Verdict {
             Verdict::new(TenantPhase::Ready, "AllPartsReady", replicas)
         };
     }
-    // A spec change rolling out is progress; the same spec losing replicas is a degradation.
+    // A spec change, new credentials or a scale-up rolling out is progress; the same pods
+    // losing readiness is a degradation (and stays one until they are back).
     let same_spec = previous.and_then(|s| s.observed_generation) == tenant.metadata.generation;
-    let phase = if was_ready && same_spec {
+    let lost = observed.ready_replicas < previous.and_then(|s| s.ready_replicas).unwrap_or(0)
+        || previous.and_then(|s| s.phase) == Some(TenantPhase::Degraded);
+    let phase = if was_ready && same_spec && !observed.rolling && lost {
         TenantPhase::Degraded
     } else {
         TenantPhase::Provisioning
@@ -218,21 +228,46 @@ pub const REPAIRED: &str = "Repaired";
 /// NamespaceReady, WorkloadReady and, with the data plane on, DatabaseReady, CacheReady and
 /// SecretsReady.
 fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
-    let workload = workload_message(observed);
-    let mut conditions = vec![
-        flag.set(
-            "NamespaceReady",
-            observed.namespace_active,
-            ("Active", "the namespace is active".to_owned()),
-            ("NotCreated", "the namespace does not exist yet".to_owned()),
-        ),
-        flag.set(
-            "WorkloadReady",
-            workload_ready(observed),
-            ("ReplicasReady", workload.clone()),
-            ("ReplicasNotReady", workload),
-        ),
-    ];
+    let mut conditions = if observed.applied {
+        let workload = workload_message(observed);
+        vec![
+            flag.set(
+                "NamespaceReady",
+                observed.namespace_active,
+                ("Active", "the namespace is active".to_owned()),
+                ("NotCreated", "the namespace does not exist yet".to_owned()),
+            ),
+            flag.set(
+                "WorkloadReady",
+                workload_ready(observed),
+                ("ReplicasReady", workload.clone()),
+                ("ReplicasNotReady", workload),
+            ),
+        ]
+    } else {
+        // Nothing was applied or read back (the spec is held, or a data-plane part is not in
+        // place): what was last seen stands, and a tenant never applied says so.
+        ["NamespaceReady", "WorkloadReady"]
+            .into_iter()
+            .map(|type_| {
+                flag.tenant
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        let why =
+                            "nothing is applied until what the Ready condition names is resolved";
+                        flag.set(
+                            type_,
+                            false,
+                            ("", String::new()),
+                            ("NotApplied", why.to_owned()),
+                        )
+                    })
+            })
+            .collect()
+    };
     let Some(parts) = &observed.data_plane else {
         return conditions;
     };
@@ -317,7 +352,16 @@ pub fn compute(
             tenant.metadata.name.as_deref().unwrap_or_default(),
         )),
         endpoint: Some(endpoint),
-        ready_replicas: Some(observed.ready_replicas),
+        // Replicas not read back this time are as last seen.
+        ready_replicas: if observed.applied {
+            Some(observed.ready_replicas)
+        } else {
+            tenant
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .or(Some(0))
+        },
         entitlements,
         health: tenant.status.as_ref().and_then(|s| s.health.clone()),
     }
@@ -338,6 +382,7 @@ mod tests {
 
     fn ready() -> Observed {
         Observed {
+            applied: true,
             namespace_active: true,
             ready_replicas: 1,
             wanted_replicas: 1,
@@ -432,6 +477,84 @@ mod tests {
             Timestamp::from_second(2_000).unwrap(),
         );
         assert_eq!(again, status, "no change, no new transition times");
+    }
+
+    fn condition_of(status: &TenantStatus, type_: &str) -> (String, String) {
+        let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap();
+        (c.reason.clone(), c.message.clone())
+    }
+
+    #[test]
+    fn a_tenant_held_or_blocked_says_nothing_about_a_rollout_it_never_saw() {
+        let now = Timestamp::from_second(1_000).unwrap();
+        // Waiting for its reseller, never applied: no namespace, no rollout to speak of.
+        let orphan = Observed {
+            missing_reseller: Some("nope".into()),
+            ..Observed::default()
+        };
+        let held = compute(&tenant(), &orphan, "e".into(), vec![], now);
+        assert_eq!(condition_of(&held, "WorkloadReady").0, "NotApplied");
+        assert_eq!(condition_of(&held, "NamespaceReady").0, "NotApplied");
+        assert!(
+            !held
+                .conditions
+                .iter()
+                .any(|c| c.message.contains("rolling out")),
+            "{:?}",
+            held.conditions
+        );
+        // Ready, then OpenBao goes away: what was seen of the namespace and pods stands.
+        let mut t = tenant();
+        t.status = Some(compute(&t, &ready(), "e".into(), vec![], now));
+        let blocked = Observed {
+            failure: Some(("OpenBaoUnreachable".into(), "OpenBao is unreachable".into())),
+            ..Observed::default()
+        };
+        let outage = compute(&t, &blocked, "e".into(), vec![], now);
+        assert_eq!(outage.phase, Some(TenantPhase::Degraded));
+        assert_eq!(condition_of(&outage, "NamespaceReady").0, "Active");
+        assert_eq!(condition_of(&outage, "WorkloadReady").0, "ReplicasReady");
+        assert_eq!(outage.ready_replicas, Some(1), "as last seen");
+    }
+
+    #[test]
+    fn a_rollout_of_the_same_spec_is_progress_and_losing_pods_is_degradation() {
+        let now = Timestamp::from_second(1_000).unwrap();
+        let mut t = tenant();
+        t.status = Some(compute(&t, &ready(), "e".into(), vec![], now));
+        // Rotated credentials roll the pods without a spec change.
+        let rotating = Observed {
+            rolling: true,
+            ready_replicas: 0,
+            ..ready()
+        };
+        let status = compute(&t, &rotating, "e".into(), vec![], now);
+        assert_eq!(status.phase, Some(TenantPhase::Provisioning));
+        assert_eq!(
+            condition_of(&status, "Ready").1,
+            "a new version is rolling out (0 of 1 replicas ready)"
+        );
+        assert_eq!(condition_of(&status, "Degraded").0, "Healthy");
+        // A scale-up: more wanted than ever were ready, none lost.
+        let scaling = Observed {
+            wanted_replicas: 3,
+            ready_replicas: 1,
+            ..ready()
+        };
+        let status = compute(&t, &scaling, "e".into(), vec![], now);
+        assert_eq!(status.phase, Some(TenantPhase::Provisioning));
+        // The same pods losing readiness is a degradation, and stays one until they are back.
+        let lost = Observed {
+            ready_replicas: 0,
+            ..ready()
+        };
+        let degraded = compute(&t, &lost, "e".into(), vec![], now);
+        assert_eq!(degraded.phase, Some(TenantPhase::Degraded));
+        t.status = Some(degraded);
+        assert_eq!(
+            compute(&t, &lost, "e".into(), vec![], now).phase,
+            Some(TenantPhase::Degraded)
+        );
     }
 
     #[test]
