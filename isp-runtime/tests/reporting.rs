@@ -210,44 +210,50 @@ async fn postgres() {
     reports_survive_an_outage(Backend::Postgres).await;
 }
 
-#[tokio::test]
-async fn a_licensed_features_calls_count_against_its_plugin() {
+/// An instance reporting to a receiver, on a free plan with `features` licensed through their
+/// plugins, as (feature, plugin).
+async fn licensed(features: &[(&str, &str)]) -> (TestApp, Arc<Seen>) {
     use dotmac_isp::entitlements::{Entitlements, Gate};
     let (url, seen) = receiver().await;
-    let licensed = Entitlements {
+    let entitlements = Entitlements {
         plan: "free".into(),
-        features: ["advanced_analytics".to_owned()].into(),
+        features: features.iter().map(|(f, _)| (*f).to_owned()).collect(),
         feature_plans: BTreeMap::new(),
-        feature_plugins: BTreeMap::from([(
-            "advanced_analytics".to_owned(),
-            "advanced-analytics".to_owned(),
-        )]),
+        feature_plugins: features
+            .iter()
+            .map(|(f, p)| ((*f).to_owned(), (*p).to_owned()))
+            .collect(),
     };
-    let app = TestApp::start(
-        Backend::Sqlite,
-        Options {
-            management_api: Some(url),
-            gate: Some(Gate::fixed(licensed)),
-            ..Options::default()
-        },
-    )
-    .await;
+    let options = Options {
+        management_api: Some(url),
+        gate: Some(Gate::fixed(entitlements)),
+        ..Options::default()
+    };
+    (TestApp::start(Backend::Sqlite, options).await, seen)
+}
+
+/// The quantity of `metric` the receiver got from `tenant` against `plugin` (null: the
+/// platform's own).
+fn counted(seen: &Seen, tenant: &str, metric: &str, plugin: &Value) -> f64 {
+    seen.events
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|e| e["metric"] == metric && e["tenant"] == tenant)
+        .filter(|e| e.get("plugin").unwrap_or(&Value::Null) == plugin)
+        .map(|e| e["quantity"].as_f64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_licensed_features_calls_count_against_its_plugin() {
+    let (app, seen) = licensed(&[("advanced_analytics", "advanced-analytics")]).await;
     for _ in 0..3 {
         let figures = app.get("/analytics/revenue?months=2").await;
         assert_eq!(figures["by_currency"], json!([]), "no subscriptions yet");
     }
     app.customer("core@example.com", "US", None).await;
-    let tenant = app.tenant.clone();
-    let by_plugin = |plugin: Value| {
-        seen.events
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|e| e["metric"] == "api_calls" && e["tenant"] == tenant.as_str())
-            .filter(|e| e.get("plugin").cloned().unwrap_or(Value::Null) == plugin)
-            .map(|e| e["quantity"].as_f64().unwrap())
-            .sum::<f64>()
-    };
+    let by_plugin = |plugin: Value| counted(&seen, &app.tenant, "api_calls", &plugin);
     eventually("the analytics calls counted against their plugin", || {
         by_plugin(json!("advanced-analytics")) == 3.0 && by_plugin(Value::Null) == 1.0
     })
@@ -272,25 +278,10 @@ async fn a_licensed_features_calls_count_against_its_plugin() {
 
 #[tokio::test]
 async fn usage_charges_and_unthrottled_calls_count_against_the_plugins_that_grant_them() {
-    use dotmac_isp::entitlements::{Entitlements, Gate};
-    let (url, seen) = receiver().await;
-    let licensed = Entitlements {
-        plan: "free".into(),
-        features: ["advanced_billing".to_owned(), "unlimited_apis".to_owned()].into(),
-        feature_plans: BTreeMap::new(),
-        feature_plugins: BTreeMap::from([
-            ("advanced_billing".to_owned(), "usage-billing".to_owned()),
-            ("unlimited_apis".to_owned(), "unlimited-api".to_owned()),
-        ]),
-    };
-    let app = TestApp::start(
-        Backend::Sqlite,
-        Options {
-            management_api: Some(url),
-            gate: Some(Gate::fixed(licensed)),
-            ..Options::default()
-        },
-    )
+    let (app, seen) = licensed(&[
+        ("advanced_billing", "usage-billing"),
+        ("unlimited_apis", "unlimited-api"),
+    ])
     .await;
     let customer = app.customer("meter@example.com", "US", None).await;
     let plan = app.plan("FIBRE-100", 3000).await;
@@ -304,17 +295,7 @@ async fn usage_charges_and_unthrottled_calls_count_against_the_plugins_that_gran
     .await;
     let payment = json!({"invoice_id": id(&invoice), "amount": invoice["total"], "method": "cash", "received_on": "2026-09-05"});
     app.post("/payments", payment, StatusCode::CREATED).await;
-    let tenant = app.tenant.clone();
-    let total = |metric: &str, plugin: Value| {
-        seen.events
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|e| e["metric"] == metric && e["tenant"] == tenant.as_str())
-            .filter(|e| e.get("plugin").cloned().unwrap_or(Value::Null) == plugin)
-            .map(|e| e["quantity"].as_f64().unwrap())
-            .sum::<f64>()
-    };
+    let total = |metric: &str, plugin: Value| counted(&seen, &app.tenant, metric, &plugin);
     // Six calls: the usage charge used advanced billing; the other five went through only
     // because the unlimited-api license lifts the rate limit.
     eventually("each event counted against its plugin", || {

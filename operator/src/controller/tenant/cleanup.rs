@@ -60,14 +60,20 @@ async fn report(tenant: &Tenant, ctx: &Context, removal: &Removal) -> Result<(),
     if old == Some(&status) {
         return Ok(());
     }
-    Api::<Tenant>::all(ctx.client.clone())
+    let written = Api::<Tenant>::all(ctx.client.clone())
         .patch_status(
             &tenant.name_any(),
             &PatchParams::default(),
             &Patch::Merge(status_patch(old, &status)),
         )
-        .await
-        .map_err(kube_err("write the Deleting status"))?;
+        .await;
+    match written {
+        Ok(_) => {}
+        // Gone already (a queued reconcile of a Tenant whose finalizer was just released):
+        // nothing is left to report on.
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+        Err(e) => return Err(kube_err("write the Deleting status")(e)),
+    }
     if old.and_then(|s| s.phase) != Some(TenantPhase::Deleting) {
         let note = "removing the tenant's data plane and namespace".to_owned();
         event(ctx, tenant, EventType::Normal, "Deleting", note).await;
