@@ -30,6 +30,10 @@ devcluster port="6443":
 bench what="all" *ARGS:
     scripts/bench {{what}} {{ARGS}}
 
-# Install the project-local tools (kubectl, bao, just, cargo-nextest) into .tools/.
+# Build the container images with buildah (operator, isp-runtime or all; see scripts/image --help).
+image *ARGS:
+    scripts/image {{ARGS}}
+
+# Install the project-local tools (kubectl, bao, just, schemathesis, cargo-nextest) into .tools/, and buildah.
 tools:
     scripts/tools

@@ -1,0 +1,191 @@
+//! The container images `scripts/image` builds with buildah, checked the only way this sandbox
+//! allows (crun cannot start containers here): their configuration, and the files of their
+//! layer. Each is built from the debug binary the other tests run, so the binary inside is
+//! byte for byte one the suite has exercised.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use dotmac_e2e::live::{binary, repo};
+use serde_json::Value;
+
+/// One image as `scripts/image` names it.
+struct Image {
+    arg: &'static str,
+    name: &'static str,
+    bin: &'static str,
+    ports: &'static [&'static str],
+    cmd: &'static str,
+}
+
+const IMAGES: [Image; 2] = [
+    Image {
+        arg: "operator",
+        name: "dotmac-operator",
+        bin: "dotmac-operator",
+        ports: &["8000/tcp", "8080/tcp"],
+        cmd: "run",
+    },
+    Image {
+        arg: "isp-runtime",
+        name: "isp-runtime",
+        bin: "dotmac-isp",
+        ports: &["8001/tcp"],
+        cmd: "serve",
+    },
+];
+
+fn run(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The blob a `sha256:…` digest names in an OCI layout.
+fn blob(layout: &Path, digest: &str) -> PathBuf {
+    layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+#[test]
+fn each_image_runs_its_binary_as_65532_with_only_its_libraries_and_no_shell() {
+    let work = tempfile::tempdir().unwrap();
+    let (store, oci) = (work.path().join("store"), work.path().join("oci"));
+    let version = env!("CARGO_PKG_VERSION");
+    for image in IMAGES {
+        let source = binary(image.bin);
+        run(Command::new(repo().join("scripts/image"))
+            .arg(image.arg)
+            .arg("--binary")
+            .arg(&source)
+            .arg("--storage")
+            .arg(&store)
+            .arg("--oci")
+            .arg(&oci));
+
+        // The configuration, as buildah records it.
+        let tag = format!("ghcr.io/dotmac/{}:{version}", image.name);
+        let inspected: Value = serde_json::from_str(&run(Command::new("buildah")
+            .arg("--root")
+            .arg(store.join("root"))
+            .arg("--runroot")
+            .arg(store.join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "inspect",
+                "--type",
+                "image",
+                &tag,
+            ])))
+        .unwrap();
+        let config = &inspected["OCIv1"]["config"];
+        assert_eq!(config["User"], "65532:65532", "{}: {config}", image.name);
+        assert_eq!(
+            config["Entrypoint"],
+            serde_json::json!([format!("/usr/local/bin/{}", image.bin)])
+        );
+        assert_eq!(config["Cmd"], serde_json::json!([image.cmd]));
+        let mut ports: Vec<&str> = config["ExposedPorts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        ports.sort_unstable();
+        assert_eq!(ports, image.ports, "{}", image.name);
+        let labels = &config["Labels"];
+        assert_eq!(labels["org.opencontainers.image.version"], version);
+        assert_eq!(
+            labels["org.opencontainers.image.source"],
+            "https://github.com/dotmac/dotmac"
+        );
+        let revision = labels["org.opencontainers.image.revision"]
+            .as_str()
+            .unwrap();
+        assert!(
+            revision.len() >= 40 && revision.chars().take(40).all(|c| c.is_ascii_hexdigit()),
+            "the revision is the commit: {revision}"
+        );
+
+        // The files: one layer with the binary, its loader and libraries, the CA bundle and
+        // the passwd entry, and nothing a shell could be made of.
+        let layout = oci.join(image.name);
+        let index = json_file(&layout.join("index.json"));
+        let manifest = json_file(&blob(
+            &layout,
+            index["manifests"][0]["digest"].as_str().unwrap(),
+        ));
+        let layers = manifest["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 1, "{manifest}");
+        let layer = blob(&layout, layers[0]["digest"].as_str().unwrap());
+        let listing = run(Command::new("tar").arg("-tf").arg(&layer));
+        let files: Vec<&str> = listing
+            .lines()
+            .map(|l| l.trim_start_matches("./"))
+            .filter(|l| !l.ends_with('/'))
+            .collect();
+        for wanted in [
+            format!("usr/local/bin/{}", image.bin),
+            "lib64/ld-linux-x86-64.so.2".to_owned(),
+            "etc/ssl/certs/ca-certificates.crt".to_owned(),
+            "etc/passwd".to_owned(),
+        ] {
+            assert!(
+                files.contains(&wanted.as_str()),
+                "{wanted} missing: {files:?}"
+            );
+        }
+        let libraries = run(Command::new("ldd").arg(&source))
+            .lines()
+            .filter(|l| l.contains("=> /"))
+            .count();
+        let executables: Vec<&&str> = files
+            .iter()
+            .filter(|f| f.contains("bin/") || f.ends_with("/sh") || f.contains("busybox"))
+            .collect();
+        assert_eq!(
+            executables,
+            [&format!("usr/local/bin/{}", image.bin).as_str()],
+            "the binary is the only program"
+        );
+        assert_eq!(
+            files.len(),
+            libraries + 5,
+            "the binary, its loader and libraries, CA bundle, passwd and group: {files:?}"
+        );
+        let inside = Command::new("tar")
+            .arg("-xOf")
+            .arg(&layer)
+            .arg(format!("usr/local/bin/{}", image.bin))
+            .output()
+            .unwrap()
+            .stdout;
+        assert!(
+            inside == std::fs::read(&source).unwrap(),
+            "{}: the image holds the binary the tests run",
+            image.name
+        );
+        println!(
+            "{tag}: {:.1} MiB compressed layer (debug binary)",
+            layers[0]["size"].as_f64().unwrap() / 1_048_576.0
+        );
+    }
+}
