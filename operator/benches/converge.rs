@@ -18,11 +18,12 @@
 use std::time::{Duration, Instant};
 
 use dotmac_devcluster::{DevCluster, Options};
-use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
+use dotmac_platform::crd::Tenant;
 use futures_util::{StreamExt, stream};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
+
+mod support;
 
 const READS: [&str; 3] = ["get", "list", "watch"];
 const WRITES: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
@@ -62,22 +63,13 @@ fn total(cluster: &DevCluster, verbs: &[&str]) -> u64 {
 }
 
 async fn run(n: usize, idle: Duration) {
-    let cluster = DevCluster::start_with(Options {
+    let (cluster, client) = support::cluster(Options {
         rollout_delay: Duration::from_millis(100),
         history: 400_000,
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_platform::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let health = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    .await;
+    let health = support::free_addr();
     let state = tempfile::tempdir().unwrap();
     let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
         .arg("controller")
@@ -114,22 +106,13 @@ async fn run(n: usize, idle: Duration) {
         })
         .await;
     let applied = started.elapsed();
-    let mut ready = 0;
-    while ready < n {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        ready = tenants
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .filter(|t| t.status.as_ref().and_then(|s| s.phase) == Some(TenantPhase::Ready))
-            .count();
-        assert!(
-            started.elapsed() < Duration::from_secs(1800),
-            "not all Ready after 30 minutes ({ready}/{n})"
-        );
-    }
+    support::wait_ready(
+        &tenants,
+        n,
+        Duration::from_secs(1800),
+        Duration::from_millis(250),
+    )
+    .await;
     let converged = started.elapsed();
     // The bench's own requests: N creates, and one list per poll (not counted: tenants lists).
     let reads = total(&cluster, &READS) - reads0 - cluster.requests("list", "tenants");
@@ -183,25 +166,16 @@ async fn backend_requests(health: std::net::SocketAddr) -> Vec<(String, String, 
 
 /// Data-plane checks: `n` tenants Ready with their backends, then `idle` of checks.
 async fn checks(n: usize, idle: Duration) {
-    let cluster = DevCluster::start_with(Options {
+    let (cluster, client) = support::cluster(Options {
         rollout_delay: Duration::from_millis(100),
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_platform::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
+    .await;
     let bao = dotmac_testkit::openbao::DevBao::start().await;
     let state = tempfile::tempdir().unwrap();
     let token = state.path().join("bao-token");
     std::fs::write(&token, "test-root\n").unwrap();
-    let health = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let health = support::free_addr();
     let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
         .arg("controller")
         .env("KUBECONFIG", cluster.kubeconfig())
@@ -233,25 +207,13 @@ async fn checks(n: usize, idle: Duration) {
             "spec": {"displayName": "Check ISP", "contactEmail": "noc@check.example", "deletionPolicy": "Delete"}})).unwrap();
         tenants.create(&PostParams::default(), &t).await.unwrap();
     }
-    let started = Instant::now();
-    loop {
-        let ready = tenants
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .filter(|t| t.status.as_ref().and_then(|s| s.phase) == Some(TenantPhase::Ready))
-            .count();
-        if ready == n {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "data plane: {ready}/{n} Ready after 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    support::wait_ready(
+        &tenants,
+        n,
+        Duration::from_secs(600),
+        Duration::from_millis(250),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = backend_requests(health).await;
     let api_writes = total(&cluster, &WRITES);

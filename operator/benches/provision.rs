@@ -15,13 +15,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dotmac_devcluster::{DevCluster, Options};
+use dotmac_devcluster::Options;
 use dotmac_operator::{config::DataPlaneConfig, controller::tenant::dataplane::DataPlane};
-use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
+use dotmac_platform::crd::Tenant;
 use futures_util::{StreamExt, stream};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
+
+mod support;
 
 const CONCURRENCY: usize = 16;
 
@@ -65,21 +66,12 @@ async fn start_bao(dir: &Path) -> (tokio::process::Child, String) {
 }
 
 async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
-    let cluster = DevCluster::start_with(Options {
+    let (cluster, client) = support::cluster(Options {
         rollout_delay: Duration::from_millis(20),
         ..Options::default()
     })
-    .await
-    .unwrap();
-    let client = cluster.client().unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in dotmac_platform::crd::all() {
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let health = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    .await;
+    let health = support::free_addr();
     let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
         .arg("controller")
         .env("KUBECONFIG", cluster.kubeconfig())
@@ -106,24 +98,13 @@ async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
             .await
             .unwrap();
     }
-    loop {
-        let ready = tenants
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .filter(|t| t.status.as_ref().and_then(|s| s.phase) == Some(TenantPhase::Ready))
-            .count();
-        if ready == n {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(900),
-            "{ready}/{n} Ready after 15 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::wait_ready(
+        &tenants,
+        n,
+        Duration::from_secs(900),
+        Duration::from_millis(100),
+    )
+    .await;
     let took = started.elapsed();
     for i in 0..n {
         tenants
