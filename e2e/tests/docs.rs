@@ -30,6 +30,7 @@ const ROOTS: &[&str] = &[
     "openapi/",
     "examples/",
     "scripts/",
+    "images/",
     "docs/",
     "vendor/",
     ".config/",
