@@ -54,20 +54,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A name no other test run uses (tenant databases are shared on one PostgreSQL).
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}{}x{}",
-        std::process::id() % 100_000,
-        nanos % 100_000
-    )
-}
-
-pub use dotmac_testkit::eventually;
+pub use dotmac_testkit::{eventually, unique};
 
 /// The running platform; everything stops on drop.
 pub struct Live {

@@ -24,6 +24,7 @@ use k8s_openapi::api::{
     networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{
     Api, Client, ResourceExt,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
@@ -87,6 +88,17 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A Tenant's Ready condition.
+fn ready_condition(tenant: Tenant) -> Condition {
+    tenant
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
 }
 
 async fn phase_is(tenants: &Api<Tenant>, name: &str, phase: TenantPhase) -> Tenant {
@@ -510,14 +522,7 @@ async fn a_missing_reseller_is_a_condition_not_a_crash() {
         )
         .await
         .unwrap();
-    let pending = phase_is(&tenants, "orphan", TenantPhase::Pending).await;
-    let ready = pending
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
+    let ready = ready_condition(phase_is(&tenants, "orphan", TenantPhase::Pending).await);
     assert_eq!(
         (ready.status.as_str(), ready.reason.as_str()),
         ("False", "ResellerNotFound")
@@ -553,17 +558,9 @@ async fn an_unknown_time_zone_holds_the_tenant_and_a_running_one_keeps_its_confi
         )
         .await
         .unwrap();
-    let ready_condition = |t: Tenant| {
-        let c = t
-            .status
-            .unwrap()
-            .conditions
-            .into_iter()
-            .find(|c| c.type_ == "Ready")
-            .unwrap();
-        (c.reason, c.message)
-    };
-    let (reason, message) = ready_condition(phase_is(&tenants, "tz", TenantPhase::Pending).await);
+    let Condition {
+        reason, message, ..
+    } = ready_condition(phase_is(&tenants, "tz", TenantPhase::Pending).await);
     assert_eq!(reason, "InvalidSpec");
     assert!(
         message.starts_with("spec.business.timeZone: \"Mars/Olympus_Mons\""),
@@ -599,8 +596,8 @@ async fn an_unknown_time_zone_holds_the_tenant_and_a_running_one_keeps_its_confi
         .patch("tz", &PatchParams::default(), &fix("Africa/Atlantis"))
         .await
         .unwrap();
-    let (reason, _) = ready_condition(phase_is(&tenants, "tz", TenantPhase::Degraded).await);
-    assert_eq!(reason, "InvalidSpec");
+    let degraded = ready_condition(phase_is(&tenants, "tz", TenantPhase::Degraded).await);
+    assert_eq!(degraded.reason, "InvalidSpec");
     assert_eq!(
         configured().await,
         "Africa/Lagos",

@@ -23,15 +23,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 mod common;
 
-use dotmac_testkit::openbao::DevBao;
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use dotmac_testkit::{openbao::DevBao, unique};
 
 async fn scalar(url: &str, sql: &str) -> Result<Option<String>, sea_orm::DbErr> {
     let db = Database::connect(url).await?;

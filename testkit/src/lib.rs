@@ -8,6 +8,22 @@
 
 pub mod openbao;
 
+/// A name no other test run uses, for objects on the shared PostgreSQL, Redis and OpenBao:
+/// `prefix`, the process id and the clock's nanoseconds, in lowercase letters and digits (a
+/// valid tenant name, database name and Redis user).
+#[allow(clippy::expect_used, reason = "a test helper fails loudly")]
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .subsec_nanos();
+    format!(
+        "{prefix}{}x{}",
+        std::process::id() % 100_000,
+        nanos % 100_000
+    )
+}
+
 /// Polls `check` every 100 ms until it gives a value, for up to `secs` seconds; then fails
 /// naming `what`. The one way tests wait for a condition instead of sleeping a fixed time.
 pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T

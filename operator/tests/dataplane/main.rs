@@ -28,7 +28,7 @@ use dotmac_operator::{
     },
 };
 use dotmac_platform::crd::{Tenant, tenant::TenantPhase};
-use dotmac_testkit::openbao::DevBao;
+use dotmac_testkit::{openbao::DevBao, unique};
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Secret};
 use kube::{
     Api, Client,
@@ -114,18 +114,6 @@ async fn harness_args(
     }
 }
 
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}{}x{}",
-        std::process::id() % 100_000,
-        nanos % 100_000
-    )
-}
-
 fn tenant(name: &str, policy: &str) -> Tenant {
     serde_json::from_value(json!({"apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
         "metadata": {"name": name},
@@ -190,9 +178,9 @@ async fn pg_scalar(sql: &str) -> Option<String> {
         .and_then(|r| r.try_get_by_index::<String>(0).ok())
 }
 
-/// Whether the Redis ACL user of `tenant` exists.
-async fn redis_user_exists(tenant: &str) -> bool {
-    use fred::interfaces::{AclInterface, ClientLike};
+/// A connected client of the test Redis with its admin credentials.
+async fn redis_admin() -> fred::clients::Client {
+    use fred::interfaces::ClientLike;
     let client = fred::clients::Client::new(
         fred::types::config::Config::from_url(&dotmac_testkit::require_redis()).unwrap(),
         None,
@@ -200,6 +188,13 @@ async fn redis_user_exists(tenant: &str) -> bool {
         None,
     );
     client.init().await.unwrap();
+    client
+}
+
+/// Whether the Redis ACL user of `tenant` exists.
+async fn redis_user_exists(tenant: &str) -> bool {
+    use fred::interfaces::{AclInterface, ClientLike};
+    let client = redis_admin().await;
     let reply: fred::types::Value = client
         .acl_getuser(format!("tenant:{tenant}"))
         .await

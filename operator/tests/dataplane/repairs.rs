@@ -115,13 +115,7 @@ async fn lost_backend_state_is_repaired_within_two_checks_and_steady_checks_only
     // A Redis user deleted by hand comes back with the password the instance has.
     {
         use fred::interfaces::{AclInterface, ClientLike};
-        let admin = fred::clients::Client::new(
-            fred::types::config::Config::from_url(&dotmac_testkit::require_redis()).unwrap(),
-            None,
-            None,
-            None,
-        );
-        admin.init().await.unwrap();
+        let admin = redis_admin().await;
         let _: i64 = admin.acl_deluser(format!("tenant:{name}")).await.unwrap();
         admin.quit().await.ok();
     }
