@@ -228,29 +228,30 @@ pub const REPAIRED: &str = "Repaired";
 /// NamespaceReady, WorkloadReady and, with the data plane on, DatabaseReady, CacheReady and
 /// SecretsReady.
 fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
-    let mut conditions = if observed.applied {
-        let workload = workload_message(observed);
-        vec![
-            flag.set(
-                "NamespaceReady",
-                observed.namespace_active,
-                ("Active", "the namespace is active".to_owned()),
-                ("NotCreated", "the namespace does not exist yet".to_owned()),
-            ),
-            flag.set(
-                "WorkloadReady",
-                workload_ready(observed),
-                ("ReplicasReady", workload.clone()),
-                ("ReplicasNotReady", workload),
-            ),
-        ]
-    } else {
-        // Nothing was applied or read back (the spec is held, or a data-plane part is not in
-        // place): what was last seen stands, and a tenant never applied says so.
-        ["NamespaceReady", "WorkloadReady"]
-            .into_iter()
-            .map(|type_| {
-                flag.tenant
+    let mut conditions =
+        if observed.applied {
+            let workload = workload_message(observed);
+            vec![
+                flag.set(
+                    "NamespaceReady",
+                    observed.namespace_active,
+                    ("Active", "the namespace is active".to_owned()),
+                    ("NotCreated", "the namespace does not exist yet".to_owned()),
+                ),
+                flag.set(
+                    "WorkloadReady",
+                    workload_ready(observed),
+                    ("ReplicasReady", workload.clone()),
+                    ("ReplicasNotReady", workload),
+                ),
+            ]
+        } else {
+            // Nothing was applied or read back (the spec is held, or a data-plane part is not in
+            // place): what was last seen stands, and a tenant never applied says so.
+            ["NamespaceReady", "WorkloadReady"]
+                .into_iter()
+                .map(|type_| {
+                    flag.tenant
                     .status
                     .as_ref()
                     .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
@@ -258,16 +259,11 @@ fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
                     .unwrap_or_else(|| {
                         let why =
                             "nothing is applied until what the Ready condition names is resolved";
-                        flag.set(
-                            type_,
-                            false,
-                            ("", String::new()),
-                            ("NotApplied", why.to_owned()),
-                        )
+                        condition(flag.tenant, type_, false, "NotApplied", why.into(), flag.now)
                     })
-            })
-            .collect()
-    };
+                })
+                .collect()
+        };
     let Some(parts) = &observed.data_plane else {
         return conditions;
     };
