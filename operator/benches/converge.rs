@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use dotmac_devcluster::{DevCluster, Options};
 use dotmac_platform::crd::Tenant;
 use futures_util::{StreamExt, stream};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 
 mod support;
@@ -71,21 +71,8 @@ async fn run(n: usize, idle: Duration) {
     .await;
     let health = support::free_addr();
     let state = tempfile::tempdir().unwrap();
-    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
-        .arg("controller")
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .env(
-            "DOTMAC_PLATFORM_DATABASE_URL",
-            format!(
-                "sqlite://{}?mode=rwc",
-                state.path().join("platform.db").display()
-            ),
-        )
-        .env("DOTMAC_LEADER_ELECTION", "false")
-        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
+    let mut operator = support::operator(&cluster, state.path(), health)
         .env("DOTMAC_CONCURRENCY", "64")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let pid = operator.id().unwrap();
@@ -173,32 +160,10 @@ async fn checks(n: usize, idle: Duration) {
     .await;
     let bao = dotmac_testkit::openbao::DevBao::start().await;
     let state = tempfile::tempdir().unwrap();
-    let token = state.path().join("bao-token");
-    std::fs::write(&token, "test-root\n").unwrap();
     let health = support::free_addr();
-    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
-        .arg("controller")
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .env(
-            "DOTMAC_PLATFORM_DATABASE_URL",
-            format!(
-                "sqlite://{}?mode=rwc",
-                state.path().join("platform.db").display()
-            ),
-        )
-        .env(
-            "DOTMAC_POSTGRES_ADMIN_URL",
-            dotmac_testkit::require_postgres(),
-        )
-        .env("DOTMAC_REDIS_ADMIN_URL", dotmac_testkit::require_redis())
-        .env("DOTMAC_OPENBAO_ADDR", &bao.addr)
-        .env("DOTMAC_OPENBAO_TOKEN_FILE", &token)
-        .env("DOTMAC_LEADER_ELECTION", "false")
-        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut command = support::operator(&cluster, state.path(), health);
+    support::data_plane(&mut command, &bao, state.path());
+    let mut operator = command.spawn().unwrap();
     let tenants: Api<Tenant> = Api::all(client.clone());
     let prefix = format!("chk{}", std::process::id() % 100_000);
     for i in 0..n {
@@ -232,21 +197,7 @@ async fn checks(n: usize, idle: Duration) {
         "  Kubernetes writes while checking: {}",
         total(&cluster, &WRITES) - api_writes
     );
-    for i in 0..n {
-        tenants
-            .delete(&format!("{prefix}-{i}"), &Default::default())
-            .await
-            .unwrap();
-    }
-    while !tenants
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .is_empty()
-    {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    support::delete_all(&tenants, (0..n).map(|i| format!("{prefix}-{i}"))).await;
     operator.kill().await.unwrap();
 }
 

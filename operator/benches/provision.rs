@@ -9,17 +9,14 @@
     reason = "a benchmark fails loudly"
 )]
 
-use std::{
-    path::Path,
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use dotmac_devcluster::Options;
 use dotmac_operator::{config::DataPlaneConfig, controller::tenant::dataplane::DataPlane};
 use dotmac_platform::crd::Tenant;
+use dotmac_testkit::openbao::DevBao;
 use futures_util::{StreamExt, stream};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use serde_json::json;
 
 mod support;
@@ -32,63 +29,18 @@ fn tenant(name: &str) -> Tenant {
         "spec": {"displayName": "Bench ISP", "contactEmail": "noc@bench.example", "deletionPolicy": "Delete"}})).unwrap()
 }
 
-async fn start_bao(dir: &Path) -> (tokio::process::Child, String) {
-    let bao = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/bao");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("http://127.0.0.1:{port}");
-    std::fs::write(dir.join("token"), "bench-root").unwrap();
-    let child = tokio::process::Command::new(bao)
-        .args([
-            "server",
-            "-dev",
-            "-dev-root-token-id=bench-root",
-            &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("bao (run scripts/tools)");
-    for _ in 0..300 {
-        if reqwest::get(format!("{addr}/v1/sys/health"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (child, addr)
-}
-
-async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
+async fn operator_run(n: usize, bao: &DevBao) -> Duration {
     let (cluster, client) = support::cluster(Options {
         rollout_delay: Duration::from_millis(20),
         ..Options::default()
     })
     .await;
     let health = support::free_addr();
-    let mut operator = tokio::process::Command::new(env!("CARGO_BIN_EXE_dotmac-operator"))
-        .arg("controller")
-        .env("KUBECONFIG", cluster.kubeconfig())
-        .env("RUST_LOG", "warn")
-        .env("DOTMAC_LEADER_ELECTION", "false")
-        .env("DOTMAC_CONCURRENCY", CONCURRENCY.to_string())
-        .env("DOTMAC_OPERATOR_HEALTH_LISTEN", health.to_string())
-        .env(
-            "DOTMAC_POSTGRES_ADMIN_URL",
-            dotmac_testkit::require_postgres(),
-        )
-        .env("DOTMAC_REDIS_ADMIN_URL", dotmac_testkit::require_redis())
-        .env("DOTMAC_OPENBAO_ADDR", bao)
-        .env("DOTMAC_OPENBAO_TOKEN_FILE", dir.join("token"))
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut command = support::operator(&cluster, state.path(), health);
+    command.env("DOTMAC_CONCURRENCY", CONCURRENCY.to_string());
+    support::data_plane(&mut command, bao, state.path());
+    let mut operator = command.spawn().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let tenants: Api<Tenant> = Api::all(client.clone());
     let started = Instant::now();
@@ -106,31 +58,20 @@ async fn operator_run(n: usize, dir: &Path, bao: &str) -> Duration {
     )
     .await;
     let took = started.elapsed();
-    for i in 0..n {
-        tenants
-            .delete(&format!("bo{i:04}"), &DeleteParams::default())
-            .await
-            .unwrap();
-    }
-    while !tenants
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .is_empty()
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    support::delete_all(&tenants, (0..n).map(|i| format!("bo{i:04}"))).await;
     operator.kill().await.unwrap();
     took
 }
 
-async fn baseline_run(n: usize, dir: &Path, bao: &str) -> Duration {
+async fn baseline_run(n: usize, bao: &DevBao) -> Duration {
+    let state = tempfile::tempdir().unwrap();
+    let token = state.path().join("bao-token");
+    std::fs::write(&token, "test-root\n").unwrap();
     let config = DataPlaneConfig {
         postgres_admin_url: Some(dotmac_testkit::require_postgres()),
         redis_admin_url: Some(dotmac_testkit::require_redis()),
-        openbao_addr: Some(bao.into()),
-        openbao_token_file: Some(dir.join("token")),
+        openbao_addr: Some(bao.addr.clone()),
+        openbao_token_file: Some(token),
         ..DataPlaneConfig::default()
     };
     let plane = DataPlane::from_config(&config).await.unwrap().unwrap();
@@ -174,10 +115,9 @@ async fn main() {
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(200);
-    let dir = tempfile::tempdir().unwrap();
-    let (_bao, addr) = start_bao(dir.path()).await;
-    let baseline = baseline_run(n, dir.path(), &addr).await;
-    let operator = operator_run(n, dir.path(), &addr).await;
+    let bao = DevBao::start().await;
+    let baseline = baseline_run(n, &bao).await;
+    let operator = operator_run(n, &bao).await;
     println!(
         "provision {n} tenants (concurrency {CONCURRENCY}): operator end to end {:.1} s, direct PostgreSQL/Redis/OpenBao calls {:.1} s, ratio {:.2} (goal <= 1.5)",
         operator.as_secs_f64(),
