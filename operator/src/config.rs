@@ -29,6 +29,11 @@ pub struct ControllerConfig {
     )]
     pub ingress_namespace: String,
 
+    /// Namespace of the Prometheus that scrapes tenant instances' `/metrics`; it may reach
+    /// their HTTP port. No scraping through the tenant NetworkPolicy when omitted.
+    #[arg(long, env = "DOTMAC_MONITORING_NAMESPACE")]
+    pub monitoring_namespace: Option<String>,
+
     /// Namespace of the platform (management API, and PostgreSQL, Redis and OpenBao when they
     /// run in the cluster); tenants may reach it on their ports only.
     #[arg(

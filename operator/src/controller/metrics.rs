@@ -1,7 +1,7 @@
 //! Controller metrics in the Prometheus text format, per controller (`tenant`, `license`,
 //! `reseller`): reconciles, errors by reason, a duration histogram and reconciles in flight (the
-//! work queue's depth as the controller sees it); whether this replica leads; and each watch's
-//! state and restarts.
+//! work queue's depth as the controller sees it); whether this replica leads; each watch's
+//! state and restarts; and, on the leader, each Tenant's phase (what the Degraded alert reads).
 
 use std::{
     collections::BTreeMap,
@@ -79,6 +79,8 @@ pub struct Metrics {
     pub ready: AtomicBool,
     /// Every watch, up or down.
     pub watches: std::sync::Arc<super::watches::Watches>,
+    /// The leader's Tenant cache, once its controllers run.
+    pub tenants: std::sync::OnceLock<kube::runtime::reflector::Store<dotmac_platform::crd::Tenant>>,
 }
 
 impl Metrics {
@@ -123,8 +125,34 @@ impl Metrics {
         text.family(LEADER, Kind::Gauge, "Whether this replica is the leader.");
         text.sample(LEADER, &[], u8::from(self.leader.load(Ordering::Relaxed)));
         self.watches.render(&mut text);
+        self.phases(&mut text);
         crate::provision::calls::render(&mut text);
         text.finish()
+    }
+
+    /// One sample per Tenant with a phase: `dotmac_operator_tenant_phase{tenant, phase} 1`.
+    fn phases(&self, text: &mut Exposition) {
+        const PHASE: &str = "dotmac_operator_tenant_phase";
+        let Some(store) = self.tenants.get() else {
+            return;
+        };
+        text.family(PHASE, Kind::Gauge, "Each Tenant's phase (1).");
+        let mut phases: Vec<(String, String)> = store
+            .state()
+            .iter()
+            .filter_map(|t| {
+                let phase = t.status.as_ref()?.phase?;
+                // The variants' names are their wire names.
+                Some((
+                    kube::ResourceExt::name_any(t.as_ref()),
+                    format!("{phase:?}"),
+                ))
+            })
+            .collect();
+        phases.sort();
+        for (tenant, phase) in &phases {
+            text.sample(PHASE, &[("tenant", tenant), ("phase", phase)], 1);
+        }
     }
 
     /// The reconcile duration histogram of each controller.
@@ -179,5 +207,44 @@ mod tests {
                 "{line} missing from\n{text}"
             );
         }
+        assert!(!text.contains("dotmac_operator_tenant_phase"), "{text}");
+    }
+
+    #[test]
+    fn the_leader_reports_each_tenants_phase() {
+        use dotmac_platform::crd::{Tenant, TenantStatus, tenant::TenantPhase};
+        use kube::runtime::{reflector, watcher};
+        let (store, mut writer) = reflector::store::<Tenant>();
+        for (name, phase) in [
+            ("beta", Some(TenantPhase::Degraded)),
+            ("acme", Some(TenantPhase::Ready)),
+            ("new", None),
+        ] {
+            let mut tenant: Tenant = serde_json::from_value(serde_json::json!({
+                "apiVersion": "platform.dotmac.io/v1alpha1", "kind": "Tenant",
+                "metadata": {"name": name},
+                "spec": {"displayName": name, "contactEmail": "noc@example.com"}
+            }))
+            .unwrap();
+            tenant.status = phase.map(|phase| TenantStatus {
+                phase: Some(phase),
+                ..TenantStatus::default()
+            });
+            writer.apply_watcher_event(&watcher::Event::Apply(tenant));
+        }
+        let metrics = Metrics::default();
+        metrics.tenants.set(store).unwrap();
+        let text = metrics.render();
+        let phases: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("dotmac_operator_tenant_phase{"))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                "dotmac_operator_tenant_phase{tenant=\"acme\",phase=\"Ready\"} 1",
+                "dotmac_operator_tenant_phase{tenant=\"beta\",phase=\"Degraded\"} 1",
+            ]
+        );
     }
 }

@@ -150,6 +150,8 @@ async fn controllers(
     metrics: Arc<metrics::Metrics>,
 ) {
     let (tenant_store, tenant_writer) = reflector::store::<Tenant>();
+    // Set once: a replica leads at most once in its life (it exits when it loses the Lease).
+    let _ = metrics.tenants.set(tenant_store.clone());
     let (tenants, tenant_mark) = dotmac_platform::cache::Cache::new(tenant_store.clone());
     let (license_store, license_writer) = reflector::store::<PluginLicense>();
     let (licenses, license_mark) = dotmac_platform::cache::Cache::new(license_store);

@@ -1,6 +1,6 @@
 //! How the instance is reached and what it may reach: its Service, its Ingress when the tenant
-//! has a domain, and a default-deny NetworkPolicy that lets in the ingress controller and the
-//! namespace's own pods, and lets out DNS and the platform's PostgreSQL, Redis, OpenBao and
+//! has a domain, and a default-deny NetworkPolicy that lets in the ingress controller, the
+//! namespace's own pods and (to the HTTP port) the monitoring namespace, and lets out DNS and the platform's PostgreSQL, Redis, OpenBao and
 //! management API.
 
 use std::collections::BTreeMap;
@@ -96,21 +96,28 @@ pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPol
         pod_selector: Some(LabelSelector::default()),
         ..NetworkPolicyPeer::default()
     };
+    let mut ingress = vec![
+        NetworkPolicyIngressRule {
+            from: Some(vec![namespace_peer(&config.ingress_namespace)]),
+            ..NetworkPolicyIngressRule::default()
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![same_namespace]),
+            ..NetworkPolicyIngressRule::default()
+        },
+    ];
+    if let Some(monitoring) = &config.monitoring_namespace {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![namespace_peer(monitoring)]),
+            ports: Some(tcp_ports([ISP_PORT])),
+        });
+    }
     NetworkPolicy {
         metadata: owned.namespaced("default-deny"),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(vec![
-                NetworkPolicyIngressRule {
-                    from: Some(vec![namespace_peer(&config.ingress_namespace)]),
-                    ..NetworkPolicyIngressRule::default()
-                },
-                NetworkPolicyIngressRule {
-                    from: Some(vec![same_namespace]),
-                    ..NetworkPolicyIngressRule::default()
-                },
-            ]),
+            ingress: Some(ingress),
             egress: Some(egress(config)),
         }),
     }

@@ -99,6 +99,25 @@ fn a_minimal_tenant_gets_its_isolated_set() {
     let policy = &manifest(&objects, Kind::NetworkPolicy)["spec"];
     assert_eq!(policy["policyTypes"], json!(["Ingress", "Egress"]));
     assert_eq!(policy["podSelector"], json!({}));
+    assert_eq!(
+        policy["ingress"].as_array().unwrap().len(),
+        2,
+        "no scraper let in"
+    );
+}
+
+#[test]
+fn a_monitoring_namespace_may_scrape_the_instance_port() {
+    let config = Args::parse_from(["test", "--monitoring-namespace", "monitoring"]).config;
+    let objects = desired(&tenant(json!({})), &config, &Inputs::default());
+    let ingress = &manifest(&objects, Kind::NetworkPolicy)["spec"]["ingress"];
+    assert_eq!(
+        ingress[2],
+        json!({
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "ports": [{"port": 8001, "protocol": "TCP"}]
+        })
+    );
 }
 
 #[test]
