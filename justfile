@@ -13,9 +13,14 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# Regenerate crds/ from the Rust types in platform/src/crd/.
+# Regenerate crds/ (and the chart's copy) from the Rust types in platform/src/crd/.
 crds:
     cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir crds
+    cargo run --quiet --locked -p dotmac-operator -- crdgen --out-dir charts/dotmac/crds
+
+# Regenerate the README's table of the chart's values from charts/dotmac/values.schema.json.
+values-table:
+    cargo run --quiet --locked -p dotmac-e2e --bin values-table
 
 # Regenerate openapi/ from the two APIs' request and response types.
 openapi:

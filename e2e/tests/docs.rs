@@ -31,6 +31,8 @@ const ROOTS: &[&str] = &[
     "examples/",
     "scripts/",
     "images/",
+    "charts/",
+    "terraform/",
     "docs/",
     "vendor/",
     ".config/",
