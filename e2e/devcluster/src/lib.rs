@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 pub mod crd_validation;
 pub mod discovery;
 pub mod fields;

@@ -159,6 +159,11 @@ impl ApiError {
         Self::new(415, "UnsupportedMediaType", message)
     }
 
+    /// 401: a bearer token the server does not know, as a kube-apiserver words it.
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
     /// 500: devcluster itself failed.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)

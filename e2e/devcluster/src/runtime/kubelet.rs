@@ -43,8 +43,8 @@ impl Node {
     }
 }
 
-/// What the pod should be: its object, its namespace's ConfigMaps and Secrets, and whether it
-/// is being deleted (with its grace period).
+/// What the pod should be: its object, its namespace's ConfigMaps and Secrets, whether it
+/// is being deleted (with its grace period), and its ServiceAccount token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// The Pod.
@@ -53,6 +53,45 @@ pub struct Desired {
     pub sources: Arc<Sources>,
     /// Set once the pod is deleted.
     pub deleting: Option<Duration>,
+    /// Its ServiceAccount's token, when one is mounted.
+    pub token: Option<PodToken>,
+}
+
+/// A pod's ServiceAccount token (kept out of debug output).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PodToken(pub Arc<str>);
+
+impl std::fmt::Debug for PodToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PodToken(…)")
+    }
+}
+
+/// Where a container finds its ServiceAccount's token and namespace, as in a cluster; beside
+/// them devcluster puts a `kubeconfig` for its plain-HTTP server, which `KUBECONFIG` names.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Writes the token, namespace and kubeconfig files of `token` into `dir`.
+fn write_service_account(
+    dir: &std::path::Path,
+    api: std::net::SocketAddr,
+    namespace: &str,
+    token: &PodToken,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: devcluster\n  cluster:\n    server: http://{api}\nusers:\n- name: pod\n  user:\n    tokenFile: {SERVICE_ACCOUNT_DIR}/token\ncontexts:\n- name: pod\n  context:\n    cluster: devcluster\n    user: pod\n    namespace: {namespace}\ncurrent-context: pod\n"
+    );
+    for (name, content) in [
+        ("token", &*token.0),
+        ("namespace", namespace),
+        ("kubeconfig", &kubeconfig),
+    ] {
+        let part = dir.join(format!(".{name}.part"));
+        std::fs::write(&part, content)?;
+        std::fs::rename(&part, dir.join(name))?;
+    }
+    Ok(())
 }
 
 /// A container's state as the pod status shows it.
@@ -461,12 +500,29 @@ fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch,
             env.push((key.to_owned(), value));
         }
     }
-    let argv = env::command_line(container, program, &env);
-    let dir = ctx.node.pod_dir(&owned(pod, "/metadata/namespace"), &name);
+    let namespace = owned(pod, "/metadata/namespace");
+    let dir = ctx.node.pod_dir(&namespace, &name);
     let contents: BTreeMap<String, Content> =
         volumes::contents(pod, &desired.sources).map_err(|e| e.to_string())?;
-    let mounts =
+    let mut mounts =
         volumes::mounts(container, &dir.join("volumes"), &contents).map_err(|e| e.to_string())?;
+    if let Some(token) = &desired.token {
+        let source = dir.join("serviceaccount");
+        write_service_account(&source, ctx.node.api, &namespace, token)
+            .map_err(|e| format!("writing the service account token: {e}"))?;
+        mounts.push(volumes::Mount {
+            source,
+            target: PathBuf::from(SERVICE_ACCOUNT_DIR),
+            read_only: true,
+        });
+        if !env.iter().any(|(k, _)| k == "KUBECONFIG") {
+            env.push((
+                "KUBECONFIG".into(),
+                format!("{SERVICE_ACCOUNT_DIR}/kubeconfig"),
+            ));
+        }
+    }
+    let argv = env::command_line(container, program, &env);
     let working_dir = container
         .get("workingDir")
         .and_then(Value::as_str)

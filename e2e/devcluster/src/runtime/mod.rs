@@ -43,7 +43,7 @@ use crate::{
     store::{FieldValidation, PatchType, Store, WriteCtx},
 };
 use env::Sources;
-use kubelet::{Desired, Node, PodCtx, Report, Shared};
+use kubelet::{Desired, Node, PodCtx, PodToken, Report, Shared};
 use rollout::Write;
 
 /// The field manager of the runtime's writes.
@@ -52,6 +52,8 @@ const MANAGER: &str = "devcluster-kubelet";
 /// A running pod's tasks and what the loop knows about them.
 struct Pod {
     uid: String,
+    /// Its ServiceAccount's token, when one is mounted.
+    token: Option<PodToken>,
     ip: IpAddr,
     start_time: String,
     desired: watch::Sender<Desired>,
@@ -217,6 +219,7 @@ impl Runtime {
                 pod: Arc::new(pod.clone()),
                 sources,
                 deleting,
+                token: running.token.clone(),
             };
             running.desired.send_if_modified(|d| {
                 let changed = *d != desired;
@@ -270,10 +273,12 @@ impl Runtime {
     ) {
         let ip = IpAddr::V4(self.block.pod(self.next_ip));
         self.next_ip = self.next_ip.wrapping_add(1);
+        let token = pod_token(store, pod);
         let (desired, rx) = watch::channel(Desired {
             pod: Arc::new(pod.clone()),
             sources,
             deleting: None,
+            token: token.clone(),
         });
         let report: Shared = Arc::default();
         let task = tokio::spawn(kubelet::run_pod(PodCtx {
@@ -298,6 +303,7 @@ impl Runtime {
             key.clone(),
             Pod {
                 uid: text(pod, "/metadata/uid").to_owned(),
+                token,
                 ip,
                 start_time: crate::store::now(),
                 desired,
@@ -306,6 +312,34 @@ impl Runtime {
             },
         );
     }
+}
+
+/// The token the kubelet mounts for `pod`: its ServiceAccount's (`default` unless named),
+/// bound to the pod, unless `automountServiceAccountToken` is false on the pod or, when the
+/// pod does not say, on the account. None when the account does not exist.
+fn pod_token(store: &mut Store, pod: &Value) -> Option<PodToken> {
+    let ns = text(pod, "/metadata/namespace").to_owned();
+    let account = match text(pod, "/spec/serviceAccountName") {
+        "" => "default".to_owned(),
+        name => name.to_owned(),
+    };
+    let automount = pod
+        .pointer("/spec/automountServiceAccountToken")
+        .or_else(|| {
+            store
+                .service_account(&ns, &account)?
+                .get("automountServiceAccountToken")
+        })
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if !automount {
+        return None;
+    }
+    // A year: it ends with the pod, which it is bound to.
+    let lifetime = Duration::from_secs(365 * 24 * 3600);
+    let uid = text(pod, "/metadata/uid").to_owned();
+    let (token, _) = store.issue_token(&ns, &account, Some(uid), lifetime)?;
+    Some(PodToken(Arc::from(token)))
 }
 
 impl Drop for Runtime {

@@ -22,6 +22,10 @@ mod stream;
 use stream::watch;
 
 use crate::{
+    auth::{
+        self, Attributes, User,
+        rbac::{self, Decision},
+    },
     discovery,
     fields::Part,
     resources::ResourceType,
@@ -252,6 +256,20 @@ pub async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     let params = query_params(&uri);
+    let user = match authenticate(&app, &headers) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+    let target = parse_target(&app, &path);
+    if target.is_none() {
+        let attributes = Attributes::NonResource {
+            verb: method.as_str().to_lowercase(),
+            path: path.clone(),
+        };
+        if let Err(error) = authorize(&app, &user, &attributes) {
+            return error.into_response();
+        }
+    }
     let response = match (method.clone(), path.as_str()) {
         (Method::GET, "/version") => json_response(StatusCode::OK, &discovery::version()),
         (Method::GET, "/healthz" | "/readyz" | "/livez") => text(StatusCode::OK, "ok".into()),
@@ -293,12 +311,18 @@ pub async fn handle(
                 None => ApiError::no_route().into_response(),
             }
         }
-        _ => match parse_target(&app, &path) {
-            Some(target) => {
-                resource_request(&app, method.clone(), target, &params, &headers, &body)
-                    .await
-                    .unwrap_or_else(IntoResponse::into_response)
-            }
+        _ => match target {
+            Some(target) => resource_request(
+                &app,
+                &user,
+                method.clone(),
+                target,
+                &params,
+                &headers,
+                &body,
+            )
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
             None => ApiError::no_route().into_response(),
         },
     };
@@ -384,8 +408,73 @@ fn verb_of(method: &Method, target: &Target, params: &HashMap<String, String>) -
     }
 }
 
+/// The user of the request's bearer token: the admin without one (see [`crate::auth`]).
+fn authenticate(app: &App, headers: &HeaderMap) -> Result<User, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(User::admin());
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthorized)?;
+    app.store()
+        .authenticate(token)
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// Allows `attributes` for `user`, or the 403 a kube-apiserver gives.
+fn authorize(app: &App, user: &User, attributes: &Attributes) -> Result<(), ApiError> {
+    if user.is_admin() {
+        return Ok(());
+    }
+    match rbac::authorize(&*app.store(), user, attributes) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => {
+            tracing::info!(user = %user.name, ?attributes, "forbidden");
+            Err(auth::forbidden(user, attributes, &reason))
+        }
+    }
+}
+
+/// The authorizer's view of a resource request: a list or watch pinned to one name by
+/// `fieldSelector=metadata.name=…` names it, as a kube-apiserver's request info does.
+fn resource_attributes(
+    verb: &str,
+    target: &Target,
+    params: &HashMap<String, String>,
+) -> Attributes {
+    let mut name = target.name.clone().unwrap_or_default();
+    if matches!(verb, "list" | "watch")
+        && let Some(pinned) = params
+            .get("fieldSelector")
+            .and_then(|f| FieldSelector::parse(f).ok())
+            .and_then(|f| f.name().map(str::to_owned))
+    {
+        name = pinned;
+    }
+    Attributes::Resource {
+        verb: verb.to_owned(),
+        group: target.rt.group.clone(),
+        resource: target.rt.plural.clone(),
+        subresource: target.sub.clone().unwrap_or_default(),
+        namespace: target.namespace.clone().unwrap_or_default(),
+        name,
+    }
+}
+
+/// Whether a PATCH is a server-side apply (which creates a missing object).
+fn is_apply(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/apply-patch"))
+}
+
 async fn resource_request(
     app: &Arc<App>,
+    user: &User,
     method: Method,
     target: Target,
     params: &HashMap<String, String>,
@@ -393,6 +482,16 @@ async fn resource_request(
     body: &Bytes,
 ) -> Result<Response, ApiError> {
     let verb = verb_of(&method, &target, params);
+    let attributes = resource_attributes(verb, &target, params);
+    authorize(app, user, &attributes)?;
+    if verb == "patch" && target.sub.is_none() && is_apply(headers) && !user.is_admin() {
+        // An apply that creates the object needs `create` as well (as in a kube-apiserver).
+        let ns = target.namespace.as_deref().unwrap_or_default();
+        let name = target.name.as_deref().unwrap_or_default();
+        if app.store().get(&target.rt, ns, name).is_err() {
+            authorize(app, user, &resource_attributes("create", &target, params))?;
+        }
+    }
     app.count(
         verb,
         &target.rt.plural,
@@ -412,6 +511,11 @@ async fn resource_request(
         }
         Some("scale") if rt.scale.is_some() => {
             return scale_request(app, &method, &rt, &ns, name, params, headers, body);
+        }
+        Some("token")
+            if rt.group.is_empty() && rt.plural == "serviceaccounts" && method == Method::POST =>
+        {
+            return token_request(app, &ns, name, body);
         }
         Some(_) => return Err(ApiError::no_route()),
     };
@@ -681,6 +785,32 @@ fn scale_of(rt: &ResourceType, object: &Value) -> Value {
 }
 
 #[allow(clippy::too_many_arguments, reason = "mirrors the request's parts")]
+/// `POST …/serviceaccounts/NAME/token`: a TokenRequest answered with a token for the account.
+fn token_request(app: &App, ns: &str, name: &str, body: &Bytes) -> Result<Response, ApiError> {
+    let request = parse_body(body, "application/json")?;
+    let lifetime = crate::auth::tokens::lifetime(&request).map_err(ApiError::bad_request)?;
+    let mut store = app.store();
+    let Some(rt) = store.registry.find("", "v1", "serviceaccounts") else {
+        return Err(ApiError::no_route());
+    };
+    let (token, expires) = store
+        .issue_token(ns, name, None, lifetime)
+        .ok_or_else(|| ApiError::not_found(&rt, name))?;
+    let expires = jiff::Timestamp::try_from(expires)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .round(jiff::Unit::Second)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut answer = json!({
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": null},
+        "spec": request.get("spec").cloned().unwrap_or_else(|| json!({})),
+        "status": {"token": token, "expirationTimestamp": expires.to_string()},
+    });
+    answer["spec"]["expirationSeconds"] = json!(lifetime.as_secs());
+    Ok(json_response(StatusCode::CREATED, &answer))
+}
+
 fn scale_request(
     app: &Arc<App>,
     method: &Method,

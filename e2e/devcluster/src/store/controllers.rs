@@ -32,10 +32,10 @@ impl Store {
     }
 
     /// Runs the simulated controllers that are due: a Deployment reports its replicas
-    /// available shortly after it changes.
+    /// available shortly after it changes; a ServiceAccount token Secret gets its token.
     pub fn run_controllers(&mut self) -> usize {
         let now = Instant::now();
-        let mut done = 0;
+        let mut done = self.fill_token_secrets();
         while self.rollouts.front().is_some_and(|(due, _)| *due <= now) {
             let Some((_, key)) = self.rollouts.pop_front() else {
                 break;

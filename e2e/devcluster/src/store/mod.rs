@@ -14,6 +14,7 @@ use std::{
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+mod access;
 mod apply;
 mod controllers;
 mod delete;
@@ -244,6 +245,8 @@ pub struct Store {
     run_images: crate::runtime::images::ImageMap,
     /// The runtime's loopback block, where Service addresses come from when it runs.
     loopback_block: Option<u8>,
+    /// ServiceAccount tokens issued by TokenRequests and for pods.
+    tokens: crate::auth::tokens::Tokens,
 }
 
 impl Store {
@@ -264,6 +267,7 @@ impl Store {
             next_ip: 10,
             run_images: crate::runtime::images::ImageMap::default(),
             loopback_block: None,
+            tokens: crate::auth::tokens::Tokens::default(),
         }
     }
 
