@@ -235,9 +235,7 @@ pub async fn serve(
     let addr = listener.local_addr().map_err(ServeError::Io)?;
     tracing::info!(%addr, "management API listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(dotmac_web::shutdown::requested())
         .await
         .map_err(ServeError::Io)
 }

@@ -12,5 +12,6 @@ pub mod problem;
 pub mod ratelimit;
 pub mod redis;
 pub mod response;
+pub mod shutdown;
 
 pub use response::{Accepted, Acknowledged, Created, Located, Recorded};

@@ -128,7 +128,7 @@ impl LeaseLock {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.period()) => {}
-                _ = tokio::signal::ctrl_c() => return false,
+                () = dotmac_web::shutdown::requested() => return false,
             }
         }
     }

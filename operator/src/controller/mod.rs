@@ -66,7 +66,7 @@ async fn log_errors<T, E: std::fmt::Display>(result: Result<T, E>) {
 
 /// Resolves on Ctrl-C or SIGTERM: the controllers' graceful shutdown.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    dotmac_web::shutdown::requested().await;
 }
 
 /// Runs the Tenant, PluginLicense and Reseller controllers until SIGTERM/Ctrl-C, with leader
