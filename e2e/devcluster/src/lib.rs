@@ -18,6 +18,7 @@ pub mod crd_validation;
 pub mod discovery;
 pub mod fields;
 pub mod persist;
+pub mod protobuf;
 pub mod resources;
 pub mod rfc6902;
 pub mod runtime;

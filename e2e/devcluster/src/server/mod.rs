@@ -367,7 +367,12 @@ fn parse_body(body: &Bytes, content_type: &str) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(Value::Null);
     }
-    if content_type.contains("yaml") {
+    if content_type.starts_with("application/vnd.kubernetes.protobuf") {
+        crate::protobuf::decode(body).map_err(|e| match e {
+            crate::protobuf::ProtoError::Kind(_) => ApiError::unsupported_media(e.to_string()),
+            crate::protobuf::ProtoError::Malformed(_) => ApiError::bad_request(e.to_string()),
+        })
+    } else if content_type.contains("yaml") {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
     } else {
@@ -515,7 +520,7 @@ async fn resource_request(
         Some("token")
             if rt.group.is_empty() && rt.plural == "serviceaccounts" && method == Method::POST =>
         {
-            return token_request(app, &ns, name, body);
+            return token_request(app, &ns, name, headers, body);
         }
         Some(_) => return Err(ApiError::no_route()),
     };
@@ -786,8 +791,18 @@ fn scale_of(rt: &ResourceType, object: &Value) -> Value {
 
 #[allow(clippy::too_many_arguments, reason = "mirrors the request's parts")]
 /// `POST …/serviceaccounts/NAME/token`: a TokenRequest answered with a token for the account.
-fn token_request(app: &App, ns: &str, name: &str, body: &Bytes) -> Result<Response, ApiError> {
-    let request = parse_body(body, "application/json")?;
+fn token_request(
+    app: &App,
+    ns: &str,
+    name: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let request = parse_body(body, content_type)?;
     let lifetime = crate::auth::tokens::lifetime(&request).map_err(ApiError::bad_request)?;
     let mut store = app.store();
     let Some(rt) = store.registry.find("", "v1", "serviceaccounts") else {
