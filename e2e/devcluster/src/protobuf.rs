@@ -1,6 +1,6 @@
 //! Request bodies in Kubernetes' protobuf encoding, for the kinds typed clients send that way:
-//! `kubectl create secret|configmap|namespace|serviceaccount|token` and Helm's release
-//! Secrets. The envelope (`k8s\0` + `runtime.Unknown`) names the kind; the message becomes the
+//! `kubectl create secret|configmap|namespace|serviceaccount|token|role|clusterrole|
+//! rolebinding|clusterrolebinding` and Helm's release Secrets. The envelope (`k8s\0` + `runtime.Unknown`) names the kind; the message becomes the
 //! JSON object the rest of devcluster handles. Other kinds are refused with 415 by the caller.
 //! Replies stay JSON, which these clients accept.
 
@@ -176,6 +176,48 @@ fn owner_reference(bytes: &[u8]) -> Result<Value, ProtoError> {
     Ok(owner)
 }
 
+/// An RBAC `PolicyRule`.
+fn policy_rule(bytes: &[u8]) -> Result<Value, ProtoError> {
+    let mut rule = json!({});
+    for (n, f) in fields(bytes)? {
+        let name = match n {
+            1 => "verbs",
+            2 => "apiGroups",
+            3 => "resources",
+            4 => "resourceNames",
+            5 => "nonResourceURLs",
+            _ => continue,
+        };
+        push(&mut rule, name, text(&f)?.into());
+    }
+    Ok(rule)
+}
+
+/// A binding's `Subject` or `RoleRef`, whose fields are all strings.
+fn strings_message(bytes: &[u8], names: &[(u64, &str)]) -> Result<Value, ProtoError> {
+    let mut out = json!({});
+    for (n, f) in fields(bytes)? {
+        if let Some((_, name)) = names.iter().find(|(m, _)| *m == n) {
+            out[*name] = text(&f)?.into();
+        }
+    }
+    Ok(out)
+}
+
+/// The kinds decoded.
+const KINDS: [&str; 10] = [
+    "Secret",
+    "ConfigMap",
+    "Namespace",
+    "ServiceAccount",
+    "TokenRequest",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "DeleteOptions",
+];
+
 /// The JSON object a protobuf request body stands for.
 pub fn decode(body: &[u8]) -> Result<Value, ProtoError> {
     let unknown = body
@@ -200,8 +242,23 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtoError> {
     let mut object = json!({"apiVersion": api_version, "kind": kind});
     for (n, f) in fields(raw)? {
         match (kind.as_str(), n) {
-            ("Secret" | "ConfigMap" | "Namespace" | "ServiceAccount" | "TokenRequest", 1) => {
+            (k, 1) if k != "DeleteOptions" && KINDS.contains(&k) => {
                 object["metadata"] = object_meta(message(&f)?)?;
+            }
+            ("Role" | "ClusterRole", 2) => {
+                push(&mut object, "rules", policy_rule(message(&f)?)?);
+            }
+            ("RoleBinding" | "ClusterRoleBinding", 2) => {
+                let names = [(1, "kind"), (2, "apiGroup"), (3, "name"), (4, "namespace")];
+                push(
+                    &mut object,
+                    "subjects",
+                    strings_message(message(&f)?, &names)?,
+                );
+            }
+            ("RoleBinding" | "ClusterRoleBinding", 3) => {
+                let names = [(1, "apiGroup"), (2, "kind"), (3, "name")];
+                object["roleRef"] = strings_message(message(&f)?, &names)?;
             }
             ("Secret", 2) => add_entry(&mut object, "data", message(&f)?, true)?,
             ("Secret", 3) => object["type"] = text(&f)?.into(),

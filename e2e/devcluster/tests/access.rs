@@ -405,6 +405,48 @@ async fn token_secrets_are_filled_and_die_with_their_account() {
 }
 
 #[tokio::test]
+async fn only_whom_a_rule_allows_may_impersonate() {
+    let cluster = DevCluster::start().await.unwrap();
+    let token = account(&cluster, "ops", "ci").await;
+    let impersonating = |user: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/namespaces", cluster.url()))
+            .bearer_auth(&token)
+            .header("Impersonate-User", user)
+    };
+    let refused = impersonating("alice").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "users \"alice\" is forbidden: User \"system:serviceaccount:ops:ci\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+    );
+    bind_cluster_role(
+        &cluster,
+        "impersonate-alice",
+        json!([{"apiGroups": [""], "resources": ["users"], "resourceNames": ["alice"], "verbs": ["impersonate"]}]),
+        "ops",
+        "ci",
+    )
+    .await;
+    // Allowed to impersonate alice, who may not list namespaces herself.
+    let as_alice = impersonating("alice").send().await.unwrap();
+    assert_eq!(as_alice.status(), StatusCode::FORBIDDEN);
+    let body: Value = as_alice.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("User \"alice\" cannot list"),
+        "{body}"
+    );
+    assert_eq!(
+        impersonating("bob").send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
 async fn a_token_request_for_a_missing_account_is_not_found() {
     let cluster = DevCluster::start().await.unwrap();
     let admin = As {

@@ -381,6 +381,85 @@ async fn the_binary_serves_and_writes_a_usable_kubeconfig() {
 }
 
 #[tokio::test]
+async fn imperative_creates_tokens_and_rbac_answers_as_a_cluster_does() {
+    let (_cluster, kubectl) = setup().await;
+    // The generators send protobuf bodies.
+    kubectl.ok(&["create", "namespace", "ops"]).await;
+    kubectl
+        .ok(&[
+            "-n",
+            "ops",
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "--from-literal=url=postgres://x",
+        ])
+        .await;
+    kubectl
+        .ok(&[
+            "-n",
+            "ops",
+            "create",
+            "configmap",
+            "settings",
+            "--from-literal=zone=UTC",
+        ])
+        .await;
+    kubectl
+        .ok(&["-n", "ops", "create", "serviceaccount", "ci"])
+        .await;
+    let url = kubectl
+        .ok(&[
+            "-n",
+            "ops",
+            "get",
+            "secret",
+            "creds",
+            "-o",
+            "jsonpath={.data.url}",
+        ])
+        .await;
+    assert_eq!(url, "cG9zdGdyZXM6Ly94", "base64 of postgres://x");
+    // A TokenRequest through kubectl (protobuf too).
+    let token = kubectl.ok(&["-n", "ops", "create", "token", "ci"]).await;
+    assert!(token.trim().starts_with("dcsa."), "{token}");
+    // client-go sends no bearer token over plain HTTP: kubectl checks RBAC by impersonation.
+    const CI: &str = "--as=system:serviceaccount:ops:ci";
+    let refused = kubectl.run(&[CI, "get", "tenants"]).await;
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "Error from server (Forbidden): tenants.platform.dotmac.io is forbidden: User \"system:serviceaccount:ops:ci\" cannot list resource \"tenants\" in API group \"platform.dotmac.io\" at the cluster scope"
+    );
+    kubectl
+        .ok(&[
+            "create",
+            "clusterrole",
+            "tenant-reader",
+            "--verb=get,list",
+            "--resource=tenants.platform.dotmac.io",
+        ])
+        .await;
+    kubectl
+        .ok(&[
+            "create",
+            "clusterrolebinding",
+            "ci-reads-tenants",
+            "--clusterrole=tenant-reader",
+            "--serviceaccount=ops:ci",
+        ])
+        .await;
+    kubectl.ok(&[CI, "get", "tenants"]).await;
+    let refused = kubectl.run(&[CI, "delete", "tenant", "anything"]).await;
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("cannot delete resource \"tenants\""),
+        "{said}"
+    );
+}
+
+#[tokio::test]
 async fn describe_shows_the_events_a_controller_publishes() {
     use kube::{
         Api, Resource,

@@ -4,7 +4,9 @@
 //!
 //! devcluster serves plain HTTP, like the insecure port kube-apiservers once had: a request
 //! without a token, or with the admin kubeconfig's token, acts with full access. A token that
-//! is presented must be valid (else 401).
+//! is presented must be valid (else 401). client-go (kubectl, helm) sends no bearer token over
+//! plain HTTP, so kubectl checks RBAC by impersonation (`kubectl --as`), which devcluster
+//! authorizes as a kube-apiserver does (`impersonate` on users, groups, service accounts).
 
 pub mod rbac;
 pub mod tokens;
@@ -44,6 +46,25 @@ impl User {
                 "system:authenticated".into(),
             ],
         }
+    }
+
+    /// The user an impersonation header names, in the groups it names (a service account's
+    /// own groups when it names none), always `system:authenticated`.
+    pub fn impersonated(name: &str, groups: Vec<String>) -> Self {
+        let service_account = name
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|rest| rest.split_once(':'));
+        let mut user = match service_account {
+            Some((ns, sa)) if groups.is_empty() => Self::service_account(ns, sa),
+            _ => Self {
+                name: name.to_owned(),
+                groups,
+            },
+        };
+        if !user.groups.iter().any(|g| g == "system:authenticated") {
+            user.groups.push("system:authenticated".into());
+        }
+        user
     }
 
     /// Whether it bypasses authorization (`system:masters`, as in a real cluster).

@@ -413,20 +413,59 @@ fn verb_of(method: &Method, target: &Target, params: &HashMap<String, String>) -
     }
 }
 
-/// The user of the request's bearer token: the admin without one (see [`crate::auth`]).
+/// The user of the request's bearer token (the admin without one, see [`crate::auth`]), or
+/// the one it impersonates (`kubectl --as`), when it may.
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<User, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(User::admin());
+    let user = match headers.get(header::AUTHORIZATION) {
+        None => User::admin(),
+        Some(value) => {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(ApiError::unauthorized)?;
+            app.store()
+                .authenticate(token)
+                .ok_or_else(ApiError::unauthorized)?
+        }
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(ApiError::unauthorized)?;
-    app.store()
-        .authenticate(token)
-        .ok_or_else(ApiError::unauthorized)
+    let Some(name) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(user);
+    };
+    let groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let impersonated = User::impersonated(name, groups.clone());
+    // What a kube-apiserver checks: `impersonate` on the user (or service account) and on each group.
+    let mut checks = vec![match name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+    {
+        Some((ns, sa)) => impersonation("serviceaccounts", ns, sa),
+        None => impersonation("users", "", name),
+    }];
+    checks.extend(groups.iter().map(|g| impersonation("groups", "", g)));
+    for check in &checks {
+        authorize(app, &user, check)?;
+    }
+    Ok(impersonated)
+}
+
+fn impersonation(resource: &str, namespace: &str, name: &str) -> Attributes {
+    Attributes::Resource {
+        verb: "impersonate".into(),
+        group: String::new(),
+        resource: resource.into(),
+        subresource: String::new(),
+        namespace: namespace.into(),
+        name: name.into(),
+    }
 }
 
 /// Allows `attributes` for `user`, or the 403 a kube-apiserver gives.
