@@ -38,6 +38,9 @@ pub enum RunError {
     /// The Tenant CRD is not installed.
     #[error("the Tenant CRD is not installed (apply crds/ first): {0}")]
     CrdMissing(kube::Error),
+    /// Tenants cannot be listed: not allowed (RBAC), or the API server fails.
+    #[error("listing Tenants: {0}")]
+    Tenants(kube::Error),
     /// The health server could not bind.
     #[error("binding the health server on {addr}: {source}")]
     Health {
@@ -81,7 +84,10 @@ pub async fn run(
     Api::<Tenant>::all(client.clone())
         .list(&kube::api::ListParams::default().limit(1))
         .await
-        .map_err(RunError::CrdMissing)?;
+        .map_err(|error| match &error {
+            kube::Error::Api(status) if status.code == 404 => RunError::CrdMissing(error),
+            _ => RunError::Tenants(error),
+        })?;
     let data_plane = tenant::dataplane::DataPlane::from_config(&config.data_plane).await?;
     if data_plane.is_none() {
         tracing::warn!(
