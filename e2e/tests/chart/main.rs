@@ -1,6 +1,7 @@
 //! The Helm chart `charts/dotmac` and the Terraform module `terraform/dotmac`, checked with the
 //! tools an SRE's pipeline runs: helm, kubernetes-validate, promtool, checkov, terraform and
-//! python-hcl2 (all installed by `scripts/tools`).
+//! python-hcl2 (all installed by `scripts/tools`); and installed with helm into devcluster,
+//! whose node runs the chart's pods from the built binaries.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,6 +9,8 @@
     reason = "a test fails loudly"
 )]
 
+mod cluster;
+mod install;
 mod static_checks;
 mod terraform;
 
