@@ -189,6 +189,63 @@ impl Cluster {
         text
     }
 
+    /// The log of pod `name` in the release namespace, without backslashes (errors are quoted
+    /// inside quoted JSON).
+    pub async fn pod_log(&self, name: &str) -> String {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), NAMESPACE);
+        let log = pods
+            .logs(name, &Default::default())
+            .await
+            .unwrap_or_default();
+        log.replace('\\', "")
+    }
+
+    /// Deletes the release's `component` pods and returns the new ones once they have started
+    /// (ready or not: a refused operator is not).
+    pub async fn restart(&self, component: &str) -> Vec<String> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), NAMESPACE);
+        let selector = format!("app.kubernetes.io/name=dotmac-{component}");
+        let live = || async {
+            let listed = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .unwrap();
+            listed
+                .items
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect::<Vec<Pod>>()
+        };
+        let old: Vec<String> = live()
+            .await
+            .into_iter()
+            .filter_map(|p| p.metadata.name)
+            .collect();
+        for name in &old {
+            pods.delete(name, &Default::default()).await.unwrap();
+        }
+        eventually(&format!("new {component} pods started"), 120, || async {
+            let new = live().await;
+            let started = !new.is_empty()
+                && new.iter().all(|p| {
+                    let name = p.metadata.name.clone().unwrap_or_default();
+                    let running = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.container_statuses.as_ref());
+                    !old.contains(&name)
+                        && running.is_some_and(|c| {
+                            c.iter().all(|c| {
+                                c.state.as_ref().is_some_and(|s| s.waiting.is_none())
+                                    || c.restart_count > 0
+                            })
+                        })
+                });
+            started.then(|| new.into_iter().filter_map(|p| p.metadata.name).collect())
+        })
+        .await
+    }
+
     /// The release's API Service as a URL on its loopback address.
     pub async fn api_url(&self) -> String {
         let services: Api<k8s_openapi::api::core::v1::Service> =

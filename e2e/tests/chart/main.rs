@@ -11,6 +11,7 @@
 
 mod cluster;
 mod install;
+mod rbac;
 mod static_checks;
 mod terraform;
 
