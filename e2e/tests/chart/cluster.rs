@@ -58,9 +58,9 @@ impl Cluster {
             bao,
         };
         let secret = format!(
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: dotmac-credentials\n  namespace: {NAMESPACE}\nstringData:\n  platform-database-url: {}\n  bootstrap-token: {}\n  postgres-admin-url: {}\n  redis-admin-url: {}\n  openbao-token: test-root\n",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: dotmac-credentials\n  namespace: {NAMESPACE}\nstringData:\n  platform-database-url: {}\n  bootstrap-token: dmp_{}\n  postgres-admin-url: {}\n  redis-admin-url: {}\n  openbao-token: test-root\n",
             dotmac_testkit::postgres_url(&this.platform_database),
-            format!("dmp_{}", unique("chartadmin")),
+            unique("chartadmin"),
             dotmac_testkit::require_postgres(),
             dotmac_testkit::require_redis(),
         );

@@ -828,7 +828,6 @@ fn scale_of(rt: &ResourceType, object: &Value) -> Value {
            "status": {"replicas": read(paths.map(|p| &p.status_replicas))}})
 }
 
-#[allow(clippy::too_many_arguments, reason = "mirrors the request's parts")]
 /// `POST …/serviceaccounts/NAME/token`: a TokenRequest answered with a token for the account.
 fn token_request(
     app: &App,
@@ -865,6 +864,7 @@ fn token_request(
     Ok(json_response(StatusCode::CREATED, &answer))
 }
 
+#[allow(clippy::too_many_arguments, reason = "mirrors the request's parts")]
 fn scale_request(
     app: &Arc<App>,
     method: &Method,
