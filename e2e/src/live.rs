@@ -226,14 +226,12 @@ impl Live {
 
     /// The instance's base URL: its Service's loopback address.
     pub async fn instance_url(&self, tenant: &str) -> String {
-        let services: Api<Service> =
-            Api::namespaced(self.client.clone(), &format!("dotmac-tenant-{tenant}"));
-        let spec = services.get("isp-runtime").await.unwrap().spec.unwrap();
-        format!(
-            "http://{}:{}",
-            spec.cluster_ip.unwrap(),
-            spec.ports.unwrap()[0].port
+        service_url(
+            &self.client,
+            &format!("dotmac-tenant-{tenant}"),
+            "isp-runtime",
         )
+        .await
     }
 
     /// One value of the tenant's credentials Secret.
@@ -264,6 +262,18 @@ impl Live {
         );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
+}
+
+/// Service `name` of `namespace` as a URL: its cluster IP (a loopback address under the
+/// devcluster node) and first port.
+pub async fn service_url(client: &Client, namespace: &str, name: &str) -> String {
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    let spec = services.get(name).await.unwrap().spec.unwrap();
+    format!(
+        "http://{}:{}",
+        spec.cluster_ip.unwrap(),
+        spec.ports.unwrap()[0].port
+    )
 }
 
 /// `GET url` with a bearer token: status and JSON body.

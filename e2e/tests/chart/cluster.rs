@@ -6,7 +6,7 @@
 use std::{process::Stdio, time::Duration};
 
 use dotmac_devcluster::{DevCluster, Options, runtime::images::ImageMap};
-use dotmac_e2e::live::{binary, eventually, unique};
+use dotmac_e2e::live::{binary, eventually, service_url, unique};
 use dotmac_testkit::openbao::DevBao;
 use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
 use kube::{Api, Client, api::ListParams};
@@ -248,26 +248,17 @@ impl Cluster {
 
     /// The release's API Service as a URL on its loopback address.
     pub async fn api_url(&self) -> String {
-        let services: Api<k8s_openapi::api::core::v1::Service> =
-            Api::namespaced(self.client.clone(), NAMESPACE);
-        let spec = services.get("dotmac-api").await.unwrap().spec.unwrap();
-        format!(
-            "http://{}:{}",
-            spec.cluster_ip.unwrap(),
-            spec.ports.unwrap()[0].port
-        )
+        service_url(&self.client, NAMESPACE, "dotmac-api").await
     }
 
     /// A tenant instance's Service as a URL on its loopback address.
     pub async fn instance_url(&self, tenant: &str) -> String {
-        let services: Api<k8s_openapi::api::core::v1::Service> =
-            Api::namespaced(self.client.clone(), &format!("dotmac-tenant-{tenant}"));
-        let spec = services.get("isp-runtime").await.unwrap().spec.unwrap();
-        format!(
-            "http://{}:{}",
-            spec.cluster_ip.unwrap(),
-            spec.ports.unwrap()[0].port
+        service_url(
+            &self.client,
+            &format!("dotmac-tenant-{tenant}"),
+            "isp-runtime",
         )
+        .await
     }
 
     /// A Tenant's field, as kubectl prints it.
