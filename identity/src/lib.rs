@@ -1,0 +1,33 @@
+//! How DotMac signs people in, the same on the management API and in every ISP instance:
+//! [`password`] hashes (argon2id) and the password [`policy`], [`totp`] two-factor codes,
+//! single-use [`recovery`] codes, subscriber [`portal_id`]s and the [`lockout`] rule. Pure
+//! functions over values: each API keeps its own accounts, sessions and audit log.
+
+pub mod lockout;
+pub mod password;
+pub mod policy;
+pub mod portal_id;
+pub mod recovery;
+pub mod totp;
+
+/// `n` random bytes.
+fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {
+    let mut bytes = [0_u8; N];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A random string of `len` characters from `alphabet` (whose length divides 256, so every
+/// character is equally likely).
+fn random_from(alphabet: &[u8], len: usize) -> Result<String, getrandom::Error> {
+    debug_assert!(256 % alphabet.len() == 0, "the alphabet must divide 256");
+    let mut bytes = vec![0_u8; len];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+        .collect())
+}
+
+/// A–Z and 2–9 without the look-alikes 0, O, 1 and I: 32 characters.
+const UNAMBIGUOUS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
