@@ -100,6 +100,34 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_HEALTH_REPORT_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub health_report_seconds: u64,
 
+    /// Where people reach this instance (`https://acme.isp.example`): the base of links in
+    /// invitation and reset e-mail, and `https` makes session cookies `Secure`.
+    #[arg(
+        long,
+        env = "DOTMAC_PUBLIC_URL",
+        default_value = "http://localhost:8001"
+    )]
+    pub public_url: String,
+
+    /// Take the client's address from the last `X-Forwarded-For` hop (set only behind a proxy
+    /// that writes it, such as the tenant's Ingress); else the connection's peer address.
+    #[arg(long, env = "DOTMAC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
+    /// The tenant's SMTP server for invitation and reset e-mail: `smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, or `smtp://127.0.0.1:25` for a local relay. No e-mail
+    /// without it.
+    #[arg(long, env = "DOTMAC_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of that e-mail (`Acme ISP <noreply@acme.example>`).
+    #[arg(
+        long,
+        env = "DOTMAC_MAIL_FROM",
+        default_value = "DotMac <noreply@localhost>"
+    )]
+    pub mail_from: String,
+
     /// Seconds a worker holds a run without renewing it; another takes it over after that.
     #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub run_lease_seconds: i64,

@@ -47,6 +47,30 @@ pub enum Error {
         /// What it counts (`customers`, cancelled ones not included).
         counts: &'static str,
     },
+    /// Credentials refused (401). `kind` says why, as the problem type: `wrong-credentials`
+    /// (the same for an unknown account and a wrong password), `second-factor-required`,
+    /// `wrong-second-factor`, `link-invalid`.
+    #[error("{message}")]
+    Unauthorized {
+        /// The problem type.
+        kind: &'static str,
+        /// The field at fault, when one is.
+        field: Option<&'static str>,
+        /// What to do.
+        message: &'static str,
+    },
+    /// Too many failed sign-ins for the account or the address (429).
+    #[error("too many failed sign-ins; try again in {retry_after} seconds")]
+    Locked {
+        /// Seconds until the lock ends.
+        retry_after: i64,
+    },
+    /// The caller may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Something the server needs failed (no randomness, a hash, mail); logged, not shown.
+    #[error("{0}")]
+    Internal(String),
     /// A dependency (the job queue) is down (503).
     #[error("{0} is unavailable")]
     Unavailable(&'static str),

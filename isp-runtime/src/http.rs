@@ -124,9 +124,12 @@ fn request_span<B>(request: &axum::http::Request<B>) -> Span {
 
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

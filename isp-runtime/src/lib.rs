@@ -19,6 +19,7 @@ pub mod entitlements;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod people;
 pub mod probes;
 pub mod reporting;
 pub mod schedule;

@@ -4,8 +4,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use dotmac_isp::{
     config::{DatabaseConfig, ServeConfig},
-    http, server,
-    tokens::{self, Role},
+    http,
+    people::{Role, accounts},
+    server, tokens,
 };
 
 /// DotMac ISP runtime: one tenant's ISP management application.
@@ -53,9 +54,28 @@ enum Admin {
         /// A name for the token, recorded in the audit log.
         #[arg(long, default_value = "admin")]
         name: String,
-        /// What the token may do.
-        #[arg(long, value_enum, default_value = "staff")]
+        /// What the token may do (a staff role; `staff` is an old name of tenant-admin).
+        #[arg(long, value_enum, default_value = "tenant-admin")]
         role: Role,
+    },
+    /// Invite a tenant admin (the first one, say) and print their single-use invitation link.
+    Invite {
+        /// Database and tenant.
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// Where people reach the instance, the base of the link.
+        #[arg(
+            long,
+            env = "DOTMAC_PUBLIC_URL",
+            default_value = "http://localhost:8001"
+        )]
+        public_url: String,
     },
 }
 
@@ -107,8 +127,29 @@ async fn main() -> anyhow::Result<()> {
                 .context("creating the token")?;
             println!("{token}");
             eprintln!(
-                "Token '{name}' ({role:?}) created for tenant {}. It is shown only this once.",
+                "Token '{name}' ({}) created for tenant {}. It is shown only this once.",
+                role.name(),
                 database.tenant
+            );
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                Admin::Invite {
+                    database,
+                    email,
+                    name,
+                    public_url,
+                },
+        } => {
+            let db = server::database(&database).await?;
+            let invited = accounts::bootstrap(&db, public_url.trim_end_matches('/'), &email, &name)
+                .await
+                .context("inviting the tenant admin")?;
+            println!("{}", invited.link.url);
+            eprintln!(
+                "Invited {} as tenant admin of {}. The link works once, until {}; they must enrol two-factor sign-in.",
+                invited.account.email, database.tenant, invited.link.expires_at
             );
             Ok(())
         }

@@ -100,6 +100,17 @@ pub async fn assemble(
         config.scheduled_runs,
     );
     crate::schedule::spawn(db.clone(), queue.clone(), schedule.clone(), tenant.clone());
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(
+            crate::people::mail::Mailer::new(url, &config.mail_from)
+                .map_err(|e| StartError::Config(e.to_string()))?,
+        ),
+        None => {
+            tracing::info!(%tenant, "no DOTMAC_SMTP_URL: invitations answer their link, resets send nothing");
+            None
+        }
+    };
+    let access = crate::api::openapi::registry().map_err(StartError::Config)?;
     let state = AppState {
         db,
         gate,
@@ -109,11 +120,15 @@ pub async fn assemble(
             payment_terms_days: config.payment_terms_days,
             rate_limit_per_minute: config.rate_limit_per_minute,
             max_customers: config.max_customers,
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
+            trust_forwarded_for: config.trust_forwarded_for,
         }),
         limiter,
         jobs: queue,
         api_calls,
         schedule,
+        access: Arc::new(access),
+        mailer,
     };
     Ok((http::app(state.clone()), state))
 }

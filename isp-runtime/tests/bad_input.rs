@@ -105,7 +105,7 @@ async fn run_cases(app: TestApp) {
         &app.state.db,
         &app.tenant,
         "auditor",
-        dotmac_isp::tokens::Role::Readonly,
+        dotmac_isp::people::Role::Readonly,
     )
     .await
     .unwrap();

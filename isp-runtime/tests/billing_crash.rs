@@ -12,11 +12,7 @@ mod common;
 use std::{process::Stdio, time::Duration};
 
 use common::{Backend, TestDatabase};
-use dotmac_isp::{
-    config::DatabaseConfig,
-    server,
-    tokens::{self, Role},
-};
+use dotmac_isp::{config::DatabaseConfig, people::Role, server, tokens};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -128,7 +124,7 @@ async fn prepare(tenant: &str) -> (TestDatabase, DatabaseConnection, String) {
     )
     .await
     .unwrap();
-    let (_, token) = tokens::create(&db, tenant, "crash-test", Role::Staff)
+    let (_, token) = tokens::create(&db, tenant, "crash-test", Role::TenantAdmin)
         .await
         .unwrap();
     (database, db, token)

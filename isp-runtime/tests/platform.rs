@@ -153,7 +153,7 @@ async fn each_token_has_its_own_budget_per_minute() {
         &app.state.db,
         &app.tenant,
         "second",
-        dotmac_isp::tokens::Role::Staff,
+        dotmac_isp::people::Role::TenantAdmin,
     )
     .await
     .unwrap();

@@ -170,3 +170,15 @@ pub fn init(service_name: &'static str) -> Result<Telemetry, TelemetryError> {
         .try_init()?;
     Ok(telemetry)
 }
+
+/// The W3C trace id of the current span, when it is being traced (OTLP configured).
+pub fn trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}

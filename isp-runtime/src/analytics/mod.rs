@@ -4,9 +4,9 @@
 pub mod service;
 pub mod wire;
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::{Json, extract::State};
-use dotmac_web::openapi::summary;
 use serde::Deserialize;
 
 use crate::{
@@ -49,8 +49,9 @@ pub fn routes() -> ApiRouter<AppState> {
         "/analytics/revenue",
         get_with(
             revenue,
-            summary(
+            doc(
                 "analytics",
+                P::AnalyticsRead,
                 "Revenue, ARPU and churn by month (advanced_analytics)",
             ),
         ),

@@ -1,35 +1,27 @@
-//! The REST API under `/api/v1`: shared state, bearer-token authentication, per-token rate
-//! limits, cursor pagination, and the router that mounts every domain's routes. Each route is
-//! registered with its tag and summary (`dotmac_web::openapi::summary`), and the OpenAPI document
-//! is built from the handlers' types as the routes are ([`openapi`]).
+//! The REST API under `/api/v1`: shared state, authentication and permissions ([`access`]),
+//! per-credential rate limits, cursor pagination, and the router that mounts every domain's
+//! routes. Each route is registered with its tag, summary and permission ([`access::doc`]), and
+//! the OpenAPI document is built from the handlers' types as the routes are ([`openapi`]).
 
+pub mod access;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
+
+pub use access::{Actor, Source};
 
 pub use dotmac_web::page::{Page, Paged};
 
 use std::sync::Arc;
 
 use aide::axum::ApiRouter;
-use axum::{
-    Router,
-    extract::{Request, State},
-    http::Method,
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
-};
+use axum::{Router, middleware};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
-    entitlements::{Gate, feature},
-    error::Error,
-    jobs::JobQueue,
-    reporting::ApiCalls,
-    tokens,
+    entitlements::Gate, error::Error, jobs::JobQueue, people::mail::Mailer, reporting::ApiCalls,
 };
-use dotmac_web::bearer::challenge;
 use problem::Problem;
 
 /// Settings the API needs beyond its connections.
@@ -45,6 +37,11 @@ pub struct Settings {
     pub rate_limit_per_minute: u64,
     /// The most customers the tenant may have, when limited.
     pub max_customers: Option<u64>,
+    /// Where people reach the instance (`https://isp.example.com`), for links in e-mail and
+    /// for `Secure` cookies when it is `https`.
+    pub public_url: String,
+    /// Whether the last `X-Forwarded-For` hop is the client (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// What every handler can reach.
@@ -64,17 +61,10 @@ pub struct AppState {
     pub api_calls: ApiCalls,
     /// The business-day schedule of billing and dunning runs.
     pub schedule: crate::schedule::Schedule,
-}
-
-/// The caller, from its bearer token.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// Token id.
-    pub token_id: Uuid,
-    /// Token name, recorded in the audit log.
-    pub name: String,
-    /// What the token may do.
-    pub role: tokens::Role,
+    /// The permission each route needs.
+    pub access: Arc<access::Registry>,
+    /// Invitation and reset e-mail, when SMTP is configured.
+    pub mailer: Option<Mailer>,
 }
 
 /// Every domain's routes, relative to `/api/v1`, with their documentation.
@@ -91,13 +81,17 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::audit::routes())
         .merge(crate::analytics::routes())
         .merge(crate::schedule::routes())
+        .merge(crate::people::routes())
+        .merge(crate::tokens::routes())
 }
 
 /// The `/api/v1` router.
 pub fn router(state: AppState) -> Router {
     let (routes, api) = openapi::build();
-    let authenticated =
-        routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let authenticated = routes.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        access::authenticate,
+    ));
     Router::new()
         .nest(
             "/api/v1",
@@ -105,45 +99,6 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { Problem::not_found("no such route") })
         .with_state(state)
-}
-
-/// Resolves the bearer token to an [`Actor`], enforces read-only roles and the rate limit.
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(token) = dotmac_web::bearer::token(request.headers()) else {
-        return challenge(Problem::unauthorized(
-            "an Authorization: Bearer token is required",
-        ));
-    };
-    let actor = match tokens::verify(&state.db, token).await {
-        Ok(Some(actor)) => actor,
-        Ok(None) => {
-            return challenge(Problem::unauthorized("the token is unknown or revoked"));
-        }
-        Err(error) => return Error::Db(error).into_response(),
-    };
-    if actor.role == tokens::Role::Readonly && request.method() != Method::GET {
-        return Problem::forbidden("this token is read-only").into_response();
-    }
-    let unlimited = state.gate.allows(feature::UNLIMITED_APIS);
-    if let Some(limiter) = &state.limiter
-        && !unlimited
-    {
-        let limit = state.settings.rate_limit_per_minute;
-        if let Some(retry_after) = limiter.check(&actor.token_id.to_string(), limit).await {
-            return dotmac_web::ratelimit::refusal(limit, retry_after);
-        }
-    }
-    request.extensions_mut().insert(actor);
-    let response = next.run(request).await;
-    // A call counts against the plugin whose feature it used; else, when a plugin lifts the
-    // rate limit, against that plugin; else against the platform's own.
-    let plugin = match response.extensions().get::<crate::entitlements::Used>() {
-        Some(used) => state.gate.plugin_of(used.0),
-        None if unlimited => state.gate.plugin_of(feature::UNLIMITED_APIS),
-        None => None,
-    };
-    state.api_calls.count(plugin);
-    response
 }
 
 /// Checks a requested page size (1–200, 50 by default).

@@ -19,10 +19,15 @@ use crate::error::Error;
 pub fn build() -> (Router<AppState>, OpenApi) {
     let about = About {
         title: "DotMac ISP API",
-        description: "One tenant's ISP application: customers, plans, subscriptions, billing, payments and dunning. Amounts are integer minor units of the record's ISO 4217 currency.",
-        token: "A staff token from `dotmac-isp admin create-token`",
+        description: "One tenant's ISP application: customers, plans, subscriptions, billing, payments and dunning, and the people who sign in to it. Amounts are integer minor units of the record's ISO 4217 currency. Each operation names the permission it needs in `x-permission`; `GET /me` lists the caller's.",
+        token: "An API token (`POST /tokens`, or `dotmac-isp admin create-token`), or a bearer session from `POST /sign-in`",
     };
     dotmac_web::openapi::build(about, super::routes)
+}
+
+/// The permission of every route, read from the document.
+pub fn registry() -> Result<super::access::Registry, String> {
+    super::access::Registry::from_api(&build().1)
 }
 
 /// The document, as `GET /api/v1/openapi.json` serves it and `openapi/` holds it.

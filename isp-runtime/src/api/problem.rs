@@ -46,6 +46,31 @@ impl From<Error> for Problem {
                 ),
             )
             .with_field(limit),
+            Error::Unauthorized {
+                kind,
+                field,
+                message,
+            } => {
+                let problem = Self::new(StatusCode::UNAUTHORIZED, kind, "Unauthorized", message);
+                match field {
+                    Some(field) => problem.with_field(field),
+                    None => problem,
+                }
+            }
+            Error::Locked { retry_after } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "sign-in-locked",
+                "Sign-in locked",
+                format!(
+                    "too many failed sign-ins; try again in {} minutes or ask an administrator to unlock",
+                    (retry_after + 59) / 60
+                ),
+            ),
+            Error::Forbidden(detail) => Self::forbidden(detail),
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                Self::internal()
+            }
             Error::Unavailable(what) => Self::unavailable(what),
             Error::Db(error) => {
                 tracing::error!(%error, "database error");
@@ -57,6 +82,16 @@ impl From<Error> for Problem {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        Problem::from(self).into_response()
+        let retry_after = match &self {
+            Error::Locked { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let mut response = Problem::from(self).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        response
     }
 }

@@ -21,6 +21,8 @@ pub mod audit_entry {
         pub entity_id: String,
         #[sea_orm(column_type = "JsonBinary")]
         pub detail: Json,
+        pub source: Option<String>,
+        pub trace_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

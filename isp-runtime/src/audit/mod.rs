@@ -7,5 +7,5 @@ pub mod service;
 mod wire;
 
 pub use routes::routes;
-pub use service::{by, record};
+pub use service::{append, by, record};
 pub use wire::{AuditQuery, AuditView};

@@ -1,8 +1,8 @@
 //! `GET /audit-log`.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::extract::{OriginalUri, State};
-use dotmac_web::openapi::summary;
 
 use super::{
     entity::audit_entry,
@@ -28,6 +28,6 @@ pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "audit";
     ApiRouter::new().api_route(
         "/audit-log",
-        get_with(list, summary(TAG, "Read the audit log")),
+        get_with(list, doc(TAG, P::AuditRead, "Read the audit log")),
     )
 }

@@ -12,7 +12,8 @@ pub struct AuditView {
     pub id: Uuid,
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
-    /// Token name or `billing-run`, `dunning-run`.
+    /// Token name or account e-mail; `billing-run`, `dunning-run` or `scheduler` for the
+    /// instance itself.
     pub actor: String,
     /// What was done (`customer.created`).
     pub action: String,
@@ -22,6 +23,10 @@ pub struct AuditView {
     pub entity_id: String,
     /// The change.
     pub detail: serde_json::Value,
+    /// The caller's address, for changes made over the API.
+    pub source: Option<String>,
+    /// The request's W3C trace id, when it was traced.
+    pub trace_id: Option<String>,
 }
 
 impl From<audit_entry::Model> for AuditView {
@@ -33,6 +38,8 @@ impl From<audit_entry::Model> for AuditView {
             action: r.action,
             entity: r.entity,
             entity_id: r.entity_id,
+            source: r.source,
+            trace_id: r.trace_id,
             detail: r.detail,
         }
     }
@@ -46,6 +53,8 @@ pub struct AuditQuery {
     pub entity: Option<String>,
     /// Only this record.
     pub entity_id: Option<String>,
+    /// Only this action (`sign_in.locked`).
+    pub action: Option<String>,
     /// Page size, 1–200.
     pub limit: Option<u64>,
     /// Cursor from the previous page.

@@ -1,6 +1,7 @@
 //! Catalog routes: plans and tax rates. Each reads its input, makes one service call in a
 //! transaction, and answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -10,7 +11,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Created;
-use dotmac_web::openapi::summary;
 
 use super::{
     plans, taxes,
@@ -90,19 +90,29 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/plans",
-            post_with(create_plan, summary(TAG, "Create a plan"))
-                .get_with(list_plans, summary(TAG, "List plans")),
+            post_with(create_plan, doc(TAG, P::CatalogWrite, "Create a plan"))
+                .get_with(list_plans, doc(TAG, P::CatalogRead, "List plans")),
         )
         .api_route(
             "/plans/{id}",
-            get_with(get_plan, summary(TAG, "Read a plan")).patch_with(
+            get_with(get_plan, doc(TAG, P::CatalogRead, "Read a plan")).patch_with(
                 patch_plan,
-                summary(TAG, "Change a plan (no price cut while subscribed)"),
+                doc(
+                    TAG,
+                    P::CatalogWrite,
+                    "Change a plan (no price cut while subscribed)",
+                ),
             ),
         )
         .api_route(
             "/tax-rates",
-            post_with(create_tax_rate, summary("taxes", "Create a tax rate"))
-                .get_with(list_tax_rates, summary("taxes", "List tax rates")),
+            post_with(
+                create_tax_rate,
+                doc("taxes", P::CatalogWrite, "Create a tax rate"),
+            )
+            .get_with(
+                list_tax_rates,
+                doc("taxes", P::CatalogRead, "List tax rates"),
+            ),
         )
 }

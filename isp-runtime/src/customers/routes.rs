@@ -1,5 +1,6 @@
 //! Customer routes: each reads its input, makes one service call in a transaction, and answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -9,7 +10,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Created;
-use dotmac_web::openapi::summary;
 
 use super::{
     service,
@@ -106,31 +106,41 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/customers",
-            post_with(create, summary(TAG, "Create a customer"))
-                .get_with(list, summary(TAG, "List customers")),
+            post_with(create, doc(TAG, P::CustomersWrite, "Create a customer"))
+                .get_with(list, doc(TAG, P::CustomersRead, "List customers")),
         )
         .api_route(
             "/customers/{id}",
-            get_with(get_one, summary(TAG, "Read a customer"))
-                .patch_with(patch, summary(TAG, "Change a customer")),
+            get_with(get_one, doc(TAG, P::CustomersRead, "Read a customer"))
+                .patch_with(patch, doc(TAG, P::CustomersWrite, "Change a customer")),
         )
         .api_route(
             "/customers/{id}/activate",
-            post_with(activate, summary(TAG, "Activate a pending customer")),
+            post_with(
+                activate,
+                doc(TAG, P::CustomersWrite, "Activate a pending customer"),
+            ),
         )
         .api_route(
             "/customers/{id}/suspend",
-            post_with(suspend, summary(TAG, "Suspend a customer")),
+            post_with(suspend, doc(TAG, P::CustomersStatus, "Suspend a customer")),
         )
         .api_route(
             "/customers/{id}/resume",
-            post_with(resume, summary(TAG, "Resume a suspended customer")),
+            post_with(
+                resume,
+                doc(TAG, P::CustomersStatus, "Resume a suspended customer"),
+            ),
         )
         .api_route(
             "/customers/{id}/cancel",
             post_with(
                 cancel,
-                summary(TAG, "Cancel a customer (its subscriptions first)"),
+                doc(
+                    TAG,
+                    P::CustomersStatus,
+                    "Cancel a customer (its subscriptions first)",
+                ),
             ),
         )
 }

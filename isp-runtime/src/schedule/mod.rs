@@ -102,9 +102,13 @@ impl Schedule {
 /// The actor scheduled runs are recorded under in the audit log.
 fn scheduler() -> Actor {
     Actor {
-        token_id: uuid::Uuid::nil(),
+        credential: uuid::Uuid::nil(),
+        account: None,
+        session: None,
         name: "scheduler".into(),
-        role: crate::tokens::Role::Staff,
+        role: crate::people::Role::TenantAdmin,
+        second_factor: false,
+        source: "instance".into(),
     }
 }
 

@@ -1,9 +1,9 @@
 //! `GET /schedule`: the time zone, and for each kind of run its hour, the last run the schedule
 //! started and when the next is due.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::{Json, extract::State};
-use dotmac_web::openapi::summary;
 use serde::Serialize;
 
 use super::latest_claim;
@@ -69,8 +69,9 @@ pub fn routes() -> ApiRouter<AppState> {
         "/schedule",
         get_with(
             schedule,
-            summary(
+            doc(
                 "runs",
+                P::RunsRead,
                 "The business day: last and next billing and dunning runs",
             ),
         ),

@@ -15,7 +15,7 @@ pub mod api_token {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub name: String,
-        pub role: crate::tokens::Role,
+        pub role: crate::people::Role,
         pub token_hash: String,
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,

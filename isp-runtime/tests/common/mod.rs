@@ -9,8 +9,8 @@ use dotmac_isp::{
     api::AppState,
     config::{DatabaseConfig, ServeConfig},
     entitlements::Gate,
-    server,
-    tokens::{self, Role},
+    people::Role,
+    server, tokens,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,6 +33,10 @@ pub struct Options {
     pub max_customers: Option<u64>,
     pub time_zone: &'static str,
     pub scheduled_runs: bool,
+    /// SMTP for invitation and reset e-mail.
+    pub smtp_url: Option<String>,
+    /// Take client addresses from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Options {
@@ -47,6 +51,8 @@ impl Default for Options {
             max_customers: None,
             time_zone: "UTC",
             scheduled_runs: false,
+            smtp_url: None,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -168,15 +174,24 @@ impl TestApp {
                 .map(|_| "tenant-token".to_owned()),
             usage_report_seconds: 1,
             health_report_seconds: 1,
+            public_url: "http://isp.test".to_owned(),
+            trust_forwarded_for: options.trust_forwarded_for,
+            smtp_url: options.smtp_url.clone(),
+            mail_from: "Test ISP <noreply@isp.test>".to_owned(),
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
-        let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::Staff)
+        let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::TenantAdmin)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         Self {
             base: format!("http://{addr}"),

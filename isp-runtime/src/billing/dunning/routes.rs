@@ -1,8 +1,8 @@
 //! Dunning-policy routes.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::{Extension, Json, extract::State};
-use dotmac_web::openapi::summary;
 
 use super::service;
 use crate::{
@@ -31,7 +31,13 @@ pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "dunning";
     ApiRouter::new().api_route(
         "/dunning/policy",
-        get_with(get_policy, summary(TAG, "Read the dunning policy"))
-            .put_with(put_policy, summary(TAG, "Replace the dunning policy")),
+        get_with(
+            get_policy,
+            doc(TAG, P::DunningRead, "Read the dunning policy"),
+        )
+        .put_with(
+            put_policy,
+            doc(TAG, P::DunningWrite, "Replace the dunning policy"),
+        ),
     )
 }

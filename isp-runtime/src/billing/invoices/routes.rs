@@ -1,5 +1,6 @@
 //! Invoice routes: each reads its input, makes one service call in a transaction, and answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -9,7 +10,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Created;
-use dotmac_web::openapi::summary;
 
 use super::{
     entity::invoice,
@@ -83,21 +83,34 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/invoices",
-            post_with(create, summary(TAG, "Create a draft invoice")).get_with(
+            post_with(create, doc(TAG, P::InvoicesWrite, "Create a draft invoice")).get_with(
                 list,
-                summary(TAG, "List invoices by customer, status and issue date"),
+                doc(
+                    TAG,
+                    P::InvoicesRead,
+                    "List invoices by customer, status and issue date",
+                ),
             ),
         )
         .api_route(
             "/invoices/{id}",
-            get_with(get_one, summary(TAG, "Read an invoice with its lines")),
+            get_with(
+                get_one,
+                doc(TAG, P::InvoicesRead, "Read an invoice with its lines"),
+            ),
         )
         .api_route(
             "/invoices/{id}/issue",
-            post_with(issue, summary(TAG, "Issue a draft (assigns its number)")),
+            post_with(
+                issue,
+                doc(TAG, P::InvoicesWrite, "Issue a draft (assigns its number)"),
+            ),
         )
         .api_route(
             "/invoices/{id}/void",
-            post_with(void, summary(TAG, "Void an invoice without payments")),
+            post_with(
+                void,
+                doc(TAG, P::InvoicesWrite, "Void an invoice without payments"),
+            ),
         )
 }

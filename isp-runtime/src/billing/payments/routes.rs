@@ -1,6 +1,7 @@
 //! Payment, refund and credit-note routes: each reads its input, makes one service call in a
 //! transaction, and answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -9,7 +10,6 @@ use axum::{
     Extension, Json,
     extract::{OriginalUri, State},
 };
-use dotmac_web::openapi::summary;
 use dotmac_web::{Created, Recorded};
 
 use super::{
@@ -96,20 +96,29 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/payments",
-            post_with(create, summary(TAG, "Record a payment"))
-                .get_with(list, summary(TAG, "List payments")),
+            post_with(create, doc(TAG, P::PaymentsWrite, "Record a payment"))
+                .get_with(list, doc(TAG, P::PaymentsRead, "List payments")),
         )
         .api_route(
             "/payments/{id}",
-            get_with(get_one, summary(TAG, "Read a payment")),
+            get_with(get_one, doc(TAG, P::PaymentsRead, "Read a payment")),
         )
         .api_route(
             "/payments/{id}/refunds",
-            post_with(refund, summary(TAG, "Refund part or all of a payment")),
+            post_with(
+                refund,
+                doc(TAG, P::PaymentsRefund, "Refund part or all of a payment"),
+            ),
         )
         .api_route(
             "/credit-notes",
-            post_with(create_credit_note, summary(TAG, "Credit an issued invoice"))
-                .get_with(list_credit_notes, summary(TAG, "List credit notes")),
+            post_with(
+                create_credit_note,
+                doc(TAG, P::PaymentsRefund, "Credit an issued invoice"),
+            )
+            .get_with(
+                list_credit_notes,
+                doc(TAG, P::PaymentsRead, "List credit notes"),
+            ),
         )
 }

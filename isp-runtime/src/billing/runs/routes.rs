@@ -1,5 +1,6 @@
 //! Billing- and dunning-run routes: start (202 with the run to poll), read, list.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -9,7 +10,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Accepted;
-use dotmac_web::openapi::summary;
 
 use super::{
     entity::run,
@@ -94,20 +94,20 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/billing-runs",
-            post_with(start_billing, summary(TAG, queue))
-                .get_with(list_billing, summary(TAG, list)),
+            post_with(start_billing, doc(TAG, P::RunsStart, queue))
+                .get_with(list_billing, doc(TAG, P::RunsRead, list)),
         )
         .api_route(
             "/billing-runs/{id}",
-            get_with(get_billing, summary(TAG, read)),
+            get_with(get_billing, doc(TAG, P::RunsRead, read)),
         )
         .api_route(
             "/dunning-runs",
-            post_with(start_dunning, summary(TAG, queue))
-                .get_with(list_dunning, summary(TAG, list)),
+            post_with(start_dunning, doc(TAG, P::RunsStart, queue))
+                .get_with(list_dunning, doc(TAG, P::RunsRead, list)),
         )
         .api_route(
             "/dunning-runs/{id}",
-            get_with(get_dunning, summary(TAG, read)),
+            get_with(get_dunning, doc(TAG, P::RunsRead, read)),
         )
 }

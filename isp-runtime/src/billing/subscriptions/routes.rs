@@ -1,6 +1,7 @@
 //! Subscription routes: each reads its input, makes one service call in a transaction, and
 //! answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -10,7 +11,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Created;
-use dotmac_web::openapi::summary;
 
 use super::{
     entity::subscription,
@@ -110,37 +110,54 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/subscriptions",
-            post_with(create, summary(TAG, "Create a pending subscription"))
-                .get_with(list, summary(TAG, "List subscriptions")),
+            post_with(
+                create,
+                doc(TAG, P::SubscriptionsWrite, "Create a pending subscription"),
+            )
+            .get_with(list, doc(TAG, P::SubscriptionsRead, "List subscriptions")),
         )
         .api_route(
             "/subscriptions/{id}",
-            get_with(get_one, summary(TAG, "Read a subscription")),
+            get_with(
+                get_one,
+                doc(TAG, P::SubscriptionsRead, "Read a subscription"),
+            ),
         )
         .api_route(
             "/subscriptions/{id}/activate",
             post_with(
                 activate,
-                summary(TAG, "Activate, billing the rest of the period"),
+                doc(
+                    TAG,
+                    P::SubscriptionsWrite,
+                    "Activate, billing the rest of the period",
+                ),
             ),
         )
         .api_route(
             "/subscriptions/{id}/suspend",
-            post_with(suspend, summary(TAG, "Suspend")),
+            post_with(suspend, doc(TAG, P::SubscriptionsWrite, "Suspend")),
         )
         .api_route(
             "/subscriptions/{id}/resume",
-            post_with(resume, summary(TAG, "Resume")),
+            post_with(resume, doc(TAG, P::SubscriptionsWrite, "Resume")),
         )
         .api_route(
             "/subscriptions/{id}/cancel",
-            post_with(cancel, summary(TAG, "Cancel, crediting unused days")),
+            post_with(
+                cancel,
+                doc(TAG, P::SubscriptionsWrite, "Cancel, crediting unused days"),
+            ),
         )
         .api_route(
             "/subscriptions/{id}/change-plan",
             post_with(
                 change_plan,
-                summary(TAG, "Upgrade or downgrade with proration"),
+                doc(
+                    TAG,
+                    P::SubscriptionsWrite,
+                    "Upgrade or downgrade with proration",
+                ),
             ),
         )
 }

@@ -1,6 +1,7 @@
 //! Usage-charge routes: each reads its input, makes one service call in a transaction, and
 //! answers.
 
+use crate::{api::access::doc, people::Permission as P};
 use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
@@ -10,7 +11,6 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_web::Recorded;
-use dotmac_web::openapi::summary;
 
 use super::{
     entity::usage_charge,
@@ -66,15 +66,26 @@ pub fn routes() -> ApiRouter<AppState> {
             "/subscriptions/{id}/usage-charges",
             post_with(
                 record,
-                summary(
+                doc(
                     TAG,
+                    P::UsageWrite,
                     "Record a usage charge, billed in arrears (needs advanced_billing)",
                 ),
             )
-            .get_with(list, summary(TAG, "List a subscription's usage charges")),
+            .get_with(
+                list,
+                doc(
+                    TAG,
+                    P::SubscriptionsRead,
+                    "List a subscription's usage charges",
+                ),
+            ),
         )
         .api_route(
             "/usage-charges/{id}",
-            get_with(get_one, summary(TAG, "Get a usage charge")),
+            get_with(
+                get_one,
+                doc(TAG, P::SubscriptionsRead, "Get a usage charge"),
+            ),
         )
 }
