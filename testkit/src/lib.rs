@@ -7,6 +7,7 @@
 //! `scripts/test` starts the services and runs every tier.
 
 pub mod openbao;
+pub mod smtp;
 
 /// A name no other test run uses, for objects on the shared PostgreSQL, Redis and OpenBao:
 /// `prefix`, the process id and the clock's nanoseconds, in lowercase letters and digits (a

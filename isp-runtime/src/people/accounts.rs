@@ -22,7 +22,6 @@ use crate::{api::Actor, audit, db::new_id, error::Error};
 
 /// An account and the invitation link made for it (for the e-mail, or the answer when no mail
 /// server is configured).
-#[derive(Debug)]
 pub struct Invited {
     /// The account.
     pub account: account::Model,

@@ -35,7 +35,6 @@ impl LinkPurpose {
 }
 
 /// A link just made; the URL is for the e-mail only.
-#[derive(Debug)]
 pub struct Made {
     /// The full URL, with the token in its fragment.
     pub url: String,
@@ -121,7 +120,7 @@ pub async fn redeem(
     db: &impl ConnectionTrait,
     link: account_link::Model,
     account: account::Model,
-    password_hash: String,
+    password_hash: super::Sealed,
     source: &str,
 ) -> Result<account::Model, Error> {
     let now = Utc::now();

@@ -35,7 +35,12 @@ pub async fn reauthenticate(
     password: &str,
     field: &str,
 ) -> Result<(), Error> {
-    if super::password_matches(password, account.password_hash.as_deref()).await {
+    if super::password_matches(
+        password,
+        account.password_hash.as_ref().map(super::Sealed::reveal),
+    )
+    .await
+    {
         Ok(())
     } else {
         Err(Error::invalid(field, "is not the account's password"))

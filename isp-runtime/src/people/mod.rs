@@ -137,7 +137,7 @@ pub async fn new_password_hash(
     field: &str,
     password: &str,
     context: &[&str],
-) -> Result<String, crate::error::Error> {
+) -> Result<Sealed, crate::error::Error> {
     use crate::error::Error;
     dotmac_identity::policy::check(password, context)
         .map_err(|weakness| Error::invalid(field, weakness.to_string()))?;
@@ -145,6 +145,7 @@ pub async fn new_password_hash(
     tokio::task::spawn_blocking(move || dotmac_identity::password::hash(&password))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
+        .map(Sealed)
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
@@ -162,4 +163,22 @@ pub async fn password_matches(password: &str, phc: Option<&str>) -> bool {
     })
     .await
     .unwrap_or(false)
+}
+
+/// A stored secret (a password hash, a TOTP secret): its `Debug` shows nothing of it, so an
+/// account logged by mistake leaks nothing.
+#[derive(Clone, PartialEq, Eq, sea_orm::DeriveValueType)]
+pub struct Sealed(pub String);
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealed(…)")
+    }
+}
+
+impl Sealed {
+    /// The secret.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
 }

@@ -32,7 +32,6 @@ pub const LIFETIME_HOURS: i64 = 12;
 const TOUCH_SECONDS: i64 = 60;
 
 /// A session just opened: the secrets are shown to the client once and never stored.
-#[derive(Debug)]
 pub struct Opened {
     /// The session.
     pub session: session::Model,

@@ -17,8 +17,7 @@ use super::{
 };
 use crate::{audit, db::new_id, error::Error};
 
-/// What a person presents.
-#[derive(Debug)]
+/// What a person presents. Its `Debug` shows only the name and address.
 pub struct Attempt<'a> {
     /// E-mail, or a subscriber's portal id.
     pub login: &'a str,
@@ -30,6 +29,15 @@ pub struct Attempt<'a> {
     pub recovery_code: Option<&'a str>,
     /// The client's address.
     pub source: &'a str,
+}
+
+impl std::fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attempt")
+            .field("login", &self.login)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A successful sign-in.
@@ -113,7 +121,9 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: &Attempt<'_>) -> Result
         }
     }
     let found = find(db, &login).await?;
-    let phc = found.as_ref().and_then(|a| a.password_hash.as_deref());
+    let phc = found
+        .as_ref()
+        .and_then(|a| a.password_hash.as_ref().map(super::Sealed::reveal));
     let password_ok = super::password_matches(attempt.password, phc).await;
     let account = match found {
         Some(account) if password_ok && account.status == AccountStatus::Active => account,

@@ -32,7 +32,11 @@ pub async fn check(
     recovery_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Checked, DbErr> {
-    let Some(secret) = account.totp_secret.as_deref().and_then(Secret::from_base32) else {
+    let Some(secret) = account
+        .totp_secret
+        .as_ref()
+        .and_then(|s| Secret::from_base32(s.reveal()))
+    else {
         return Ok(Checked::Missing);
     };
     if let Some(code) = code {
@@ -74,7 +78,6 @@ pub async fn check(
 }
 
 /// A secret being enrolled, shown once.
-#[derive(Debug)]
 pub struct Enrolment {
     /// Base32, for typing in.
     pub secret: String,
@@ -95,7 +98,7 @@ pub async fn start(
         uri: secret.uri(issuer, &account.email),
     };
     let mut active = account.into_active_model();
-    active.totp_pending = Set(Some(enrolment.secret.clone()));
+    active.totp_pending = Set(Some(super::Sealed(enrolment.secret.clone())));
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
     Ok(enrolment)
@@ -111,8 +114,8 @@ pub async fn confirm(
     let now = Utc::now();
     let Some(secret) = account
         .totp_pending
-        .as_deref()
-        .and_then(Secret::from_base32)
+        .as_ref()
+        .and_then(|s| Secret::from_base32(s.reveal()))
     else {
         return Err(Error::conflict(
             Some("code"),
@@ -127,7 +130,7 @@ pub async fn confirm(
     };
     let id = account.id;
     let mut active = account.into_active_model();
-    active.totp_secret = Set(Some(secret.base32()));
+    active.totp_secret = Set(Some(super::Sealed(secret.base32())));
     active.totp_pending = Set(None);
     active.totp_last_step = Set(Some(step));
     active.updated_at = Set(now);

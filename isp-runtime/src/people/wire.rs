@@ -154,7 +154,7 @@ impl SessionView {
 }
 
 /// The answer to a sign-in: the account and its new session. The secrets are shown this once.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct SignedInView {
     /// The account and its permissions.
     pub account: MeView,
@@ -245,7 +245,7 @@ pub struct Code {
 }
 
 /// A secret being enrolled; shown this once.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct EnrolmentView {
     /// The secret in base32, to type into the app.
     pub secret: String,
@@ -254,7 +254,7 @@ pub struct EnrolmentView {
 }
 
 /// Recovery codes; shown this once.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct RecoveryCodesView {
     /// Ten codes, each good for one sign-in without the app.
     pub recovery_codes: Vec<String>,
@@ -293,7 +293,7 @@ pub struct AccountPatch {
 }
 
 /// An account just invited.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct InvitedView {
     /// The account.
     #[serde(flatten)]

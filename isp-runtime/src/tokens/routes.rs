@@ -62,7 +62,7 @@ impl From<api_token::Model> for TokenView {
 }
 
 /// A token just made, shown this once.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct MadeToken {
     /// The token.
     #[serde(flatten)]
