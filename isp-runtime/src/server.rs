@@ -63,7 +63,8 @@ pub async fn assemble(
             Gate::unrestricted()
         }
     };
-    let (queue, source, limiter) = queue_and_limiter(config.redis_url.as_deref(), &tenant).await?;
+    let (queue, source, limiter, sessions) =
+        queue_and_limiter(config.redis_url.as_deref(), &tenant).await?;
     runs::requeue_unfinished(&db, &queue).await?;
     let worker = spawn_worker(config, &db, &queue, source);
     let api_calls = ApiCalls::default();
@@ -129,12 +130,13 @@ pub async fn assemble(
         schedule,
         access: Arc::new(access),
         mailer,
+        sessions,
     };
     Ok((http::app(state.clone()), state))
 }
 
-/// The job queue and the per-token rate limiter: in Redis when there is one, else a queue in
-/// process and no limits.
+/// The job queue, the per-token rate limiter and the session cache: in Redis when there is one,
+/// else a queue in process, no limits and no cache.
 async fn queue_and_limiter(
     redis_url: Option<&str>,
     tenant: &str,
@@ -143,19 +145,21 @@ async fn queue_and_limiter(
         JobQueue,
         jobs::JobSource,
         Option<dotmac_web::ratelimit::RateLimiter>,
+        Option<crate::people::cache::SessionCache>,
     ),
     StartError,
 > {
     let Some(url) = redis_url else {
         let (queue, source) = JobQueue::local();
-        tracing::info!(%tenant, "no REDIS_URL: jobs queue in process, no rate limits");
-        return Ok((queue, source, None));
+        tracing::info!(%tenant, "no REDIS_URL: jobs queue in process, no rate limits, sessions checked in the database");
+        return Ok((queue, source, None, None));
     };
     let redis = dotmac_web::redis::connect(url).await?;
     let (queue, source) = JobQueue::redis(&redis, tenant).await?;
-    tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token");
+    tracing::info!(%tenant, "jobs queue in Redis; API requests are rate-limited per token; sessions cached");
+    let cache = crate::people::cache::SessionCache::new(redis.clone(), tenant);
     let limiter = dotmac_web::ratelimit::RateLimiter::new(redis, format!("t:{tenant}:rl:"));
-    Ok((queue, source, Some(limiter)))
+    Ok((queue, source, Some(limiter), Some(cache)))
 }
 
 /// Starts the worker that executes queued billing and dunning runs; the flag is true while it

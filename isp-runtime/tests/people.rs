@@ -815,7 +815,11 @@ async fn invitation_and_reset_links_arrive_by_mail_and_work_once_until_they_expi
 #[tokio::test]
 async fn sessions_end_when_revoked_and_a_password_change_ends_the_others() {
     let logs = Logs::capture();
-    let app = TestApp::start(Backend::Postgres, trusting_proxies()).await;
+    let options = Options {
+        redis: true,
+        ..trusting_proxies()
+    };
+    let app = TestApp::start(Backend::Postgres, options).await;
     let mut secrets = Secrets::default();
     let password = secrets.add("one password for two devices");
     let account = staff(&app, &mut secrets, "ops@isp.test", Role::Manager, &password).await;
@@ -825,6 +829,26 @@ async fn sessions_end_when_revoked_and_a_password_change_ends_the_others() {
         let (_, body) = sign_in(&app, login.clone(), &format!("10.7.0.{n}")).await;
         tokens.push(secrets.add(body["token"].as_str().unwrap()));
     }
+    // The sessions are checked through the Redis cache, which a revocation must not outlive.
+    for token in &tokens {
+        let (status, _, _) = Call::new(&app, Method::GET, "/customers")
+            .bearer(token)
+            .send()
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let redis = dotmac_web::redis::connect(&dotmac_testkit::require_redis())
+        .await
+        .unwrap();
+    let key = format!(
+        "t:{}:session:{}",
+        app.tenant,
+        dotmac_web::bearer::digest(&tokens[1])
+    );
+    let cached: i64 = fred::interfaces::KeysInterface::exists(&redis, &key)
+        .await
+        .unwrap();
+    assert_eq!(cached, 1, "the session is cached");
     let (_, _, list) = Call::new(&app, Method::GET, "/me/sessions")
         .bearer(&tokens[0])
         .send()

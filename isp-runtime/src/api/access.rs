@@ -239,8 +239,8 @@ async fn resolve(
             Err(error) => Err(Error::Db(error).into_response()),
         };
     }
-    let live = match sessions::verify(&state.db, token, now).await {
-        Ok(Some(live)) if live.session.kind == kind => live,
+    let live = match sessions::verify(&state.db, state.sessions.as_ref(), token, now).await {
+        Ok(Some(live)) if live.kind == kind => live,
         Ok(_) => {
             return Err(challenge(Problem::unauthorized(
                 "the session has ended; sign in again",
@@ -252,7 +252,7 @@ async fn resolve(
     if kind == SessionKind::Cookie
         && !safe
         && !sessions::csrf_matches(
-            &live.session,
+            &live,
             headers
                 .get(sessions::CSRF_HEADER)
                 .and_then(|v| v.to_str().ok()),
@@ -270,15 +270,15 @@ async fn resolve(
         )
         .into_response());
     }
-    let enrolment_only = live.account.role.needs_second_factor() && !live.session.second_factor;
+    let enrolment_only = live.role.needs_second_factor() && !live.second_factor;
     Ok((
         Actor {
-            credential: live.session.id,
-            account: Some(live.account.id),
-            session: Some(live.session.id),
-            name: live.account.email,
-            role: live.account.role,
-            second_factor: live.session.second_factor,
+            credential: live.session,
+            account: Some(live.account),
+            session: Some(live.session),
+            name: live.email,
+            role: live.role,
+            second_factor: live.second_factor,
             source,
         },
         enrolment_only,

@@ -65,6 +65,18 @@ pub struct AppState {
     pub access: Arc<access::Registry>,
     /// Invitation and reset e-mail, when SMTP is configured.
     pub mailer: Option<Mailer>,
+    /// Verified sessions, when the instance has Redis.
+    pub sessions: Option<crate::people::cache::SessionCache>,
+}
+
+impl AppState {
+    /// Forgets an account's cached sessions after a change to them or to it has committed.
+    pub async fn forget_sessions(&self, account: Uuid) -> Result<(), Error> {
+        if let Some(cache) = &self.sessions {
+            cache.forget_account(&self.db, account).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Every domain's routes, relative to `/api/v1`, with their documentation.

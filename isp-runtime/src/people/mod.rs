@@ -5,6 +5,7 @@
 //! Every sign-in, failure, lockout and change to an account is audited.
 
 pub mod accounts;
+pub mod cache;
 pub mod entity;
 pub mod links;
 pub mod mail;

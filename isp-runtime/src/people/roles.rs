@@ -43,8 +43,9 @@ pub enum Role {
     /// Reads everything but people and tokens.
     #[sea_orm(string_value = "readonly")]
     Readonly,
-    /// A customer in the subscriber portal: their own account only.
+    /// A customer in the subscriber portal: their own account only (never a token's role).
     #[sea_orm(string_value = "subscriber")]
+    #[value(skip)]
     Subscriber,
 }
 

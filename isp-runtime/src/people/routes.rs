@@ -128,6 +128,7 @@ async fn sign_out(
     )
     .await?;
     txn.commit().await?;
+    state.forget_sessions(account).await?;
     Ok(WithCookies(
         sessions::clear_cookies(),
         Json(SignedOut { ended }),
@@ -167,8 +168,9 @@ async fn use_link(
         ],
     )
     .await?;
-    links::redeem(&txn, link, account, hash, source).await?;
+    let account = links::redeem(&txn, link, account, hash, source).await?;
     txn.commit().await?;
+    state.forget_sessions(account.id).await?;
     Ok(NoContent)
 }
 
@@ -223,6 +225,7 @@ async fn end_my_session(
     }
     audit::by(&txn, &actor, "session.revoked", "session", id, json!({})).await?;
     txn.commit().await?;
+    state.forget_sessions(account.id).await?;
     Ok(NoContent)
 }
 
@@ -234,6 +237,9 @@ async fn change_password(
     let txn = dotmac_sql::begin_write(&state.db).await?;
     me::change_password(&txn, &actor, &input.current_password, &input.new_password).await?;
     txn.commit().await?;
+    if let Some(account) = actor.account {
+        state.forget_sessions(account).await?;
+    }
     Ok(NoContent)
 }
 
@@ -270,6 +276,7 @@ async fn confirm_two_factor(
 ) -> Result<Json<RecoveryCodesView>> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     let account = me::account(&state.db, &actor).await?;
+    let account_id = account.id;
     let txn = dotmac_sql::begin_write(&state.db).await?;
     let recovery_codes = two_factor::confirm(&txn, &actor, account, &input.code).await?;
     // The code just given is this session's second factor.
@@ -281,6 +288,7 @@ async fn confirm_two_factor(
             .await?;
     }
     txn.commit().await?;
+    state.forget_sessions(account_id).await?;
     Ok(Json(RecoveryCodesView { recovery_codes }))
 }
 
@@ -409,6 +417,7 @@ async fn patch_account(
     let txn = dotmac_sql::begin_write(&state.db).await?;
     let updated = accounts::update(&txn, &actor, id, input).await?;
     txn.commit().await?;
+    state.forget_sessions(id).await?;
     Ok(Json(updated.into()))
 }
 
@@ -431,6 +440,7 @@ async fn end_sessions(
     let txn = dotmac_sql::begin_write(&state.db).await?;
     accounts::end_sessions(&txn, &actor, id).await?;
     txn.commit().await?;
+    state.forget_sessions(id).await?;
     Ok(NoContent)
 }
 

@@ -1,5 +1,6 @@
 //! Sessions: a random token of which only the SHA-256 is stored, held in an HttpOnly cookie
-//! (with a CSRF token for writes) or sent as a bearer token. A session ends when revoked, after
+//! (with a CSRF token for writes) or sent as a bearer token, and checked through the
+//! [`SessionCache`] when the instance has Redis. A session ends when revoked, after
 //! [`IDLE_MINUTES`] unused, after [`LIFETIME_HOURS`] in all, when its account is disabled, and
 //! (all but the current one) when the password changes.
 
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     AccountStatus, SessionKind,
+    cache::SessionCache,
     entity::{account, session},
 };
 use crate::db::new_id;
@@ -41,13 +43,25 @@ pub struct Opened {
     pub csrf: Option<String>,
 }
 
-/// A live session and its account.
-#[derive(Debug, Clone)]
-pub struct Live {
-    /// The session.
-    pub session: session::Model,
+/// A live session, as a request's check needs it (and the cache keeps it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Verified {
+    /// Session id.
+    pub session: Uuid,
+    /// How it is held.
+    pub kind: SessionKind,
+    /// Its CSRF token's hash (cookie sessions).
+    pub csrf_hash: Option<String>,
+    /// Whether its second factor was given.
+    pub second_factor: bool,
+    /// When it ends at the latest.
+    pub expires_at: DateTime<Utc>,
     /// Its account.
-    pub account: account::Model,
+    pub account: Uuid,
+    /// The account's e-mail, its name in the audit log.
+    pub email: String,
+    /// The account's role.
+    pub role: super::Role,
 }
 
 /// Where a session was opened from.
@@ -110,15 +124,23 @@ pub async fn open(
     })
 }
 
-/// The live session `token` opens at `now`, with its (active) account; `None` when the token
-/// is unknown, revoked, idle too long or expired, or its account may no longer sign in.
+/// The live session `token` opens at `now`, from the cache when it has it; `None` when the
+/// token is unknown, revoked, idle too long or expired, or its account may no longer sign in.
 pub async fn verify(
     db: &impl ConnectionTrait,
+    cache: Option<&SessionCache>,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Live>, DbErr> {
+) -> Result<Option<Verified>, DbErr> {
+    let hash = digest(token);
+    if let Some(cache) = cache
+        && let Some(hit) = cache.get(&hash).await
+        && hit.expires_at > now
+    {
+        return Ok(Some(hit));
+    }
     let Some((session, Some(account))) = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(digest(token)))
+        .filter(session::Column::TokenHash.eq(&hash))
         .find_also_related(account::Entity)
         .one(db)
         .await?
@@ -139,11 +161,24 @@ pub async fn verify(
             .exec(db)
             .await?;
     }
-    Ok(Some(Live { session, account }))
+    let verified = Verified {
+        session: session.id,
+        kind: session.kind,
+        csrf_hash: session.csrf_hash,
+        second_factor: session.second_factor,
+        expires_at: session.expires_at,
+        account: account.id,
+        email: account.email,
+        role: account.role,
+    };
+    if let Some(cache) = cache {
+        cache.put(&hash, &verified, now).await;
+    }
+    Ok(Some(verified))
 }
 
 /// Whether `presented` is the CSRF token of `session`.
-pub fn csrf_matches(session: &session::Model, presented: Option<&str>) -> bool {
+pub fn csrf_matches(session: &Verified, presented: Option<&str>) -> bool {
     match (&session.csrf_hash, presented) {
         (Some(hash), Some(token)) => {
             use subtle::ConstantTimeEq;
