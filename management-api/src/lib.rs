@@ -3,12 +3,14 @@
 //! tokens with roles; errors are problem+json; the OpenAPI 3.1 document is at
 //! `/api/v1/openapi.json`.
 
+pub mod audit;
 pub mod ingest;
 pub mod openapi;
 pub mod path;
 pub mod plugins;
 pub mod resellers;
 pub mod tenants;
+pub mod token_routes;
 pub mod tokens;
 
 use std::{
@@ -64,6 +66,11 @@ pub struct ApiConfig {
     )]
     pub rate_limit_per_minute: u64,
 
+    /// Take the client's address from the last `X-Forwarded-For` hop (only behind a proxy that
+    /// writes it); else the connection's peer. It goes into the audit log.
+    #[arg(long = "api-trust-forwarded-for", env = "DOTMAC_API_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
     /// bootstrap token at start.
     #[arg(long, env = "DOTMAC_API_BOOTSTRAP_TOKEN_FILE")]
@@ -103,7 +110,18 @@ pub struct AppState {
     /// Per-token rate limits, when Redis is configured, and the limit per minute.
     pub limiter: Option<(dotmac_web::ratelimit::RateLimiter, u64)>,
     /// Tokens verified in the last [`TOKEN_CACHE_TTL`], by hash, so a request costs no query.
-    pub token_cache: Arc<Mutex<HashMap<String, (Principal, Instant)>>>,
+    pub token_cache: Arc<Mutex<HashMap<String, (tokens::Verified, Instant)>>>,
+    /// Whether the last `X-Forwarded-For` hop is the client (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// Who made a request, for the audit log: its token's name and its address.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's name.
+    pub name: String,
+    /// The client's address.
+    pub source: String,
 }
 
 /// How long a verified token is trusted without asking the database again: also how long a
@@ -164,6 +182,7 @@ pub async fn assemble(
         plugins,
         health_writes: Arc::default(),
         token_cache: Arc::default(),
+        trust_forwarded_for: config.trust_forwarded_for,
         limiter,
         metrics: dotmac_web::metrics::HttpMetrics::new("dotmac_api", "management API"),
     };
@@ -175,6 +194,15 @@ pub async fn assemble(
 pub const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
+    /// Drops a revoked token from this replica's cache (others notice within
+    /// [`TOKEN_CACHE_TTL`]).
+    pub fn forget_token(&self, hash: &str) {
+        self.token_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(hash);
+    }
+
     /// Every tenant, once the cache holds a full list; 503 while it is still loading.
     pub async fn tenants(&self) -> Result<&Store<Tenant>, Problem> {
         tokio::time::timeout(CACHE_WAIT, self.tenants.synced())
@@ -234,10 +262,13 @@ pub async fn serve(
         .map_err(ServeError::Io)?;
     let addr = listener.local_addr().map_err(ServeError::Io)?;
     tracing::info!(%addr, "management API listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(dotmac_web::shutdown::requested())
-        .await
-        .map_err(ServeError::Io)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(dotmac_web::shutdown::requested())
+    .await
+    .map_err(ServeError::Io)
 }
 
 /// Why the API stopped.
@@ -258,6 +289,8 @@ pub fn routes() -> aide::axum::ApiRouter<AppState> {
         .merge(ingest::routes())
         .merge(resellers::routes())
         .merge(plugins::routes())
+        .merge(token_routes::routes())
+        .merge(audit::routes())
 }
 
 /// The management API's router.
@@ -316,13 +349,13 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .get(&hash)
         .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
-        .map(|(principal, _)| principal.clone());
-    let principal = match cached {
-        Some(principal) => principal,
+        .map(|(verified, _)| verified.clone());
+    let verified = match cached {
+        Some(verified) => verified,
         None => match tokens::verify(&state.db, token).await {
-            Ok(Some(principal)) => {
-                remember(&state, hash.clone(), principal.clone());
-                principal
+            Ok(Some(verified)) => {
+                remember(&state, hash.clone(), verified.clone());
+                verified
             }
             Ok(None) => return challenge(Problem::unauthorized("the token is unknown or revoked")),
             Err(error) => return db_error(error).into_response(),
@@ -333,12 +366,18 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     {
         return dotmac_web::ratelimit::refusal(*limit, retry_after);
     }
+    let source = dotmac_web::client::address(&request, state.trust_forwarded_for);
+    request.extensions_mut().insert(Caller {
+        name: verified.name,
+        source,
+    });
+    let principal = verified.principal;
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
 
 /// Caches a verified token, dropping expired entries when the cache grows large.
-fn remember(state: &AppState, hash: String, principal: Principal) {
+fn remember(state: &AppState, hash: String, verified: tokens::Verified) {
     let mut cache = state
         .token_cache
         .lock()
@@ -346,7 +385,7 @@ fn remember(state: &AppState, hash: String, principal: Principal) {
     if cache.len() > 10_000 {
         cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
     }
-    cache.insert(hash, (principal, Instant::now()));
+    cache.insert(hash, (verified, Instant::now()));
 }
 
 /// A database failure as the caller sees it: logged here, no internals in the answer.

@@ -94,6 +94,7 @@ pub struct LicenseView {
 
 async fn subscribe(
     State(state): State<AppState>,
+    Extension(caller): Extension<crate::Caller>,
     Extension(principal): Extension<Principal>,
     Body(input): Body<NewSubscription>,
 ) -> Result<Created<LicenseView>, Problem> {
@@ -115,7 +116,10 @@ async fn subscribe(
             .first()
             .ok_or_else(|| Problem::invalid("plugin", "the plugin has no tiers"))?,
     };
-    visible(&state, &principal, &input.tenant).await?;
+    let tenant_reseller = visible(&state, &principal, &input.tenant)
+        .await?
+        .spec
+        .reseller_ref;
     let now = k8s_openapi::jiff::Timestamp::now();
     let licenses = state.licenses().await?.state();
     if let Some(held) = licenses.iter().find(|l| {
@@ -147,6 +151,12 @@ async fn subscribe(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %input.tenant, plugin = plugin.id, tier = tier.name, trial_days = plugin.trial_days, "plugin license created through the API");
+    let detail = json!({ "license": name, "plugin": plugin.id, "tier": tier.name, "trial_days": plugin.trial_days });
+    let concerns = crate::audit::Concerns {
+        tenant: Some(&input.tenant),
+        reseller: tenant_reseller.as_deref(),
+    };
+    crate::audit::record(&state.db, &caller, "license.created", concerns, detail).await;
     let location = format!("/api/v1/plugins/subscriptions/{name}");
     Ok(Created::new(location, LicenseView::from(&created)))
 }
@@ -199,6 +209,7 @@ async fn get_subscription(
 /// Ends a license's trial now: it becomes paid (Active) and counts in its reseller's revenue.
 async fn activate(
     State(state): State<AppState>,
+    Extension(caller): Extension<crate::Caller>,
     Extension(principal): Extension<Principal>,
     Name(name): Name,
 ) -> Result<Json<LicenseView>, Problem> {
@@ -223,6 +234,19 @@ async fn activate(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %updated.spec.tenant_ref, plugin = %updated.spec.plugin, "license converted to paid through the API");
+    let detail = json!({ "license": name, "plugin": updated.spec.plugin });
+    let reseller = state
+        .tenants()
+        .await?
+        .get(&kube::runtime::reflector::ObjectRef::new(
+            &updated.spec.tenant_ref,
+        ))
+        .and_then(|t| t.spec.reseller_ref.clone());
+    let concerns = crate::audit::Concerns {
+        tenant: Some(&updated.spec.tenant_ref),
+        reseller: reseller.as_deref(),
+    };
+    crate::audit::record(&state.db, &caller, "license.activated", concerns, detail).await;
     Ok(Json(LicenseView::from(&updated)))
 }
 

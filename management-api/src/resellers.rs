@@ -104,6 +104,7 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<crate::Caller>,
     Body(input): Body<NewReseller>,
 ) -> Result<Created<ResellerView>, Problem> {
     if principal != Principal::Admin {
@@ -120,6 +121,12 @@ async fn create(
         .create(&PostParams::default(), &reseller)
         .await
         .map_err(kube_error)?;
+    let detail = serde_json::json!({ "reseller": input.name, "spec": created.spec });
+    let concerns = crate::audit::Concerns {
+        tenant: None,
+        reseller: Some(&input.name),
+    };
+    crate::audit::record(&state.db, &caller, "reseller.created", concerns, detail).await;
     let location = format!("/api/v1/resellers/{}", input.name);
     Ok(Created::new(location, ResellerView::from(&created)))
 }

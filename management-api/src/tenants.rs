@@ -28,7 +28,9 @@ use kube::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{AppState, can_see, kube_error, page_limit, path::TenantId, tokens::Principal};
+use super::{
+    AppState, Caller, audit, can_see, kube_error, page_limit, path::TenantId, tokens::Principal,
+};
 use dotmac_platform::{
     catalog,
     crd::{Reseller, Tenant, TenantSpec, TenantStatus},
@@ -114,6 +116,7 @@ pub async fn visible(
 async fn create(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     Body(input): Body<NewDeployment>,
 ) -> Result<Created<TenantView>, Problem> {
     orchestrates(&principal)?;
@@ -156,6 +159,15 @@ async fn create(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %input.name, "tenant created through the API");
+    let detail = json!({ "spec": created.spec });
+    audit::record(
+        &state.db,
+        &caller,
+        "tenant.created",
+        audit::Concerns::tenant(&created),
+        detail,
+    )
+    .await;
     Ok(Created::new(
         location(&input.name),
         TenantView::from(&created),
@@ -344,6 +356,7 @@ pub struct DeploymentPatch(
 async fn patch(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     TenantId(name): TenantId,
     Body(DeploymentPatch(fields)): Body<DeploymentPatch>,
 ) -> Result<Json<TenantView>, Problem> {
@@ -360,7 +373,7 @@ async fn patch(
     if fields.is_empty() {
         return Err(Problem::invalid("", "name at least one field to change"));
     }
-    visible(&state, &principal, &name).await?;
+    let before = visible(&state, &principal, &name).await?;
     if let Principal::Reseller(reseller) = &principal {
         for field in ["features", "limits"] {
             if fields.contains_key(field) {
@@ -380,6 +393,15 @@ async fn patch(
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %name, fields = ?fields.keys().collect::<Vec<_>>(), "tenant changed through the API");
+    let concerns = audit::Concerns::tenant(&before);
+    audit::record(
+        &state.db,
+        &caller,
+        "tenant.changed",
+        concerns,
+        json!({ "spec": fields }),
+    )
+    .await;
     Ok(Json(TenantView::from(&patched)))
 }
 
@@ -398,6 +420,7 @@ pub struct ScaleRequest {
 async fn scale(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     TenantId(name): TenantId,
     Body(input): Body<ScaleRequest>,
 ) -> Result<Accepted<TenantView>, Problem> {
@@ -436,21 +459,39 @@ async fn scale(
         tracing::warn!(tenant = %name, %error, "recording the scale event failed");
     }
     tracing::info!(tenant = %name, replicas = input.replicas, reason, "tenant scaled through the API");
+    let detail = json!({ "replicas": input.replicas, "reason": reason });
+    audit::record(
+        &state.db,
+        &caller,
+        "tenant.scaled",
+        audit::Concerns::tenant(&patched),
+        detail,
+    )
+    .await;
     Ok(Accepted::unlocated(TenantView::from(&patched)))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    Extension(caller): Extension<Caller>,
     TenantId(name): TenantId,
 ) -> Result<Acknowledged, Problem> {
     orchestrates(&principal)?;
-    visible(&state, &principal, &name).await?;
+    let tenant = visible(&state, &principal, &name).await?;
     Api::<Tenant>::all(state.client.clone())
         .delete(&name, &DeleteParams::default())
         .await
         .map_err(kube_error)?;
     tracing::info!(tenant = %name, "tenant deletion requested through the API");
+    audit::record(
+        &state.db,
+        &caller,
+        "tenant.deleted",
+        audit::Concerns::tenant(&tenant),
+        json!({}),
+    )
+    .await;
     Ok(Acknowledged)
 }
 

@@ -21,7 +21,18 @@ pub enum Principal {
 }
 
 /// The role of a token to create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything.
     Admin,
@@ -182,8 +193,17 @@ pub async fn revoke(db: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr
     Ok(result.rows_affected > 0)
 }
 
-/// The principal of a live token.
-pub async fn verify(db: &impl ConnectionTrait, token: &str) -> Result<Option<Principal>, DbErr> {
+/// A live token: who it speaks for, and its name (the audit log's actor).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Who it speaks for.
+    pub principal: Principal,
+    /// Its name.
+    pub name: String,
+}
+
+/// The live token `token` is.
+pub async fn verify(db: &impl ConnectionTrait, token: &str) -> Result<Option<Verified>, DbErr> {
     let Some(row) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(digest(token)))
         .filter(api_token::Column::RevokedAt.is_null())
@@ -192,10 +212,18 @@ pub async fn verify(db: &impl ConnectionTrait, token: &str) -> Result<Option<Pri
     else {
         return Ok(None);
     };
-    Ok(match (row.role.as_str(), row.reseller, row.tenant) {
+    Ok(principal_of(&row).map(|principal| Verified {
+        principal,
+        name: row.name,
+    }))
+}
+
+/// Who a stored token speaks for; `None` for a row whose role lacks its binding.
+fn principal_of(row: &api_token::Model) -> Option<Principal> {
+    match (row.role.as_str(), &row.reseller, &row.tenant) {
         ("admin", _, _) => Some(Principal::Admin),
-        ("reseller", Some(reseller), _) => Some(Principal::Reseller(reseller)),
-        ("tenant", _, Some(tenant)) => Some(Principal::Tenant(tenant)),
+        ("reseller", Some(reseller), _) => Some(Principal::Reseller(reseller.clone())),
+        ("tenant", _, Some(tenant)) => Some(Principal::Tenant(tenant.clone())),
         _ => None,
-    })
+    }
 }

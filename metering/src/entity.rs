@@ -104,3 +104,29 @@ pub mod commission {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Rows of `audit_log`.
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub source: Option<String>,
+        pub trace_id: Option<String>,
+        pub action: String,
+        pub tenant: Option<String>,
+        pub reseller: Option<String>,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub detail: Json,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

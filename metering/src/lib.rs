@@ -36,6 +36,19 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 4,
+        name: "audit",
+        script: include_str!("migrations/0004_audit.sql"),
+        postgres: &[
+            "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        ],
+        sqlite: &[
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        ],
+    },
 ];
 
 /// Advisory lock serialising the platform's migrations on PostgreSQL.

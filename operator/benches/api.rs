@@ -127,6 +127,7 @@ async fn main() {
         bootstrap_token_file: Some(token_file),
         redis_url: None,
         rate_limit_per_minute: 1200,
+        trust_forwarded_for: false,
     };
     let db = dotmac_metering::open(&dotmac_testkit::postgres_url(&name))
         .await

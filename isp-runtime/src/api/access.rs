@@ -11,7 +11,7 @@ use aide::{
     transform::TransformOperation,
 };
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
+    extract::{MatchedPath, Request, State},
     http::{HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -108,27 +108,6 @@ pub struct Actor {
 #[derive(Debug, Clone)]
 pub struct Source(pub String);
 
-/// The caller's address: the last `X-Forwarded-For` hop when the instance sits behind a proxy
-/// it trusts to set it, else the connection's peer.
-pub fn client_address(request: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for
-        && let Some(hop) = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|hop| !hop.is_empty())
-    {
-        return hop.to_owned();
-    }
-    request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
-
 /// Resolves the caller and checks its role against the route's permission, then enforces the
 /// rate limit and counts the call.
 pub async fn authenticate(
@@ -147,7 +126,7 @@ pub async fn authenticate(
         tracing::error!(tenant = %state.settings.tenant, route = ?route, "a route without a permission was called");
         return Problem::forbidden("this route has no permission registered").into_response();
     };
-    let source = client_address(&request, state.settings.trust_forwarded_for);
+    let source = dotmac_web::client::address(&request, state.settings.trust_forwarded_for);
     request.extensions_mut().insert(Source(source.clone()));
     if permission == Permission::Public {
         return next.run(request).await;

@@ -1,7 +1,8 @@
 //! The management API over HTTP against devcluster and a real platform database (SQLite and
 //! PostgreSQL): the tenant lifecycle through the API with the controller running, token roles
 //! and reseller isolation, usage events counted once, health reports reaching the Tenant's
-//! status, and bad input answered with problem+json and nothing written.
+//! status, tokens made and revoked over the API, who did what to which tenant in the audit
+//! log, and bad input answered with problem+json and nothing written.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +10,7 @@
     reason = "a test fails loudly"
 )]
 
+mod audit;
 #[path = "../common/mod.rs"]
 mod common;
 mod document;
@@ -153,7 +155,14 @@ async fn harness_with(postgres: bool, extra: &[&str]) -> Harness {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     // Ready once the database answers and the caches hold their first lists.
     let http = reqwest::Client::new();
     eventually("/readyz", || async {

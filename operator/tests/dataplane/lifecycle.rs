@@ -39,6 +39,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
             dotmac_management_api::tokens::verify(&db, &token)
                 .await
                 .unwrap()
+                .map(|verified| verified.principal)
         }
     };
     assert_eq!(
