@@ -35,6 +35,12 @@ pub const DATABASE_URL: &str = "DATABASE_URL";
 pub const REDIS_URL: &str = "REDIS_URL";
 /// The management API as the instance reaches it, for its health and usage reports.
 pub const MANAGEMENT_API_URL: &str = "DOTMAC_MANAGEMENT_API_URL";
+/// Where people reach the instance (`https://<domain>`): the base of e-mailed links, and
+/// `https` makes its session cookies `Secure`.
+pub const PUBLIC_URL: &str = "DOTMAC_PUBLIC_URL";
+/// Whether the client's address is the last `X-Forwarded-For` hop (behind the tenant's
+/// Ingress).
+pub const TRUST_FORWARDED_FOR: &str = "DOTMAC_TRUST_FORWARDED_FOR";
 /// The instance's own token at the management API (from the credentials Secret).
 pub const MANAGEMENT_API_TOKEN: &str = "DOTMAC_MANAGEMENT_API_TOKEN";
 

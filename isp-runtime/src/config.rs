@@ -111,7 +111,7 @@ pub struct ServeConfig {
 
     /// Take the client's address from the last `X-Forwarded-For` hop (set only behind a proxy
     /// that writes it, such as the tenant's Ingress); else the connection's peer address.
-    #[arg(long, env = "DOTMAC_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = instance::TRUST_FORWARDED_FOR, default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
     /// The tenant's SMTP server for invitation and reset e-mail: `smtps://user:pass@host:465`,

@@ -353,6 +353,12 @@ pub fn config_data(
     if let Some(url) = &config.instance_api_url {
         set(instance::MANAGEMENT_API_URL, url.clone());
     }
+    // With a domain, people reach the instance through its Ingress, which appends the
+    // client's address to X-Forwarded-For.
+    if spec.domain.is_some() {
+        set(instance::PUBLIC_URL, endpoint(tenant));
+        set(instance::TRUST_FORWARDED_FOR, "true".to_owned());
+    }
     if let Some(business) = &spec.business {
         let mut optional = |key: &str, value: Option<String>| {
             if let Some(v) = value {

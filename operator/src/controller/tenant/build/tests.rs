@@ -263,6 +263,17 @@ fn config_or_credentials_changes_roll_the_pods() {
         !data.contains_key("DOTMAC_TIME_ZONE"),
         "the instance's defaults otherwise"
     );
+    // With a domain, e-mailed links point at it and client addresses come from the Ingress.
+    let public = config_data(
+        &tenant(json!({"domain": "acme.isp.example"})),
+        &config(),
+        &Inputs::default(),
+    );
+    assert_eq!(public["DOTMAC_PUBLIC_URL"], "https://acme.isp.example");
+    assert_eq!(public["DOTMAC_TRUST_FORWARDED_FOR"], "true");
+    assert!(
+        !data.contains_key("DOTMAC_PUBLIC_URL") && !data.contains_key("DOTMAC_TRUST_FORWARDED_FOR")
+    );
     // A feature a license grants beyond the plan is metered against its plugin.
     let licensed = Inputs {
         licensed: BTreeMap::from([
