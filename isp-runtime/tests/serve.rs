@@ -1,6 +1,7 @@
 //! The `dotmac-isp` binary as a user runs it: `serve` on embedded SQLite answers its probes,
 //! logs JSON when its output is not a terminal, exports request spans over OTLP when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and stops cleanly on SIGTERM.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, stops cleanly on SIGTERM, and lets in the first admin
+//! invited from the command line.
 
 #![allow(
     clippy::unwrap_used,
@@ -140,4 +141,77 @@ async fn exports_request_spans_and_metrics_over_otlp() {
         "metrics received: {:?}",
         receiver.metric_names()
     );
+}
+
+/// The first tenant admin, as an operator of a fresh instance makes one: `admin invite` prints
+/// a link, the link sets a password, the admin signs in and must enrol a second factor before
+/// anything else; the link does not work twice.
+#[tokio::test]
+async fn the_first_admin_is_invited_from_the_command_line_and_signs_in() {
+    dotmac_telemetry::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("isp.db").display());
+    let invite = Command::new(env!("CARGO_BIN_EXE_dotmac-isp"))
+        .args([
+            "admin",
+            "invite",
+            "--email",
+            "Noc@Acme.example",
+            "--name",
+            "NOC",
+        ])
+        .args(["--public-url", "https://acme.example"])
+        .env("DATABASE_URL", &database)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        invite.status.success(),
+        "{}",
+        String::from_utf8_lossy(&invite.stderr)
+    );
+    let link = String::from_utf8(invite.stdout).unwrap();
+    let token = link
+        .trim()
+        .strip_prefix("https://acme.example/staff/accept-invitation#token=")
+        .unwrap_or_else(|| panic!("an invitation link: {link}"));
+    assert!(
+        !String::from_utf8_lossy(&invite.stderr).contains(token),
+        "the link is printed once, on stdout"
+    );
+
+    let (mut child, base, _logs) = start(&dir, None).await;
+    let http = reqwest::Client::new();
+    let accept = serde_json::json!({"token": token, "new_password": "the night shift password"});
+    for expected in [204, 401] {
+        let status = http
+            .post(format!("{base}/api/v1/invitations/accept"))
+            .json(&accept)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), expected);
+    }
+    let signed: Value = http
+        .post(format!("{base}/api/v1/sign-in"))
+        .json(&serde_json::json!({"login": "noc@acme.example", "password": "the night shift password", "session": "bearer"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(signed["account"]["role"], "tenant_admin");
+    assert_eq!(signed["account"]["must_enrol_second_factor"], true);
+    let session = signed["token"].as_str().unwrap();
+    let customers = http
+        .get(format!("{base}/api/v1/customers"))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customers.status().as_u16(), 403, "enrolment comes first");
+    terminate(&mut child).await;
 }
