@@ -41,6 +41,10 @@ pub const PUBLIC_URL: &str = "DOTMAC_PUBLIC_URL";
 /// Whether the client's address is the last `X-Forwarded-For` hop (behind the tenant's
 /// Ingress).
 pub const TRUST_FORWARDED_FOR: &str = "DOTMAC_TRUST_FORWARDED_FOR";
+/// The SMTP server's URL with its credentials (from the Secret `spec.mail.smtpSecretRef`).
+pub const SMTP_URL: &str = "DOTMAC_SMTP_URL";
+/// The sender of the instance's e-mail.
+pub const MAIL_FROM: &str = "DOTMAC_MAIL_FROM";
 /// The instance's own token at the management API (from the credentials Secret).
 pub const MANAGEMENT_API_TOKEN: &str = "DOTMAC_MANAGEMENT_API_TOKEN";
 

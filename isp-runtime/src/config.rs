@@ -117,7 +117,7 @@ pub struct ServeConfig {
     /// The tenant's SMTP server for invitation and reset e-mail: `smtps://user:pass@host:465`,
     /// `smtp://host:587?tls=required`, or `smtp://127.0.0.1:25` for a local relay. No e-mail
     /// without it.
-    #[arg(long, env = "DOTMAC_SMTP_URL", hide_env_values = true)]
+    #[arg(long, env = instance::SMTP_URL, hide_env_values = true)]
     pub smtp_url: Option<String>,
 
     /// The sender of that e-mail (`Acme ISP <noreply@acme.example>`).

@@ -1,6 +1,6 @@
 //! The Tenant controller against devcluster: a Tenant becomes an isolated, running instance;
 //! edits follow; suspension, drift, deletion, restarts, leader failover and a missing reseller
-//! behave as an SRE expects.
+//! behave as an SRE expects, and a tenant's mail Secret is reported until it exists.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,7 +20,7 @@ use k8s_openapi::api::{
     apps::v1::Deployment,
     autoscaling::v2::HorizontalPodAutoscaler,
     coordination::v1::Lease,
-    core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, Service, ServiceAccount},
+    core::v1::{ConfigMap, LimitRange, Namespace, ResourceQuota, Secret, Service, ServiceAccount},
     networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
 };
@@ -603,6 +603,98 @@ async fn an_unknown_time_zone_holds_the_tenant_and_a_running_one_keeps_its_confi
         "Africa/Lagos",
         "the running instance keeps its last good zone"
     );
+}
+
+#[tokio::test]
+async fn a_missing_mail_secret_is_a_condition_and_its_arrival_rolls_the_pods() {
+    let (_cluster, client) = cluster().await;
+    let _controller = start(&client, config(&[]));
+    let tenants: Api<Tenant> = Api::all(client.clone());
+    let mail = json!({"mail": {"from": "Acme ISP <noreply@acme.example>", "smtpSecretRef": {"name": "smtp", "key": "url"}}});
+    tenants
+        .create(&PostParams::default(), &tenant("mailer", mail))
+        .await
+        .unwrap();
+    let condition = |t: &Tenant, type_: &str| {
+        t.status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_).cloned())
+    };
+    let waiting = eventually(30, "MailReady=False", || async {
+        tenants
+            .get_opt("mailer")
+            .await
+            .unwrap()
+            .filter(|t| condition(t, "MailReady").is_some_and(|c| c.status == "False"))
+    })
+    .await;
+    let mail_ready = condition(&waiting, "MailReady").unwrap();
+    assert_eq!(mail_ready.reason, "SmtpSecretMissing");
+    assert!(
+        mail_ready.message.contains("dotmac-tenant-mailer/smtp"),
+        "{}",
+        mail_ready.message
+    );
+    assert_eq!(
+        waiting.status.as_ref().unwrap().phase,
+        Some(TenantPhase::Provisioning)
+    );
+    assert_eq!(ready_condition(waiting).reason, "SmtpSecretMissing");
+
+    // Everything else is applied meanwhile, so the Secret can be made in the namespace.
+    let namespace = "dotmac-tenant-mailer";
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = eventually(30, "the Deployment", || async {
+        deployments.get_opt("isp-runtime").await.unwrap()
+    })
+    .await;
+    let pod = serde_json::to_value(&deployment.spec.template).unwrap();
+    let env = &pod["spec"]["containers"][0]["env"];
+    let smtp = env
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "DOTMAC_SMTP_URL")
+        .unwrap();
+    assert_eq!(
+        smtp["valueFrom"]["secretKeyRef"],
+        json!({"name": "smtp", "key": "url", "optional": true})
+    );
+    let hash_of = |d: &Deployment| {
+        d.spec
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap()["platform.dotmac.io/config-hash"]
+            .clone()
+    };
+    let before = hash_of(&deployment);
+    let configured = Api::<ConfigMap>::namespaced(client.clone(), namespace)
+        .get("isp-runtime")
+        .await
+        .unwrap();
+    assert_eq!(
+        configured.data.unwrap()["DOTMAC_MAIL_FROM"],
+        "Acme ISP <noreply@acme.example>"
+    );
+
+    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "smtp"}, "stringData": {"url": "smtps://noc:hunter2@mail.acme.example:465"}})).unwrap();
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let ready = phase_is(&tenants, "mailer", TenantPhase::Ready).await;
+    assert_eq!(
+        condition(&ready, "MailReady").unwrap().reason,
+        "SecretFound"
+    );
+    let after = hash_of(&deployments.get("isp-runtime").await.unwrap());
+    assert_ne!(before, after, "the pods roll to read the new Secret");
+    let status = serde_json::to_string(&ready.status).unwrap();
+    assert!(!status.contains("hunter2"), "no secret in the status");
 }
 
 fn object_counts(all: &[(String, usize)]) -> BTreeMap<String, usize> {

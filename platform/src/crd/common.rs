@@ -14,6 +14,10 @@ pub const TENANT_NAME_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 pub const HOSTNAME_PATTERN: &str =
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$";
 
+/// A Kubernetes object name (RFC 1123 subdomain): DNS labels joined by dots.
+pub const OBJECT_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
 /// An identifier of a catalog entry (plugin, feature, metric): lowercase words joined by `_` or `-`.
 pub const CATALOG_ID_PATTERN: &str = "^[a-z][a-z0-9]*([_-][a-z0-9]+)*$";
 

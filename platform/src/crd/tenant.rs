@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 pub use dotmac_contract::reporting::HealthState;
 
 use super::common::{
-    Conditions, DNS_LABEL_PATTERN, EMAIL_PATTERN, HOSTNAME_PATTERN, conditions_schema,
-    date_time_schema, string_set_schema,
+    Conditions, DNS_LABEL_PATTERN, EMAIL_PATTERN, HOSTNAME_PATTERN, OBJECT_NAME_PATTERN,
+    conditions_schema, date_time_schema, string_set_schema,
 };
 
 /// The longest tenant name: it becomes the namespace `dotmac-tenant-<name>` and the
@@ -120,6 +120,10 @@ pub struct TenantSpec {
     /// billing and dunning runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business: Option<Business>,
+
+    /// How the instance sends invitation and password-reset e-mail; none is sent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<Mail>,
 
     /// Explicit feature overrides by feature id: `true` grants a feature beyond the plan,
     /// `false` withdraws one the plan includes.
@@ -267,6 +271,31 @@ pub struct Business {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 23))]
     pub dunning_hour: Option<i32>,
+}
+
+/// The instance's outgoing e-mail.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Mail {
+    /// Sender of the e-mail, as a mailbox: `Acme ISP <noreply@acme-isp.net>`.
+    #[schemars(length(min = 3, max = 320), regex(pattern = "^[^\\r\\n]*@[^\\r\\n]*$"))]
+    pub from: String,
+    /// The Secret in the tenant's namespace (`dotmac-tenant-<name>`) and its key holding the
+    /// SMTP server's URL with its credentials: `smtps://user:password@host:465`, or
+    /// `smtp://host:587?tls=required`. Until it exists the Tenant reports `MailReady=False`.
+    pub smtp_secret_ref: SecretKeyRef,
+}
+
+/// A key of a Secret in the tenant's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253), regex(pattern = OBJECT_NAME_PATTERN))]
+    pub name: String,
+    /// The key in its data.
+    #[schemars(length(min = 1, max = 253), regex(pattern = "^[-._a-zA-Z0-9]+$"))]
+    pub key: String,
 }
 
 impl TenantSpec {

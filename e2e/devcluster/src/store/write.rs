@@ -64,6 +64,9 @@ impl Store {
             // The API server defaults replicas on every write, not only on create.
             new["spec"]["replicas"] = json!(1);
         }
+        if rt.group.is_empty() && rt.plural == "secrets" {
+            merge_string_data(new)?;
+        }
         let mut warnings = Vec::new();
         if let Some(schema) = &rt.schema {
             let unknown = schema.unknown_fields(new);
@@ -375,4 +378,29 @@ fn bump_generation(old: &Value, new: &mut Value) {
             .unwrap_or(0);
         meta_mut(new).insert("generation".into(), Value::from(generation + 1));
     }
+}
+
+/// A Secret's `stringData` is write-only: the API server stores it base64-encoded in `data`
+/// (over a key of the same name) and drops it.
+fn merge_string_data(secret: &mut Value) -> Result<(), ApiError> {
+    let Some(strings) = secret.as_object_mut().and_then(|o| o.remove("stringData")) else {
+        return Ok(());
+    };
+    let Value::Object(strings) = strings else {
+        return Err(ApiError::bad_request("stringData must be a map of strings"));
+    };
+    if !secret.get("data").is_some_and(Value::is_object) {
+        secret["data"] = json!({});
+    }
+    for (key, value) in strings {
+        let Some(text) = value.as_str() else {
+            return Err(ApiError::bad_request(format!(
+                "stringData.{key} must be a string"
+            )));
+        };
+        let encoded = serde_json::to_value(k8s_openapi::ByteString(text.as_bytes().to_vec()))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        secret["data"][key] = encoded;
+    }
+    Ok(())
 }

@@ -29,7 +29,7 @@ use kube::{
     core::{DynamicObject, GroupVersionKind},
     discovery::{ApiResource, Discovery},
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// How many objects a list with `params` returns.
 async fn count<K>(api: &Api<K>, params: &ListParams) -> usize

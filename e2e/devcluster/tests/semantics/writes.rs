@@ -239,3 +239,40 @@ async fn status_and_scale_subresources() {
         .unwrap();
     assert_eq!(deployments.get("web").await.unwrap().spec.replicas, Some(5));
 }
+
+#[tokio::test]
+async fn a_secrets_string_data_is_stored_encoded_in_data() {
+    let (_cluster, client) = cluster_with_crds().await;
+    namespace(&client, "s").await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), "s");
+    let secret = serde_json::from_value(json!({"metadata": {"name": "smtp"},
+        "data": {"kept": "a2VwdA==", "url": "b2xk"}, "stringData": {"url": "smtps://u:p@h:465"}}))
+    .unwrap();
+    let created = secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    assert!(created.string_data.is_none(), "stringData is write-only");
+    let data = created.data.unwrap();
+    assert_eq!(
+        data["url"].0, b"smtps://u:p@h:465",
+        "stringData wins over data"
+    );
+    assert_eq!(data["kept"].0, b"kept");
+    let bad = serde_json::from_value::<Value>(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "bad"}, "stringData": {"n": 1}}))
+    .unwrap();
+    let raw: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "s",
+        &ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+    );
+    let (code, _, _, _) = api_error(
+        raw.create(
+            &PostParams::default(),
+            &serde_json::from_value(bad).unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(code, 400);
+}

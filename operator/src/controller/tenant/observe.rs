@@ -53,6 +53,8 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
         return Ok(Observation::Held(observed));
     }
     let licensed = catalog::licensed_plugins(licenses.iter().map(AsRef::as_ref), &name);
+    let (mail_hash, mail) = mail_secret(tenant, ctx).await?;
+    observed.mail = mail;
     let Some(data_plane) = &ctx.data_plane else {
         let credentials_hash = external_credentials_hash(tenant, ctx).await?;
         return Ok(Observation::Ready(
@@ -61,6 +63,7 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
                 credentials_hash,
                 credentials: None,
                 licensed,
+                mail_hash,
             },
         ));
     };
@@ -85,6 +88,7 @@ pub async fn observe(tenant: &Tenant, ctx: &Context) -> Result<Observation, Erro
                 credentials_hash: build::hash(&json!(data)),
                 credentials: Some(data),
                 licensed,
+                mail_hash,
             },
         ),
         Err(Blocked { part, error }) => Observation::Blocked(
@@ -103,6 +107,47 @@ async fn reseller_exists(ctx: &Context, name: &str) -> Result<bool, Error> {
         .await
         .map_err(kube_err("read the reseller"))?
         .is_some())
+}
+
+/// The hash of the SMTP URL `spec.mail.smtpSecretRef` names, and whether it is there: `None`
+/// without `spec.mail`, else found or what is missing. The tenant's namespace may not exist
+/// yet (a new tenant): then the Secret is missing too.
+async fn mail_secret(
+    tenant: &Tenant,
+    ctx: &Context,
+) -> Result<(String, Option<Result<(), String>>), Error> {
+    let Some(mail) = &tenant.spec.mail else {
+        return Ok((String::new(), None));
+    };
+    let namespace = names::namespace(&tenant.name_any());
+    let reference = &mail.smtp_secret_ref;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(ctx.client.clone(), &namespace);
+    let secret = secrets
+        .get_opt(&reference.name)
+        .await
+        .map_err(kube_err("read the SMTP Secret"))?;
+    let value = secret
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .and_then(|data| data.get(&reference.key));
+    Ok(match (secret.is_some(), value) {
+        (_, Some(value)) => (build::hash(&json!(value)), Some(Ok(()))),
+        (true, None) => (
+            String::new(),
+            Some(Err(format!(
+                "Secret {namespace}/{} has no key {:?} (spec.mail.smtpSecretRef)",
+                reference.name, reference.key
+            ))),
+        ),
+        (false, None) => (
+            String::new(),
+            Some(Err(format!(
+                "Secret {namespace}/{} named in spec.mail.smtpSecretRef does not exist",
+                reference.name
+            ))),
+        ),
+    })
 }
 
 /// Without a data plane the credentials Secret may be managed elsewhere; its contents still

@@ -35,6 +35,8 @@ pub struct Observed {
     pub data_plane: Option<DataPlaneState>,
     /// Features the tenant's licenses grant.
     pub licensed: Vec<String>,
+    /// With `spec.mail`: its SMTP Secret found, or what is missing.
+    pub mail: Option<Result<(), String>>,
 }
 
 /// Each data-plane part: in place (with what this reconcile had to create or restore), or
@@ -109,16 +111,27 @@ fn workload_ready(observed: &Observed) -> bool {
     observed.rollout_observed && observed.ready_replicas >= observed.wanted_replicas
 }
 
-/// The first failure: a step's, else a data-plane part's.
+/// The first failure: a step's, else a data-plane part's, else the mail Secret's.
 fn failure(observed: &Observed) -> Option<(String, String)> {
-    observed.failure.clone().or_else(|| {
-        observed.data_plane.as_ref().and_then(|d| {
-            [&d.secrets, &d.database, &d.cache]
-                .into_iter()
-                .find_map(|p| p.as_ref().err().cloned())
+    let mail = || match &observed.mail {
+        Some(Err(message)) => Some((SMTP_SECRET_MISSING.to_owned(), message.clone())),
+        _ => None,
+    };
+    observed
+        .failure
+        .clone()
+        .or_else(|| {
+            observed.data_plane.as_ref().and_then(|d| {
+                [&d.secrets, &d.database, &d.cache]
+                    .into_iter()
+                    .find_map(|p| p.as_ref().err().cloned())
+            })
         })
-    })
+        .or_else(mail)
 }
+
+/// The reason a tenant is not Ready while the SMTP Secret of `spec.mail` is missing.
+pub const SMTP_SECRET_MISSING: &str = "SmtpSecretMissing";
 
 /// Decides the phase from what was observed: a missing reseller blocks; a failure degrades a
 /// tenant that was Ready (and keeps a new one Provisioning); a ready workload is Ready or
@@ -225,8 +238,8 @@ fn summary_conditions(flag: &Flag<'_>, verdict: &Verdict) -> [Condition; 3] {
 /// it again.
 pub const REPAIRED: &str = "Repaired";
 
-/// NamespaceReady, WorkloadReady and, with the data plane on, DatabaseReady, CacheReady and
-/// SecretsReady.
+/// NamespaceReady, WorkloadReady, MailReady with `spec.mail` and, with the data plane on,
+/// DatabaseReady, CacheReady and SecretsReady.
 fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
     let mut conditions =
         if observed.applied {
@@ -264,6 +277,26 @@ fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
                 })
                 .collect()
         };
+    if let Some(mail) = &observed.mail {
+        conditions.push(match mail {
+            Ok(()) => condition(
+                flag.tenant,
+                "MailReady",
+                true,
+                "SecretFound",
+                "the SMTP Secret of spec.mail is in place".to_owned(),
+                flag.now,
+            ),
+            Err(message) => condition(
+                flag.tenant,
+                "MailReady",
+                false,
+                SMTP_SECRET_MISSING,
+                message.clone(),
+                flag.now,
+            ),
+        });
+    }
     let Some(parts) = &observed.data_plane else {
         return conditions;
     };

@@ -188,6 +188,9 @@ pub struct Inputs {
     pub credentials: Option<BTreeMap<String, String>>,
     /// Features licensed through plugins, each with its plugin.
     pub licensed: BTreeMap<String, String>,
+    /// Hash of the SMTP URL in `spec.mail.smtpSecretRef` (empty while it does not exist), so
+    /// the pods roll when it appears or changes.
+    pub mail_hash: String,
 }
 
 /// The replicas the Deployment should run: 0 when suspended, none when an autoscaler owns
@@ -359,6 +362,9 @@ pub fn config_data(
         set(instance::PUBLIC_URL, endpoint(tenant));
         set(instance::TRUST_FORWARDED_FOR, "true".to_owned());
     }
+    if let Some(mail) = &spec.mail {
+        set(instance::MAIL_FROM, mail.from.clone());
+    }
     if let Some(business) = &spec.business {
         let mut optional = |key: &str, value: Option<String>| {
             if let Some(v) = value {
@@ -401,7 +407,9 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
     // the pods.
     let mut settings = data.clone();
     settings.remove(instance::ENTITLEMENTS_KEY);
-    let config_hash = hash(&json!({"config": settings, "credentials": inputs.credentials_hash}));
+    let config_hash = hash(
+        &json!({"config": settings, "credentials": inputs.credentials_hash, "mail": inputs.mail_hash}),
+    );
     let mut out = vec![
         Desired::Namespace(Namespace {
             metadata: owned.meta(&owned.namespace, false),

@@ -127,6 +127,7 @@ fn credentials_become_the_secret_and_roll_the_pods() {
         credentials_hash: "h1".into(),
         credentials: Some(data),
         licensed: BTreeMap::new(),
+        mail_hash: String::new(),
     };
     let objects = desired(&tenant(json!({})), &config(), &inputs);
     let secret = &manifest(&objects, Kind::Secret);

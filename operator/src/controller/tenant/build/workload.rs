@@ -11,9 +11,10 @@ use k8s_openapi::{
         apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment},
         core::v1::{
             Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-            EmptyDirVolumeSource, EnvFromSource, EnvVar, HTTPGetAction, KeyToPath,
+            EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath,
             PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-            SeccompProfile, SecretEnvSource, SecurityContext, Volume, VolumeMount,
+            SeccompProfile, SecretEnvSource, SecretKeySelector, SecurityContext, Volume,
+            VolumeMount,
         },
     },
     apimachinery::pkg::{
@@ -80,6 +81,31 @@ pub(super) fn deployment(
     }
 }
 
+/// The listen address, and the SMTP URL from the Secret `spec.mail` names (optional, so the
+/// instance starts without it and the Tenant's `MailReady` says what is missing).
+fn env(owned: &Owned<'_>) -> Vec<EnvVar> {
+    let mut env = vec![EnvVar {
+        name: instance::LISTEN.into(),
+        value: Some(format!("0.0.0.0:{ISP_PORT}")),
+        ..EnvVar::default()
+    }];
+    if let Some(mail) = &owned.tenant.spec.mail {
+        env.push(EnvVar {
+            name: instance::SMTP_URL.into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: mail.smtp_secret_ref.name.clone(),
+                    key: mail.smtp_secret_ref.key.clone(),
+                    optional: Some(true),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+    }
+    env
+}
+
 fn container(owned: &Owned<'_>, config: &ControllerConfig, size: &SizeProfile) -> Container {
     let version = owned
         .tenant
@@ -103,11 +129,7 @@ fn container(owned: &Owned<'_>, config: &ControllerConfig, size: &SizeProfile) -
             protocol: Some("TCP".into()),
             ..ContainerPort::default()
         }]),
-        env: Some(vec![EnvVar {
-            name: instance::LISTEN.into(),
-            value: Some(format!("0.0.0.0:{ISP_PORT}")),
-            ..EnvVar::default()
-        }]),
+        env: Some(env(owned)),
         env_from: Some(vec![
             EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource {
