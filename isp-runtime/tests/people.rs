@@ -503,9 +503,26 @@ async fn a_hundred_wrong_passwords_lock_until_the_window_passes_or_an_admin_unlo
         sign_in(&app, right.clone(), "192.0.2.7").await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let (status, body) = sign_in(&app, right, "192.0.2.8").await;
+    let (status, body) = sign_in(&app, right.clone(), "192.0.2.8").await;
     assert_eq!(status, StatusCode::OK);
     secrets.add(body["token"].as_str().unwrap());
+    // An admin lifts the address's lock (an office behind one address, say).
+    let bad = json!({"address": "not an address"});
+    let (status, body) = app.call(Method::POST, "/lockouts/lift", Some(bad)).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("address"))
+    );
+    let lift = json!({"address": "192.0.2.7"});
+    app.post("/lockouts/lift", lift, StatusCode::NO_CONTENT)
+        .await;
+    let (status, body) = sign_in(&app, right, "192.0.2.7").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    secrets.add(body["token"].as_str().unwrap());
+    let lifted = app
+        .get("/audit-log?action=sign_in.unlocked&entity=address")
+        .await;
+    assert_eq!(lifted["items"][0]["entity_id"], "192.0.2.7");
     secrets.assert_nowhere(&app, &logs).await;
 }
 

@@ -259,6 +259,36 @@ pub async fn unlock(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Resul
     Ok(())
 }
 
+/// Lifts the lockout of a source address (an office behind one address, say). `address` must
+/// be an IP address, as the lockout counts them.
+pub async fn unlock_address(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    address: &str,
+) -> Result<(), Error> {
+    let address: std::net::IpAddr = address
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid("address", "must be an IPv4 or IPv6 address"))?;
+    let subject = sign_in::address_subject(&address.to_string());
+    let now = Utc::now();
+    let was_locked = sign_in::locked_until(db, &subject, now).await?.is_some();
+    sign_in::reset(db, &subject, now).await?;
+    let detail = json!({ "address": address, "was_locked": was_locked });
+    let (source, name) = (actor.source.as_str(), actor.name.as_str());
+    audit::append(
+        db,
+        name,
+        Some(source),
+        "sign_in.unlocked",
+        "address",
+        &address.to_string(),
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Ends every session of an account.
 pub async fn end_sessions(
     db: &impl ConnectionTrait,

@@ -20,9 +20,9 @@ use super::{
     entity::{account, session},
     links, me, sessions, sign_in, two_factor,
     wire::{
-        AccountPatch, AccountQuery, AccountView, Code, EnrolmentView, InvitedView, LinkUse, MeView,
-        NewStaff, NewSubscriber, PasswordChange, Reauthenticate, RecoveryCodesView, ResetRequest,
-        SessionView, SignIn, SignedInView, WithCookies,
+        AccountPatch, AccountQuery, AccountView, AddressUnlock, Code, EnrolmentView, InvitedView,
+        LinkUse, MeView, NewStaff, NewSubscriber, PasswordChange, Reauthenticate,
+        RecoveryCodesView, ResetRequest, SessionView, SignIn, SignedInView, WithCookies,
     },
 };
 use crate::{
@@ -432,6 +432,17 @@ async fn unlock(
     Ok(NoContent)
 }
 
+async fn unlock_address(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Body(input): Body<AddressUnlock>,
+) -> Result<NoContent> {
+    let txn = dotmac_sql::begin_write(&state.db).await?;
+    accounts::unlock_address(&txn, &actor, &input.address).await?;
+    txn.commit().await?;
+    Ok(NoContent)
+}
+
 async fn end_sessions(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -594,6 +605,17 @@ pub fn routes() -> ApiRouter<AppState> {
             post_with(
                 unlock,
                 doc(PEOPLE, P::PeopleManage, "Lift an account's sign-in lockout"),
+            ),
+        )
+        .api_route(
+            "/lockouts/lift",
+            post_with(
+                unlock_address,
+                doc(
+                    PEOPLE,
+                    P::PeopleManage,
+                    "Lift a source address's sign-in lockout",
+                ),
             ),
         )
         .api_route(

@@ -280,6 +280,14 @@ pub struct NewSubscriber {
     pub email: Option<String>,
 }
 
+/// `POST /lockouts/lift`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressUnlock {
+    /// The IP address whose sign-in lockout to lift.
+    pub address: String,
+}
+
 /// `PATCH /accounts/{id}`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
