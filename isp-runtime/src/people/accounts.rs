@@ -18,7 +18,7 @@ use super::{
     sessions, sign_in,
     wire::{AccountPatch, AccountQuery, MailOutcome},
 };
-use crate::{api::Actor, audit, db::new_id, error::Error};
+use crate::{api::Actor, audit, db::new_id, error::Error, validate};
 
 /// An account and the invitation link made for it (for the e-mail, or the answer when no mail
 /// server is configured).
@@ -27,21 +27,6 @@ pub struct Invited {
     pub account: account::Model,
     /// The link.
     pub link: links::Made,
-}
-
-/// Checks the shape of an e-mail address and returns it lower-cased.
-pub fn email(field: &str, text: &str) -> Result<String, Error> {
-    let text = text.trim().to_lowercase();
-    let valid = text.len() <= 254
-        && text.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !text.contains(char::is_whitespace);
-    if valid {
-        Ok(text)
-    } else {
-        Err(Error::invalid(field, "must be an e-mail address"))
-    }
 }
 
 /// Invites a member of staff.
@@ -59,8 +44,8 @@ pub async fn invite_staff(
             "staff take a staff role; subscribers are invited from their customer",
         ));
     }
-    let email_address = email("email", email_address)?;
-    let display_name = name(display_name)?;
+    let email_address = validate::email("email", email_address)?;
+    let display_name = validate::text("display_name", display_name, 200)?;
     let account = insert(
         db,
         AccountKind::Staff,
@@ -96,7 +81,7 @@ pub async fn invite_subscriber(
             "this customer already has a portal account",
         ));
     }
-    let email_address = email("email", email_address.unwrap_or(&customer.email))?;
+    let email_address = validate::email("email", email_address.unwrap_or(&customer.email))?;
     let portal_id = free_portal_id(db).await?;
     let account = insert(
         db,
@@ -179,7 +164,7 @@ pub async fn update(
     let before = (account.role, account.status);
     let mut active = account.clone().into_active_model();
     if let Some(display_name) = &patch.display_name {
-        active.display_name = Set(name(display_name)?);
+        active.display_name = Set(validate::text("display_name", display_name, 200)?);
     }
     if let Some(role) = patch.role {
         if account.kind == AccountKind::Subscriber || !role.is_staff() {
@@ -359,14 +344,6 @@ async fn active_admins(db: &impl ConnectionTrait) -> Result<u64, Error> {
         .filter(account::Column::Status.eq(AccountStatus::Active))
         .count(db)
         .await?)
-}
-
-fn name(text: &str) -> Result<String, Error> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 200 {
-        return Err(Error::invalid("display_name", "must be 1–200 characters"));
-    }
-    Ok(text.to_owned())
 }
 
 async fn insert(

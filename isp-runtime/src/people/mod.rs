@@ -125,7 +125,7 @@ pub enum LinkPurpose {
 /// The sign-in name as stored and compared: trimmed and lower-cased (portal ids upper-cased).
 pub fn normalize_login(login: &str) -> String {
     let trimmed = login.trim();
-    if dotmac_identity::portal_id::is_portal_id(&trimmed.to_uppercase()) && !trimmed.contains('@') {
+    if dotmac_identity::portal_id::is_portal_id(&trimmed.to_uppercase()) {
         trimmed.to_uppercase()
     } else {
         trimmed.to_lowercase()

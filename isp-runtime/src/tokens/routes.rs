@@ -88,12 +88,9 @@ async fn create(
     Extension(actor): Extension<Actor>,
     Body(input): Body<NewToken>,
 ) -> Result<Created<MadeToken>> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("name", "must be 1–100 characters"));
-    }
+    let name = crate::validate::text("name", &input.name, 100)?;
     let txn = dotmac_sql::begin_write(&state.db).await?;
-    let (row, token) = super::create(&txn, &state.settings.tenant, name, input.role)
+    let (row, token) = super::create(&txn, &state.settings.tenant, &name, input.role)
         .await
         .map_err(|e| match e {
             super::CreateError::NotStaff => Error::invalid("role", e.to_string()),
