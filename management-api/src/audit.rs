@@ -18,7 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AppState, Caller, db_error, page_limit, tokens::Principal};
+use crate::{AppState, Caller, db_error, page_limit, refuse_tenant_token, tokens::Principal};
 use dotmac_platform::crd::Tenant;
 
 /// What a change concerns: a tenant, and the reseller it belongs to.
@@ -123,17 +123,10 @@ async fn list(
     Params(query): Params<AuditQuery>,
 ) -> Result<dotmac_web::page::Paged<AuditView>, Problem> {
     let limit = page_limit(query.limit)?;
+    refuse_tenant_token(&principal)?;
     let mut select = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id);
-    match &principal {
-        Principal::Admin => {}
-        Principal::Reseller(reseller) => {
-            select = select.filter(audit_entry::Column::Reseller.eq(reseller));
-        }
-        Principal::Tenant(_) => {
-            return Err(Problem::forbidden(
-                "a tenant token may only report telemetry and usage",
-            ));
-        }
+    if let Principal::Reseller(reseller) = &principal {
+        select = select.filter(audit_entry::Column::Reseller.eq(reseller));
     }
     if let Some(tenant) = &query.tenant {
         select = select.filter(audit_entry::Column::Tenant.eq(tenant));
@@ -144,16 +137,13 @@ async fn list(
     if let Some(cursor) = query.cursor {
         select = select.filter(audit_entry::Column::Id.gt(cursor));
     }
-    let mut rows = select
+    let rows = select
         .limit(limit + 1)
         .all(&state.db)
         .await
         .map_err(db_error)?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next = more.then(|| rows.last().map(|r| r.id)).flatten();
     let items = rows.into_iter().map(AuditView::from).collect();
-    Ok(Page::with_next(items, next).respond(&uri))
+    Ok(Page::new(items, limit, |entry| entry.id).respond(&uri))
 }
 
 /// `GET /audit-log`.

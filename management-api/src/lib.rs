@@ -440,6 +440,17 @@ pub fn dns_label(name: &str, max: usize) -> bool {
         && !name.ends_with('-')
 }
 
+/// A 403 for a tenant's own token, which may only report telemetry and usage: everything but
+/// the ingest and entitlements routes refuses it.
+pub fn refuse_tenant_token(principal: &Principal) -> Result<(), Problem> {
+    match principal {
+        Principal::Tenant(_) => Err(Problem::forbidden(
+            "a tenant token may only report telemetry and usage",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Whether `principal` may see `tenant`: admins all, resellers their own, a tenant itself.
 pub fn can_see(principal: &Principal, tenant: &Tenant) -> bool {
     match principal {

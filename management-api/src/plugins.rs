@@ -98,11 +98,7 @@ async fn subscribe(
     Extension(principal): Extension<Principal>,
     Body(input): Body<NewSubscription>,
 ) -> Result<Created<LicenseView>, Problem> {
-    if let Principal::Tenant(_) = principal {
-        return Err(Problem::forbidden(
-            "a tenant token may only report telemetry and usage",
-        ));
-    }
+    crate::refuse_tenant_token(&principal)?;
     let catalog = state.plugins.current();
     let plugin = catalog
         .find(&input.plugin)
@@ -177,11 +173,7 @@ async fn license(
     principal: &Principal,
     name: &str,
 ) -> Result<PluginLicense, Problem> {
-    if let Principal::Tenant(_) = principal {
-        return Err(Problem::forbidden(
-            "a tenant token may only report telemetry and usage",
-        ));
-    }
+    crate::refuse_tenant_token(principal)?;
     let missing = || Problem::not_found("no such license");
     if !super::dns_label(name, 253) {
         return Err(missing());

@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Caller, audit, can_see, kube_error, page_limit, path::TenantId, tokens::Principal,
+    AppState, Caller, audit, can_see, kube_error, page_limit, path::TenantId, refuse_tenant_token,
+    tokens::Principal,
 };
 use dotmac_platform::{
     catalog,
@@ -80,15 +81,6 @@ fn valid_name(name: &str) -> bool {
     super::dns_label(name, 40)
 }
 
-fn orchestrates(principal: &Principal) -> Result<(), Problem> {
-    match principal {
-        Principal::Tenant(_) => Err(Problem::forbidden(
-            "a tenant token may only report telemetry and usage",
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// A tenant `principal` may see, from the cache or (just made) the API server; 404 otherwise,
 /// also for another reseller's tenant.
 pub async fn visible(
@@ -119,7 +111,7 @@ async fn create(
     Extension(caller): Extension<Caller>,
     Body(input): Body<NewDeployment>,
 ) -> Result<Created<TenantView>, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     if !valid_name(&input.name) {
         return Err(Problem::invalid(
             "name",
@@ -285,7 +277,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<TenantQuery>,
 ) -> Result<Paged<TenantView, String>, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     let limit = page_limit(query.limit)?;
     let mut tenants: Vec<TenantView> = state
         .tenants()
@@ -326,7 +318,7 @@ async fn get_one(
     Extension(principal): Extension<Principal>,
     TenantId(name): TenantId,
 ) -> Result<Json<TenantView>, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     Ok(Json(TenantView::from(
         &visible(&state, &principal, &name).await?,
     )))
@@ -360,7 +352,7 @@ async fn patch(
     TenantId(name): TenantId,
     Body(DeploymentPatch(fields)): Body<DeploymentPatch>,
 ) -> Result<Json<TenantView>, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     if let Some(field) = fields.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
         return Err(Problem::invalid(
             field.clone(),
@@ -424,7 +416,7 @@ async fn scale(
     TenantId(name): TenantId,
     Body(input): Body<ScaleRequest>,
 ) -> Result<Accepted<TenantView>, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     if !(1..=20).contains(&input.replicas) {
         return Err(Problem::invalid("replicas", "must be 1 to 20"));
     }
@@ -477,7 +469,7 @@ async fn delete(
     Extension(caller): Extension<Caller>,
     TenantId(name): TenantId,
 ) -> Result<Acknowledged, Problem> {
-    orchestrates(&principal)?;
+    refuse_tenant_token(&principal)?;
     let tenant = visible(&state, &principal, &name).await?;
     Api::<Tenant>::all(state.client.clone())
         .delete(&name, &DeleteParams::default())

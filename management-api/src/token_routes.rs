@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::{
     AppState, Caller, audit, db_error,
     path::Name,
+    refuse_tenant_token,
     tokens::{self, Principal, Role, TokenError},
 };
 
@@ -84,20 +85,11 @@ fn manages(principal: &Principal, row: &api_token::Model) -> bool {
     }
 }
 
-fn no_tenant_tokens(principal: &Principal) -> Result<(), Problem> {
-    match principal {
-        Principal::Tenant(_) => Err(Problem::forbidden(
-            "a tenant token may only report telemetry and usage",
-        )),
-        _ => Ok(()),
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
-    no_tenant_tokens(&principal)?;
+    refuse_tenant_token(&principal)?;
     let rows = api_token::Entity::find()
         .order_by_asc(api_token::Column::Name)
         .all(&state.db)
@@ -117,7 +109,7 @@ async fn create(
     Extension(caller): Extension<Caller>,
     Body(input): Body<NewToken>,
 ) -> Result<Created<MadeToken>, Problem> {
-    no_tenant_tokens(&principal)?;
+    refuse_tenant_token(&principal)?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 || reserved(name) {
         return Err(Problem::invalid(
@@ -189,7 +181,7 @@ async fn get_one(
     Extension(principal): Extension<Principal>,
     Name(name): Name,
 ) -> Result<Json<TokenView>, Problem> {
-    no_tenant_tokens(&principal)?;
+    refuse_tenant_token(&principal)?;
     find(&state, &principal, &name)
         .await
         .map(|row| Json(row.into()))
@@ -201,7 +193,7 @@ async fn revoke(
     Extension(caller): Extension<Caller>,
     Name(name): Name,
 ) -> Result<NoContent, Problem> {
-    no_tenant_tokens(&principal)?;
+    refuse_tenant_token(&principal)?;
     let row = find(&state, &principal, &name).await?;
     if reserved(&row.name) {
         return Err(Problem::conflict(
