@@ -90,6 +90,20 @@ where
     }
 }
 
+/// The pod template's config hash, which changes when the pods must roll.
+fn config_hash(deployment: &Deployment) -> String {
+    deployment
+        .spec
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .as_ref()
+        .unwrap()["platform.dotmac.io/config-hash"]
+        .clone()
+}
+
 /// A Tenant's Ready condition.
 fn ready_condition(tenant: Tenant) -> Condition {
     tenant
@@ -218,17 +232,6 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
     phase_is(&tenants, "zeta", TenantPhase::Ready).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let before = deployments.get("isp-runtime").await.unwrap();
-    let hash = |d: &Deployment| {
-        d.spec
-            .template
-            .metadata
-            .as_ref()
-            .unwrap()
-            .annotations
-            .as_ref()
-            .unwrap()["platform.dotmac.io/config-hash"]
-            .clone()
-    };
 
     tenants.patch("zeta", &PatchParams::default(), &Patch::Merge(json!({"spec": {
         "plan": "premium", "size": "large", "version": "9.9.9", "domain": "portal.zeta.example",
@@ -246,7 +249,7 @@ async fn spec_changes_are_followed_and_optional_objects_come_and_go() {
                 .unwrap()["cpu"]
                 .0
                 == "4"
-            && hash(&d) != hash(&before)
+            && config_hash(&d) != config_hash(&before)
             && Api::<PodDisruptionBudget>::namespaced(client.clone(), ns)
                 .get_opt("isp-runtime")
                 .await
@@ -660,18 +663,7 @@ async fn a_missing_mail_secret_is_a_condition_and_its_arrival_rolls_the_pods() {
         smtp["valueFrom"]["secretKeyRef"],
         json!({"name": "smtp", "key": "url", "optional": true})
     );
-    let hash_of = |d: &Deployment| {
-        d.spec
-            .template
-            .metadata
-            .as_ref()
-            .unwrap()
-            .annotations
-            .as_ref()
-            .unwrap()["platform.dotmac.io/config-hash"]
-            .clone()
-    };
-    let before = hash_of(&deployment);
+    let before = config_hash(&deployment);
     let configured = Api::<ConfigMap>::namespaced(client.clone(), namespace)
         .get("isp-runtime")
         .await
@@ -691,7 +683,7 @@ async fn a_missing_mail_secret_is_a_condition_and_its_arrival_rolls_the_pods() {
         condition(&ready, "MailReady").unwrap().reason,
         "SecretFound"
     );
-    let after = hash_of(&deployments.get("isp-runtime").await.unwrap());
+    let after = config_hash(&deployments.get("isp-runtime").await.unwrap());
     assert_ne!(before, after, "the pods roll to read the new Secret");
     let status = serde_json::to_string(&ready.status).unwrap();
     assert!(!status.contains("hunter2"), "no secret in the status");
