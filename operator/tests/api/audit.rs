@@ -45,6 +45,46 @@ async fn tokens_over_the_api_and_who_did_what_to_which_tenant() {
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("name"))
     );
+    // Bad input names its field and makes nothing.
+    let (_, tokens_before) = h.call(Some(&admin), Method::GET, "/tokens", None).await;
+    for (body, field) in [
+        (json!({"name": "x", "role": "emperor"}), "role"),
+        (json!({"name": "x"}), "role"),
+        (json!({"name": "x", "role": "reseller"}), "role"),
+        (json!({"name": 5, "role": "admin"}), "name"),
+        (
+            json!({"name": "x", "role": "admin", "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let (status, problem) = h
+            .call(Some(&admin), Method::POST, "/tokens", Some(body))
+            .await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{problem}"
+        );
+    }
+    let (_, tokens_after) = h.call(Some(&admin), Method::GET, "/tokens", None).await;
+    assert_eq!(tokens_before, tokens_after, "bad input made no token");
+    let (status, problem) = h
+        .call(Some(&admin), Method::GET, "/audit-log?limit=0", None)
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let (status, _) = h
+        .call(Some(&admin), Method::GET, "/audit-log?colour=red", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.call(Some(&admin), Method::DELETE, "/tokens/nobody", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 
     // A reseller makes tokens for itself only and sees only its own.
     let (status, own) = h
