@@ -1,13 +1,16 @@
 //! How DotMac signs people in, the same on the management API and in every ISP instance:
 //! [`password`] hashes (argon2id) and the password [`policy`], [`totp`] two-factor codes,
-//! single-use [`recovery`] codes, subscriber [`portal_id`]s and the [`lockout`] rule. Pure
-//! functions over values: each API keeps its own accounts, sessions and audit log.
+//! single-use [`recovery`] codes, subscriber [`portal_id`]s and the [`lockout`] rule, as pure
+//! functions over values; and their [`store`] over the sessions, recovery codes, failures and
+//! links tables both databases share. Each API keeps its own accounts and audit log.
 
+pub mod email;
 pub mod lockout;
 pub mod password;
 pub mod policy;
 pub mod portal_id;
 pub mod recovery;
+pub mod store;
 pub mod totp;
 
 /// `n` random bytes.

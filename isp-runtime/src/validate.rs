@@ -26,25 +26,11 @@ pub fn optional_text(
     value.map(|v| text(field, v, max)).transpose()
 }
 
-/// An e-mail address, lowercased: one `@`, a dot in the domain, no spaces.
+/// An e-mail address, lowercased ([`dotmac_identity::email`]).
 pub fn email(field: &str, value: &str) -> Result<String, Error> {
-    let value = text(field, value, 254)?.to_lowercase();
-    let valid = match value.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !value.chars().any(char::is_whitespace)
-        }
-        None => false,
-    };
-    if valid {
-        Ok(value)
-    } else {
-        Err(Error::invalid(field, "is not an e-mail address"))
-    }
+    text(field, value, 254)?;
+    dotmac_identity::email::normalize(value)
+        .ok_or_else(|| Error::invalid(field, "is not an e-mail address"))
 }
 
 /// An ISO 3166-1 alpha-2 country code (`US`).

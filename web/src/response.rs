@@ -106,6 +106,37 @@ impl<T: Serialize> IntoResponse for Recorded<T> {
     }
 }
 
+/// A JSON answer that also sets (or clears) cookies.
+pub struct WithCookies<T>(pub Vec<axum::http::HeaderValue>, pub Json<T>);
+
+impl<T: Serialize> IntoResponse for WithCookies<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.1.into_response();
+        for cookie in self.0 {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+impl<T: schemars::JsonSchema> aide::OperationOutput for WithCookies<T> {
+    type Inner = T;
+
+    fn operation_response(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Option<aide::openapi::Response> {
+        Json::<T>::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        Json::<T>::inferred_responses(ctx, operation)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ async fn resolve(
     let now = chrono::Utc::now();
     let (token, kind) = match dotmac_web::bearer::token(headers) {
         Some(token) => (token, SessionKind::Bearer),
-        None => match sessions::cookie(headers, sessions::COOKIE) {
+        None => match sessions::COOKIES.session_token(headers) {
             Some(token) => (token, SessionKind::Cookie),
             None => {
                 return Err(challenge(Problem::unauthorized(
@@ -230,8 +230,8 @@ async fn resolve(
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if kind == SessionKind::Cookie
         && !safe
-        && !sessions::csrf_matches(
-            &live,
+        && !dotmac_identity::store::sessions::csrf_matches(
+            live.csrf_hash.as_deref(),
             headers
                 .get(sessions::CSRF_HEADER)
                 .and_then(|v| v.to_str().ok()),
@@ -243,7 +243,7 @@ async fn resolve(
             "CSRF token missing or wrong",
             format!(
                 "a write with the session cookie must send the {} cookie's value in the {} header",
-                sessions::CSRF_COOKIE,
+                sessions::COOKIES.csrf,
                 sessions::CSRF_HEADER
             ),
         )

@@ -19,6 +19,7 @@ use super::{
     wire::{AccountPatch, AccountQuery, MailOutcome},
 };
 use crate::{api::Actor, audit, db::new_id, error::Error, validate};
+use dotmac_identity::store::lockouts;
 
 /// An account and the invitation link made for it (for the e-mail, or the answer when no mail
 /// server is configured).
@@ -236,8 +237,7 @@ pub async fn unlock(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Resul
     }
     let mut was_locked = false;
     for subject in &subjects {
-        was_locked |= sign_in::locked_until(db, subject, now).await?.is_some();
-        sign_in::reset(db, subject, now).await?;
+        was_locked |= lockouts::lift(db, subject, now).await?;
     }
     let detail = json!({ "was_locked": was_locked });
     audit::by(db, actor, "sign_in.unlocked", "account", id, detail).await?;
@@ -255,10 +255,8 @@ pub async fn unlock_address(
         .trim()
         .parse()
         .map_err(|_| Error::invalid("address", "must be an IPv4 or IPv6 address"))?;
-    let subject = sign_in::address_subject(&address.to_string());
-    let now = Utc::now();
-    let was_locked = sign_in::locked_until(db, &subject, now).await?.is_some();
-    sign_in::reset(db, &subject, now).await?;
+    let subject = lockouts::address_subject(&address.to_string());
+    let was_locked = lockouts::lift(db, &subject, Utc::now()).await?;
     let detail = json!({ "address": address, "was_locked": was_locked });
     let (source, name) = (actor.source.as_str(), actor.name.as_str());
     audit::append(

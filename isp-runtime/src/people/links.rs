@@ -2,11 +2,8 @@
 //! of access logs and `Referer`), stored as its SHA-256, usable once and only until it expires.
 //! Using one sets the account's password, activates an invited account and ends its sessions.
 
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, sea_query::Expr,
-};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel};
 use serde_json::json;
 
 use super::{
@@ -14,23 +11,14 @@ use super::{
     entity::{account, account_link},
     sessions,
 };
-use crate::{audit, db::new_id, error::Error};
-use dotmac_web::bearer::digest;
+use crate::{audit, error::Error};
+use dotmac_identity::store::links as store;
 
-impl LinkPurpose {
-    /// How long a link lasts.
-    pub fn lifetime(self) -> Duration {
-        match self {
-            Self::Invitation => Duration::days(7),
-            Self::PasswordReset => Duration::hours(1),
-        }
-    }
-
-    fn page(self) -> &'static str {
-        match self {
-            Self::Invitation => "accept-invitation",
-            Self::PasswordReset => "reset-password",
-        }
+/// The portal page a link opens.
+fn page(purpose: LinkPurpose) -> &'static str {
+    match purpose {
+        LinkPurpose::Invitation => "accept-invitation",
+        LinkPurpose::PasswordReset => "reset-password",
     }
 }
 
@@ -49,38 +37,24 @@ pub async fn make(
     account: &account::Model,
     purpose: LinkPurpose,
 ) -> Result<Made, Error> {
-    let now = Utc::now();
-    account_link::Entity::update_many()
-        .col_expr(account_link::Column::UsedAt, Expr::value(now))
-        .filter(account_link::Column::AccountId.eq(account.id))
-        .filter(account_link::Column::Purpose.eq(purpose))
-        .filter(account_link::Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
-    let token = dotmac_web::bearer::generate("dml_").map_err(|e| Error::Internal(e.to_string()))?;
-    let expires_at = now + purpose.lifetime();
-    account_link::ActiveModel {
-        id: Set(new_id()),
-        account_id: Set(account.id),
-        purpose: Set(purpose),
-        token_hash: Set(digest(&token)),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    let made = store::make(db, account.id, purpose)
+        .await
+        .map_err(|error| match error {
+            store::MakeError::Db(db) => Error::Db(db),
+            store::MakeError::Random(random) => Error::Internal(random.to_string()),
+        })?;
     let portal = match account.kind {
         AccountKind::Staff => "staff",
         AccountKind::Subscriber => "portal",
     };
     Ok(Made {
         url: format!(
-            "{}/{portal}/{}#token={token}",
+            "{}/{portal}/{}#token={}",
             public_url.trim_end_matches('/'),
-            purpose.page()
+            page(purpose),
+            made.token
         ),
-        expires_at,
+        expires_at: made.expires_at,
     })
 }
 
@@ -96,14 +70,7 @@ pub async fn find(
     token: &str,
     purpose: LinkPurpose,
 ) -> Result<(account_link::Model, account::Model), Error> {
-    let now = Utc::now();
-    let Some(link) = account_link::Entity::find()
-        .filter(account_link::Column::TokenHash.eq(digest(token)))
-        .filter(account_link::Column::Purpose.eq(purpose))
-        .one(db)
-        .await?
-        .filter(|link| link.used_at.is_none() && link.expires_at > now)
-    else {
+    let Some(link) = store::find(db, token, purpose).await? else {
         return Err(INVALID);
     };
     let account = account::Entity::find_by_id(link.account_id)
@@ -123,18 +90,10 @@ pub async fn redeem(
     password_hash: super::Sealed,
     source: &str,
 ) -> Result<account::Model, Error> {
-    let now = Utc::now();
-    // Striking the link off conditionally makes a link raced twice work once.
-    let struck = account_link::Entity::update_many()
-        .col_expr(account_link::Column::UsedAt, Expr::value(now))
-        .filter(account_link::Column::Id.eq(link.id))
-        .filter(account_link::Column::UsedAt.is_null())
-        .filter(account_link::Column::ExpiresAt.gt(now))
-        .exec(db)
-        .await?;
-    if struck.rows_affected != 1 {
+    if !store::strike(db, &link).await? {
         return Err(INVALID);
     }
+    let now = Utc::now();
     let mut active = account.into_active_model();
     active.password_hash = Set(Some(password_hash));
     active.password_changed_at = Set(Some(now));

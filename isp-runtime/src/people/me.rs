@@ -35,12 +35,7 @@ pub async fn reauthenticate(
     password: &str,
     field: &str,
 ) -> Result<(), Error> {
-    if super::password_matches(
-        password,
-        account.password_hash.as_ref().map(super::Sealed::reveal),
-    )
-    .await
-    {
+    if dotmac_identity::store::passwords::matches(password, account.password_hash.as_ref()).await {
         Ok(())
     } else {
         Err(Error::invalid(field, "is not the account's password"))

@@ -17,6 +17,10 @@ pub mod sign_in;
 pub mod two_factor;
 mod wire;
 
+pub use dotmac_identity::store::{
+    Sealed,
+    entity::{LinkPurpose, SessionKind},
+};
 pub use roles::{Permission, Role};
 pub use routes::routes;
 
@@ -74,54 +78,6 @@ pub enum AccountStatus {
     Disabled,
 }
 
-/// How a session is held.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    EnumIter,
-    DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-pub enum SessionKind {
-    /// A browser's HttpOnly cookie, with a CSRF token for writes.
-    #[sea_orm(string_value = "cookie")]
-    Cookie,
-    /// An `Authorization: Bearer` token for an API client.
-    #[sea_orm(string_value = "bearer")]
-    Bearer,
-}
-
-/// What a link is for.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    EnumIter,
-    DeriveActiveEnum,
-)]
-#[serde(rename_all = "snake_case")]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-pub enum LinkPurpose {
-    /// Sets the first password of an invited account.
-    #[sea_orm(string_value = "invitation")]
-    Invitation,
-    /// Sets a new password.
-    #[sea_orm(string_value = "password_reset")]
-    PasswordReset,
-}
-
 /// The sign-in name as stored and compared: trimmed and lower-cased (portal ids upper-cased).
 pub fn normalize_login(login: &str) -> String {
     let trimmed = login.trim();
@@ -132,54 +88,19 @@ pub fn normalize_login(login: &str) -> String {
     }
 }
 
-/// Checks `password` against the policy for an account known by `context`, then hashes it off
-/// the async threads (argon2 takes tens of milliseconds). `field` names it in a refusal.
+/// Checks `password` against the policy for an account known by `context`, then hashes it.
+/// `field` names it in a refusal.
 pub async fn new_password_hash(
     field: &str,
     password: &str,
     context: &[&str],
 ) -> Result<Sealed, crate::error::Error> {
     use crate::error::Error;
-    dotmac_identity::policy::check(password, context)
-        .map_err(|weakness| Error::invalid(field, weakness.to_string()))?;
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || dotmac_identity::password::hash(&password))
+    use dotmac_identity::store::passwords::{SetError, new_hash};
+    new_hash(password, context)
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map(Sealed)
-        .map_err(|e| Error::Internal(e.to_string()))
-}
-
-/// Whether `password` matches `phc`, checked off the async threads; with no hash, the same
-/// work is spent on nothing and the answer is `false`.
-pub async fn password_matches(password: &str, phc: Option<&str>) -> bool {
-    let password = password.to_owned();
-    let phc = phc.map(str::to_owned);
-    tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => dotmac_identity::password::verify(&password, &phc),
-        None => {
-            dotmac_identity::password::verify_nothing(&password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A stored secret (a password hash, a TOTP secret): its `Debug` shows nothing of it, so an
-/// account logged by mistake leaks nothing.
-#[derive(Clone, PartialEq, Eq, sea_orm::DeriveValueType)]
-pub struct Sealed(pub String);
-
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sealed(…)")
-    }
-}
-
-impl Sealed {
-    /// The secret.
-    pub fn reveal(&self) -> &str {
-        &self.0
-    }
+        .map_err(|error| match error {
+            SetError::Weak(weakness) => Error::invalid(field, weakness.to_string()),
+            other => Error::Internal(other.to_string()),
+        })
 }

@@ -12,6 +12,7 @@ use axum::{
     http::{HeaderMap, header},
     response::NoContent,
 };
+use dotmac_web::response::WithCookies;
 use dotmac_web::{Acknowledged, Created};
 use serde_json::json;
 
@@ -22,7 +23,7 @@ use super::{
     wire::{
         AccountPatch, AccountQuery, AccountView, AddressUnlock, Code, EnrolmentView, InvitedView,
         LinkUse, MeView, NewStaff, NewSubscriber, PasswordChange, Reauthenticate,
-        RecoveryCodesView, ResetRequest, SessionView, SignIn, SignedInView, WithCookies,
+        RecoveryCodesView, ResetRequest, SessionView, SignIn, SignedInView,
     },
 };
 use crate::{
@@ -83,7 +84,7 @@ async fn sign_in(
     })?;
     txn.commit().await?;
     let cookies = match kind {
-        SessionKind::Cookie => sessions::set_cookies(&opened, secure(&state)),
+        SessionKind::Cookie => sessions::COOKIES.set(&opened, secure(&state)),
         SessionKind::Bearer => Vec::new(),
     };
     let current = Some(opened.session.id);
@@ -130,7 +131,7 @@ async fn sign_out(
     txn.commit().await?;
     state.forget_sessions(account).await?;
     Ok(WithCookies(
-        sessions::clear_cookies(),
+        sessions::COOKIES.clear(),
         Json(SignedOut { ended }),
     ))
 }

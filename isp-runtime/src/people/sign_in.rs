@@ -4,18 +4,12 @@
 //! Each outcome is audited; a failure that starts a lock audits the lock too.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use super::{
-    AccountStatus,
-    entity::{account, sign_in_failure, sign_in_reset},
-    normalize_login, two_factor,
-};
-use crate::{audit, db::new_id, error::Error};
+use super::{AccountStatus, entity::account, normalize_login, two_factor};
+use crate::{audit, error::Error};
+use dotmac_identity::store::{lockouts, passwords};
 
 /// What a person presents. Its `Debug` shows only the name and address.
 pub struct Attempt<'a> {
@@ -57,74 +51,27 @@ const WRONG: Error = Error::Unauthorized {
 
 /// The lockout subject of a sign-in name.
 pub fn account_subject(login: &str) -> String {
-    format!("account:{}", normalize_login(login))
-}
-
-/// The lockout subject of a source address.
-pub fn address_subject(source: &str) -> String {
-    format!("address:{source}")
-}
-
-/// Until when `subject` is locked at `now`, if it is.
-pub async fn locked_until(
-    db: &impl ConnectionTrait,
-    subject: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let failures: Vec<DateTime<Utc>> = sign_in_failure::Entity::find()
-        .filter(sign_in_failure::Column::Subject.eq(subject))
-        .filter(sign_in_failure::Column::At.gt(now - dotmac_identity::lockout::lookback()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.at)
-        .collect();
-    let since = sign_in_reset::Entity::find_by_id(subject.to_owned())
-        .one(db)
-        .await?
-        .map(|r| r.at);
-    Ok(dotmac_identity::lockout::locked_until(
-        &failures, since, now,
-    ))
-}
-
-/// Starts `subject`'s count afresh (a success, or an admin lifting its lock).
-pub async fn reset(
-    db: &impl ConnectionTrait,
-    subject: &str,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    sign_in_reset::Entity::insert(sign_in_reset::ActiveModel {
-        subject: Set(subject.to_owned()),
-        at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::column(sign_in_reset::Column::Subject)
-            .update_column(sign_in_reset::Column::At)
-            .to_owned(),
-    )
-    .exec(db)
-    .await
-    .map(|_| ())
+    lockouts::account_subject(&normalize_login(login))
 }
 
 /// Checks an attempt; on success the caller opens a session in the same transaction.
 pub async fn attempt(db: &impl ConnectionTrait, attempt: &Attempt<'_>) -> Result<SignedIn, Error> {
     let now = Utc::now();
     let login = normalize_login(attempt.login);
-    let subjects = [account_subject(&login), address_subject(attempt.source)];
+    let subjects = [
+        lockouts::account_subject(&login),
+        lockouts::address_subject(attempt.source),
+    ];
     for subject in &subjects {
-        if let Some(until) = locked_until(db, subject, now).await? {
+        if let Some(until) = lockouts::locked_until(db, subject, now).await? {
             return Err(Error::Locked {
                 retry_after: (until - now).num_seconds(),
             });
         }
     }
     let found = find(db, &login).await?;
-    let phc = found
-        .as_ref()
-        .and_then(|a| a.password_hash.as_ref().map(super::Sealed::reveal));
-    let password_ok = super::password_matches(attempt.password, phc).await;
+    let phc = found.as_ref().and_then(|a| a.password_hash.as_ref());
+    let password_ok = passwords::matches(attempt.password, phc).await;
     let account = match found {
         Some(account) if password_ok && account.status == AccountStatus::Active => account,
         other => {
@@ -190,7 +137,7 @@ pub async fn attempt(db: &impl ConnectionTrait, attempt: &Attempt<'_>) -> Result
     } else {
         false
     };
-    reset(db, &subjects[0], now).await?;
+    lockouts::reset(db, &subjects[0], now).await?;
     audit::append(
         db,
         &account.email,
@@ -242,14 +189,7 @@ async fn fail(
     )
     .await?;
     for subject in subjects {
-        sign_in_failure::ActiveModel {
-            id: Set(new_id()),
-            subject: Set(subject.clone()),
-            at: Set(now),
-        }
-        .insert(db)
-        .await?;
-        if let Some(until) = locked_until(db, subject, now).await? {
+        if let Some(until) = lockouts::fail(db, subject, now).await? {
             audit::append(
                 db,
                 login,

@@ -9,9 +9,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::entity::{account, recovery_code};
+use super::entity::account;
 use crate::{api::Actor, audit, error::Error};
-use dotmac_identity::{recovery, totp::Secret};
+use dotmac_identity::{
+    store::recovery_codes::{self, ReplaceError},
+    totp::Secret,
+};
 
 /// What a sign-in's second factor came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,18 +64,13 @@ pub async fn check(
         });
     }
     if let Some(code) = recovery_code {
-        let used = recovery_code::Entity::update_many()
-            .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
-            .filter(recovery_code::Column::AccountId.eq(account.id))
-            .filter(recovery_code::Column::CodeHash.eq(recovery::digest(code)))
-            .filter(recovery_code::Column::UsedAt.is_null())
-            .exec(db)
-            .await?;
-        return Ok(if used.rows_affected == 1 {
-            Checked::Passed("recovery_code")
-        } else {
-            Checked::Wrong
-        });
+        return Ok(
+            if recovery_codes::strike(db, account.id, code, now).await? {
+                Checked::Passed("recovery_code")
+            } else {
+                Checked::Wrong
+            },
+        );
     }
     Ok(Checked::Missing)
 }
@@ -145,19 +143,12 @@ pub async fn replace_recovery_codes(
     db: &impl ConnectionTrait,
     account_id: uuid::Uuid,
 ) -> Result<Vec<String>, Error> {
-    let codes = recovery::generate().map_err(|e| Error::Internal(e.to_string()))?;
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?;
-    recovery_code::Entity::insert_many(codes.iter().map(|code| recovery_code::ActiveModel {
-        account_id: Set(account_id),
-        code_hash: Set(recovery::digest(code)),
-        used_at: Set(None),
-    }))
-    .exec(db)
-    .await?;
-    Ok(codes)
+    recovery_codes::replace(db, account_id)
+        .await
+        .map_err(|error| match error {
+            ReplaceError::Db(db) => Error::Db(db),
+            ReplaceError::Random(random) => Error::Internal(random.to_string()),
+        })
 }
 
 /// Turns two-factor sign-in off, where the role does not require it.
@@ -178,10 +169,7 @@ pub async fn disable(
     active.totp_pending = Set(None);
     active.updated_at = Set(Utc::now());
     active.update(db).await?;
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::AccountId.eq(id))
-        .exec(db)
-        .await?;
+    recovery_codes::clear(db, id).await?;
     audit::by(db, actor, "two_factor.disabled", "account", id, json!({})).await?;
     Ok(())
 }

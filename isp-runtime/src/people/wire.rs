@@ -1,11 +1,5 @@
 //! What the sign-in, self-service and people API reads and writes.
 
-use aide::{generate::GenContext, openapi::Operation, operation::OperationOutput};
-use axum::{
-    Json,
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
-};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -167,37 +161,6 @@ pub struct SignedInView {
     /// the `dotmac_csrf` cookie).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
-}
-
-/// A JSON answer that also sets (or clears) cookies.
-pub struct WithCookies<T>(pub Vec<HeaderValue>, pub Json<T>);
-
-impl<T: Serialize> IntoResponse for WithCookies<T> {
-    fn into_response(self) -> Response {
-        let mut response = self.1.into_response();
-        for cookie in self.0 {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-        }
-        response
-    }
-}
-
-impl<T: schemars::JsonSchema> OperationOutput for WithCookies<T> {
-    type Inner = T;
-
-    fn operation_response(
-        ctx: &mut GenContext,
-        operation: &mut Operation,
-    ) -> Option<aide::openapi::Response> {
-        Json::<T>::operation_response(ctx, operation)
-    }
-
-    fn inferred_responses(
-        ctx: &mut GenContext,
-        operation: &mut Operation,
-    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
-        Json::<T>::inferred_responses(ctx, operation)
-    }
 }
 
 /// A password given to prove it is the account holder.
