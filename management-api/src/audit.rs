@@ -10,7 +10,7 @@ use axum::{
     extract::{OriginalUri, State},
 };
 use dotmac_metering::entity::audit_entry;
-use dotmac_web::{extract::Params, openapi::summary, page::Page, problem::Problem};
+use dotmac_web::{extract::Params, page::Page, problem::Problem};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -18,7 +18,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AppState, Caller, db_error, page_limit, refuse_tenant_token, tokens::Principal};
+use crate::access::{Callers, doc};
+use crate::{AppState, Caller, db_error, page_limit, tokens::Principal};
 use dotmac_platform::crd::Tenant;
 
 /// What a change concerns: a tenant, and the reseller it belongs to.
@@ -123,7 +124,6 @@ async fn list(
     Params(query): Params<AuditQuery>,
 ) -> Result<dotmac_web::page::Paged<AuditView>, Problem> {
     let limit = page_limit(query.limit)?;
-    refuse_tenant_token(&principal)?;
     let mut select = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id);
     if let Principal::Reseller(reseller) = &principal {
         select = select.filter(audit_entry::Column::Reseller.eq(reseller));
@@ -152,8 +152,9 @@ pub fn routes() -> ApiRouter<AppState> {
         "/audit-log",
         get_with(
             list,
-            summary(
+            doc(
                 "audit",
+                Callers::People,
                 "Who did what to which tenant (a reseller: its own tenants)",
             ),
         ),

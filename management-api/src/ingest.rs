@@ -10,9 +10,7 @@ use axum::{Extension, Json, extract::State};
 use dotmac_contract::reporting::{
     Alert, AlertRecorded, HealthReport, Ingested, MAX_BATCH, MetricsBatch, UsageBatch,
 };
-use dotmac_web::{
-    Acknowledged, Created, Recorded, extract::Body, openapi::summary, problem::Problem,
-};
+use dotmac_web::{Acknowledged, Created, Recorded, extract::Body, problem::Problem};
 use kube::{
     Api,
     api::{Patch, PatchParams},
@@ -20,7 +18,13 @@ use kube::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 
-use super::{AppState, db_error, tenants::visible, tokens::Principal};
+use super::{
+    AppState,
+    access::{Callers, doc},
+    db_error,
+    tenants::visible,
+    tokens::Principal,
+};
 use dotmac_metering::{UsageEvent, entity::health_check};
 use dotmac_platform::crd::Tenant;
 
@@ -247,25 +251,36 @@ pub fn routes() -> ApiRouter<AppState> {
             "/plugins/usage-events",
             post_with(
                 usage,
-                summary(TAG, "Report usage events (idempotent per key)"),
+                doc(
+                    TAG,
+                    Callers::Instances,
+                    "Report usage events (idempotent per key)",
+                ),
             ),
         )
         .api_route(
             "/monitoring/health-checks",
-            post_with(health, summary(TAG, "Report an instance's health")),
+            post_with(
+                health,
+                doc(TAG, Callers::Instances, "Report an instance's health"),
+            ),
         )
         .api_route(
             "/monitoring/alerts",
             post_with(
                 alert,
-                summary(
+                doc(
                     TAG,
+                    Callers::Instances,
                     "Report an alert (the same name within an hour counts up)",
                 ),
             ),
         )
         .api_route(
             "/monitoring/metrics",
-            post_with(metrics, summary(TAG, "Report metric samples")),
+            post_with(
+                metrics,
+                doc(TAG, Callers::Instances, "Report metric samples"),
+            ),
         )
 }

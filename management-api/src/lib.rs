@@ -3,10 +3,12 @@
 //! tokens with roles; errors are problem+json; the OpenAPI 3.1 document is at
 //! `/api/v1/openapi.json`.
 
+pub mod access;
 pub mod audit;
 pub mod ingest;
 pub mod openapi;
 pub mod path;
+pub mod people;
 pub mod plugins;
 pub mod resellers;
 pub mod tenants;
@@ -23,13 +25,13 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
-    middleware::{self, Next},
+    extract::State,
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
 };
 use dotmac_contract::reporting::HealthState;
-use dotmac_web::{bearer::challenge, problem::Problem};
+use dotmac_web::problem::Problem;
 use kube::{
     Api, Client,
     runtime::{WatchStreamExt, reflector, reflector::Store, watcher},
@@ -70,6 +72,11 @@ pub struct ApiConfig {
     /// writes it); else the connection's peer. It goes into the audit log.
     #[arg(long = "api-trust-forwarded-for", env = "DOTMAC_API_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
+
+    /// Whether clients reach the API over TLS (through a proxy that terminates it); session
+    /// cookies are then `Secure`.
+    #[arg(long = "api-secure-cookies", env = "DOTMAC_API_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
 
     /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
     /// bootstrap token at start.
@@ -113,16 +120,25 @@ pub struct AppState {
     pub token_cache: Arc<Mutex<HashMap<String, (tokens::Verified, Instant)>>>,
     /// Whether the last `X-Forwarded-For` hop is the client (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Who may call each route, read from the OpenAPI document.
+    pub access: Arc<access::Registry>,
+    /// Whether the API is served over TLS (by a proxy in front), so cookies are `Secure`.
+    pub secure_cookies: bool,
 }
 
-/// Who made a request, for the audit log: its token's name and its address.
+/// Who made a request, for the audit log: its token's name or the person's e-mail, and its
+/// address.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The token's name.
+    /// The token's name, or the signed-in person's e-mail.
     pub name: String,
     /// The client's address.
     pub source: String,
 }
+
+/// The client's address, for public routes too.
+#[derive(Debug, Clone)]
+pub struct Source(pub String);
 
 /// How long a verified token is trusted without asking the database again: also how long a
 /// revoked token may still work.
@@ -137,6 +153,9 @@ pub enum StartError {
     /// Redis could not be reached.
     #[error("Redis: {0}")]
     Redis(#[from] fred::error::Error),
+    /// An operation was registered without its callers.
+    #[error("route registry: {0}")]
+    Registry(String),
     /// The bootstrap token file could not be read.
     #[error("reading the bootstrap token file {path}: {source}")]
     Bootstrap {
@@ -174,8 +193,11 @@ pub async fn assemble(
         }
         None => None,
     };
+    let access = access::Registry::from_api(&openapi::build().1).map_err(StartError::Registry)?;
     let state = AppState {
         db,
+        access: Arc::new(access),
+        secure_cookies: config.secure_cookies,
         tenants: mirror(Api::<Tenant>::all(client.clone()), "tenant"),
         licenses: mirror(Api::<PluginLicense>::all(client.clone()), "license"),
         client,
@@ -201,6 +223,29 @@ impl AppState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(hash);
+    }
+
+    /// The token with digest `hash` as this replica verified it in the last
+    /// [`TOKEN_CACHE_TTL`].
+    pub fn cached_token(&self, hash: &str) -> Option<tokens::Verified> {
+        self.token_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(verified, _)| verified.clone())
+    }
+
+    /// Caches a verified token, dropping expired entries when the cache grows large.
+    pub fn remember_token(&self, hash: String, verified: tokens::Verified) {
+        let mut cache = self
+            .token_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() > 10_000 {
+            cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+        }
+        cache.insert(hash, (verified, Instant::now()));
     }
 
     /// Every tenant, once the cache holds a full list; 503 while it is still loading.
@@ -291,13 +336,16 @@ pub fn routes() -> aide::axum::ApiRouter<AppState> {
         .merge(plugins::routes())
         .merge(token_routes::routes())
         .merge(audit::routes())
+        .merge(people::routes())
 }
 
 /// The management API's router.
 pub fn router(state: AppState) -> Router {
     let (routes, api) = openapi::build();
-    let authenticated =
-        routes.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let authenticated = routes.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        access::authenticate,
+    ));
     Router::new()
         .nest(
             "/api/v1",
@@ -334,58 +382,6 @@ async fn ready(State(state): State<AppState>) -> Response {
     } else {
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     }
-}
-
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let Some(token) = dotmac_web::bearer::token(request.headers()) else {
-        return challenge(Problem::unauthorized(
-            "an Authorization: Bearer token is required",
-        ));
-    };
-    let hash = dotmac_web::bearer::digest(token);
-    let cached = state
-        .token_cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&hash)
-        .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
-        .map(|(verified, _)| verified.clone());
-    let verified = match cached {
-        Some(verified) => verified,
-        None => match tokens::verify(&state.db, token).await {
-            Ok(Some(verified)) => {
-                remember(&state, hash.clone(), verified.clone());
-                verified
-            }
-            Ok(None) => return challenge(Problem::unauthorized("the token is unknown or revoked")),
-            Err(error) => return db_error(error).into_response(),
-        },
-    };
-    if let Some((limiter, limit)) = &state.limiter
-        && let Some(retry_after) = limiter.check(&hash[..16], *limit).await
-    {
-        return dotmac_web::ratelimit::refusal(*limit, retry_after);
-    }
-    let source = dotmac_web::client::address(&request, state.trust_forwarded_for);
-    request.extensions_mut().insert(Caller {
-        name: verified.name,
-        source,
-    });
-    let principal = verified.principal;
-    request.extensions_mut().insert(principal);
-    next.run(request).await
-}
-
-/// Caches a verified token, dropping expired entries when the cache grows large.
-fn remember(state: &AppState, hash: String, verified: tokens::Verified) {
-    let mut cache = state
-        .token_cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if cache.len() > 10_000 {
-        cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
-    }
-    cache.insert(hash, (verified, Instant::now()));
 }
 
 /// A database failure as the caller sees it: logged here, no internals in the answer.
@@ -438,17 +434,6 @@ pub fn dns_label(name: &str, max: usize) -> bool {
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && !name.ends_with('-')
-}
-
-/// A 403 for a tenant's own token, which may only report telemetry and usage: everything but
-/// the ingest and entitlements routes refuses it.
-pub fn refuse_tenant_token(principal: &Principal) -> Result<(), Problem> {
-    match principal {
-        Principal::Tenant(_) => Err(Problem::forbidden(
-            "a tenant token may only report telemetry and usage",
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Whether `principal` may see `tenant`: admins all, resellers their own, a tenant itself.

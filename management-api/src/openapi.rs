@@ -1,6 +1,6 @@
 //! The management API's OpenAPI 3.1 document, generated as the routes are registered: each
 //! handler's extractors and answer types say what it reads and writes, and
-//! `dotmac_web::openapi::summary` gives its tag and summary.
+//! [`crate::access::doc`] gives its tag, summary and callers.
 
 use aide::openapi::OpenApi;
 use axum::Router;
@@ -14,7 +14,7 @@ pub fn build() -> (Router<AppState>, OpenApi) {
     let about = About {
         title: "DotMac management API",
         description: "The platform's API over its custom resources: tenants, plugin licenses and resellers, and what tenant instances report (usage, health, alerts, metrics).",
-        token: "An admin, reseller or tenant token from `dotmac-operator token create`",
+        token: "An admin, reseller or tenant token (`dotmac-operator token create`, `POST /tokens`), or a signed-in person's bearer session (`POST /sign-in`)",
     };
     dotmac_web::openapi::build(about, super::routes)
 }

@@ -9,7 +9,6 @@ use axum::{
 use dotmac_web::{
     Created,
     extract::{Body, Params},
-    openapi::summary,
     page::{Page, Paged},
     problem::Problem,
 };
@@ -19,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AppState, db_error, kube_error, page_limit, path::Name, tenants::TenantView, tokens::Principal,
 };
+use crate::access::{Callers, doc};
 use dotmac_metering::entity::commission;
 use dotmac_platform::{
     crd::{Reseller, ResellerSpec, ResellerStatus, common::Money},
@@ -266,19 +266,30 @@ pub fn routes() -> ApiRouter<AppState> {
             "/resellers",
             get_with(
                 list,
-                summary(TAG, "List resellers (a reseller sees itself)"),
+                doc(
+                    TAG,
+                    Callers::People,
+                    "List resellers (a reseller sees itself)",
+                ),
             )
-            .post_with(create, summary(TAG, "Create a Reseller (admin)")),
+            .post_with(
+                create,
+                doc(TAG, Callers::Admins, "Create a Reseller (admin)"),
+            ),
         )
         .api_route(
             "/resellers/{name}/tenants",
-            get_with(tenants, summary(TAG, "A reseller's tenants")),
+            get_with(tenants, doc(TAG, Callers::People, "A reseller's tenants")),
         )
         .api_route(
             "/resellers/{name}/commissions",
             get_with(
                 commissions,
-                summary(TAG, "A reseller's commission ledger, newest month first"),
+                doc(
+                    TAG,
+                    Callers::People,
+                    "A reseller's commission ledger, newest month first",
+                ),
             ),
         )
 }

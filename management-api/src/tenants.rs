@@ -10,7 +10,6 @@ use axum::{
     Extension, Json,
     extract::{OriginalUri, State},
 };
-use dotmac_web::openapi::summary;
 use dotmac_web::{
     Accepted, Acknowledged, Created,
     extract::{Body, Params},
@@ -29,9 +28,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Caller, audit, can_see, kube_error, page_limit, path::TenantId, refuse_tenant_token,
-    tokens::Principal,
+    AppState, Caller, audit, can_see, kube_error, page_limit, path::TenantId, tokens::Principal,
 };
+use crate::access::{Callers, doc};
 use dotmac_platform::{
     catalog,
     crd::{Reseller, Tenant, TenantSpec, TenantStatus},
@@ -111,7 +110,6 @@ async fn create(
     Extension(caller): Extension<Caller>,
     Body(input): Body<NewDeployment>,
 ) -> Result<Created<TenantView>, Problem> {
-    refuse_tenant_token(&principal)?;
     if !valid_name(&input.name) {
         return Err(Problem::invalid(
             "name",
@@ -277,7 +275,6 @@ async fn list(
     OriginalUri(uri): OriginalUri,
     Params(query): Params<TenantQuery>,
 ) -> Result<Paged<TenantView, String>, Problem> {
-    refuse_tenant_token(&principal)?;
     let limit = page_limit(query.limit)?;
     let mut tenants: Vec<TenantView> = state
         .tenants()
@@ -318,7 +315,6 @@ async fn get_one(
     Extension(principal): Extension<Principal>,
     TenantId(name): TenantId,
 ) -> Result<Json<TenantView>, Problem> {
-    refuse_tenant_token(&principal)?;
     Ok(Json(TenantView::from(
         &visible(&state, &principal, &name).await?,
     )))
@@ -352,7 +348,6 @@ async fn patch(
     TenantId(name): TenantId,
     Body(DeploymentPatch(fields)): Body<DeploymentPatch>,
 ) -> Result<Json<TenantView>, Problem> {
-    refuse_tenant_token(&principal)?;
     if let Some(field) = fields.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
         return Err(Problem::invalid(
             field.clone(),
@@ -416,7 +411,6 @@ async fn scale(
     TenantId(name): TenantId,
     Body(input): Body<ScaleRequest>,
 ) -> Result<Accepted<TenantView>, Problem> {
-    refuse_tenant_token(&principal)?;
     if !(1..=20).contains(&input.replicas) {
         return Err(Problem::invalid("replicas", "must be 1 to 20"));
     }
@@ -469,7 +463,6 @@ async fn delete(
     Extension(caller): Extension<Caller>,
     TenantId(name): TenantId,
 ) -> Result<Acknowledged, Problem> {
-    refuse_tenant_token(&principal)?;
     let tenant = visible(&state, &principal, &name).await?;
     Api::<Tenant>::all(state.client.clone())
         .delete(&name, &DeleteParams::default())
@@ -521,30 +514,40 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/tenant-orchestration/deployments",
-            post_with(create, summary(TAG, "Create a Tenant"))
-                .get_with(list, summary(TAG, "List tenants (from the cache)")),
+            post_with(create, doc(TAG, Callers::People, "Create a Tenant")).get_with(
+                list,
+                doc(TAG, Callers::People, "List tenants (from the cache)"),
+            ),
         )
         .api_route(
             "/tenant-orchestration/deployments/{tenant_id}",
-            get_with(get_one, summary(TAG, "Read a tenant"))
+            get_with(get_one, doc(TAG, Callers::People, "Read a tenant"))
                 .patch_with(
                     patch,
-                    summary(
+                    doc(
                         TAG,
+                        Callers::People,
                         "Change plan, size, version, domain, features, autoscaling",
                     ),
                 )
-                .delete_with(delete, summary(TAG, "Delete a tenant")),
+                .delete_with(delete, doc(TAG, Callers::People, "Delete a tenant")),
         )
         .api_route(
             "/tenant-orchestration/deployments/{tenant_id}/scale",
-            post_with(scale, summary(TAG, "Scale a tenant (recorded as an Event)")),
+            post_with(
+                scale,
+                doc(
+                    TAG,
+                    Callers::People,
+                    "Scale a tenant (recorded as an Event)",
+                ),
+            ),
         )
         .api_route(
             "/plugins/entitlements/{tenant_id}",
             get_with(
                 entitlements,
-                summary("plugins", "A tenant's features in force"),
+                doc("plugins", Callers::Anyone, "A tenant's features in force"),
             ),
         )
 }

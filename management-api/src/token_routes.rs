@@ -6,15 +6,15 @@
 use aide::axum::{ApiRouter, routing::get_with};
 use axum::{Extension, Json, extract::State, response::NoContent};
 use dotmac_metering::entity::api_token;
-use dotmac_web::{Created, extract::Body, openapi::summary, problem::Problem};
+use dotmac_web::{Created, extract::Body, problem::Problem};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::access::{Callers, doc};
 use crate::{
     AppState, Caller, audit, db_error,
     path::Name,
-    refuse_tenant_token,
     tokens::{self, Principal, Role, TokenError},
 };
 
@@ -89,7 +89,6 @@ async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
-    refuse_tenant_token(&principal)?;
     let rows = api_token::Entity::find()
         .order_by_asc(api_token::Column::Name)
         .all(&state.db)
@@ -109,7 +108,6 @@ async fn create(
     Extension(caller): Extension<Caller>,
     Body(input): Body<NewToken>,
 ) -> Result<Created<MadeToken>, Problem> {
-    refuse_tenant_token(&principal)?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 || reserved(name) {
         return Err(Problem::invalid(
@@ -181,7 +179,6 @@ async fn get_one(
     Extension(principal): Extension<Principal>,
     Name(name): Name,
 ) -> Result<Json<TokenView>, Problem> {
-    refuse_tenant_token(&principal)?;
     find(&state, &principal, &name)
         .await
         .map(|row| Json(row.into()))
@@ -193,7 +190,6 @@ async fn revoke(
     Extension(caller): Extension<Caller>,
     Name(name): Name,
 ) -> Result<NoContent, Problem> {
-    refuse_tenant_token(&principal)?;
     let row = find(&state, &principal, &name).await?;
     if reserved(&row.name) {
         return Err(Problem::conflict(
@@ -235,15 +231,22 @@ pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
         .api_route(
             "/tokens",
-            get_with(list, summary(TAG, "List the tokens the caller manages"))
-                .post_with(create, summary(TAG, "Make a token (shown once)")),
+            get_with(
+                list,
+                doc(TAG, Callers::People, "List the tokens the caller manages"),
+            )
+            .post_with(
+                create,
+                doc(TAG, Callers::People, "Make a token (shown once)"),
+            ),
         )
         .api_route(
             "/tokens/{name}",
-            get_with(get_one, summary(TAG, "Read a token")).delete_with(
+            get_with(get_one, doc(TAG, Callers::People, "Read a token")).delete_with(
                 revoke,
-                summary(
+                doc(
                     TAG,
+                    Callers::People,
                     "Revoke a token (at once on this replica, within 5 s on others)",
                 ),
             ),

@@ -1,5 +1,6 @@
 //! The platform database (PostgreSQL in production, SQLite embedded by default): API tokens,
-//! usage events with their monthly rollups, and health checks from tenant instances.
+//! usage events with their monthly rollups, health checks from tenant instances, the audit log,
+//! and the people who sign in to the management API with their sessions.
 
 pub mod commissions;
 pub mod entity;
@@ -48,6 +49,13 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
             "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
         ],
+    },
+    Migration {
+        version: 5,
+        name: "people",
+        script: include_str!("migrations/0005_people.sql"),
+        postgres: &[],
+        sqlite: &[],
     },
 ];
 

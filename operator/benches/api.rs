@@ -128,6 +128,7 @@ async fn main() {
         redis_url: None,
         rate_limit_per_minute: 1200,
         trust_forwarded_for: false,
+        secure_cookies: false,
     };
     let db = dotmac_metering::open(&dotmac_testkit::postgres_url(&name))
         .await

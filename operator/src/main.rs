@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use dotmac_management_api::{
-    ApiConfig, PlatformDatabase,
-    tokens::{self, Role},
+    ApiConfig, Caller, PlatformDatabase,
+    people::{UserRole, users},
+    tokens::{self, Principal, Role},
 };
 use dotmac_operator::config::ControllerConfig;
 use dotmac_platform::plugins::source::{CatalogConfig, PluginCatalog};
@@ -80,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// People who sign in to the management API.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Write one YAML file per CustomResourceDefinition into a folder (or print them all).
     Crdgen {
         /// Folder to write `<plural>.<group>.yaml` files into; prints a multi-document stream
@@ -122,6 +128,29 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Invite a platform admin or a reseller user; prints the invitation token once on stdout,
+    /// for `POST /api/v1/invitations/accept` with their password (valid for 7 days).
+    Invite {
+        /// The platform database.
+        #[command(flatten)]
+        database: PlatformDatabase,
+        /// Their e-mail, what they sign in with.
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// admin, or reseller (with --reseller).
+        #[arg(long, value_enum)]
+        role: UserRole,
+        /// The Reseller a reseller user speaks for.
+        #[arg(long)]
+        reseller: Option<String>,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = dotmac_telemetry::init("dotmac-operator").context("setting up telemetry")?;
@@ -160,6 +189,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Token { command } => block_on(token(command)),
+        Command::User { command } => block_on(user(command)),
     }
 }
 
@@ -213,6 +243,39 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             eprintln!("Token '{name}' revoked.");
         }
     }
+    Ok(())
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Invite {
+        database,
+        email,
+        name,
+        role,
+        reseller,
+    } = command;
+    let db = platform_database(&database).await?;
+    let caller = Caller {
+        name: "dotmac-operator user invite".into(),
+        source: "command line".into(),
+    };
+    let new = users::NewUser {
+        email: &email,
+        display_name: &name,
+        role,
+        reseller: reseller.as_deref(),
+    };
+    let (user, link) = users::invite(&db, &caller, &Principal::Admin, new)
+        .await
+        .map_err(|problem| match &problem.field {
+            Some(field) => anyhow::anyhow!("--{field}: {}", problem.detail),
+            None => anyhow::anyhow!("{}", problem.detail),
+        })?;
+    println!("{}", link.token);
+    eprintln!(
+        "Invited {} ({:?}). The invitation is shown only this once; it expires {}.",
+        user.email, user.role, link.expires_at
+    );
     Ok(())
 }
 

@@ -354,7 +354,7 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         (
             &instance,
             "/resellers/west/commissions",
-            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
         ),
         (
             &admin,

@@ -2,7 +2,8 @@
 //! PostgreSQL): the tenant lifecycle through the API with the controller running, token roles
 //! and reseller isolation, usage events counted once, health reports reaching the Tenant's
 //! status, tokens made and revoked over the API, who did what to which tenant in the audit
-//! log, and bad input answered with problem+json and nothing written.
+//! log, people signing in (passwords, TOTP, lockout, sessions) with a route matrix over every
+//! caller, and bad input answered with problem+json and nothing written.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,6 +16,7 @@ mod audit;
 mod common;
 mod document;
 mod licenses;
+mod people;
 mod plugins;
 mod readiness;
 mod reports;
