@@ -11,50 +11,15 @@
 
 mod common;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use common::{Backend, Options, TestApp, id};
 use dotmac_identity::totp::Secret;
 use dotmac_isp::people::{Permission, Role, entity};
+use dotmac_testkit::logs::Logs;
 use reqwest::{Method, StatusCode, header};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, Iterable};
 use serde_json::{Value, json};
-
-/// Everything the instance logs in this test process, at debug level.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> Self {
-        let logs = Self::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        logs
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// The secrets a test made, and the check that they stayed where they belong.
 #[derive(Default)]

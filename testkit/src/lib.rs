@@ -6,6 +6,7 @@
 //! them. A plain `cargo nextest run` skips the service tier (`.config/nextest.toml`);
 //! `scripts/test` starts the services and runs every tier.
 
+pub mod logs;
 pub mod openbao;
 pub mod smtp;
 

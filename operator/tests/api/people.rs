@@ -2,7 +2,7 @@
 //! for every caller; reseller users seeing only their own; admins signing in with a password
 //! and TOTP (enrolment forced, replay refused, recovery codes single-use), lockout and its
 //! lifting, cookie sessions with CSRF, sessions listed and revoked, and nothing secret shown
-//! again after it was made.
+//! again after it was made, nor logged.
 
 use super::*;
 use dotmac_identity::totp::{STEP_SECONDS, Secret};
@@ -362,6 +362,7 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
 
 #[tokio::test]
 async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
+    let logs = dotmac_testkit::logs::Logs::capture();
     let h = harness(true).await;
     let password = "violet engine copper 88";
     let (status, invited) = h
@@ -710,15 +711,23 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
         .call(Some(&second), Method::GET, "/me/sessions", None)
         .await;
     let shown = format!("{log}{users}{me}{sessions}");
-    for secret in [
+    let logged = logs.text();
+    assert!(
+        logged.lines().count() > 20,
+        "the logs were captured: {logged}"
+    );
+    let mut secrets = vec![
         invitation.as_str(),
         secret.as_str(),
         first.as_str(),
         second.as_str(),
         password,
-        recovery[0].as_str(),
-    ] {
+        "fresh meadow signal 51",
+    ];
+    secrets.extend(recovery.iter().map(String::as_str));
+    for secret in secrets {
         assert!(!shown.contains(secret), "a secret was shown again");
+        assert!(!logged.contains(secret), "a secret was logged");
     }
 }
 
@@ -862,4 +871,56 @@ async fn a_cookie_session_needs_its_csrf_token_for_writes() {
         String::from_utf8_lossy(&again.stderr).contains("--email"),
         "names the flag"
     );
+}
+
+#[tokio::test]
+async fn an_unknown_user_and_a_wrong_password_answer_alike_in_the_same_time() {
+    let h = harness_with(true, &["--api-trust-forwarded-for", "true"]).await;
+    // Four tries per user stay under the lockout; every try comes from its own address.
+    let users = 6;
+    for n in 0..users {
+        let body = json!({"email": format!("known{n}@platform.example"), "displayName": "Known", "role": "admin"});
+        user(&h, &h.admin, body, "the real password of them all").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for round in 0..users * 4 {
+        for (email, times) in [
+            (
+                format!("known{}@platform.example", round % users),
+                &mut known,
+            ),
+            (format!("stranger{round}@platform.example"), &mut unknown),
+        ] {
+            let from = format!("10.9.{}.{}", times.len(), round % 250 + 1);
+            let started = std::time::Instant::now();
+            let response = h
+                .http
+                .post(format!("{}/sign-in", h.base))
+                .header("x-forwarded-for", from)
+                .json(&json!({"email": email, "password": "a wrong password"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            times.push((started.elapsed(), format!("{status} {body}")));
+        }
+    }
+    let answers: std::collections::HashSet<&String> =
+        known.iter().chain(&unknown).map(|(_, a)| a).collect();
+    assert_eq!(answers.len(), 1, "one answer for both: {answers:?}");
+    let median = |times: &[(Duration, String)]| {
+        let mut t: Vec<Duration> = times.iter().map(|(d, _)| *d).collect();
+        t.sort();
+        t[t.len() / 2].as_secs_f64()
+    };
+    let (k, u) = (median(&known), median(&unknown));
+    let gap = (k - u).abs() / k.max(u);
+    println!(
+        "median wrong password {:.1} ms, unknown user {:.1} ms, gap {:.1} %",
+        k * 1e3,
+        u * 1e3,
+        gap * 100.0
+    );
+    assert!(gap < 0.10, "timings differ by {:.1} %", gap * 100.0);
 }
