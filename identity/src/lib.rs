@@ -6,6 +6,7 @@
 
 pub mod email;
 pub mod lockout;
+pub mod mail;
 pub mod password;
 pub mod policy;
 pub mod portal_id;

@@ -103,8 +103,9 @@ pub async fn assemble(
     crate::schedule::spawn(db.clone(), queue.clone(), schedule.clone(), tenant.clone());
     let mailer = match &config.smtp_url {
         Some(url) => Some(
-            crate::people::mail::Mailer::new(url, &config.mail_from)
-                .map_err(|e| StartError::Config(e.to_string()))?,
+            crate::people::mail::Mailer::new(url, &config.mail_from).map_err(|e| {
+                StartError::Config(format!("DOTMAC_SMTP_URL or DOTMAC_MAIL_FROM: {e}"))
+            })?,
         ),
         None => {
             tracing::info!(%tenant, "no DOTMAC_SMTP_URL: invitations answer their link, resets send nothing");

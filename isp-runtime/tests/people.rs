@@ -745,11 +745,6 @@ async fn invitation_and_reset_links_arrive_by_mail_and_work_once_until_they_expi
         let links: Vec<String> = smtp
             .messages()
             .iter()
-            .map(|m| {
-                m.replace("=\r\n", "")
-                    .replace("=\n", "")
-                    .replace("=3D", "=")
-            })
             .filter_map(|m| {
                 m.lines()
                     .find(|l| l.contains("reset-password#token="))

@@ -73,10 +73,28 @@ pub struct ApiConfig {
     #[arg(long = "api-trust-forwarded-for", env = "DOTMAC_API_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
-    /// Whether clients reach the API over TLS (through a proxy that terminates it); session
-    /// cookies are then `Secure`.
-    #[arg(long = "api-secure-cookies", env = "DOTMAC_API_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
-    pub secure_cookies: bool,
+    /// The URL people reach the API and its portals at: links in e-mails point there, and
+    /// `https://` makes the session cookies `Secure`.
+    #[arg(
+        long = "api-public-url",
+        env = "DOTMAC_API_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub public_url: String,
+
+    /// SMTP server for invitations and password resets (`smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`); without one an invitation answers its token once and no
+    /// reset can be asked for.
+    #[arg(long = "api-smtp-url", env = "DOTMAC_API_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the API's e-mail.
+    #[arg(
+        long = "api-mail-from",
+        env = "DOTMAC_API_MAIL_FROM",
+        default_value = "DotMac <no-reply@dotmac.invalid>"
+    )]
+    pub mail_from: String,
 
     /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
     /// bootstrap token at start.
@@ -122,8 +140,10 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Who may call each route, read from the OpenAPI document.
     pub access: Arc<access::Registry>,
-    /// Whether the API is served over TLS (by a proxy in front), so cookies are `Secure`.
-    pub secure_cookies: bool,
+    /// Where people reach the API (links in e-mails; `https://` makes cookies `Secure`).
+    pub public_url: String,
+    /// The SMTP server for invitations and resets, when one is configured.
+    pub mailer: Option<dotmac_identity::mail::Mailer>,
 }
 
 /// Who made a request, for the audit log: its token's name or the person's e-mail, and its
@@ -153,6 +173,9 @@ pub enum StartError {
     /// Redis could not be reached.
     #[error("Redis: {0}")]
     Redis(#[from] fred::error::Error),
+    /// The SMTP URL or sender is malformed.
+    #[error("--api-smtp-url or --api-mail-from: {0}")]
+    Mail(String),
     /// An operation was registered without its callers.
     #[error("route registry: {0}")]
     Registry(String),
@@ -194,10 +217,23 @@ pub async fn assemble(
         None => None,
     };
     let access = access::Registry::from_api(&openapi::build().1).map_err(StartError::Registry)?;
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(
+            dotmac_identity::mail::Mailer::new(url, &config.mail_from)
+                .map_err(|e| StartError::Mail(e.to_string()))?,
+        ),
+        None => {
+            tracing::info!(
+                "management API: no --api-smtp-url; invitations answer their token, no password resets"
+            );
+            None
+        }
+    };
     let state = AppState {
         db,
         access: Arc::new(access),
-        secure_cookies: config.secure_cookies,
+        public_url: config.public_url.trim_end_matches('/').to_owned(),
+        mailer,
         tenants: mirror(Api::<Tenant>::all(client.clone()), "tenant"),
         licenses: mirror(Api::<PluginLicense>::all(client.clone()), "license"),
         client,
@@ -246,6 +282,11 @@ impl AppState {
             cache.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
         }
         cache.insert(hash, (verified, Instant::now()));
+    }
+
+    /// Whether people reach the API over TLS, so cookies are `Secure`.
+    pub fn secure(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// Every tenant, once the cache holds a full list; 503 while it is still loading.

@@ -128,7 +128,9 @@ async fn main() {
         redis_url: None,
         rate_limit_per_minute: 1200,
         trust_forwarded_for: false,
-        secure_cookies: false,
+        public_url: "http://127.0.0.1".into(),
+        smtp_url: None,
+        mail_from: "bench@dotmac.invalid".into(),
     };
     let db = dotmac_metering::open(&dotmac_testkit::postgres_url(&name))
         .await

@@ -61,7 +61,8 @@ impl Smtp {
         panic!("aiosmtpd did not listen on port {port} within 10 s");
     }
 
-    /// Every message delivered so far, raw (headers and body).
+    /// Every message delivered so far (headers and body), with quoted-printable soft line
+    /// breaks undone.
     pub fn messages(&self) -> Vec<String> {
         let dir = self.maildir.path().join("mail").join("new");
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -70,21 +71,21 @@ impl Smtp {
         entries
             .filter_map(Result::ok)
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .map(|m| {
+                m.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "=")
+            })
             .collect()
     }
 
     /// Waits up to 20 s for a message to `to` whose text contains `containing`, and returns it
-    /// with quoted-printable soft line breaks undone.
+    /// as [`Smtp::messages`] does.
     pub async fn wait_for(&self, to: &str, containing: &str) -> String {
         for _ in 0..200 {
             let found = self
                 .messages()
                 .into_iter()
-                .map(|m| {
-                    m.replace("=\r\n", "")
-                        .replace("=\n", "")
-                        .replace("=3D", "=")
-                })
                 .find(|m| m.contains(&format!("To: {to}")) && m.contains(containing));
             if let Some(message) = found {
                 return message;

@@ -32,9 +32,14 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 {{- end -}}
 
-{{/* The management API's URL inside the cluster. */}}
+{{/* The management API's Service URL. */}}
+{{- define "dotmac.apiServiceUrl" -}}
+{{- printf "http://%s-api.%s.svc:%v" (include "dotmac.fullname" .) .Release.Namespace .Values.api.service.port -}}
+{{- end -}}
+
+{{/* The management API's URL as instances reach it. */}}
 {{- define "dotmac.apiUrl" -}}
-{{- .Values.tenants.instanceApiUrl | default (printf "http://%s-api.%s.svc:%v" (include "dotmac.fullname" .) .Release.Namespace .Values.api.service.port) -}}
+{{- .Values.tenants.instanceApiUrl | default (include "dotmac.apiServiceUrl" .) -}}
 {{- end -}}
 
 {{/* Default anti-affinity: replicas of one component on different nodes, when possible. */}}

@@ -98,3 +98,20 @@ pub async fn strike(db: &impl ConnectionTrait, link: &account_link::Model) -> Re
         .await?;
     Ok(struck.rows_affected == 1)
 }
+
+/// How many links for `purpose` account `account_id` was given since `since` (a limit on
+/// reset requests, say).
+pub async fn made_since(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    purpose: LinkPurpose,
+    since: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    account_link::Entity::find()
+        .filter(account_link::Column::AccountId.eq(account_id))
+        .filter(account_link::Column::Purpose.eq(purpose))
+        .filter(account_link::Column::CreatedAt.gt(since))
+        .count(db)
+        .await
+}

@@ -16,10 +16,10 @@ use super::{
     links,
     mail::Mailer,
     sessions, sign_in,
-    wire::{AccountPatch, AccountQuery, MailOutcome},
+    wire::{AccountPatch, AccountQuery},
 };
 use crate::{api::Actor, audit, db::new_id, error::Error, validate};
-use dotmac_identity::store::lockouts;
+use dotmac_identity::{mail::MailOutcome, store::lockouts};
 
 /// An account and the invitation link made for it (for the e-mail, or the answer when no mail
 /// server is configured).

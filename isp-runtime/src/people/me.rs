@@ -2,18 +2,12 @@
 //! is itself before a sensitive change, and ask for a password reset by e-mail.
 
 use chrono::{Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use serde_json::json;
 
 use super::{
-    AccountStatus, LinkPurpose,
-    entity::{account, account_link},
-    links,
-    mail::Mailer,
-    normalize_login, sessions, sign_in,
+    AccountStatus, LinkPurpose, entity::account, links, mail::Mailer, normalize_login, sessions,
+    sign_in,
 };
 use crate::{api::Actor, audit, error::Error};
 
@@ -91,12 +85,14 @@ pub async fn reset_link(
     if account.status != AccountStatus::Active {
         return Ok(None);
     }
-    let recent = account_link::Entity::find()
-        .filter(account_link::Column::AccountId.eq(account.id))
-        .filter(account_link::Column::Purpose.eq(LinkPurpose::PasswordReset))
-        .filter(account_link::Column::CreatedAt.gt(Utc::now() - Duration::hours(1)))
-        .count(db)
-        .await?;
+    let since = Utc::now() - Duration::hours(1);
+    let recent = dotmac_identity::store::links::made_since(
+        db,
+        account.id,
+        LinkPurpose::PasswordReset,
+        since,
+    )
+    .await?;
     if recent >= RESETS_PER_HOUR {
         return Ok(None);
     }

@@ -8,7 +8,6 @@ pub mod accounts;
 pub mod cache;
 pub mod entity;
 pub mod links;
-pub mod mail;
 pub mod me;
 pub mod roles;
 mod routes;
@@ -17,6 +16,7 @@ pub mod sign_in;
 pub mod two_factor;
 mod wire;
 
+pub use dotmac_identity::mail;
 pub use dotmac_identity::store::{
     Sealed,
     entity::{LinkPurpose, SessionKind},

@@ -270,24 +270,12 @@ pub struct InvitedView {
     #[serde(flatten)]
     pub account: AccountView,
     /// Whether the invitation e-mail went out: `sent`, `failed` or `not_configured`.
-    pub mail: MailOutcome,
+    pub mail: dotmac_identity::mail::MailOutcome,
     /// The invitation link, only when no mail server is configured (shown this once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_url: Option<String>,
     /// When the invitation expires.
     pub expires_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// What became of an e-mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MailOutcome {
-    /// The server accepted it.
-    Sent,
-    /// The server refused it or could not be reached (logged); invite again later.
-    Failed,
-    /// The instance has no mail server.
-    NotConfigured,
 }
 
 /// `GET /accounts` filters.

@@ -5,6 +5,7 @@
 //! reseller) makes; the invitation's token is handed over once. Every change is audited.
 
 pub mod entity;
+pub mod links;
 mod routes;
 pub mod sign_in;
 pub mod two_factor;

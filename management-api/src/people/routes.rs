@@ -12,12 +12,15 @@ use axum::{
     response::{IntoResponse, NoContent, Response},
 };
 use chrono::{DateTime, Utc};
-use dotmac_identity::store::{
-    entity::{LinkPurpose, SessionKind, session},
-    links, passwords, sessions,
+use dotmac_identity::{
+    mail::MailOutcome,
+    store::{
+        entity::{LinkPurpose, SessionKind, session},
+        passwords, sessions,
+    },
 };
 use dotmac_web::{
-    Created,
+    Acknowledged, Created,
     extract::{Body, Id},
     problem::Problem,
     response::WithCookies,
@@ -30,6 +33,7 @@ use uuid::Uuid;
 use super::{
     UserRole, UserStatus,
     entity::user,
+    links,
     sign_in::{self, Refused},
     two_factor, users,
 };
@@ -212,7 +216,7 @@ async fn sign_in(
         .await
         .map_err(|e| db_error(e).into_response())?;
     let cookies = match kind {
-        SessionKind::Cookie => COOKIES.set(&opened, state.secure_cookies),
+        SessionKind::Cookie => COOKIES.set(&opened, state.secure()),
         SessionKind::Bearer => Vec::new(),
     };
     let enrolment_required = signed.user.role == UserRole::Admin && !signed.second_factor;
@@ -257,69 +261,81 @@ async fn sign_out(
     Ok(WithCookies(COOKIES.clear(), Json(SignedOut { ended })))
 }
 
-/// `POST /invitations/accept`.
+/// `POST /invitations/accept` and `POST /password-resets/complete`.
 #[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Accept {
-    /// The invitation's token.
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkUse {
+    /// The token from the link's `#token=` fragment (or the invitation handed over).
     pub token: String,
-    /// The password to sign in with from now on (12–128 characters, not a common one).
-    pub password: String,
+    /// The password to set: 12 to 128 characters, not a common or personal one.
+    pub new_password: String,
 }
 
 async fn accept(
     State(state): State<AppState>,
     Extension(Source(source)): Extension<Source>,
-    Body(input): Body<Accept>,
+    Body(input): Body<LinkUse>,
 ) -> Result<Json<UserView>, Problem> {
-    let invalid = || {
-        Problem::new(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "link-invalid",
-            "Unauthorized",
-            "this invitation is unknown, used or expired; ask for a new one",
-        )
-        .with_field("token")
-    };
-    let link = links::find(&state.db, &input.token, LinkPurpose::Invitation)
+    use_link(&state, &source, &input, LinkPurpose::Invitation)
         .await
-        .map_err(db_error)?
-        .ok_or_else(invalid)?;
-    let user = users::find(&state.db, link.account_id)
-        .await
-        .map_err(db_error)?
-        .filter(|u| u.status == UserStatus::Invited)
-        .ok_or_else(invalid)?;
-    let hash = new_hash("password", &input.password, &user).await?;
+        .map(|user| Json(user.into()))
+}
+
+/// Sets the password of the link `input.token` is, for `purpose`.
+async fn use_link(
+    state: &AppState,
+    source: &str,
+    input: &LinkUse,
+    purpose: LinkPurpose,
+) -> Result<user::Model, Problem> {
+    let (link, user) = links::find(&state.db, &input.token, purpose).await?;
+    let hash = new_hash("newPassword", &input.new_password, &user).await?;
     let txn = dotmac_sql::begin_write(&state.db).await.map_err(db_error)?;
-    if !links::strike(&txn, &link).await.map_err(db_error)? {
-        return Err(invalid());
-    }
-    let now = Utc::now();
-    let mut active = user.into_active_model();
-    active.password_hash = Set(Some(hash));
-    active.password_changed_at = Set(Some(now));
-    active.status = Set(UserStatus::Active);
-    active.updated_at = Set(now);
-    let user = active.update(&txn).await.map_err(db_error)?;
-    let caller = Caller {
-        name: user.email.clone(),
-        source,
-    };
-    let concerns = audit::Concerns {
-        tenant: None,
-        reseller: user.reseller.as_deref(),
-    };
-    audit::record(
-        &txn,
-        &caller,
-        "invitation.accepted",
-        concerns,
-        json!({ "user": user.id }),
-    )
-    .await;
+    let user = links::redeem(&txn, link, user, hash, source).await?;
     txn.commit().await.map_err(db_error)?;
-    Ok(Json(user.into()))
+    Ok(user)
+}
+
+/// `POST /password-resets`.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// The e-mail the user signs in with.
+    pub email: String,
+}
+
+async fn request_reset(
+    State(state): State<AppState>,
+    Extension(Source(source)): Extension<Source>,
+    Body(input): Body<ResetRequest>,
+) -> Result<Acknowledged, Problem> {
+    let Some(mailer) = state.mailer.clone() else {
+        return Err(Problem::unavailable(
+            "password resets (the platform has no mail server; ask an admin to invite you again)",
+        ));
+    };
+    let txn = dotmac_sql::begin_write(&state.db).await.map_err(db_error)?;
+    let made = links::reset_link(&txn, &input.email, &source).await?;
+    txn.commit().await.map_err(db_error)?;
+    if let Some((user, made)) = made {
+        let url = links::url(
+            &state.public_url,
+            &user,
+            LinkPurpose::PasswordReset,
+            &made.token,
+        );
+        tokio::spawn(async move { links::send_reset(&mailer, &user, &url).await });
+    }
+    Ok(Acknowledged)
+}
+
+async fn complete_reset(
+    State(state): State<AppState>,
+    Extension(Source(source)): Extension<Source>,
+    Body(input): Body<LinkUse>,
+) -> Result<NoContent, Problem> {
+    use_link(&state, &source, &input, LinkPurpose::PasswordReset).await?;
+    Ok(NoContent)
 }
 
 /// Hashes a new password of `user` after checking it against the policy; `field` names it.
@@ -543,7 +559,8 @@ pub struct NewUser {
     pub reseller: Option<String>,
 }
 
-/// An invitation, shown once: hand it to the invitee, who accepts it with a password.
+/// An invitation, shown once when no mail server sent it: hand it to the invitee, who accepts
+/// it with a password.
 #[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvitationView {
@@ -558,8 +575,11 @@ pub struct InvitationView {
 pub struct InvitedView {
     /// The user.
     pub user: UserView,
-    /// Their invitation.
-    pub invitation: InvitationView,
+    /// Whether the invitation went by e-mail.
+    pub mail: MailOutcome,
+    /// The invitation, only when no mail server is configured (shown this once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<InvitationView>,
 }
 
 async fn invite(
@@ -577,14 +597,30 @@ async fn invite(
     let txn = dotmac_sql::begin_write(&state.db).await.map_err(db_error)?;
     let (user, link) = users::invite(&txn, &caller, &principal, new).await?;
     txn.commit().await.map_err(db_error)?;
+    let (mail, invitation) = match &state.mailer {
+        Some(mailer) => {
+            let url = links::url(
+                &state.public_url,
+                &user,
+                LinkPurpose::Invitation,
+                &link.token,
+            );
+            (links::send_invitation(mailer, &user, &url).await, None)
+        }
+        None => (
+            MailOutcome::NotConfigured,
+            Some(InvitationView {
+                token: link.token,
+                expires_at: link.expires_at,
+            }),
+        ),
+    };
     Ok(Created::new(
         format!("/api/v1/users/{}", user.id),
         InvitedView {
             user: user.into(),
-            invitation: InvitationView {
-                token: link.token,
-                expires_at: link.expires_at,
-            },
+            mail,
+            invitation,
         },
     ))
 }
@@ -681,6 +717,24 @@ pub fn routes() -> ApiRouter<AppState> {
             post_with(
                 accept,
                 doc(TAG, C::Public, "Accept an invitation with a password"),
+            ),
+        )
+        .api_route(
+            "/password-resets",
+            post_with(
+                request_reset,
+                doc(
+                    TAG,
+                    C::Public,
+                    "Ask for a password reset link by e-mail (202 whoever asks)",
+                ),
+            ),
+        )
+        .api_route(
+            "/password-resets/complete",
+            post_with(
+                complete_reset,
+                doc(TAG, C::Public, "Set a new password with a reset link"),
             ),
         )
         .api_route(

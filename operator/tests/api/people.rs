@@ -24,7 +24,7 @@ async fn user(h: &Harness, token: &str, body: Value, password: &str) -> String {
         .call(Some(token), Method::POST, "/users", Some(body))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invited}");
-    let accept = json!({"token": invited["invitation"]["token"], "password": password});
+    let accept = json!({"token": invited["invitation"]["token"], "newPassword": password});
     let (status, accepted) = h
         .call(None, Method::POST, "/invitations/accept", Some(accept))
         .await;
@@ -383,19 +383,19 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
                 None,
                 Method::POST,
                 "/invitations/accept",
-                Some(json!({"token": invitation, "password": weak})),
+                Some(json!({"token": invitation, "newPassword": weak})),
             )
             .await;
         assert_eq!(
             (status, problem["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("newPassword"))
         );
         assert!(
             problem["detail"].as_str().unwrap().contains(why),
             "{problem}"
         );
     }
-    let accept = json!({"token": invitation, "password": password});
+    let accept = json!({"token": invitation, "newPassword": password});
     let (status, _) = h
         .call(
             None,
@@ -857,7 +857,7 @@ async fn a_cookie_session_needs_its_csrf_token_for_writes() {
     );
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("dml_"), "{token}");
-    let accept = json!({"token": token, "password": "silver beacon piano 64"});
+    let accept = json!({"token": token, "newPassword": "silver beacon piano 64"});
     let (status, accepted) = h
         .call(None, Method::POST, "/invitations/accept", Some(accept))
         .await;
@@ -923,4 +923,174 @@ async fn an_unknown_user_and_a_wrong_password_answer_alike_in_the_same_time() {
         gap * 100.0
     );
     assert!(gap < 0.10, "timings differ by {:.1} %", gap * 100.0);
+}
+
+/// The token in a link's `#token=` fragment, from the line of `mail` naming `page`.
+fn link_token(mail: &str, page: &str) -> String {
+    let line = mail.lines().find(|l| l.contains(page)).unwrap();
+    line.split_once("#token=").unwrap().1.trim().to_owned()
+}
+
+#[tokio::test]
+async fn invitations_and_resets_arrive_by_mail_and_work_once_until_they_expire() {
+    let smtp = dotmac_testkit::smtp::Smtp::start().await;
+    let h = harness_with(
+        false,
+        &[
+            "--api-smtp-url",
+            &smtp.url,
+            "--api-public-url",
+            "https://platform.example/",
+        ],
+    )
+    .await;
+    h.reseller("east").await;
+    let body = json!({"email": "grace@east.example", "displayName": "Grace", "role": "reseller", "reseller": "east"});
+    let (status, invited) = h
+        .call(Some(&h.admin), Method::POST, "/users", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    assert_eq!(invited["mail"], "sent");
+    assert!(invited.get("invitation").is_none(), "sent, not shown");
+    let mail = smtp
+        .wait_for("grace@east.example", "accept-invitation")
+        .await;
+    assert!(
+        mail.contains("https://platform.example/reseller/accept-invitation#token="),
+        "{mail}"
+    );
+    let invitation = link_token(&mail, "accept-invitation");
+    let password = "copper lantern delta 31";
+    let accept = json!({"token": invitation, "newPassword": password});
+    let (status, accepted) = h
+        .call(
+            None,
+            Method::POST,
+            "/invitations/accept",
+            Some(accept.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let (status, _) = h
+        .call(None, Method::POST, "/invitations/accept", Some(accept))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an invitation works once");
+
+    // Served over https, the session cookie is Secure.
+    let response = h
+        .http
+        .post(format!("{}/sign-in", h.base))
+        .json(&json!({"email": "grace@east.example", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("dotmac_platform_session="))
+        .unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+
+    // A reset is asked for without saying whether the user exists, and arrives by mail.
+    for email in ["grace@east.example", "nobody@east.example"] {
+        let (status, _) = h
+            .call(
+                None,
+                Method::POST,
+                "/password-resets",
+                Some(json!({"email": email})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let mail = smtp.wait_for("grace@east.example", "reset-password").await;
+    let reset = link_token(&mail, "reset-password");
+    let (status, problem) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets/complete",
+            Some(json!({"token": reset, "newPassword": "password12345"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("newPassword"))
+    );
+    let new_password = "second password, much later";
+    let complete = json!({"token": reset, "newPassword": new_password});
+    let (status, _) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets/complete",
+            Some(complete.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets/complete",
+            Some(complete),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a reset link works once");
+    let (status, _) = sign_in(
+        &h,
+        json!({"email": "grace@east.example", "password": password}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    let (status, _) = sign_in(
+        &h,
+        json!({"email": "grace@east.example", "password": new_password}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An expired link is refused.
+    let (status, _) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets",
+            Some(json!({"email": "grace@east.example"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let expired = eventually("a second reset mail", || async {
+        let mails: Vec<String> = smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.contains("reset-password"))
+            .collect();
+        (mails.len() == 2).then_some(mails)
+    })
+    .await
+    .into_iter()
+    .map(|m| link_token(&m, "reset-password"))
+    .find(|t| *t != reset)
+    .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &h.db,
+        "UPDATE account_links SET expires_at = '2020-01-01 00:00:00+00:00' WHERE used_at IS NULL",
+    )
+    .await
+    .unwrap();
+    let (status, problem) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets/complete",
+            Some(json!({"token": expired, "newPassword": "third password, expired"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token"))
+    );
 }

@@ -1,13 +1,25 @@
 //! Outgoing e-mail: invitations and password resets, over SMTP with lettre (rustls). Each
-//! instance has its own server and sender (its tenant's); without one, nothing is sent and the
-//! caller says so.
+//! instance has its own server and sender (its tenant's), the management API its own; without
+//! one, nothing is sent and the caller says so ([`MailOutcome`]).
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, header::ContentType},
 };
 
-/// An instance's SMTP settings.
+/// What became of an e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MailOutcome {
+    /// The server accepted it.
+    Sent,
+    /// The server refused it or could not be reached (logged); invite again later.
+    Failed,
+    /// No mail server is configured.
+    NotConfigured,
+}
+
+/// An API's SMTP settings.
 #[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -42,11 +54,11 @@ impl Mailer {
     /// loopback); a user and password go in the URL.
     pub fn new(url: &str, from: &str) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| MailError::Config(format!("DOTMAC_SMTP_URL: {e}")))?
+            .map_err(|e| MailError::Config(format!("the SMTP URL: {e}")))?
             .build();
         let from = from
             .parse()
-            .map_err(|e| MailError::Config(format!("DOTMAC_MAIL_FROM: {e}")))?;
+            .map_err(|e| MailError::Config(format!("the sender: {e}")))?;
         Ok(Self { transport, from })
     }
 
