@@ -4,6 +4,7 @@
 //! functions over values; and their [`store`] over the sessions, recovery codes, failures and
 //! links tables both databases share. Each API keeps its own accounts and audit log.
 
+pub mod attempt;
 pub mod email;
 pub mod lockout;
 pub mod mail;

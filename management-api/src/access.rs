@@ -5,12 +5,7 @@
 //! session cookie (with its CSRF token for writes), then checks the route's callers. Which of
 //! its tenants a reseller sees is each route's own check (another reseller's tenant is a 404).
 
-use std::collections::HashMap;
-
-use aide::{
-    openapi::{OpenApi, ReferenceOr},
-    transform::TransformOperation,
-};
+use aide::{openapi::OpenApi, transform::TransformOperation};
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{HeaderMap, Method, StatusCode},
@@ -123,48 +118,16 @@ pub fn doc(
     callers: Callers,
     text: &'static str,
 ) -> impl FnOnce(TransformOperation<'_>) -> TransformOperation<'_> {
-    move |op| {
-        let mut op = dotmac_web::openapi::summary(tag, text)(op);
-        op.inner_mut()
-            .extensions
-            .insert(EXTENSION.to_owned(), callers.name().into());
-        op
-    }
+    dotmac_web::access::doc(tag, EXTENSION, callers.name(), text)
 }
 
 /// The callers of each operation, by method and path (`/tokens/{name}`).
-#[derive(Debug, Clone, Default)]
-pub struct Registry(HashMap<(Method, String), Callers>);
+pub type Registry = dotmac_web::access::Registry<Callers>;
 
-impl Registry {
-    /// Reads the callers from the document; an operation without them, or with unknown ones,
-    /// is an error naming it.
-    pub fn from_api(api: &OpenApi) -> Result<Self, String> {
-        let mut map = HashMap::new();
-        for (path, item) in api.paths.iter().flat_map(|p| p.iter()) {
-            let ReferenceOr::Item(item) = item else {
-                continue;
-            };
-            for (method, operation) in item.iter() {
-                let named = operation.extensions.get(EXTENSION).and_then(|v| v.as_str());
-                let callers = named.and_then(Callers::from_name).ok_or_else(|| {
-                    format!(
-                        "{} {path} names no known {EXTENSION}",
-                        method.to_uppercase()
-                    )
-                })?;
-                let method = Method::from_bytes(method.to_uppercase().as_bytes())
-                    .map_err(|e| format!("{method} {path}: {e}"))?;
-                map.insert((method, path.clone()), callers);
-            }
-        }
-        Ok(Self(map))
-    }
-
-    /// The callers `method` on the route template `path` admits.
-    pub fn callers(&self, method: &Method, path: &str) -> Option<Callers> {
-        self.0.get(&(method.clone(), path.to_owned())).copied()
-    }
+/// Reads the callers from the document; an operation without them, or with unknown ones, is an
+/// error naming it.
+pub fn registry_of(api: &OpenApi) -> Result<Registry, String> {
+    Registry::from_api(api, EXTENSION, Callers::from_name)
 }
 
 /// A signed-in person behind a request.
@@ -190,7 +153,7 @@ pub async fn authenticate(
         .map(|p| p.as_str().trim_start_matches("/api/v1").to_owned());
     let Some(callers) = route
         .as_deref()
-        .and_then(|route| state.access.callers(request.method(), route))
+        .and_then(|route| state.access.get(request.method(), route))
     else {
         tracing::error!(route = ?route, "a route without registered callers was called");
         return Problem::forbidden("this route has no callers registered").into_response();
@@ -352,14 +315,14 @@ mod tests {
     #[test]
     fn an_operation_without_callers_is_named_and_refused() {
         let mut api = crate::openapi::build().1;
-        let registry = Registry::from_api(&api).unwrap();
+        let registry = registry_of(&api).unwrap();
         assert_eq!(
-            registry.callers(&Method::POST, "/resellers"),
+            registry.get(&Method::POST, "/resellers"),
             Some(Callers::Admins)
         );
-        assert_eq!(registry.callers(&Method::GET, "/nowhere"), None);
+        assert_eq!(registry.get(&Method::GET, "/nowhere"), None);
         let paths = api.paths.as_mut().unwrap();
-        let Some(ReferenceOr::Item(item)) = paths.paths.get_mut("/tokens") else {
+        let Some(aide::openapi::ReferenceOr::Item(item)) = paths.paths.get_mut("/tokens") else {
             panic!("no /tokens");
         };
         item.get
@@ -368,7 +331,7 @@ mod tests {
             .extensions
             .shift_remove(EXTENSION);
         assert_eq!(
-            Registry::from_api(&api).unwrap_err(),
+            registry_of(&api).unwrap_err(),
             "GET /tokens names no known x-callers"
         );
     }

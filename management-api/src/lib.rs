@@ -216,7 +216,7 @@ pub async fn assemble(
         }
         None => None,
     };
-    let access = access::Registry::from_api(&openapi::build().1).map_err(StartError::Registry)?;
+    let access = access::registry_of(&openapi::build().1).map_err(StartError::Registry)?;
     let mailer = match &config.smtp_url {
         Some(url) => Some(
             dotmac_identity::mail::Mailer::new(url, &config.mail_from)

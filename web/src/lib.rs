@@ -3,6 +3,7 @@
 //! `Link` headers, OpenAPI documents generated from the routes, bearer tokens, per-token rate
 //! limits and the Redis client they use, and the Prometheus text format.
 
+pub mod access;
 pub mod bearer;
 pub mod client;
 pub mod extract;

@@ -9,6 +9,7 @@ pub mod links;
 pub mod lockouts;
 pub mod passwords;
 pub mod recovery_codes;
+pub mod second_factor;
 pub mod sessions;
 
 /// A stored secret (a password hash, a TOTP secret): its `Debug` shows nothing of it, so an

@@ -4,12 +4,7 @@
 //! test that walks the document. [`authenticate`] resolves the caller from an API token, a
 //! bearer session or a session cookie (with its CSRF token for writes) and checks the role.
 
-use std::collections::HashMap;
-
-use aide::{
-    openapi::{OpenApi, ReferenceOr},
-    transform::TransformOperation,
-};
+use aide::{openapi::OpenApi, transform::TransformOperation};
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{HeaderMap, Method},
@@ -36,53 +31,16 @@ pub fn doc(
     permission: Permission,
     text: &'static str,
 ) -> impl FnOnce(TransformOperation<'_>) -> TransformOperation<'_> {
-    move |op| {
-        let mut op = dotmac_web::openapi::summary(tag, text)(op);
-        op.inner_mut()
-            .extensions
-            .insert(EXTENSION.to_owned(), permission.name().into());
-        op
-    }
+    dotmac_web::access::doc(tag, EXTENSION, permission.name(), text)
 }
 
 /// The permission of each operation, by method and path (`/customers/{id}`).
-#[derive(Debug, Clone, Default)]
-pub struct Registry(HashMap<(Method, String), Permission>);
+pub type Registry = dotmac_web::access::Registry<Permission>;
 
-impl Registry {
-    /// Reads the permissions from the document; an operation without one, or with an unknown
-    /// one, is an error naming it.
-    pub fn from_api(api: &OpenApi) -> Result<Self, String> {
-        let mut map = HashMap::new();
-        for (path, item) in api.paths.iter().flat_map(|p| p.iter()) {
-            let ReferenceOr::Item(item) = item else {
-                continue;
-            };
-            for (method, operation) in item.iter() {
-                let named = operation.extensions.get(EXTENSION).and_then(|v| v.as_str());
-                let permission = named.and_then(Permission::from_name).ok_or_else(|| {
-                    format!(
-                        "{} {path} names no known {EXTENSION}",
-                        method.to_uppercase()
-                    )
-                })?;
-                let method = Method::from_bytes(method.to_uppercase().as_bytes())
-                    .map_err(|e| format!("{method} {path}: {e}"))?;
-                map.insert((method, path.clone()), permission);
-            }
-        }
-        Ok(Self(map))
-    }
-
-    /// The permission `method` on the route template `path` needs.
-    pub fn permission(&self, method: &Method, path: &str) -> Option<Permission> {
-        self.0.get(&(method.clone(), path.to_owned())).copied()
-    }
-
-    /// Every registered operation with its permission.
-    pub fn operations(&self) -> impl Iterator<Item = (&Method, &str, Permission)> {
-        self.0.iter().map(|((m, p), perm)| (m, p.as_str(), *perm))
-    }
+/// Reads the permissions from the document; an operation without one, or with an unknown one,
+/// is an error naming it.
+pub fn registry_of(api: &OpenApi) -> Result<Registry, String> {
+    Registry::from_api(api, EXTENSION, Permission::from_name)
 }
 
 /// The caller of an authenticated request.
@@ -121,7 +79,7 @@ pub async fn authenticate(
         .map(|p| p.as_str().trim_start_matches("/api/v1").to_owned());
     let Some(permission) = route
         .as_deref()
-        .and_then(|route| state.access.permission(request.method(), route))
+        .and_then(|route| state.access.get(request.method(), route))
     else {
         tracing::error!(tenant = %state.settings.tenant, route = ?route, "a route without a permission was called");
         return Problem::forbidden("this route has no permission registered").into_response();

@@ -27,7 +27,7 @@ pub fn build() -> (Router<AppState>, OpenApi) {
 
 /// The permission of every route, read from the document.
 pub fn registry() -> Result<super::access::Registry, String> {
-    super::access::Registry::from_api(&build().1)
+    super::access::registry_of(&build().1)
 }
 
 /// The document, as `GET /api/v1/openapi.json` serves it and `openapi/` holds it.

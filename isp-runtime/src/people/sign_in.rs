@@ -11,28 +11,7 @@ use super::{AccountStatus, entity::account, normalize_login, two_factor};
 use crate::{audit, error::Error};
 use dotmac_identity::store::{lockouts, passwords};
 
-/// What a person presents. Its `Debug` shows only the name and address.
-pub struct Attempt<'a> {
-    /// E-mail, or a subscriber's portal id.
-    pub login: &'a str,
-    /// The password.
-    pub password: &'a str,
-    /// A TOTP code, when the account has two-factor sign-in.
-    pub totp: Option<&'a str>,
-    /// Or one of its recovery codes.
-    pub recovery_code: Option<&'a str>,
-    /// The client's address.
-    pub source: &'a str,
-}
-
-impl std::fmt::Debug for Attempt<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attempt")
-            .field("login", &self.login)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
+pub use dotmac_identity::attempt::Attempt;
 
 /// A successful sign-in.
 #[derive(Debug)]

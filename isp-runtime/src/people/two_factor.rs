@@ -12,20 +12,14 @@ use serde_json::json;
 use super::entity::account;
 use crate::{api::Actor, audit, error::Error};
 use dotmac_identity::{
-    store::recovery_codes::{self, ReplaceError},
+    store::{
+        recovery_codes::{self, ReplaceError},
+        second_factor,
+    },
     totp::Secret,
 };
 
-/// What a sign-in's second factor came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Checked {
-    /// None was given.
-    Missing,
-    /// Wrong, stale or already used.
-    Wrong,
-    /// Accepted, by `totp` or `recovery_code`.
-    Passed(&'static str),
-}
+pub use dotmac_identity::store::second_factor::Checked;
 
 /// Checks the code or recovery code given for `account` at `now`, striking it off when good.
 pub async fn check(
@@ -35,21 +29,16 @@ pub async fn check(
     recovery_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Checked, DbErr> {
-    let Some(secret) = account
-        .totp_secret
-        .as_ref()
-        .and_then(|s| Secret::from_base32(s.reveal()))
-    else {
-        return Ok(Checked::Missing);
+    let enrolled = second_factor::Enrolled {
+        account: account.id,
+        secret: account.totp_secret.as_ref(),
+        last_step: account.totp_last_step,
     };
-    if let Some(code) = code {
-        let Some(step) = secret.verify(code, now, account.totp_last_step) else {
-            return Ok(Checked::Wrong);
-        };
-        // Only one request can move the step forward, so a code raced twice passes once.
+    let id = account.id;
+    second_factor::check(db, enrolled, code, recovery_code, now, |step| async move {
         let moved = account::Entity::update_many()
             .col_expr(account::Column::TotpLastStep, Expr::value(step))
-            .filter(account::Column::Id.eq(account.id))
+            .filter(account::Column::Id.eq(id))
             .filter(
                 sea_orm::Condition::any()
                     .add(account::Column::TotpLastStep.is_null())
@@ -57,22 +46,9 @@ pub async fn check(
             )
             .exec(db)
             .await?;
-        return Ok(if moved.rows_affected == 1 {
-            Checked::Passed("totp")
-        } else {
-            Checked::Wrong
-        });
-    }
-    if let Some(code) = recovery_code {
-        return Ok(
-            if recovery_codes::strike(db, account.id, code, now).await? {
-                Checked::Passed("recovery_code")
-            } else {
-                Checked::Wrong
-            },
-        );
-    }
-    Ok(Checked::Missing)
+        Ok(moved.rows_affected == 1)
+    })
+    .await
 }
 
 /// A secret being enrolled, shown once.

@@ -16,28 +16,7 @@ use serde_json::json;
 use super::{UserStatus, entity::user, two_factor, users};
 use crate::{Caller, audit, db_error};
 
-/// What a person presents. Its `Debug` shows only the e-mail and address.
-pub struct Attempt<'a> {
-    /// Their e-mail.
-    pub email: &'a str,
-    /// The password.
-    pub password: &'a str,
-    /// A TOTP code, when the user has two-factor sign-in.
-    pub totp: Option<&'a str>,
-    /// Or one of their recovery codes.
-    pub recovery_code: Option<&'a str>,
-    /// The client's address.
-    pub source: &'a str,
-}
-
-impl std::fmt::Debug for Attempt<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attempt")
-            .field("email", &self.email)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
+pub use dotmac_identity::attempt::Attempt;
 
 /// A successful sign-in.
 #[derive(Debug)]
@@ -122,7 +101,7 @@ pub async fn attempt(
     attempt: &Attempt<'_>,
 ) -> Result<SignedIn, Refused> {
     let now = Utc::now();
-    let email = attempt.email.trim().to_lowercase();
+    let email = attempt.login.trim().to_lowercase();
     let subjects = [
         lockouts::account_subject(&email),
         lockouts::address_subject(attempt.source),

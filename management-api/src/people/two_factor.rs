@@ -7,6 +7,7 @@ use dotmac_identity::{
     store::{
         Sealed,
         recovery_codes::{self, ReplaceError},
+        second_factor,
     },
     totp::Secret,
 };
@@ -20,16 +21,7 @@ use serde_json::json;
 use super::{UserRole, entity::user};
 use crate::{Caller, audit, db_error};
 
-/// What a sign-in's second factor came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Checked {
-    /// None was given.
-    Missing,
-    /// Wrong, stale or already used.
-    Wrong,
-    /// Accepted, by `totp` or `recovery_code`.
-    Passed(&'static str),
-}
+pub use dotmac_identity::store::second_factor::Checked;
 
 /// Checks the code or recovery code given for `user` at `now`, striking it off when good.
 pub async fn check(
@@ -39,21 +31,16 @@ pub async fn check(
     recovery_code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Checked, DbErr> {
-    let Some(secret) = user
-        .totp_secret
-        .as_ref()
-        .and_then(|s| Secret::from_base32(s.reveal()))
-    else {
-        return Ok(Checked::Missing);
+    let enrolled = second_factor::Enrolled {
+        account: user.id,
+        secret: user.totp_secret.as_ref(),
+        last_step: user.totp_last_step,
     };
-    if let Some(code) = code {
-        let Some(step) = secret.verify(code, now, user.totp_last_step) else {
-            return Ok(Checked::Wrong);
-        };
-        // Only one request can move the step forward, so a code raced twice passes once.
+    let id = user.id;
+    second_factor::check(db, enrolled, code, recovery_code, now, |step| async move {
         let moved = user::Entity::update_many()
             .col_expr(user::Column::TotpLastStep, Expr::value(step))
-            .filter(user::Column::Id.eq(user.id))
+            .filter(user::Column::Id.eq(id))
             .filter(
                 sea_orm::Condition::any()
                     .add(user::Column::TotpLastStep.is_null())
@@ -61,20 +48,9 @@ pub async fn check(
             )
             .exec(db)
             .await?;
-        return Ok(if moved.rows_affected == 1 {
-            Checked::Passed("totp")
-        } else {
-            Checked::Wrong
-        });
-    }
-    if let Some(code) = recovery_code {
-        return Ok(if recovery_codes::strike(db, user.id, code, now).await? {
-            Checked::Passed("recovery_code")
-        } else {
-            Checked::Wrong
-        });
-    }
-    Ok(Checked::Missing)
+        Ok(moved.rows_affected == 1)
+    })
+    .await
 }
 
 /// A secret being enrolled, shown once.
