@@ -2,11 +2,23 @@
 //! for every caller; reseller users seeing only their own; admins signing in with a password
 //! and TOTP (enrolment forced, replay refused, recovery codes single-use), lockout and its
 //! lifting, cookie sessions with CSRF, sessions listed and revoked, and nothing secret shown
-//! again after it was made, nor logged.
+//! again after it was made; each test also captures its logs and searches them for every
+//! secret it made.
 
 use super::*;
 use dotmac_identity::totp::{STEP_SECONDS, Secret};
 use dotmac_management_api::access::{Callers, REFUSED};
+use dotmac_testkit::logs::Logs;
+
+/// Fails if any of `secrets` is in the captured logs.
+fn assert_not_logged(logs: &Logs, secrets: &[&str]) {
+    let text = logs.text();
+    assert!(text.lines().count() > 10, "the logs were captured: {text}");
+    for secret in secrets {
+        assert!(secret.len() >= 6, "too short to search for");
+        assert!(!text.contains(secret), "a secret was logged");
+    }
+}
 
 /// A TOTP code of `secret`, `ahead` steps from now.
 fn code(secret: &str, ahead: i64) -> String {
@@ -64,6 +76,7 @@ async fn admin_with_totp(h: &Harness, email: &str, password: &str) -> (String, S
 
 #[tokio::test]
 async fn every_route_admits_exactly_the_callers_the_registry_names() {
+    let logs = Logs::capture();
     let h = harness(false).await;
     h.reseller("east").await;
     let admin_password = "paper lantern orbit 42";
@@ -192,6 +205,17 @@ async fn every_route_admits_exactly_the_callers_the_registry_names() {
     );
     assert_eq!(spot(Method::GET, "/me/sessions"), Some(Callers::SignedIn));
     assert_eq!(spot(Method::POST, "/sign-in"), Some(Callers::Public));
+    assert_not_logged(
+        &logs,
+        &[
+            admin_password,
+            "quiet harbour maple 7",
+            &admin_session,
+            &reseller_session,
+            &reseller_token,
+            &tenant_token,
+        ],
+    );
 }
 
 /// The kinds of callers the matrix walks.
@@ -204,6 +228,7 @@ enum Principal {
 
 #[tokio::test]
 async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
+    let logs = Logs::capture();
     let h = harness(true).await;
     h.reseller("east").await;
     h.reseller("west").await;
@@ -358,11 +383,20 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
         ["ops@east.example"],
         "the person, not a token, and only east's"
     );
+    assert_not_logged(
+        &logs,
+        &[
+            "gravel summit cedar 9",
+            "marble canyon tulip 3",
+            &east,
+            &west_token,
+        ],
+    );
 }
 
 #[tokio::test]
 async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
-    let logs = dotmac_testkit::logs::Logs::capture();
+    let logs = Logs::capture();
     let h = harness(true).await;
     let password = "violet engine copper 88";
     let (status, invited) = h
@@ -711,11 +745,6 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
         .call(Some(&second), Method::GET, "/me/sessions", None)
         .await;
     let shown = format!("{log}{users}{me}{sessions}");
-    let logged = logs.text();
-    assert!(
-        logged.lines().count() > 20,
-        "the logs were captured: {logged}"
-    );
     let mut secrets = vec![
         invitation.as_str(),
         secret.as_str(),
@@ -725,14 +754,15 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
         "fresh meadow signal 51",
     ];
     secrets.extend(recovery.iter().map(String::as_str));
-    for secret in secrets {
+    for secret in &secrets {
         assert!(!shown.contains(secret), "a secret was shown again");
-        assert!(!logged.contains(secret), "a secret was logged");
     }
+    assert_not_logged(&logs, &secrets);
 }
 
 #[tokio::test]
 async fn a_cookie_session_needs_its_csrf_token_for_writes() {
+    let logs = Logs::capture();
     let h = harness(false).await;
     h.reseller("east").await;
     user(
@@ -871,10 +901,28 @@ async fn a_cookie_session_needs_its_csrf_token_for_writes() {
         String::from_utf8_lossy(&again.stderr).contains("--email"),
         "names the flag"
     );
+    let session_token = session
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1;
+    assert_not_logged(
+        &logs,
+        &[
+            "amber falcon river 12",
+            "silver beacon piano 64",
+            session_token,
+            &csrf,
+            &token,
+        ],
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_user_and_a_wrong_password_answer_alike_in_the_same_time() {
+    let logs = Logs::capture();
     let h = harness_with(true, &["--api-trust-forwarded-for", "true"]).await;
     // Four tries per user stay under the lockout; every try comes from its own address.
     let users = 6;
@@ -923,6 +971,10 @@ async fn an_unknown_user_and_a_wrong_password_answer_alike_in_the_same_time() {
         gap * 100.0
     );
     assert!(gap < 0.10, "timings differ by {:.1} %", gap * 100.0);
+    assert_not_logged(
+        &logs,
+        &["the real password of them all", "a wrong password"],
+    );
 }
 
 /// The token in a link's `#token=` fragment, from the line of `mail` naming `page`.
@@ -933,6 +985,7 @@ fn link_token(mail: &str, page: &str) -> String {
 
 #[tokio::test]
 async fn invitations_and_resets_arrive_by_mail_and_work_once_until_they_expire() {
+    let logs = Logs::capture();
     let smtp = dotmac_testkit::smtp::Smtp::start().await;
     let h = harness_with(
         false,
@@ -1092,5 +1145,16 @@ async fn invitations_and_resets_arrive_by_mail_and_work_once_until_they_expire()
     assert_eq!(
         (status, problem["field"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("token"))
+    );
+    assert_not_logged(
+        &logs,
+        &[
+            &invitation,
+            &reset,
+            &expired,
+            password,
+            new_password,
+            "third password, expired",
+        ],
     );
 }
