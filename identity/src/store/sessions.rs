@@ -88,8 +88,8 @@ pub async fn open(
     })
 }
 
-/// The live session whose token has digest `hash` at `now` (not revoked, idle too long or
-/// expired), noting that it was used.
+/// The live session whose token has digest `hash` at `now` (see [`is_live`]), noting that it
+/// was used.
 pub async fn live(
     db: &impl ConnectionTrait,
     hash: &str,
@@ -99,15 +99,27 @@ pub async fn live(
         .filter(session::Column::TokenHash.eq(hash))
         .one(db)
         .await?
+        .filter(|session| is_live(session, now))
     else {
         return Ok(None);
     };
-    let live = session.revoked_at.is_none()
+    touch(db, &session, now).await?;
+    Ok(Some(session))
+}
+
+/// Whether `session` is still live at `now`: not revoked, idle too long or expired.
+pub fn is_live(session: &session::Model, now: DateTime<Utc>) -> bool {
+    session.revoked_at.is_none()
         && session.expires_at > now
-        && session.last_seen_at + Duration::minutes(IDLE_MINUTES) > now;
-    if !live {
-        return Ok(None);
-    }
+        && session.last_seen_at + Duration::minutes(IDLE_MINUTES) > now
+}
+
+/// Notes that `session` was used at `now`, writing only when its last use is over a minute old.
+pub async fn touch(
+    db: &impl ConnectionTrait,
+    session: &session::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     if now - session.last_seen_at > Duration::seconds(TOUCH_SECONDS) {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
@@ -115,7 +127,7 @@ pub async fn live(
             .exec(db)
             .await?;
     }
-    Ok(Some(session))
+    Ok(())
 }
 
 /// Whether `presented` is the CSRF token whose digest is `hash`.

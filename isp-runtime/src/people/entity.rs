@@ -40,3 +40,14 @@ pub mod account {
 pub use dotmac_identity::store::entity::{
     account_link, recovery_code, session, sign_in_failure, sign_in_reset,
 };
+
+/// A session belongs to its account, so a session check is one query.
+impl sea_orm::Related<account::Entity> for session::Entity {
+    fn to() -> sea_orm::RelationDef {
+        use sea_orm::EntityTrait;
+        Self::belongs_to(account::Entity)
+            .from(session::Column::AccountId)
+            .to(account::Column::Id)
+            .into()
+    }
+}

@@ -3,10 +3,14 @@
 //! disabled.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{AccountStatus, SessionKind, cache::SessionCache, entity::account};
+use super::{
+    AccountStatus, SessionKind,
+    cache::SessionCache,
+    entity::{account, session},
+};
 pub use dotmac_identity::store::{
     cookies::CSRF_HEADER,
     sessions::{IDLE_MINUTES, LIFETIME_HOURS, OpenError, Opened, Origin, list, revoke, revoke_all},
@@ -76,16 +80,18 @@ pub async fn verify(
     {
         return Ok(Some(hit));
     }
-    let Some(session) = store::live(db, &hash, now).await? else {
-        return Ok(None);
-    };
-    let Some(account) = account::Entity::find_by_id(session.account_id)
+    let Some((session, Some(account))) = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(&hash))
+        .find_also_related(account::Entity)
         .one(db)
         .await?
-        .filter(|account| account.status == AccountStatus::Active)
     else {
         return Ok(None);
     };
+    if !store::is_live(&session, now) || account.status != AccountStatus::Active {
+        return Ok(None);
+    }
+    store::touch(db, &session, now).await?;
     let verified = Verified {
         session: session.id,
         kind: session.kind,
