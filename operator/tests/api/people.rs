@@ -10,6 +10,13 @@ use dotmac_identity::totp::{STEP_SECONDS, Secret};
 use dotmac_management_api::access::{Callers, REFUSED};
 use dotmac_testkit::logs::Logs;
 
+/// Lifts the lockout of `address` with the admin token.
+async fn lift(h: &Harness, address: &str) -> (StatusCode, Value) {
+    let body = json!({ "address": address });
+    h.call(Some(&h.admin), Method::POST, "/lockouts/lift", Some(body))
+        .await
+}
+
 /// Fails if any of `secrets` is in the captured logs.
 fn assert_not_logged(logs: &Logs, secrets: &[&str]) {
     let text = logs.text();
@@ -598,14 +605,7 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
 
     // The failures so far (a replay, a reused recovery code) count against this address: lift
     // its lock and sign in once, so both counts start afresh.
-    let (status, _) = h
-        .call(
-            Some(&h.admin),
-            Method::POST,
-            "/lockouts/lift",
-            Some(json!({"address": "127.0.0.1"})),
-        )
-        .await;
+    let (status, _) = lift(&h, "127.0.0.1").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let fresh =
         json!({"email": "ada@platform.example", "password": password, "recoveryCode": recovery[4]});
@@ -662,26 +662,12 @@ async fn admins_sign_in_with_a_second_factor_and_attackers_are_locked_out() {
         StatusCode::TOO_MANY_REQUESTS,
         "the address is still locked"
     );
-    let (status, problem) = h
-        .call(
-            Some(&h.admin),
-            Method::POST,
-            "/lockouts/lift",
-            Some(json!({"address": "not-an-ip"})),
-        )
-        .await;
+    let (status, problem) = lift(&h, "not-an-ip").await;
     assert_eq!(
         (status, problem["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("address"))
     );
-    let (status, _) = h
-        .call(
-            Some(&h.admin),
-            Method::POST,
-            "/lockouts/lift",
-            Some(json!({"address": "127.0.0.1"})),
-        )
-        .await;
+    let (status, _) = lift(&h, "127.0.0.1").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, signed) = sign_in(&h, right).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
