@@ -155,6 +155,9 @@ async fn run_cases(app: TestApp) {
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "x@example.com", "address": {"country": "US"}, "vip": true}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("vip")),
         (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "x@example.com", "customer_type": "alien", "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("customer_type")),
+        // A number where a name from a list is expected is the field's fault, not bad JSON.
+        (Method::POST, "/customers".into(), Some(r#"{"display_name": "X", "email": "x@example.com", "customer_type": 3, "address": {"country": "US"}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("customer_type")),
+        (Method::POST, "/accounts".into(), Some(r#"{"email": "x@isp.example", "display_name": "X", "role": [1]}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("role")),
         (Method::PATCH, format!("/customers/{customer}"), Some(r#"{"address": {"country": 1}}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("address.country")),
         (Method::POST, "/plans".into(), Some(r#"{"code": "Q", "name": "Q", "service_type": "internet", "price": "ten"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("price")),
         (Method::PATCH, format!("/plans/{plan}"), Some(r#"{"active": "yes"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("active")),

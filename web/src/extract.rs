@@ -3,6 +3,7 @@
 
 use axum::{
     Json,
+    body::Bytes,
     extract::{FromRequest, FromRequestParts, Path, Query, Request, rejection::JsonRejection},
     http::{StatusCode, request::Parts},
 };
@@ -11,32 +12,55 @@ use uuid::Uuid;
 
 use crate::problem::Problem;
 
-/// A JSON body. Unreadable JSON is a 400; a value of the wrong type, a missing field or an
-/// unknown field is a 422 naming the field.
+/// A JSON body. Unreadable JSON is a 400; a value of the wrong type (a number where a name
+/// from a list is expected, too), a missing field or an unknown field is a 422 naming the field.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(error)) => {
-                let (field, message) = split_serde_path(&error.body_text());
-                Err(Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-value",
-                    "Invalid value",
-                    message,
-                )
-                .with_field(field))
-            }
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::new(
+        if !json_content_type(request.headers()) {
+            return Err(Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
                 "the body must be JSON with Content-Type: application/json",
-            )),
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                Problem::malformed(format!(
+                    "the body could not be read: {}",
+                    rejection.body_text()
+                ))
+            })?;
+        let invalid = |text: &str| {
+            let (field, message) = split_serde_path(text);
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-value",
+                "Invalid value",
+                message,
+            )
+            .with_field(field)
+        };
+        match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(error)) => Err(invalid(&error.body_text())),
+            // serde_json reports a value of the wrong kind for an enum (a number for a name) as
+            // a syntax error; the body is valid JSON, so it is the field's value at fault.
+            Err(JsonRejection::JsonSyntaxError(error))
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() =>
+            {
+                let text = error.body_text();
+                let text = text
+                    .strip_prefix("Failed to parse the request body as JSON: ")
+                    .unwrap_or(&text);
+                let (field, _) = split_serde_path(text);
+                Err(invalid(&format!("{field}: has a value of the wrong type")))
+            }
             Err(rejection) => Err(Problem::malformed(format!(
                 "the body is not valid JSON: {}",
                 rejection
@@ -47,6 +71,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             ))),
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or `application/…+json`).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| mime.trim().to_ascii_lowercase())
+        .is_some_and(|mime| {
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
 }
 
 /// A JSON body that may be left out: an empty body is `T::default()`.

@@ -339,6 +339,11 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("role"),
         ),
+        (
+            json!({"email": "y@east.example", "displayName": "Y", "role": 5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("role"),
+        ),
     ] {
         let (got, problem) = h
             .call(Some(&east), Method::POST, "/users", Some(body))
