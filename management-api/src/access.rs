@@ -1,7 +1,7 @@
 //! Who may call what. Every operation is registered with the [`Callers`] it admits ([`doc`]),
 //! which the OpenAPI document carries as `x-callers`; the [`Registry`] is read back from that
-//! document, so a route registered without callers answers 403 and fails the test that walks
-//! the document. [`authenticate`] resolves the caller from an API token, a bearer session or a
+//! document at start, so an operation registered without callers keeps the API from starting
+//! (and a route missing from the registry answers 403). [`authenticate`] resolves the caller from an API token, a bearer session or a
 //! session cookie (with its CSRF token for writes), then checks the route's callers. Which of
 //! its tenants a reseller sees is each route's own check (another reseller's tenant is a 404).
 
@@ -12,11 +12,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use dotmac_identity::store::{
-    cookies::{CSRF_HEADER, Cookies},
-    entity::SessionKind,
-    sessions,
-};
+use dotmac_identity::store::{cookies::Cookies, entity::SessionKind, sessions};
 use dotmac_web::{bearer::challenge, problem::Problem};
 use uuid::Uuid;
 
@@ -42,8 +38,7 @@ pub const COOKIES: Cookies = Cookies {
 pub const SESSION_PREFIX: &str = "dms_platform_";
 
 /// Who may call an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callers {
     /// Anyone, unauthenticated (signing in, accepting an invitation).
     Public,
@@ -273,24 +268,10 @@ async fn resolve(
         Ok(_) => return Err(ended()),
         Err(error) => return Err(db_error(error).into_response()),
     };
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if kind == SessionKind::Cookie
-        && !safe
-        && !sessions::csrf_matches(
-            session.csrf_hash.as_deref(),
-            headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()),
-        )
-    {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "csrf-token-missing",
-            "CSRF token missing or wrong",
-            format!(
-                "a write with the session cookie must send the {} cookie's value in the {CSRF_HEADER} header",
-                COOKIES.csrf
-            ),
-        )
-        .into_response());
+    if kind == SessionKind::Cookie {
+        COOKIES
+            .check_write(method, headers, session.csrf_hash.as_deref())
+            .map_err(IntoResponse::into_response)?;
     }
     let Some(principal) = user.principal() else {
         tracing::error!(user = %user.id, "a reseller user without its reseller");

@@ -2,9 +2,10 @@
 //! (readable by the portal's script, echoed in [`CSRF_HEADER`] on writes). Each API names its
 //! own pair, since browsers share cookies between ports of one host.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use dotmac_web::problem::Problem;
 
-use super::sessions::{LIFETIME_HOURS, Opened};
+use super::sessions::{LIFETIME_HOURS, Opened, csrf_matches};
 
 /// The header a cookie-authenticated write must echo the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -29,6 +30,30 @@ impl Cookies {
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(key, _)| *key == self.session)
             .map(|(_, value)| value)
+    }
+
+    /// Refuses a write (any method but `GET`, `HEAD`, `OPTIONS`) made with the session cookie
+    /// whose [`CSRF_HEADER`] is not the CSRF token with digest `csrf_hash`: a 403.
+    pub fn check_write(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        csrf_hash: Option<&str>,
+    ) -> Result<(), Problem> {
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if safe || csrf_matches(csrf_hash, presented) {
+            return Ok(());
+        }
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "csrf-token-missing",
+            "CSRF token missing or wrong",
+            format!(
+                "a write with the session cookie must send the {} cookie's value in the {CSRF_HEADER} header",
+                self.csrf
+            ),
+        ))
     }
 
     /// The `Set-Cookie` headers that hand a cookie session to the browser; `Secure` when the

@@ -185,27 +185,10 @@ async fn resolve(
         }
         Err(error) => return Err(Error::Db(error).into_response()),
     };
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if kind == SessionKind::Cookie
-        && !safe
-        && !dotmac_identity::store::sessions::csrf_matches(
-            live.csrf_hash.as_deref(),
-            headers
-                .get(sessions::CSRF_HEADER)
-                .and_then(|v| v.to_str().ok()),
-        )
-    {
-        return Err(Problem::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "csrf-token-missing",
-            "CSRF token missing or wrong",
-            format!(
-                "a write with the session cookie must send the {} cookie's value in the {} header",
-                sessions::COOKIES.csrf,
-                sessions::CSRF_HEADER
-            ),
-        )
-        .into_response());
+    if kind == SessionKind::Cookie {
+        sessions::COOKIES
+            .check_write(method, headers, live.csrf_hash.as_deref())
+            .map_err(IntoResponse::into_response)?;
     }
     let enrolment_only = live.role.needs_second_factor() && !live.second_factor;
     Ok((

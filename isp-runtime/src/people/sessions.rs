@@ -11,10 +11,7 @@ use super::{
     cache::SessionCache,
     entity::{account, session},
 };
-pub use dotmac_identity::store::{
-    cookies::CSRF_HEADER,
-    sessions::{IDLE_MINUTES, LIFETIME_HOURS, OpenError, Opened, Origin, list, revoke, revoke_all},
-};
+pub use dotmac_identity::store::sessions::{OpenError, Opened, Origin, list, revoke, revoke_all};
 use dotmac_identity::store::{cookies::Cookies, sessions as store};
 use dotmac_web::bearer::digest;
 
