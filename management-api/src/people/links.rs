@@ -56,17 +56,14 @@ pub async fn send_invitation(mailer: &Mailer, user: &user::Model, url: &str) -> 
     }
 }
 
-/// A reset link for the active user signing in as `email`, unless they had
+/// A reset link for the active user signing in as `email` (normalized), unless they had
 /// [`RESETS_PER_HOUR`] this hour; `None` otherwise. The caller answers the same either way.
 pub async fn reset_link(
     db: &impl ConnectionTrait,
     email: &str,
     source: &str,
 ) -> Result<Option<(user::Model, Made)>, Problem> {
-    let Some(email) = dotmac_identity::email::normalize(email) else {
-        return Err(Problem::invalid("email", "is not an e-mail address"));
-    };
-    let Some(user) = users::by_email(db, &email)
+    let Some(user) = users::by_email(db, email)
         .await
         .map_err(db_error)?
         .filter(|u| u.status == UserStatus::Active)

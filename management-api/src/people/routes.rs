@@ -309,6 +309,8 @@ async fn request_reset(
     Extension(Source(source)): Extension<Source>,
     Body(input): Body<ResetRequest>,
 ) -> Result<Acknowledged, Problem> {
+    let email = dotmac_identity::email::normalize(&input.email)
+        .ok_or_else(|| Problem::invalid("email", "is not an e-mail address"))?;
     // The same answer whoever asks, and with no mail server too: it says nothing of who has an
     // account here.
     let Some(mailer) = state.mailer.clone() else {
@@ -316,7 +318,7 @@ async fn request_reset(
         return Ok(Acknowledged);
     };
     let txn = dotmac_sql::begin_write(&state.db).await.map_err(db_error)?;
-    let made = links::reset_link(&txn, &input.email, &source).await?;
+    let made = links::reset_link(&txn, &email, &source).await?;
     txn.commit().await.map_err(db_error)?;
     if let Some((user, made)) = made {
         let url = links::url(
