@@ -356,6 +356,119 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
     }
     assert_eq!(rows(&h, "users").await, 2, "bad input made no user");
 
+    // The other people routes answer bad input naming the field, and change nothing.
+    let (_, before) = h.call(Some(&east), Method::GET, "/me", None).await;
+    let own = before["id"].as_str().unwrap().to_owned();
+    for (token, method, path, body, status, field) in [
+        (
+            None,
+            Method::POST,
+            "/sign-in".to_owned(),
+            json!({}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            None,
+            Method::POST,
+            "/sign-in".to_owned(),
+            json!({"email": "ops@east.example", "password": "x", "otp": "1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "otp",
+        ),
+        (
+            None,
+            Method::POST,
+            "/sign-in".to_owned(),
+            json!({"email": "ops@east.example", "password": "x", "session": "forever"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "session",
+        ),
+        (
+            None,
+            Method::POST,
+            "/password-resets".to_owned(),
+            json!({"email": "not-an-address"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "email",
+        ),
+        (
+            None,
+            Method::POST,
+            "/password-resets/complete".to_owned(),
+            json!({"token": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "newPassword",
+        ),
+        (
+            None,
+            Method::POST,
+            "/invitations/accept".to_owned(),
+            json!({"token": "dml_unknown", "newPassword": "long enough and odd 77"}),
+            StatusCode::UNAUTHORIZED,
+            "token",
+        ),
+        (
+            Some(&east),
+            Method::PATCH,
+            format!("/users/{own}"),
+            json!({"status": "invited"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status",
+        ),
+        (
+            Some(&east),
+            Method::PATCH,
+            format!("/users/{own}"),
+            json!({"status": 5}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status",
+        ),
+        (
+            Some(&east),
+            Method::PATCH,
+            format!("/users/{own}"),
+            json!({"status": "disabled"}),
+            StatusCode::CONFLICT,
+            "status",
+        ),
+        (
+            Some(&east),
+            Method::POST,
+            "/me/password".to_owned(),
+            json!({"currentPassword": "marble canyon tulip 3", "newPassword": "short"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "newPassword",
+        ),
+        (
+            Some(&east),
+            Method::POST,
+            "/me/two-factor/confirm".to_owned(),
+            json!({}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code",
+        ),
+        (
+            Some(&east),
+            Method::POST,
+            "/me/two-factor/confirm".to_owned(),
+            json!({"code": "123456"}),
+            StatusCode::CONFLICT,
+            "code",
+        ),
+    ] {
+        let (got, problem) = h
+            .call(token.map(String::as_str), method.clone(), &path, Some(body))
+            .await;
+        assert_eq!(
+            (got, problem["field"].as_str()),
+            (status, Some(field)),
+            "{method} {path}: {problem}"
+        );
+    }
+    let (_, after) = h.call(Some(&east), Method::GET, "/me", None).await;
+    assert_eq!(before, after, "bad input changed nothing");
+
     // Its own tenant it creates and sees.
     let (status, _) = h
         .call(
@@ -1049,6 +1162,18 @@ async fn invitations_and_resets_arrive_by_mail_and_work_once_until_they_expire()
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
+    let (status, problem) = h
+        .call(
+            None,
+            Method::POST,
+            "/password-resets",
+            Some(json!({"email": "not-an-address"})),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email"))
+    );
     let mail = smtp.wait_for("grace@east.example", "reset-password").await;
     let reset = link_token(&mail, "reset-password");
     let (status, problem) = h
