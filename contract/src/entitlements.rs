@@ -15,11 +15,18 @@ pub mod feature {
     pub const ADVANCED_BILLING: &str = "advanced_billing";
     /// Revenue, ARPU and churn by month (`/api/v1/analytics/revenue`).
     pub const ADVANCED_ANALYTICS: &str = "advanced_analytics";
+    /// Subscribers' routers sign in through RADIUS: NAS, service logins, IP pools, sessions.
+    pub const NETWORK_ACCESS: &str = "network_access";
     /// No per-token rate limit on the instance's API.
     pub const UNLIMITED_APIS: &str = "unlimited_apis";
 
     /// Every feature, sorted.
-    pub const ALL: [&str; 3] = [ADVANCED_ANALYTICS, ADVANCED_BILLING, UNLIMITED_APIS];
+    pub const ALL: [&str; 4] = [
+        ADVANCED_ANALYTICS,
+        ADVANCED_BILLING,
+        NETWORK_ACCESS,
+        UNLIMITED_APIS,
+    ];
 }
 
 /// The file's content (JSON).

@@ -12,7 +12,7 @@ use crate::crd::{PluginLicense, TenantSpec, tenant::Plan};
 /// subscriptions, invoicing in the tenant's currency, payments, dunning, audit).
 const FREE: &[&str] = &[];
 /// Features the basic plan adds.
-const BASIC: &[&str] = &[feature::ADVANCED_BILLING];
+const BASIC: &[&str] = &[feature::ADVANCED_BILLING, feature::NETWORK_ACCESS];
 /// Features the premium plan adds.
 const PREMIUM: &[&str] = &[feature::ADVANCED_ANALYTICS];
 /// Features the enterprise plan adds.
@@ -138,8 +138,8 @@ mod tests {
     #[test]
     fn plans_include_the_lower_plans() {
         assert!(plan_features(Plan::Free).is_empty());
-        assert_eq!(plan_features(Plan::Basic).len(), 1);
-        assert_eq!(plan_features(Plan::Premium).len(), 2);
+        assert_eq!(plan_features(Plan::Basic).len(), 2);
+        assert_eq!(plan_features(Plan::Premium).len(), 3);
         assert_eq!(
             plan_features(Plan::Enterprise),
             feature::ALL.into_iter().collect(),
@@ -148,6 +148,7 @@ mod tests {
         assert!(plan_features(Plan::Premium).is_superset(&plan_features(Plan::Basic)));
         assert_eq!(plan_with("advanced_billing"), Some(Plan::Basic));
         assert_eq!(plan_with("unlimited_apis"), Some(Plan::Enterprise));
+        assert_eq!(plan_with("network_access"), Some(Plan::Basic));
         assert_eq!(plan_with("nope"), None);
     }
 
@@ -160,7 +161,10 @@ mod tests {
             ),
             ["advanced_analytics"],
         );
-        assert_eq!(got, ["advanced_analytics", "unlimited_apis"]);
+        assert_eq!(
+            got,
+            ["advanced_analytics", "network_access", "unlimited_apis"]
+        );
         assert!(got.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
     }
 }

@@ -20,11 +20,9 @@ pub const MAX_TENANT_NAME_LEN: usize = 40;
 /// The CEL rule on `spec.features`: only features an instance has can be overridden (a test
 /// keeps it equal to
 /// [`dotmac_contract::entitlements::feature::ALL`]).
-const FEATURES_RULE: &str =
-    "self.all(k, k in ['advanced_analytics', 'advanced_billing', 'unlimited_apis'])";
+const FEATURES_RULE: &str = "self.all(k, k in ['advanced_analytics', 'advanced_billing', 'network_access', 'unlimited_apis'])";
 /// What a Tenant overriding an unknown feature is told.
-const FEATURES_MESSAGE: &str =
-    "unknown feature; the features are advanced_analytics, advanced_billing and unlimited_apis";
+const FEATURES_MESSAGE: &str = "unknown feature; the features are advanced_analytics, advanced_billing, network_access and unlimited_apis";
 
 /// Desired state of a tenant: which ISP, which feature tier, how big, where it is reachable.
 #[allow(
@@ -401,9 +399,9 @@ mod tests {
         let quoted: Vec<String> = feature::ALL.iter().map(|f| format!("'{f}'")).collect();
         let rule = format!("self.all(k, k in [{}])", quoted.join(", "));
         assert_eq!(super::FEATURES_RULE, rule);
-        let [first, second, last] = feature::ALL;
+        let [first, second, third, last] = feature::ALL;
         assert!(
-            super::FEATURES_MESSAGE.ends_with(&format!("{first}, {second} and {last}")),
+            super::FEATURES_MESSAGE.ends_with(&format!("{first}, {second}, {third} and {last}")),
             "{}",
             super::FEATURES_MESSAGE
         );
