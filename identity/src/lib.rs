@@ -36,3 +36,12 @@ fn random_from(alphabet: &[u8], len: usize) -> Result<String, getrandom::Error> 
 
 /// A–Z and 2–9 without the look-alikes 0, O, 1 and I: 32 characters.
 const UNAMBIGUOUS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Letters, digits, `-` and `_`: 64 characters, safe in URLs, config files and RADIUS.
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A random secret of `len` characters (6 bits each) for a machine or a login to share: a
+/// RADIUS shared secret, a generated PPPoE password.
+pub fn random_secret(len: usize) -> Result<String, getrandom::Error> {
+    random_from(SECRET_ALPHABET, len)
+}

@@ -128,6 +128,23 @@ pub struct ServeConfig {
     )]
     pub mail_from: String,
 
+    /// Where FreeRADIUS reaches the internal AAA endpoints (`127.0.0.1:8002`), apart from the
+    /// public API; none without it. Needs `DOTMAC_AAA_SECRET`.
+    #[arg(long, env = "DOTMAC_AAA_LISTEN", requires = "aaa_secret")]
+    pub aaa_listen: Option<SocketAddr>,
+
+    /// The password FreeRADIUS signs in to the AAA endpoints with (HTTP Basic).
+    #[arg(long, env = "DOTMAC_AAA_SECRET", hide_env_values = true)]
+    pub aaa_secret: Option<String>,
+
+    /// Acct-Interim-Interval sent to the NAS with every accept, in seconds.
+    #[arg(long, env = "DOTMAC_ACCT_INTERIM_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=86_400))]
+    pub acct_interim_seconds: u32,
+
+    /// What suspended subscribers get when their router signs in.
+    #[arg(long, env = "DOTMAC_SUSPENDED_ACCESS", value_enum, default_value_t = crate::network::aaa::SuspendedAccess::Reject)]
+    pub suspended_access: crate::network::aaa::SuspendedAccess,
+
     /// Seconds a worker holds a run without renewing it; another takes it over after that.
     #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub run_lease_seconds: i64,

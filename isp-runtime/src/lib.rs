@@ -1,7 +1,8 @@
 //! `dotmac-isp`: the ISP management application each tenant runs (port 8001).
 //!
 //! Customers, plans, subscriptions, invoices, payments and dunning over a REST API under
-//! `/api/v1`, on PostgreSQL or embedded SQLite; billing and dunning runs as queued jobs.
+//! `/api/v1`, on PostgreSQL or embedded SQLite; billing and dunning runs as queued jobs;
+//! subscribers' network access through FreeRADIUS ([`network`]).
 //! Pure rules live in [`domain`]; each domain folder ([`customers`], [`catalog`], the parts of
 //! [`billing`], [`audit`]) holds its service (the rules, on the caller's transaction), routes,
 //! wire types and entities.
@@ -19,6 +20,7 @@ pub mod entitlements;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod network;
 pub mod people;
 pub mod probes;
 pub mod reporting;

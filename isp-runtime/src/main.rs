@@ -157,14 +157,30 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let (app, _) = server::assemble(&config, None).await?;
+    let (app, state) = server::assemble(&config, None).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let tenant = &config.database.tenant;
+    let aaa = match (config.aaa_listen, config.aaa_secret.clone()) {
+        (Some(at), Some(secret)) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the AAA listener {at}"))?;
+            tracing::info!(addr = %at, %tenant, "AAA endpoints for FreeRADIUS listening");
+            let router = dotmac_isp::network::aaa::router(state, secret);
+            Some(tokio::spawn(http::serve(listener, router)))
+        }
+        _ => None,
+    };
     tracing::info!(%addr, %tenant, "dotmac-isp listening");
     http::serve(listener, app).await.context("serving HTTP")?;
+    if let Some(aaa) = aaa {
+        aaa.await
+            .context("the AAA listener stopped")?
+            .context("serving the AAA endpoints")?;
+    }
     tracing::info!(%tenant, "dotmac-isp stopped");
     Ok(())
 }

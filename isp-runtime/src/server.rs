@@ -124,6 +124,10 @@ pub async fn assemble(
             max_customers: config.max_customers,
             public_url: config.public_url.trim_end_matches('/').to_owned(),
             trust_forwarded_for: config.trust_forwarded_for,
+            network: crate::network::aaa::NetworkSettings {
+                interim_seconds: config.acct_interim_seconds,
+                suspended: config.suspended_access,
+            },
         }),
         limiter,
         jobs: queue,

@@ -42,6 +42,8 @@ pub struct Settings {
     pub public_url: String,
     /// Whether the last `X-Forwarded-For` hop is the client (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Network access (RADIUS).
+    pub network: crate::network::aaa::NetworkSettings,
 }
 
 /// What every handler can reach.
@@ -95,6 +97,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::schedule::routes())
         .merge(crate::people::routes())
         .merge(crate::tokens::routes())
+        .merge(crate::network::routes())
 }
 
 /// The `/api/v1` router.

@@ -58,6 +58,17 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 7,
+        name: "network",
+        script: include_str!("migrations/0007_network.sql"),
+        postgres: &[
+            // No two pools overlap, enforced by the database itself (`&&` on inet is "contains
+            // or is contained by"). SQLite has no inet type: the pool service checks it there.
+            "ALTER TABLE ip_pools ADD CONSTRAINT ip_pools_no_overlap EXCLUDE USING gist ((prefix::inet) inet_ops WITH &&)",
+        ],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

@@ -124,6 +124,12 @@ pub enum Permission {
     /// Create, list and revoke API tokens.
     #[serde(rename = "tokens.manage")]
     TokensManage,
+    /// Read NAS, service logins, pools, RADIUS sessions and sign-ins.
+    #[serde(rename = "network.read")]
+    NetworkRead,
+    /// Register NAS, set service logins, create pools.
+    #[serde(rename = "network.write")]
+    NetworkWrite,
 }
 
 impl Permission {
@@ -155,6 +161,8 @@ impl Permission {
             P::PeopleRead => "people.read",
             P::PeopleManage => "people.manage",
             P::TokensManage => "tokens.manage",
+            P::NetworkRead => "network.read",
+            P::NetworkWrite => "network.write",
         }
     }
 
@@ -211,6 +219,7 @@ impl Role {
                     | P::RunsRead
                     | P::DunningRead
                     | P::AuditRead
+                    | P::NetworkRead
             ),
             Self::Sales => matches!(
                 permission,
@@ -224,7 +233,7 @@ impl Role {
             ),
             Self::Technician => matches!(
                 permission,
-                P::CustomersRead | P::SubscriptionsRead | P::CatalogRead
+                P::CustomersRead | P::SubscriptionsRead | P::CatalogRead | P::NetworkRead
             ),
             Self::Subscriber => false,
         }

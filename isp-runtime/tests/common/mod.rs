@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses part of the harness")]
 
+pub mod radius;
+
 use std::net::SocketAddr;
 
 use dotmac_isp::{
@@ -37,7 +39,14 @@ pub struct Options {
     pub smtp_url: Option<String>,
     /// Take client addresses from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// Serve the AAA endpoints for FreeRADIUS (with [`AAA_SECRET`]).
+    pub aaa: bool,
+    /// What suspended subscribers get from RADIUS.
+    pub suspended_access: dotmac_isp::network::aaa::SuspendedAccess,
 }
+
+/// The password FreeRADIUS signs in to a test instance's AAA endpoints with.
+pub const AAA_SECRET: &str = "aaa-test-secret-0123456789";
 
 impl Default for Options {
     fn default() -> Self {
@@ -53,6 +62,8 @@ impl Default for Options {
             scheduled_runs: false,
             smtp_url: None,
             trust_forwarded_for: false,
+            aaa: false,
+            suspended_access: dotmac_isp::network::aaa::SuspendedAccess::Reject,
         }
     }
 }
@@ -129,12 +140,18 @@ pub struct TestApp {
     pub state: AppState,
     pub http: reqwest::Client,
     pub db: TestDatabase,
+    /// The AAA endpoints' base URL, when served.
+    pub aaa: Option<String>,
     server: tokio::task::JoinHandle<()>,
+    aaa_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(aaa) = &self.aaa_server {
+            aaa.abort();
+        }
     }
 }
 
@@ -178,6 +195,10 @@ impl TestApp {
             trust_forwarded_for: options.trust_forwarded_for,
             smtp_url: options.smtp_url.clone(),
             mail_from: "Test ISP <noreply@isp.test>".to_owned(),
+            aaa_listen: None,
+            aaa_secret: None,
+            acct_interim_seconds: 300,
+            suspended_access: options.suspended_access,
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
         let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::TenantAdmin)
@@ -193,6 +214,17 @@ impl TestApp {
             .await
             .unwrap();
         });
+        let (aaa, aaa_server) = if options.aaa {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let router = dotmac_isp::network::aaa::router(state.clone(), AAA_SECRET.to_owned());
+            let server = tokio::spawn(async move {
+                axum::serve(listener, router).await.unwrap();
+            });
+            (Some(format!("http://{addr}")), Some(server))
+        } else {
+            (None, None)
+        };
         Self {
             base: format!("http://{addr}"),
             token,
@@ -200,7 +232,9 @@ impl TestApp {
             state,
             http: reqwest::Client::new(),
             db,
+            aaa,
             server,
+            aaa_server,
         }
     }
 

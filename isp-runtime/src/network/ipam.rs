@@ -1,0 +1,403 @@
+//! IP address management: pools of IPv4 or IPv6 addresses, or of IPv6 prefixes to delegate,
+//! for one NAS, one site or every NAS. Each address a pool hands out is a row of its own, so
+//! one address has at most one holder by construction, and the lowest free one is taken under
+//! a row lock that concurrent allocators skip. Pools never overlap.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    entity::{ip_address, ip_pool, nas},
+    wire::NewPool,
+};
+use crate::{
+    api::Actor,
+    audit,
+    db::new_id,
+    error::{Error, Result},
+    validate,
+};
+
+/// The most addresses (or delegated prefixes) one pool may hold: a /16 of IPv4.
+pub const MAX_POOL_SIZE: u64 = 65_536;
+
+/// What a pool hands out, worked out from its prefix: every address but the network, the
+/// broadcast (IPv4), the gateway and the reserved ones; or, for delegation, each prefix of the
+/// delegated length.
+pub fn members(
+    prefix: IpNet,
+    delegated_length: Option<u8>,
+    gateway: Option<IpAddr>,
+    reserved: &[IpAddr],
+) -> Result<Vec<String>> {
+    let excluded = |a: &IpAddr| Some(*a) == gateway || reserved.contains(a);
+    if let Some(length) = delegated_length {
+        let IpNet::V6(v6) = prefix else {
+            return Err(Error::invalid(
+                "delegated_length",
+                "only IPv6 prefixes are delegated",
+            ));
+        };
+        if length <= v6.prefix_len() || length > 64 {
+            return Err(Error::invalid(
+                "delegated_length",
+                format!("must be longer than /{} and at most /64", v6.prefix_len()),
+            ));
+        }
+        if u32::from(length - v6.prefix_len()) > MAX_POOL_SIZE.ilog2() {
+            return Err(Error::invalid(
+                "delegated_length",
+                format!("makes more than {MAX_POOL_SIZE} prefixes"),
+            ));
+        }
+        let subnets = v6
+            .subnets(length)
+            .map_err(|_| Error::invalid("delegated_length", "does not fit the prefix"))?;
+        return Ok(subnets.map(|s| s.to_string()).collect());
+    }
+    let host_bits = u32::from(prefix.max_prefix_len() - prefix.prefix_len());
+    if host_bits > MAX_POOL_SIZE.ilog2() {
+        return Err(Error::invalid(
+            "prefix",
+            format!("holds more than {MAX_POOL_SIZE} addresses; split it into pools"),
+        ));
+    }
+    let hosts: Vec<IpAddr> = match prefix {
+        // Without network and broadcast, except in a /31 or /32, which have none (RFC 3021).
+        IpNet::V4(v4) => v4.hosts().map(IpAddr::V4).collect(),
+        // The first address of an IPv6 subnet is its subnet-router anycast address.
+        IpNet::V6(v6) => v6.hosts().skip(1).map(IpAddr::V6).collect(),
+    };
+    let gateway_in = gateway.is_none_or(|g| prefix.contains(&g));
+    if !gateway_in {
+        return Err(Error::invalid("gateway", "is not inside the prefix"));
+    }
+    if let Some(outside) = reserved.iter().find(|r| !prefix.contains(*r)) {
+        return Err(Error::invalid(
+            "reserved",
+            format!("{outside} is not inside the prefix"),
+        ));
+    }
+    Ok(hosts
+        .into_iter()
+        .filter(|a| !excluded(a))
+        .map(|a| a.to_string())
+        .collect())
+}
+
+fn parse_prefix(text: &str) -> Result<IpNet> {
+    let prefix: IpNet = text.trim().parse().map_err(|_| {
+        Error::invalid("prefix", "is not a prefix (`10.0.0.0/24`, `2001:db8::/48`)")
+    })?;
+    if prefix.trunc() != prefix {
+        return Err(Error::invalid(
+            "prefix",
+            format!("has host bits set; the prefix is {}", prefix.trunc()),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Creates a pool and every address it hands out.
+pub async fn create(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: NewPool,
+) -> Result<ip_pool::Model> {
+    let name = validate::text("name", &input.name, 100)?;
+    let prefix = parse_prefix(&input.prefix)?;
+    let delegated = input
+        .delegated_length
+        .map(|l| u8::try_from(l).map_err(|_| Error::invalid("delegated_length", "must be 1 to 64")))
+        .transpose()?;
+    let gateway = match (&input.gateway, prefix, delegated) {
+        (Some(_), _, Some(_)) => {
+            return Err(Error::invalid(
+                "gateway",
+                "a delegation pool has no gateway",
+            ));
+        }
+        (Some(text), _, None) => Some(super::nas::canonical_address("gateway", text)?),
+        // The first host is the gateway unless another is named.
+        (None, IpNet::V4(v4), None) if v4.prefix_len() < 31 => v4.hosts().next().map(IpAddr::V4),
+        (None, _, _) => None,
+    };
+    let reserved = input
+        .reserved
+        .iter()
+        .map(|r| super::nas::canonical_address("reserved", r))
+        .collect::<Result<Vec<_>>>()?;
+    let members = members(prefix, delegated, gateway, &reserved)?;
+    if members.is_empty() {
+        return Err(Error::invalid("prefix", "leaves no address to hand out"));
+    }
+    if let Some(nas_id) = input.nas_id {
+        nas::Entity::find_by_id(nas_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| Error::invalid("nas_id", "no such NAS"))?;
+    }
+    let site = validate::optional_text("site", input.site.as_deref(), 100)?;
+    if input.nas_id.is_some() && site.is_some() {
+        return Err(Error::invalid(
+            "site",
+            "a pool is for one NAS or one site, not both",
+        ));
+    }
+    // SQLite has no exclusion constraint: the write transaction serialises pool creation, so
+    // this check is the guarantee there; on PostgreSQL the constraint backs it.
+    for other in ip_pool::Entity::find().all(txn).await? {
+        if other.name == name {
+            return Err(Error::conflict(Some("name"), "another pool has this name"));
+        }
+        let overlaps = other
+            .prefix
+            .parse::<IpNet>()
+            .is_ok_and(|o| o.contains(&prefix) || prefix.contains(&o));
+        if overlaps {
+            return Err(Error::conflict(
+                Some("prefix"),
+                format!("overlaps pool {} ({})", other.name, other.prefix),
+            ));
+        }
+    }
+    let size = i32::try_from(members.len()).map_err(|_| Error::invalid("prefix", "too large"))?;
+    let model = ip_pool::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name),
+        prefix: Set(prefix.to_string()),
+        family: Set(if prefix.addr().is_ipv4() { 4 } else { 6 }),
+        delegated_length: Set(delegated.map(i32::from)),
+        nas_id: Set(input.nas_id),
+        site: Set(site),
+        walled_garden: Set(input.walled_garden.unwrap_or(false)),
+        size: Set(size),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            Error::conflict(Some("name"), "another pool has this name")
+        }
+        _ if e.to_string().contains("ip_pools_no_overlap") => {
+            Error::conflict(Some("prefix"), "overlaps another pool")
+        }
+        _ => Error::Db(e),
+    })?;
+    for (chunk_start, chunk) in members.chunks(1000).enumerate() {
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, address)| ip_address::ActiveModel {
+                pool_id: Set(model.id),
+                position: Set(i32::try_from(chunk_start * 1000 + i).unwrap_or(i32::MAX)),
+                address: Set(address.clone()),
+                subscription_id: Set(None),
+                r#static: Set(false),
+                session_id: Set(None),
+                assigned_at: Set(None),
+            });
+        ip_address::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await
+            .map_err(|e| {
+                Error::unique_as_conflict(e, "prefix", "an address of it is in another pool")
+            })?;
+    }
+    audit::by(
+        txn,
+        actor,
+        "ip_pool.created",
+        "ip_pool",
+        model.id,
+        json!({"name": model.name, "prefix": model.prefix, "size": model.size}),
+    )
+    .await?;
+    Ok(model)
+}
+
+/// How many of a pool's addresses are held.
+pub async fn used(db: &impl ConnectionTrait, pool: Uuid) -> Result<u64> {
+    Ok(ip_address::Entity::find()
+        .filter(ip_address::Column::PoolId.eq(pool))
+        .filter(ip_address::Column::SubscriptionId.is_not_null())
+        .count(db)
+        .await?)
+}
+
+/// Which pools a sign-in through `nas` takes an address from, best first: the NAS's own, then
+/// its site's, then those for every NAS; walled-garden pools for a suspended subscriber, the
+/// others otherwise.
+pub async fn pools_for(
+    db: &impl ConnectionTrait,
+    nas: &nas::Model,
+    walled_garden: bool,
+) -> Result<Vec<ip_pool::Model>> {
+    let mut pools: Vec<ip_pool::Model> = ip_pool::Entity::find()
+        .filter(ip_pool::Column::WalledGarden.eq(walled_garden))
+        .filter(ip_pool::Column::DelegatedLength.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|p| match (p.nas_id, &p.site) {
+            (Some(id), _) => id == nas.id,
+            (None, Some(site)) => nas.site.as_ref() == Some(site),
+            (None, None) => true,
+        })
+        .collect();
+    pools.sort_by_key(|p| (p.nas_id.is_none(), p.site.is_none(), p.created_at));
+    Ok(pools)
+}
+
+/// An address for `subscription` from `pools`: its static one if it has one there, else a
+/// lease it holds that no session uses yet (a sign-in retried), else the lowest free one.
+/// `None` when every pool is full.
+pub async fn lease(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    pools: &[ip_pool::Model],
+) -> Result<Option<String>> {
+    let ids: Vec<Uuid> = pools.iter().map(|p| p.id).collect();
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let held = ip_address::Entity::find()
+        .filter(ip_address::Column::PoolId.is_in(ids.clone()))
+        .filter(ip_address::Column::SubscriptionId.eq(subscription))
+        .all(db)
+        .await?;
+    if let Some(own) = held
+        .iter()
+        .find(|a| a.r#static)
+        .or_else(|| held.iter().find(|a| a.session_id.is_none()))
+    {
+        return Ok(Some(own.address.clone()));
+    }
+    let backend = db.get_database_backend();
+    let now = chrono::Utc::now();
+    for pool in ids {
+        // The lowest free row, locked; concurrent allocators skip rows another holds locked.
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
+                 WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
+                 WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) RETURNING address"
+            }
+            // SQLite runs one writer at a time: the subquery cannot race.
+            _ => {
+                "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
+                 WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
+                 WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1) \
+                 RETURNING address"
+            }
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [subscription.into(), now.into(), pool.into()],
+            ))
+            .await?;
+        if let Some(row) = row {
+            return Ok(Some(row.try_get_by_index::<String>(0)?));
+        }
+    }
+    Ok(None)
+}
+
+/// Binds the lease of `address` held by `subscription` to the RADIUS session using it.
+pub async fn bind(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    address: &str,
+    session: Uuid,
+) -> Result<()> {
+    ip_address::Entity::update_many()
+        .col_expr(ip_address::Column::SessionId, session.into())
+        .filter(ip_address::Column::Address.eq(address))
+        .filter(ip_address::Column::SubscriptionId.eq(subscription))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives back what `session` held: a leased address becomes free, a static one stays its
+/// subscription's.
+pub async fn release(db: &impl ConnectionTrait, session: Uuid) -> Result<()> {
+    ip_address::Entity::update_many()
+        .col_expr(
+            ip_address::Column::SubscriptionId,
+            Option::<Uuid>::None.into(),
+        )
+        .col_expr(
+            ip_address::Column::AssignedAt,
+            Option::<chrono::DateTime<chrono::Utc>>::None.into(),
+        )
+        .col_expr(ip_address::Column::SessionId, Option::<Uuid>::None.into())
+        .filter(ip_address::Column::SessionId.eq(session))
+        .filter(ip_address::Column::Static.eq(false))
+        .exec(db)
+        .await?;
+    ip_address::Entity::update_many()
+        .col_expr(ip_address::Column::SessionId, Option::<Uuid>::None.into())
+        .filter(ip_address::Column::SessionId.eq(session))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_pool_leaves_out_network_broadcast_gateway_and_reserved() {
+        let gateway = Some("10.0.0.1".parse().unwrap());
+        let reserved = ["10.0.0.9".parse().unwrap()];
+        let got = members(net("10.0.0.0/28"), None, gateway, &reserved).unwrap();
+        assert_eq!(got.first().map(String::as_str), Some("10.0.0.2"));
+        assert_eq!(
+            got.last().map(String::as_str),
+            Some("10.0.0.14"),
+            "no broadcast"
+        );
+        assert_eq!(got.len(), 16 - 2 - 1 - 1);
+        assert!(!got.contains(&"10.0.0.9".to_owned()));
+        assert_eq!(
+            members(net("10.0.0.0/31"), None, None, &[]).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn ipv6_pools_hand_out_addresses_or_delegated_prefixes() {
+        let addresses = members(net("2001:db8::/120"), None, None, &[]).unwrap();
+        assert_eq!(addresses.first().map(String::as_str), Some("2001:db8::1"));
+        assert_eq!(addresses.len(), 255);
+        let delegated = members(net("2001:db8::/48"), Some(56), None, &[]).unwrap();
+        assert_eq!(delegated.len(), 256);
+        assert_eq!(delegated[1], "2001:db8:0:100::/56");
+        let Err(Error::Invalid { field, .. }) = members(net("10.0.0.0/8"), None, None, &[]) else {
+            panic!("a /8 is too large")
+        };
+        assert_eq!(field, "prefix");
+        let Err(Error::Invalid { field, .. }) = members(net("10.0.0.0/24"), Some(26), None, &[])
+        else {
+            panic!("IPv4 is not delegated")
+        };
+        assert_eq!(field, "delegated_length");
+    }
+}

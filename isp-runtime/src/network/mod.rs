@@ -1,0 +1,17 @@
+//! Network access: subscribers' routers sign in over PPPoE or IPoE through FreeRADIUS, which
+//! asks this instance for everything ([`aaa`], the internal endpoints rlm_rest calls). The
+//! [`nas`] registry, service [`logins`], IP address management ([`ipam`]), accounting into
+//! [`sessions`], and the RADIUS attributes as pure functions ([`radius`]).
+
+pub mod aaa;
+pub mod entity;
+pub mod ipam;
+pub mod logins;
+pub mod nas;
+pub mod radius;
+mod routes;
+pub mod sessions;
+mod wire;
+
+pub use routes::routes;
+pub use wire::{LoginInput, NewNas, NewPool};

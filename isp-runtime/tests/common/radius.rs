@@ -1,0 +1,129 @@
+//! FreeRADIUS with the shipped configuration (`isp-runtime/radius/`) in front of a test
+//! instance's AAA endpoints, and radclient as the NAS.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A running FreeRADIUS, stopped on drop.
+pub struct FreeRadius {
+    pub auth_port: u16,
+    pub acct_port: u16,
+    child: Child,
+    _run: tempfile::TempDir,
+}
+
+impl Drop for FreeRadius {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A UDP port free on loopback now.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl FreeRadius {
+    /// Starts FreeRADIUS for the AAA endpoints at `aaa_url` and waits until it is ready.
+    pub fn start(aaa_url: &str, aaa_secret: &str) -> Self {
+        let run = tempfile::tempdir().unwrap();
+        let raddb = concat!(env!("CARGO_MANIFEST_DIR"), "/radius");
+        let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
+        let mut child = Command::new("freeradius")
+            .args(["-f", "-l", "stdout", "-d", raddb])
+            .env("DOTMAC_AAA_URL", aaa_url)
+            .env("DOTMAC_AAA_SECRET", aaa_secret)
+            .env("DOTMAC_RADIUS_ADDRESS", "127.0.0.1")
+            .env("DOTMAC_RADIUS_AUTH_PORT", auth_port.to_string())
+            .env("DOTMAC_RADIUS_ACCT_PORT", acct_port.to_string())
+            .env("DOTMAC_RADIUS_RUN_DIR", run.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("freeradius runs (scripts/tools installs it)");
+        let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to process requests") {
+                    let _ = ready_tx.send(());
+                }
+                eprintln!("freeradius: {line}");
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("FreeRADIUS became ready");
+        Self {
+            auth_port,
+            acct_port,
+            child,
+            _run: run,
+        }
+    }
+}
+
+/// What a NAS got back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// `Access-Accept`, `Access-Reject`, `Accounting-Response`.
+    pub code: String,
+    /// The attributes, as radclient prints them.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Answer {
+    /// The values of `name`.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.attributes
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Sends one packet with radclient (`kind` `auth` or `acct`) and answers what came back, or
+/// `None` when nothing did (the packet was dropped).
+pub fn radclient(port: u16, kind: &str, secret: &str, attributes: &str) -> Option<Answer> {
+    let started = Instant::now();
+    let mut child = Command::new("radclient")
+        .args(["-x", "-r", "1", "-t", "2"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args([kind, secret])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("radclient runs (freeradius-utils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(attributes.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("Received "));
+    let code = lines.next()?.split_whitespace().nth(1)?.to_owned();
+    let attributes = lines
+        .take_while(|l| l.starts_with('\t') || l.starts_with(' '))
+        .filter_map(|l| {
+            let (name, value) = l.trim().split_once(" = ")?;
+            Some((name.to_owned(), value.trim_matches('"').to_owned()))
+        })
+        .collect();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "radclient hung"
+    );
+    Some(Answer { code, attributes })
+}

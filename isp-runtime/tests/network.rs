@@ -1,0 +1,690 @@
+//! Network access through the real FreeRADIUS with the shipped configuration, radclient playing
+//! the NAS: NAS registry, PPPoE and IPoE sign-in, per-vendor speeds, addresses from a pool,
+//! accounting, session limits, suspension, and the address allocator under concurrency. No PPP
+//! runs here (the kernel has none): everything is tested at the RADIUS level.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly"
+)]
+
+mod common;
+
+use common::{
+    AAA_SECRET, Backend, Options, TestApp, id,
+    radius::{Answer, FreeRadius, radclient},
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// An instance with its AAA endpoints and FreeRADIUS in front of them.
+async fn start(backend: Backend, options: Options) -> (TestApp, FreeRadius) {
+    let app = TestApp::start(
+        backend,
+        Options {
+            aaa: true,
+            ..options
+        },
+    )
+    .await;
+    let radius = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET);
+    (app, radius)
+}
+
+/// An active subscription on a 50/10 Mbit/s plan; answers its id.
+async fn subscriber(app: &TestApp, email: &str) -> String {
+    let customer = app.customer(email, "US", None).await;
+    let (status, plan) = app.call(Method::GET, "/plans?active=true", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let plan = match plan["items"].as_array().and_then(|p| p.first()) {
+        Some(plan) => id(plan),
+        None => id(&app
+            .post(
+                "/plans",
+                json!({"code": "FIBER-50", "name": "Fiber 50", "service_type": "internet", "price": 4000, "download_mbps": 50, "upload_mbps": 10}),
+                StatusCode::CREATED,
+            )
+            .await),
+    };
+    app.subscribe(&customer, &plan, "2026-12-01").await.0
+}
+
+/// Sends in a blocking thread (radclient waits for its answer).
+async fn send(port: u16, kind: &'static str, secret: &str, attributes: String) -> Option<Answer> {
+    let secret = secret.to_owned();
+    tokio::task::spawn_blocking(move || radclient(port, kind, &secret, &attributes))
+        .await
+        .unwrap()
+}
+
+async fn pap(radius: &FreeRadius, secret: &str, user: &str, password: &str) -> Option<Answer> {
+    let attributes = format!(
+        "User-Name = \"{user}\", User-Password = \"{password}\", Message-Authenticator = 0x00, NAS-Port = 1"
+    );
+    send(radius.auth_port, "auth", secret, attributes).await
+}
+
+async fn acct(radius: &FreeRadius, secret: &str, attributes: String) -> Option<Answer> {
+    send(radius.acct_port, "acct", secret, attributes).await
+}
+
+async fn events(app: &TestApp, query: &str) -> Vec<Value> {
+    app.get(&format!("/auth-events?{query}")).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
+    let (app, radius) = start(Backend::Sqlite, Options::default()).await;
+
+    // Before it is registered, the NAS's packets are dropped, and counted.
+    assert_eq!(
+        pap(&radius, "whatever-secret-123", "alice", "x").await,
+        None
+    );
+    assert!(
+        app.count("unknown_nas").await == 1,
+        "the unknown address is counted"
+    );
+
+    let nas = app
+        .post(
+            "/nas",
+            json!({"name": "bng-1", "address": "127.0.0.1", "vendor": "mikrotik", "site": "north"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let secret = nas["secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 32, "a generated secret");
+    let nas_id = id(&nas);
+    let shown = app.get(&format!("/nas/{nas_id}")).await;
+    assert_eq!(shown.get("secret"), None, "the secret is shown once");
+    assert_eq!(shown["vendor"], "mikrotik");
+
+    let pool = app
+        .post(
+            "/ip-pools",
+            json!({"name": "north-cgnat", "prefix": "100.64.0.0/29", "site": "north", "reserved": ["100.64.0.3"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    // .0 network, .1 gateway, .3 reserved, .7 broadcast: .2 .4 .5 .6 are handed out.
+    assert_eq!(pool["size"], 4);
+
+    let sub = subscriber(&app, "alice@example.com").await;
+    let login = app
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/login"),
+            Some(json!({"kind": "pppoe", "username": "alice", "password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(login.0, StatusCode::OK, "{}", login.1);
+    assert_eq!(login.1["password"], "correct horse", "shown when set");
+    let again = app.get(&format!("/subscriptions/{sub}/login")).await;
+    assert_eq!(again.get("password"), None, "and never again");
+
+    // PAP: accepted with the plan's speeds as MikroTik's attribute and an address from the pool.
+    let accept = pap(&radius, &secret, "alice", "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(accept.code, "Access-Accept", "{accept:?}");
+    assert_eq!(accept.values("Mikrotik-Rate-Limit"), ["10M/50M"]);
+    assert_eq!(accept.values("Framed-IP-Address"), ["100.64.0.2"]);
+    assert_eq!(accept.values("Acct-Interim-Interval"), ["300"]);
+
+    // Wrong password, unknown login: rejected, each recorded with its reason.
+    let wrong = pap(&radius, &secret, "alice", "wrong horse").await.unwrap();
+    assert_eq!(wrong.code, "Access-Reject");
+    assert!(
+        wrong.values("Mikrotik-Rate-Limit").is_empty(),
+        "a reject carries no plan"
+    );
+    let unknown = pap(&radius, &secret, "mallory", "anything").await.unwrap();
+    assert_eq!(unknown.code, "Access-Reject");
+
+    // CHAP: radclient computes CHAP-Password from the cleartext it is given.
+    let chap = |password: &str| {
+        format!(
+            "User-Name = \"alice\", CHAP-Password = \"{password}\", Message-Authenticator = 0x00"
+        )
+    };
+    let accept = send(radius.auth_port, "auth", &secret, chap("correct horse"))
+        .await
+        .unwrap();
+    assert_eq!(accept.code, "Access-Accept");
+    assert_eq!(
+        accept.values("Framed-IP-Address"),
+        ["100.64.0.2"],
+        "a sign-in retried before accounting keeps its lease"
+    );
+    let reject = send(radius.auth_port, "auth", &secret, chap("wrong horse"))
+        .await
+        .unwrap();
+    assert_eq!(reject.code, "Access-Reject");
+
+    // Without Message-Authenticator, or signed with another secret: dropped, no answer.
+    let bare = "User-Name = \"alice\", User-Password = \"correct horse\"".to_owned();
+    assert_eq!(send(radius.auth_port, "auth", &secret, bare).await, None);
+    assert_eq!(
+        pap(&radius, "not-the-secret-0000", "alice", "correct horse").await,
+        None
+    );
+
+    let rejects = events(&app, "outcome=reject").await;
+    let reasons: Vec<(&str, &str)> = rejects
+        .iter()
+        .map(|e| {
+            (
+                e["username"].as_str().unwrap(),
+                e["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("alice", "wrong-password"),
+            ("mallory", "unknown-login"),
+            ("alice", "wrong-password")
+        ]
+    );
+    assert_eq!(events(&app, "outcome=accept").await.len(), 2);
+
+    // Accounting Start, sent twice: one session, its address bound to it.
+    let start = "User-Name = \"alice\", Acct-Status-Type = Start, Acct-Session-Id = \"s-1\", Framed-IP-Address = 100.64.0.2, Calling-Station-Id = \"aa:bb:cc:00:00:01\"".to_owned();
+    for _ in 0..2 {
+        let answer = acct(&radius, &secret, start.clone()).await.unwrap();
+        assert_eq!(answer.code, "Accounting-Response");
+    }
+    let live = app
+        .get(&format!("/radius-sessions?subscription_id={sub}&live=true"))
+        .await;
+    assert_eq!(live["items"].as_array().unwrap().len(), 1, "{live}");
+    assert_eq!(live["items"][0]["framed_address"], "100.64.0.2");
+    assert_eq!(live["items"][0]["flag"], Value::Null);
+
+    // One session is all the login may hold.
+    let limited = pap(&radius, &secret, "alice", "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(limited.code, "Access-Reject");
+    assert_eq!(
+        events(&app, "outcome=reject").await.last().unwrap()["reason"],
+        "session-limit"
+    );
+
+    // Interim-Update with gigawords; then Stop frees the address.
+    let interim = "User-Name = \"alice\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"s-1\", Acct-Input-Octets = 100, Acct-Input-Gigawords = 1, Acct-Output-Octets = 7, Acct-Session-Time = 60".to_owned();
+    acct(&radius, &secret, interim).await.unwrap();
+    let session = &app.get("/radius-sessions?live=true").await["items"][0];
+    assert_eq!(session["input_octets"], 4_294_967_396_i64);
+    assert_eq!(session["output_octets"], 7);
+    let pools = app.get("/ip-pools").await;
+    assert_eq!(pools["items"][0]["used"], 1);
+    assert_eq!(pools["items"][0]["utilisation_percent"], 25.0);
+    let stop = "User-Name = \"alice\", Acct-Status-Type = Stop, Acct-Session-Id = \"s-1\", Acct-Input-Octets = 200, Acct-Input-Gigawords = 1, Acct-Output-Octets = 9, Acct-Session-Time = 120, Acct-Terminate-Cause = User-Request".to_owned();
+    acct(&radius, &secret, stop.clone()).await.unwrap();
+    acct(&radius, &secret, stop).await.unwrap();
+    let ended = app
+        .get(&format!(
+            "/radius-sessions?subscription_id={sub}&live=false"
+        ))
+        .await;
+    assert_eq!(ended["items"].as_array().unwrap().len(), 1);
+    assert_eq!(ended["items"][0]["stop_cause"], "User-Request");
+    assert_eq!(ended["items"][0]["input_octets"], 4_294_967_496_i64);
+    assert_eq!(
+        app.get("/ip-pools").await["items"][0]["used"],
+        0,
+        "released at Stop"
+    );
+
+    // Accounting for a login this instance does not know is kept, flagged.
+    let stray =
+        "User-Name = \"ghost\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"s-9\""
+            .to_owned();
+    acct(&radius, &secret, stray).await.unwrap();
+    let flagged = app.get("/radius-sessions?live=true").await;
+    assert_eq!(flagged["items"][0]["flag"], "unknown-login");
+
+    // Each vendor's attributes reach the NAS through FreeRADIUS.
+    for (vendor, attribute, values) in [
+        (
+            "cisco",
+            "Cisco-AVPair",
+            vec![
+                "ip:qos-policy-in=add-class(sub,(class-default),police(10000))",
+                "ip:qos-policy-out=add-class(sub,(class-default),police(50000))",
+            ],
+        ),
+        ("juniper", "ERX-Qos-Profile-Name", vec!["FIBER-50"]),
+        ("generic", "WISPr-Bandwidth-Max-Up", vec!["10000000"]),
+        ("generic", "WISPr-Bandwidth-Max-Down", vec!["50000000"]),
+    ] {
+        let (status, body) = app
+            .call(
+                Method::PATCH,
+                &format!("/nas/{nas_id}"),
+                Some(json!({"vendor": vendor})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let accept = pap(&radius, &secret, "alice", "correct horse")
+            .await
+            .unwrap();
+        assert_eq!(accept.code, "Access-Accept", "{vendor}");
+        assert_eq!(accept.values(attribute), values, "{vendor}: {accept:?}");
+        assert!(accept.values("Mikrotik-Rate-Limit").is_empty());
+    }
+
+    // Suspended: new sign-ins are rejected.
+    app.post(
+        &format!("/subscriptions/{sub}/suspend"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    let suspended = pap(&radius, &secret, "alice", "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(suspended.code, "Access-Reject");
+    assert_eq!(
+        events(&app, "outcome=reject").await.last().unwrap()["reason"],
+        "suspended"
+    );
+}
+
+#[tokio::test]
+async fn ipoe_by_mac_and_circuit_and_a_walled_garden_for_the_suspended() {
+    let options = Options {
+        suspended_access: dotmac_isp::network::aaa::SuspendedAccess::WalledGarden,
+        ..Options::default()
+    };
+    let (app, radius) = start(Backend::Postgres, options).await;
+    let secret = "a-secret-of-our-own-1234";
+    app.post(
+        "/nas",
+        json!({"name": "olt-1", "address": "127.0.0.1", "secret": secret}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "main", "prefix": "10.20.0.0/30"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "garden", "prefix": "10.99.0.0/24", "walled_garden": true}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let sub = subscriber(&app, "bob@example.com").await;
+    let (status, login) = app
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/login"),
+            Some(json!({"kind": "ipoe", "mac": "AA-BB-CC-00-00-02", "circuit_id": "olt-1/1/3"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    assert_eq!(login["username"], "aa:bb:cc:00:00:02");
+
+    let dhcp = |circuit: &str| {
+        format!(
+            "User-Name = \"aabb.cc00.0002\", User-Password = \"aabb.cc00.0002\", Calling-Station-Id = \"aa-bb-cc-00-00-02\", ADSL-Agent-Circuit-Id = \"{circuit}\", Message-Authenticator = 0x00"
+        )
+    };
+    let accept = send(radius.auth_port, "auth", secret, dhcp("olt-1/1/3"))
+        .await
+        .unwrap();
+    assert_eq!(accept.code, "Access-Accept", "{accept:?}");
+    assert_eq!(accept.values("Framed-IP-Address"), ["10.20.0.2"]);
+    assert_eq!(accept.values("WISPr-Bandwidth-Max-Down"), ["50000000"]);
+    let moved = send(radius.auth_port, "auth", secret, dhcp("olt-1/2/9"))
+        .await
+        .unwrap();
+    assert_eq!(moved.code, "Access-Reject", "another circuit");
+    assert_eq!(
+        events(&app, "outcome=reject").await[0]["reason"],
+        "wrong-circuit"
+    );
+
+    // Suspended, with the walled-garden strategy: an address from the garden, no plan speeds.
+    app.post(
+        &format!("/subscriptions/{sub}/suspend"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    let garden = send(radius.auth_port, "auth", secret, dhcp("olt-1/1/3"))
+        .await
+        .unwrap();
+    assert_eq!(garden.code, "Access-Accept");
+    assert_eq!(garden.values("Framed-IP-Address"), ["10.99.0.2"]);
+    assert!(garden.values("WISPr-Bandwidth-Max-Down").is_empty());
+    assert_eq!(
+        events(&app, "outcome=accept").await[1]["reason"],
+        "walled-garden"
+    );
+
+    // A full pool rejects with its reason: the main pool has one address, held above.
+    let other = subscriber(&app, "carol@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{other}/login"),
+        Some(json!({"kind": "pppoe", "username": "carol", "password": "carol's password"})),
+    )
+    .await;
+    let full = pap(&radius, secret, "carol", "carol's password")
+        .await
+        .unwrap();
+    assert_eq!(full.code, "Access-Reject");
+    assert_eq!(
+        events(&app, "outcome=reject").await.last().unwrap()["reason"],
+        "no-address"
+    );
+}
+
+/// Sixteen allocators on one pool at once, each in its own transaction: every address is
+/// handed out once, and the pool runs out cleanly.
+#[tokio::test]
+async fn sixteen_concurrent_allocators_never_share_an_address() {
+    let app = TestApp::start(Backend::Postgres, Options::default()).await;
+    let pool = app
+        .post(
+            "/ip-pools",
+            json!({"name": "p", "prefix": "10.30.0.0/25"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let size = usize::try_from(pool["size"].as_i64().unwrap()).unwrap();
+    assert_eq!(size, 125);
+    let customer = app.customer("many@example.com", "US", None).await;
+    let plan = app.plan("P", 1000).await;
+    let mut subs = Vec::new();
+    for _ in 0..(size + 3) {
+        let sub = app
+            .post(
+                "/subscriptions",
+                json!({"customer_id": customer, "plan_id": plan}),
+                StatusCode::CREATED,
+            )
+            .await;
+        subs.push(uuid::Uuid::parse_str(&id(&sub)).unwrap());
+    }
+    let pools = {
+        use sea_orm::EntityTrait;
+        dotmac_isp::network::entity::ip_pool::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+    };
+    let mut tasks = Vec::new();
+    for chunk in subs.chunks(subs.len().div_ceil(16)) {
+        let (db, pools, chunk) = (app.state.db.clone(), pools.clone(), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for sub in chunk {
+                let txn = dotmac_sql::begin_write(&db).await.unwrap();
+                let address = dotmac_isp::network::ipam::lease(&txn, sub, &pools)
+                    .await
+                    .unwrap();
+                txn.commit().await.unwrap();
+                got.push(address);
+            }
+            got
+        }));
+    }
+    let mut addresses = Vec::new();
+    for task in tasks {
+        addresses.extend(task.await.unwrap());
+    }
+    let handed: Vec<String> = addresses.iter().flatten().cloned().collect();
+    let unique: std::collections::BTreeSet<&String> = handed.iter().collect();
+    assert_eq!(handed.len(), size, "every address handed out");
+    assert_eq!(unique.len(), size, "none twice");
+    assert_eq!(
+        addresses.iter().filter(|a| a.is_none()).count(),
+        3,
+        "then none"
+    );
+}
+
+/// Bad input to the network routes names its field; overlapping pools are refused on both
+/// databases (on PostgreSQL by its exclusion constraint too); the feature is gated.
+mod bad_input {
+    use super::*;
+
+    async fn body(app: TestApp) {
+        let sub = subscriber(&app, "dave@example.com").await;
+        let nas = app
+            .post(
+                "/nas",
+                json!({"name": "n", "address": "192.0.2.1"}),
+                StatusCode::CREATED,
+            )
+            .await;
+        app.post(
+            "/ip-pools",
+            json!({"name": "a", "prefix": "10.0.0.0/24"}),
+            StatusCode::CREATED,
+        )
+        .await;
+        let login = format!("/subscriptions/{sub}/login");
+        for (method, path, body, status, field) in [
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "m", "address": "not-an-ip"}),
+                422,
+                "address",
+            ),
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "m", "address": "192.0.2.2", "secret": "short"}),
+                422,
+                "secret",
+            ),
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "m", "address": "192.0.2.2", "vendor": "huawei"}),
+                422,
+                "vendor",
+            ),
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "m", "address": "192.0.2.2", "coa_port": 70000}),
+                422,
+                "coa_port",
+            ),
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "n", "address": "192.0.2.3"}),
+                409,
+                "name",
+            ),
+            (
+                Method::POST,
+                "/nas",
+                json!({"name": "m", "address": "192.0.2.1"}),
+                409,
+                "address",
+            ),
+            (
+                Method::PATCH,
+                &format!("/nas/{}", id(&nas)),
+                json!({"coa_port": 0}),
+                422,
+                "coa_port",
+            ),
+            (
+                Method::PUT,
+                &login,
+                json!({"kind": "pppoe"}),
+                422,
+                "username",
+            ),
+            (
+                Method::PUT,
+                &login,
+                json!({"kind": "pppoe", "username": "d", "password": "short"}),
+                422,
+                "password",
+            ),
+            (
+                Method::PUT,
+                &login,
+                json!({"kind": "pppoe", "username": "d", "mac": "aa:bb:cc:dd:ee:ff"}),
+                422,
+                "mac",
+            ),
+            (
+                Method::PUT,
+                &login,
+                json!({"kind": "ipoe", "mac": "nope"}),
+                422,
+                "mac",
+            ),
+            (
+                Method::PUT,
+                &login,
+                json!({"kind": "ipoe", "mac": "aa:bb:cc:dd:ee:ff", "max_sessions": 0}),
+                422,
+                "max_sessions",
+            ),
+            (Method::PUT, &login, json!({"kind": "dialup"}), 422, "kind"),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.1.0.1/24"}),
+                422,
+                "prefix",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.0.0.0/8"}),
+                422,
+                "prefix",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.2.0.0/24", "gateway": "10.3.0.1"}),
+                422,
+                "gateway",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.2.0.0/24", "delegated_length": 28}),
+                422,
+                "delegated_length",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.0.0.128/25"}),
+                409,
+                "prefix",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.0.0.0/15"}),
+                422,
+                "prefix",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.0.0.0/20"}),
+                409,
+                "prefix",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "a", "prefix": "10.9.0.0/24"}),
+                409,
+                "name",
+            ),
+            (
+                Method::POST,
+                "/ip-pools",
+                json!({"name": "b", "prefix": "10.9.0.0/24", "nas_id": uuid::Uuid::nil()}),
+                422,
+                "nas_id",
+            ),
+        ] {
+            let (got, problem) = app.call(method.clone(), path, Some(body.clone())).await;
+            assert_eq!(
+                (got.as_u16(), problem["field"].as_str()),
+                (status, Some(field)),
+                "{method} {path} {body}: {problem}"
+            );
+        }
+        assert_eq!(app.count("nas").await, 1);
+        assert_eq!(app.count("ip_pools").await, 1);
+        assert_eq!(app.count("ip_addresses").await, 253);
+        assert_eq!(app.count("service_logins").await, 0);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        body(TestApp::start(Backend::Sqlite, Options::default()).await).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let app = TestApp::start(Backend::Postgres, Options::default()).await;
+        // The database itself refuses an overlap the service did not see.
+        let overlap = sea_orm::ConnectionTrait::execute_unprepared(
+            &app.state.db,
+            "INSERT INTO ip_pools (id, name, prefix, family, walled_garden, size, created_at) VALUES \
+             ('00000000-0000-0000-0000-000000000001', 'x', '10.5.0.0/16', 4, false, 1, now()), \
+             ('00000000-0000-0000-0000-000000000002', 'y', '10.5.1.0/24', 4, false, 1, now())",
+        )
+        .await;
+        assert!(
+            overlap.is_err_and(|e| e.to_string().contains("ip_pools_no_overlap")),
+            "the exclusion constraint holds"
+        );
+        body(app).await;
+    }
+}
+
+#[tokio::test]
+async fn without_the_feature_the_network_routes_are_refused() {
+    let free = dotmac_isp::entitlements::Entitlements {
+        plan: "free".to_owned(),
+        ..Default::default()
+    };
+    let app = TestApp::start(
+        Backend::Sqlite,
+        Options {
+            gate: Some(dotmac_isp::entitlements::Gate::fixed(free)),
+            ..Options::default()
+        },
+    )
+    .await;
+    let (status, problem) = app
+        .call(
+            Method::POST,
+            "/nas",
+            Some(json!({"name": "n", "address": "192.0.2.1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(app.count("nas").await, 0);
+}
