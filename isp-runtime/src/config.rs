@@ -145,6 +145,23 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_SUSPENDED_ACCESS", value_enum, default_value_t = crate::network::aaa::SuspendedAccess::Reject)]
     pub suspended_access: crate::network::aaa::SuspendedAccess,
 
+    /// The NAS filter (Filter-Id) a CoA puts a suspended subscriber's live session in, with
+    /// `DOTMAC_SUSPENDED_ACCESS=walled-garden`.
+    #[arg(
+        long,
+        env = "DOTMAC_WALLED_GARDEN_FILTER",
+        default_value = "walled-garden"
+    )]
+    pub walled_garden_filter: String,
+
+    /// The NAS filter a CoA puts a walled-garden session back in when service resumes.
+    #[arg(long, env = "DOTMAC_SERVICE_FILTER", default_value = "internet")]
+    pub service_filter: String,
+
+    /// Milliseconds between network-enforcement passes (CoA and Disconnect, stale sessions).
+    #[arg(long, env = "DOTMAC_NETWORK_TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub network_tick_ms: u64,
+
     /// Seconds a worker holds a run without renewing it; another takes it over after that.
     #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub run_lease_seconds: i64,

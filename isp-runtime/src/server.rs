@@ -112,6 +112,21 @@ pub async fn assemble(
             None
         }
     };
+    let network = crate::network::aaa::NetworkSettings {
+        interim_seconds: config.acct_interim_seconds,
+        suspended: config.suspended_access,
+        walled_garden_filter: config.walled_garden_filter.clone(),
+        service_filter: config.service_filter.clone(),
+    };
+    // Only an instance with FreeRADIUS in front has sessions to enforce.
+    if config.aaa_secret.is_some() {
+        crate::network::enforce::spawn(
+            db.clone(),
+            network.clone(),
+            tenant.clone(),
+            Duration::from_millis(config.network_tick_ms),
+        );
+    }
     let access = crate::api::openapi::registry().map_err(StartError::Config)?;
     let state = AppState {
         db,
@@ -124,10 +139,7 @@ pub async fn assemble(
             max_customers: config.max_customers,
             public_url: config.public_url.trim_end_matches('/').to_owned(),
             trust_forwarded_for: config.trust_forwarded_for,
-            network: crate::network::aaa::NetworkSettings {
-                interim_seconds: config.acct_interim_seconds,
-                suspended: config.suspended_access,
-            },
+            network: network.clone(),
         }),
         limiter,
         jobs: queue,

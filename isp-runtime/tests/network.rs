@@ -13,7 +13,7 @@ mod common;
 
 use common::{
     AAA_SECRET, Backend, Options, TestApp, id,
-    radius::{Answer, FreeRadius, radclient},
+    radius::{Answer, FakeNas, FreeRadius, radclient},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -687,4 +687,260 @@ async fn without_the_feature_the_network_routes_are_refused() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(app.count("nas").await, 0);
+}
+
+/// Signs `user` in and starts its accounting session `session`, echoing the accept's Class as a
+/// NAS does; answers the address.
+async fn online(
+    radius: &FreeRadius,
+    secret: &str,
+    user: &str,
+    password: &str,
+    session: &str,
+) -> String {
+    let accept = pap(radius, secret, user, password).await.unwrap();
+    assert_eq!(accept.code, "Access-Accept", "{accept:?}");
+    let address = accept.values("Framed-IP-Address")[0].to_owned();
+    let class = accept.values("Class")[0].to_owned();
+    let start = format!(
+        "User-Name = \"{user}\", Acct-Status-Type = Start, Acct-Session-Id = \"{session}\", Framed-IP-Address = {address}, Class = {class}"
+    );
+    acct(radius, secret, start).await.unwrap();
+    address
+}
+
+async fn coa_requests(app: &TestApp) -> Vec<Value> {
+    app.get("/coa-requests").await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Waits until every CoA request queued is answered; answers them all.
+async fn answered(app: &TestApp, count: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let requests = coa_requests(app).await;
+        if requests.len() >= count && requests.iter().all(|r| r["status"] != "pending") {
+            return requests;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{count} CoA requests were not answered: {:?}",
+        coa_requests(app).await
+    );
+}
+
+#[tokio::test]
+async fn suspension_for_non_payment_disconnects_and_a_new_plan_is_applied_by_coa() {
+    let (app, radius) = start(Backend::Sqlite, Options::default()).await;
+    let secret = "nas-secret-for-coa-0001";
+    let nas = FakeNas::start(secret);
+    app.post(
+        "/nas",
+        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "p", "prefix": "100.64.1.0/24"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let customer = app.customer("erin@example.com", "US", None).await;
+    let slow = id(&app
+        .post(
+            "/plans",
+            json!({"code": "NET-20", "name": "Net 20", "service_type": "internet", "price": 2000, "download_mbps": 20, "upload_mbps": 5}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let fast = id(&app
+        .post(
+            "/plans",
+            json!({"code": "NET-100", "name": "Net 100", "service_type": "internet", "price": 5000, "download_mbps": 100, "upload_mbps": 20}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let (sub, _) = app.subscribe(&customer, &slow, "2026-09-01").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{sub}/login"),
+        Some(json!({"kind": "pppoe", "username": "erin", "password": "erin's password"})),
+    )
+    .await;
+    online(&radius, secret, "erin", "erin's password", "e-1").await;
+    // Steady state: nothing is sent.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(nas.arrived().is_empty(), "{:?}", nas.arrived());
+    assert!(coa_requests(&app).await.is_empty());
+
+    // A plan change reaches the live session as a CoA with the new speeds.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{sub}/change-plan"),
+            Some(json!({"plan_id": fast, "date": "2026-09-10"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(nas.wait_for(1).await, ["CoA-Request|erin|e-1|20M/100M|"]);
+    let sent = answered(&app, 1).await;
+    assert_eq!(sent[0]["status"], "acked");
+    assert_eq!(sent[0]["attributes"], "Mikrotik-Rate-Limit = \"20M/100M\"");
+
+    // Dunning suspends for non-payment: the live session is disconnected.
+    app.run("dunning", "2026-10-24").await;
+    assert_eq!(
+        app.get(&format!("/subscriptions/{sub}")).await["status"],
+        "suspended"
+    );
+    assert_eq!(nas.wait_for(2).await[1], "Disconnect-Request|erin|e-1||");
+    let sent = answered(&app, 2).await;
+    assert_eq!(
+        (sent[1]["kind"].as_str(), sent[1]["status"].as_str()),
+        (Some("disconnect"), Some("acked"))
+    );
+    // The NAS's Stop ends it; new sign-ins are rejected until the balance is paid.
+    acct(&radius, secret, "User-Name = \"erin\", Acct-Status-Type = Stop, Acct-Session-Id = \"e-1\", Acct-Terminate-Cause = Admin-Reset".to_owned()).await.unwrap();
+    assert_eq!(
+        pap(&radius, secret, "erin", "erin's password")
+            .await
+            .unwrap()
+            .code,
+        "Access-Reject"
+    );
+    let invoices = app.get(&format!("/invoices?customer_id={customer}")).await;
+    for unpaid in invoices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["amount_due"].as_i64() > Some(0))
+    {
+        app.post(
+            "/payments",
+            json!({"invoice_id": id(unpaid), "amount": unpaid["amount_due"], "method": "cash"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    assert_eq!(
+        app.get(&format!("/subscriptions/{sub}")).await["status"],
+        "active"
+    );
+    online(&radius, secret, "erin", "erin's password", "e-2").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(nas.arrived().len(), 2, "a fresh sign-in needs no CoA");
+
+    // A session whose NAS went quiet for three interim intervals is closed and its address
+    // freed.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "UPDATE radius_sessions SET updated_at = '2026-01-01 00:00:00+00:00' WHERE acct_session_id = 'e-2'",
+    )
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        if app.get("/radius-sessions?live=true").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ended = app
+        .get(&format!(
+            "/radius-sessions?subscription_id={sub}&live=false"
+        ))
+        .await;
+    let causes: Vec<&str> = ended["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stop_cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, ["Admin-Reset", "stale"]);
+    assert_eq!(app.get("/ip-pools").await["items"][0]["used"], 0);
+}
+
+#[tokio::test]
+async fn a_walled_garden_by_coa_and_back_and_a_nak_recorded() {
+    let options = Options {
+        suspended_access: dotmac_isp::network::aaa::SuspendedAccess::WalledGarden,
+        ..Options::default()
+    };
+    let (app, radius) = start(Backend::Postgres, options).await;
+    let secret = "nas-secret-for-coa-0002";
+    let nas = FakeNas::start(secret);
+    app.post(
+        "/nas",
+        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "p", "prefix": "100.64.2.0/24"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let sub = subscriber(&app, "frank@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{sub}/login"),
+        Some(json!({"kind": "pppoe", "username": "frank", "password": "frank's password"})),
+    )
+    .await;
+    online(&radius, secret, "frank", "frank's password", "f-1").await;
+    app.post(
+        &format!("/subscriptions/{sub}/suspend"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        nas.wait_for(1).await,
+        ["CoA-Request|frank|f-1||walled-garden"]
+    );
+    answered(&app, 1).await;
+    app.post(
+        &format!("/subscriptions/{sub}/resume"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        nas.wait_for(2).await[1],
+        "CoA-Request|frank|f-1|10M/50M|internet"
+    );
+    let sent = answered(&app, 2).await;
+    assert_eq!(sent[1]["target"], "service");
+
+    // A NAS that refuses: the NAK is recorded, and not sent again and again.
+    let other = subscriber(&app, "refuse@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{other}/login"),
+        Some(json!({"kind": "pppoe", "username": "refuse-me", "password": "refusing password"})),
+    )
+    .await;
+    online(&radius, secret, "refuse-me", "refusing password", "r-1").await;
+    app.post(
+        &format!("/subscriptions/{other}/suspend"),
+        json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    nas.wait_for(3).await;
+    let sent = answered(&app, 3).await;
+    assert_eq!(sent[2]["status"], "naked");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        coa_requests(&app).await.len(),
+        3,
+        "a NAK is not retried at once"
+    );
 }

@@ -69,6 +69,13 @@ const MIGRATIONS: &[Migration] = &[
         ],
         sqlite: &[],
     },
+    Migration {
+        version: 8,
+        name: "network_enforcement",
+        script: include_str!("migrations/0008_network_enforcement.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

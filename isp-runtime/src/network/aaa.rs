@@ -52,12 +52,16 @@ pub enum SuspendedAccess {
 }
 
 /// Network-access settings of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSettings {
     /// The Acct-Interim-Interval sent with every accept, in seconds.
     pub interim_seconds: u32,
     /// What suspended subscribers get.
     pub suspended: SuspendedAccess,
+    /// The NAS filter (Filter-Id) a CoA puts a suspended subscriber's session in.
+    pub walled_garden_filter: String,
+    /// The NAS filter a CoA puts a resumed session back in.
+    pub service_filter: String,
 }
 
 /// Why a sign-in is refused.
@@ -317,10 +321,21 @@ async fn accept(state: &AppState, attrs: &Attributes) -> Result<Reply> {
     } else {
         "reply:Framed-IP-Address"
     };
-    let mut reply = Reply::default().text(attribute, address.clone()).set(
-        "reply:Acct-Interim-Interval",
-        [json!(state.settings.network.interim_seconds)],
-    );
+    let applied = if admitted.walled_garden {
+        super::enforce::State::Walled
+    } else {
+        super::enforce::State::Service
+    };
+    let mut reply = Reply::default()
+        .text(attribute, address.clone())
+        .set(
+            "reply:Acct-Interim-Interval",
+            [json!(state.settings.network.interim_seconds)],
+        )
+        .text(
+            "reply:Class",
+            super::enforce::class(applied, admitted.subscription.plan_id),
+        );
     if !admitted.walled_garden {
         let plan = plan::Entity::find_by_id(admitted.subscription.plan_id)
             .one(&txn)
@@ -331,7 +346,11 @@ async fn accept(state: &AppState, attrs: &Attributes) -> Result<Reply> {
                 down_mbps: i64::from(down),
                 up_mbps: i64::from(up),
             };
-            reply = radius::with_speeds(reply, admitted.nas.vendor, speeds, &plan.code);
+            reply = reply.with(&radius::speed_settings(
+                admitted.nas.vendor,
+                speeds,
+                &plan.code,
+            ));
         }
     }
     record(

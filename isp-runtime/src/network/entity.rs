@@ -204,6 +204,8 @@ pub mod radius_session {
         pub session_seconds: i64,
         pub stop_cause: Option<String>,
         pub flag: Option<String>,
+        pub applied_state: Option<String>,
+        pub applied_plan_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -229,6 +231,36 @@ pub mod auth_event {
         pub reason: Option<String>,
         pub address: Option<String>,
         pub calling_station: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Rows of `coa_requests`.
+pub mod coa_request {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "coa_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub session_id: Uuid,
+        pub nas_id: Uuid,
+        pub kind: String,
+        pub target: String,
+        pub plan_id: Option<Uuid>,
+        pub attributes: String,
+        pub status: String,
+        pub attempts: i32,
+        pub error_cause: Option<i32>,
+        pub last_error: Option<String>,
+        pub claimed_until: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub answered_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,10 +4,12 @@
 //! [`sessions`], and the RADIUS attributes as pure functions ([`radius`]).
 
 pub mod aaa;
+pub mod enforce;
 pub mod entity;
 pub mod ipam;
 pub mod logins;
 pub mod nas;
+pub mod packet;
 pub mod radius;
 mod routes;
 pub mod sessions;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::entity::Vendor;
+use super::{entity::Vendor, packet};
 
 /// The attributes of a request as rlm_rest posts them (`body = 'json'`): by name, each with
 /// its values.
@@ -81,37 +81,111 @@ pub struct Speeds {
     pub up_mbps: i64,
 }
 
-/// Adds the attributes that give `vendor`'s NAS `speeds`; `profile` names the plan for
-/// vendors that apply a profile defined on the router (Juniper).
-pub fn with_speeds(reply: Reply, vendor: Vendor, speeds: Speeds, profile: &str) -> Reply {
+/// A reply attribute the instance sets on a NAS, at sign-in (through FreeRADIUS) or by CoA (on
+/// the wire): one list of them serves both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    /// MikroTik's `rx/tx` rate limit.
+    MikrotikRateLimit(String),
+    /// A Cisco AV pair.
+    CiscoAvPair(String),
+    /// A Juniper (ERX) QoS profile.
+    ErxQosProfileName(String),
+    /// WISPr upload limit in bit/s.
+    WisprBandwidthMaxUp(u32),
+    /// WISPr download limit in bit/s.
+    WisprBandwidthMaxDown(u32),
+    /// A filter defined on the NAS.
+    FilterId(String),
+}
+
+impl Setting {
+    /// Its name in FreeRADIUS's dictionaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::MikrotikRateLimit(_) => "Mikrotik-Rate-Limit",
+            Self::CiscoAvPair(_) => "Cisco-AVPair",
+            Self::ErxQosProfileName(_) => "ERX-Qos-Profile-Name",
+            Self::WisprBandwidthMaxUp(_) => "WISPr-Bandwidth-Max-Up",
+            Self::WisprBandwidthMaxDown(_) => "WISPr-Bandwidth-Max-Down",
+            Self::FilterId(_) => "Filter-Id",
+        }
+    }
+
+    fn json(&self) -> Value {
+        match self {
+            Self::MikrotikRateLimit(t)
+            | Self::CiscoAvPair(t)
+            | Self::ErxQosProfileName(t)
+            | Self::FilterId(t) => json!(t),
+            Self::WisprBandwidthMaxUp(n) | Self::WisprBandwidthMaxDown(n) => json!(n),
+        }
+    }
+
+    /// The attribute on the wire.
+    pub fn wire(&self) -> packet::Attribute {
+        let vendor = |vendor: u32, kind: u8, value: Vec<u8>| packet::Attribute::Vendor {
+            vendor,
+            kind,
+            value,
+        };
+        match self {
+            Self::MikrotikRateLimit(t) => vendor(14988, 8, t.as_bytes().to_vec()),
+            Self::CiscoAvPair(t) => vendor(9, 1, t.as_bytes().to_vec()),
+            Self::ErxQosProfileName(t) => vendor(4874, 26, t.as_bytes().to_vec()),
+            Self::WisprBandwidthMaxUp(n) => vendor(14122, 7, n.to_be_bytes().to_vec()),
+            Self::WisprBandwidthMaxDown(n) => vendor(14122, 8, n.to_be_bytes().to_vec()),
+            Self::FilterId(t) => packet::Attribute::text(packet::attr::FILTER_ID, t),
+        }
+    }
+}
+
+impl Reply {
+    /// Sets each of `settings` on the reply list (values of one attribute together).
+    pub fn with(mut self, settings: &[Setting]) -> Self {
+        let mut names: Vec<&'static str> = settings.iter().map(Setting::name).collect();
+        names.dedup();
+        for name in names {
+            let values = settings
+                .iter()
+                .filter(|s| s.name() == name)
+                .map(Setting::json);
+            self = self.set(&format!("reply:{name}"), values);
+        }
+        self
+    }
+}
+
+/// Bits per second of `mbps`, as RADIUS's 32-bit integers hold them (at most about 4.3 Gbit/s).
+fn bits(mbps: i64) -> u32 {
+    u32::try_from(mbps.saturating_mul(1_000_000)).unwrap_or(u32::MAX)
+}
+
+/// The attributes that give `vendor`'s NAS `speeds`; `profile` names the plan for vendors that
+/// apply a profile defined on the router (Juniper).
+pub fn speed_settings(vendor: Vendor, speeds: Speeds, profile: &str) -> Vec<Setting> {
     let Speeds { down_mbps, up_mbps } = speeds;
     match vendor {
         // rx/tx as the router's interface towards the subscriber sees them: rx is upload.
-        Vendor::Mikrotik => reply.text(
-            "reply:Mikrotik-Rate-Limit",
-            format!("{up_mbps}M/{down_mbps}M"),
-        ),
+        Vendor::Mikrotik => vec![Setting::MikrotikRateLimit(format!(
+            "{up_mbps}M/{down_mbps}M"
+        ))],
         // ISG parameterised QoS: police rates in kbit/s, in = from the subscriber.
-        Vendor::Cisco => reply.set(
-            "reply:Cisco-AVPair",
-            [
-                json!(format!(
-                    "ip:qos-policy-in=add-class(sub,(class-default),police({}))",
-                    up_mbps * 1000
-                )),
-                json!(format!(
-                    "ip:qos-policy-out=add-class(sub,(class-default),police({}))",
-                    down_mbps * 1000
-                )),
-            ],
-        ),
-        Vendor::Juniper => reply.text("reply:ERX-Qos-Profile-Name", profile),
-        Vendor::Generic => reply
-            .set("reply:WISPr-Bandwidth-Max-Up", [json!(up_mbps * 1_000_000)])
-            .set(
-                "reply:WISPr-Bandwidth-Max-Down",
-                [json!(down_mbps * 1_000_000)],
-            ),
+        Vendor::Cisco => vec![
+            Setting::CiscoAvPair(format!(
+                "ip:qos-policy-in=add-class(sub,(class-default),police({}))",
+                up_mbps * 1000
+            )),
+            Setting::CiscoAvPair(format!(
+                "ip:qos-policy-out=add-class(sub,(class-default),police({}))",
+                down_mbps * 1000
+            )),
+        ],
+        Vendor::Juniper => vec![Setting::ErxQosProfileName(profile.to_owned())],
+        Vendor::Generic => vec![
+            Setting::WisprBandwidthMaxUp(bits(up_mbps)),
+            Setting::WisprBandwidthMaxDown(bits(down_mbps)),
+        ],
     }
 }
 
@@ -173,7 +247,11 @@ mod tests {
             down_mbps: 50,
             up_mbps: 10,
         };
-        let reply = |v| with_speeds(Reply::default(), v, speeds, "FIBER-50").into_json();
+        let reply = |v| {
+            Reply::default()
+                .with(&speed_settings(v, speeds, "FIBER-50"))
+                .into_json()
+        };
         assert_eq!(
             reply(Vendor::Mikrotik)["reply:Mikrotik-Rate-Limit"]["value"],
             json!(["10M/50M"])

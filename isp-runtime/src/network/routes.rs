@@ -13,11 +13,11 @@ use dotmac_web::Created;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    entity::{auth_event, ip_pool, nas as nas_entity, radius_session},
+    entity::{auth_event, coa_request, ip_pool, nas as nas_entity, radius_session},
     ipam, logins, nas, sessions,
     wire::{
-        AuthEventQuery, AuthEventView, ListQuery, LoginInput, LoginView, NasCreated, NasPatch,
-        NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
+        AuthEventQuery, AuthEventView, CoaQuery, CoaView, ListQuery, LoginInput, LoginView,
+        NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
     },
 };
 use crate::{
@@ -164,6 +164,19 @@ async fn list_auth_events(
     page(&state.db, select, auth_event::Column::Id, &query, &uri).await
 }
 
+async fn list_coa(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<CoaQuery>,
+) -> Result<Paged<CoaView>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    let mut select = coa_request::Entity::find();
+    if let Some(session) = query.session_id {
+        select = select.filter(coa_request::Column::SessionId.eq(session));
+    }
+    page(&state.db, select, coa_request::Column::Id, &query, &uri).await
+}
+
 /// Network-access routes.
 pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "network";
@@ -222,6 +235,17 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(
                 list_sessions,
                 doc(TAG, P::NetworkRead, "List RADIUS sessions"),
+            ),
+        )
+        .api_route(
+            "/coa-requests",
+            get_with(
+                list_coa,
+                doc(
+                    TAG,
+                    P::NetworkRead,
+                    "List CoA and Disconnect requests sent to NAS, with their answers",
+                ),
             ),
         )
         .api_route(

@@ -110,6 +110,10 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
         (Some(_), Status::Start) => None,
         (Some(_), _) => Some("no-start".to_owned()),
     };
+    // What the Access-Accept gave the session, as the NAS echoes it.
+    let applied = attrs
+        .text("Class")
+        .and_then(|c| super::enforce::parse_class(&super::radius::octets_text(&c)));
     // The first record of a session makes its row; the same record again does nothing.
     let id = new_id();
     let inserted = radius_session::Entity::insert(radius_session::ActiveModel {
@@ -128,6 +132,8 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
         session_seconds: Set(seconds),
         stop_cause: Set(None),
         flag: Set(flag),
+        applied_state: Set(applied.as_ref().map(|(state, _)| state.clone())),
+        applied_plan_id: Set(applied.and_then(|(_, plan)| plan)),
     })
     .on_conflict(
         OnConflict::columns([

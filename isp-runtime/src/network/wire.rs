@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::entity::{LoginKind, Vendor, auth_event, ip_pool, nas, radius_session, service_login};
+use super::entity::{
+    LoginKind, Vendor, auth_event, coa_request, ip_pool, nas, radius_session, service_login,
+};
 
 /// `POST /nas`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -348,6 +350,66 @@ impl From<auth_event::Model> for AuthEventView {
     }
 }
 
+/// `GET /coa-requests`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoaQuery {
+    /// Only those for this RADIUS session.
+    pub session_id: Option<Uuid>,
+    /// Page size (1–200, 50 by default).
+    pub limit: Option<u64>,
+    /// Id after which the page starts.
+    pub cursor: Option<Uuid>,
+}
+
+/// A CoA-Request or Disconnect-Request sent to a NAS, and its answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CoaView {
+    /// Id.
+    pub id: Uuid,
+    /// The session it is for.
+    pub session_id: Uuid,
+    /// The NAS it went to.
+    pub nas_id: Uuid,
+    /// `coa` or `disconnect`.
+    pub kind: String,
+    /// What it brings the session to: `service`, `walled` or `disconnecting`.
+    pub target: String,
+    /// The attributes it carries, one `Name = value` per line.
+    pub attributes: String,
+    /// `pending`, `acked`, `naked` or `failed`.
+    pub status: String,
+    /// Rounds of transmissions so far.
+    pub attempts: i32,
+    /// The NAK's Error-Cause.
+    pub error_cause: Option<i32>,
+    /// Why sending failed.
+    pub last_error: Option<String>,
+    /// Queued.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Answered.
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<coa_request::Model> for CoaView {
+    fn from(m: coa_request::Model) -> Self {
+        Self {
+            id: m.id,
+            session_id: m.session_id,
+            nas_id: m.nas_id,
+            kind: m.kind,
+            target: m.target,
+            attributes: m.attributes,
+            status: m.status,
+            attempts: m.attempts,
+            error_cause: m.error_cause,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            answered_at: m.answered_at,
+        }
+    }
+}
+
 /// `GET /nas` and `GET /ip-pools`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -358,4 +420,4 @@ pub struct ListQuery {
     pub cursor: Option<Uuid>,
 }
 
-crate::api::paging!(SessionQuery, AuthEventQuery, ListQuery);
+crate::api::paging!(SessionQuery, AuthEventQuery, ListQuery, CoaQuery);

@@ -196,9 +196,12 @@ impl TestApp {
             smtp_url: options.smtp_url.clone(),
             mail_from: "Test ISP <noreply@isp.test>".to_owned(),
             aaa_listen: None,
-            aaa_secret: None,
+            aaa_secret: options.aaa.then(|| AAA_SECRET.to_owned()),
             acct_interim_seconds: 300,
             suspended_access: options.suspended_access,
+            walled_garden_filter: "walled-garden".to_owned(),
+            service_filter: "internet".to_owned(),
+            network_tick_ms: 100,
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
         let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::TenantAdmin)

@@ -127,3 +127,131 @@ pub fn radclient(port: u16, kind: &str, secret: &str, attributes: &str) -> Optio
     );
     Some(Answer { code, attributes })
 }
+
+/// A NAS's CoA port (RFC 5176): a second FreeRADIUS that acknowledges every CoA-Request and
+/// Disconnect-Request from 127.0.0.1 signed with `secret` and writes each down, except for
+/// user `refuse-me`, which it NAKs.
+pub struct FakeNas {
+    pub port: u16,
+    log: std::path::PathBuf,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for FakeNas {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FakeNas {
+    pub fn start(secret: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_udp_port();
+        let log = dir.path().join("arrived.log");
+        let config = format!(
+            r#"prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = {dir}
+raddbdir = {dir}
+confdir = {dir}
+run_dir = {dir}
+libdir = /usr/lib/freeradius
+pidfile = {dir}/nas.pid
+log {{
+	destination = stdout
+}}
+client isp {{
+	ipaddr = 127.0.0.1
+	secret = {secret}
+}}
+listen {{
+	type = coa
+	ipaddr = 127.0.0.1
+	port = {port}
+	virtual_server = nas
+}}
+modules {{
+	always ok {{
+		rcode = ok
+	}}
+	always reject {{
+		rcode = reject
+	}}
+	linelog arrived {{
+		filename = {log}
+		format = "%{{Packet-Type}}|%{{User-Name}}|%{{Acct-Session-Id}}|%{{Mikrotik-Rate-Limit}}|%{{Filter-Id}}"
+	}}
+}}
+server nas {{
+	recv-coa {{
+		arrived
+		if (&User-Name == "refuse-me") {{
+			reject
+		}}
+		ok
+	}}
+	send-coa {{
+		ok
+	}}
+}}
+"#,
+            dir = dir.path().display(),
+            log = log.display(),
+        );
+        std::fs::write(dir.path().join("radiusd.conf"), config).unwrap();
+        let mut child = Command::new("freeradius")
+            .args(["-f", "-l", "stdout", "-d"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to process requests") {
+                    let _ = ready_tx.send(());
+                }
+                eprintln!("nas: {line}");
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the fake NAS became ready");
+        Self {
+            port,
+            log,
+            child,
+            dir,
+        }
+    }
+
+    /// What arrived so far, one `Packet-Type|User-Name|Acct-Session-Id|Mikrotik-Rate-Limit|Filter-Id`
+    /// per request.
+    pub fn arrived(&self) -> Vec<String> {
+        let _ = &self.dir;
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Waits until `count` requests arrived, and answers them.
+    pub async fn wait_for(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let arrived = self.arrived();
+            if arrived.len() >= count {
+                return arrived;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{count} requests did not arrive: {:?}", self.arrived());
+    }
+}

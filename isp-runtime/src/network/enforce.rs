@@ -1,0 +1,536 @@
+//! Keeps what each NAS applies to a live session equal to what its subscription should get,
+//! whatever changed it (staff, a dunning run, a payment, a plan change): every tick compares
+//! each live session's applied state with its subscription's and queues the CoA-Request or
+//! Disconnect-Request that closes the gap, sends it to the NAS with retries, and records the
+//! answer. A session that missed three interim updates is closed as stale and its address
+//! freed. Level-triggered: a crash loses nothing, the next tick finds the same gap.
+
+use std::{net::SocketAddr, time::Duration};
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use uuid::Uuid;
+
+use super::{
+    aaa::{NetworkSettings, SuspendedAccess},
+    entity::{coa_request, ip_address, nas, radius_session},
+    ipam,
+    packet::{self, Attribute, Code, attr},
+    radius::{self, Setting, Speeds},
+};
+use crate::{
+    catalog::entity::plan,
+    db::new_id,
+    domain::lifecycle::ServiceStatus,
+    error::{Error, Result},
+};
+
+/// What a NAS applies to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The plan's speeds.
+    Service,
+    /// The walled-garden filter.
+    Walled,
+    /// Told to end it (acknowledged); its Stop is awaited.
+    Disconnecting,
+}
+
+impl State {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Service => "service",
+            Self::Walled => "walled",
+            Self::Disconnecting => "disconnecting",
+        }
+    }
+}
+
+/// The Class attribute of an Access-Accept: what it applied, echoed in accounting.
+pub fn class(state: State, plan: Uuid) -> String {
+    format!("dotmac:{}:{plan}", state.as_str())
+}
+
+/// The state and plan a Class attribute names, if it is ours.
+pub fn parse_class(text: &str) -> Option<(String, Option<Uuid>)> {
+    let mut parts = text.strip_prefix("dotmac:")?.splitn(2, ':');
+    let state = parts.next()?.to_owned();
+    let plan = parts.next().and_then(|p| Uuid::parse_str(p).ok());
+    Some((state, plan))
+}
+
+/// What a session of a subscription in `status` should have.
+pub fn target(status: ServiceStatus, suspended: SuspendedAccess) -> State {
+    match (status, suspended) {
+        (ServiceStatus::Active, _) => State::Service,
+        (ServiceStatus::Suspended, SuspendedAccess::WalledGarden) => State::Walled,
+        _ => State::Disconnecting,
+    }
+}
+
+/// Every `interval` until the process ends: one [`tick`]. Errors are logged; the next tick
+/// tries again.
+pub fn spawn(
+    db: DatabaseConnection,
+    settings: NetworkSettings,
+    tenant: String,
+    interval: Duration,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = tick(&db, &settings, &tenant).await {
+                tracing::warn!(%tenant, error = %e, "network enforcement tick failed");
+            }
+        }
+    });
+}
+
+/// Closes stale sessions, queues what changed, sends what is queued.
+pub async fn tick(db: &DatabaseConnection, settings: &NetworkSettings, tenant: &str) -> Result<()> {
+    close_stale(db, settings, tenant).await?;
+    queue(db, settings).await?;
+    send_queued(db, settings, tenant).await
+}
+
+/// Ends the live sessions that missed three interim updates, and frees leases no session took
+/// up within the same time.
+async fn close_stale(
+    db: &DatabaseConnection,
+    settings: &NetworkSettings,
+    tenant: &str,
+) -> Result<()> {
+    let cutoff =
+        chrono::Utc::now() - chrono::Duration::seconds(3 * i64::from(settings.interim_seconds));
+    let stale = radius_session::Entity::find()
+        .filter(radius_session::Column::StoppedAt.is_null())
+        .filter(radius_session::Column::UpdatedAt.lt(cutoff))
+        .limit(1000)
+        .all(db)
+        .await?;
+    for session in stale {
+        let txn = dotmac_sql::begin_write(db).await?;
+        let id = session.id;
+        tracing::info!(%tenant, session = %id, username = %session.username, "closing a stale RADIUS session");
+        let mut active = session.into_active_model();
+        active.stopped_at = Set(Some(chrono::Utc::now()));
+        active.stop_cause = Set(Some("stale".to_owned()));
+        active.update(&txn).await?;
+        ipam::release(&txn, id).await?;
+        txn.commit().await?;
+    }
+    ip_address::Entity::update_many()
+        .col_expr(
+            ip_address::Column::SubscriptionId,
+            Option::<Uuid>::None.into(),
+        )
+        .col_expr(
+            ip_address::Column::AssignedAt,
+            Option::<chrono::DateTime<chrono::Utc>>::None.into(),
+        )
+        .filter(ip_address::Column::Static.eq(false))
+        .filter(ip_address::Column::SessionId.is_null())
+        .filter(ip_address::Column::AssignedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Queues a request for every live session whose NAS applies something other than its
+/// subscription's state and plan, unless one is pending or failed in the last ten minutes.
+async fn queue(db: &DatabaseConnection, settings: &NetworkSettings) -> Result<()> {
+    let backend = db.get_database_backend();
+    let suspended = target(ServiceStatus::Suspended, settings.suspended).as_str();
+    // Sessions the NAS did not say anything of (no Class echoed) have what they would get now.
+    let unknown = format!(
+        "UPDATE radius_sessions SET applied_state = (SELECT CASE s.status \
+         WHEN 'active' THEN 'service' WHEN 'suspended' THEN '{suspended}' ELSE 'disconnecting' END \
+         FROM subscriptions s WHERE s.id = radius_sessions.subscription_id), \
+         applied_plan_id = (SELECT s.plan_id FROM subscriptions s WHERE s.id = radius_sessions.subscription_id) \
+         WHERE stopped_at IS NULL AND applied_state IS NULL AND subscription_id IS NOT NULL"
+    );
+    db.execute_raw(Statement::from_string(backend, unknown))
+        .await?;
+    let recent = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let sql = format!(
+        "SELECT rs.id, s.status, s.plan_id FROM radius_sessions rs \
+         JOIN subscriptions s ON s.id = rs.subscription_id \
+         WHERE rs.stopped_at IS NULL AND rs.applied_state <> 'disconnecting' AND ( \
+           rs.applied_state <> CASE s.status WHEN 'active' THEN 'service' \
+             WHEN 'suspended' THEN '{suspended}' ELSE 'disconnecting' END \
+           OR (s.status = 'active' AND (rs.applied_plan_id IS NULL OR rs.applied_plan_id <> s.plan_id))) \
+         AND NOT EXISTS (SELECT 1 FROM coa_requests c WHERE c.session_id = rs.id AND \
+           (c.status = 'pending' OR (c.status IN ('naked', 'failed') AND c.created_at > $1))) \
+         LIMIT 1000"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [recent.into()],
+        ))
+        .await?;
+    for row in rows {
+        let session: Uuid = row.try_get_by_index(0)?;
+        let status: ServiceStatus = row.try_get_by_index(1)?;
+        let plan: Uuid = row.try_get_by_index(2)?;
+        queue_one(
+            db,
+            settings,
+            session,
+            target(status, settings.suspended),
+            plan,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queues the request that brings `session` to `state` with `plan`.
+async fn queue_one(
+    db: &DatabaseConnection,
+    settings: &NetworkSettings,
+    session: Uuid,
+    state: State,
+    plan_id: Uuid,
+) -> Result<()> {
+    let Some(session) = radius_session::Entity::find_by_id(session).one(db).await? else {
+        return Ok(());
+    };
+    let nas = super::nas::find(db, session.nas_id).await?;
+    let (kind, settings_sent) = match state {
+        State::Disconnecting => ("disconnect", Vec::new()),
+        State::Walled => (
+            "coa",
+            vec![Setting::FilterId(settings.walled_garden_filter.clone())],
+        ),
+        State::Service => {
+            let plan = plan::Entity::find_by_id(plan_id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound { entity: "plan" })?;
+            let mut sent = match (plan.download_mbps, plan.upload_mbps) {
+                (Some(down), Some(up)) => radius::speed_settings(
+                    nas.vendor,
+                    Speeds {
+                        down_mbps: i64::from(down),
+                        up_mbps: i64::from(up),
+                    },
+                    &plan.code,
+                ),
+                _ => Vec::new(),
+            };
+            if session.applied_state.as_deref() == Some(State::Walled.as_str()) {
+                sent.push(Setting::FilterId(settings.service_filter.clone()));
+            }
+            ("coa", sent)
+        }
+    };
+    let lines: Vec<String> = settings_sent
+        .iter()
+        .map(|s| format!("{} = {}", s.name(), describe(s)))
+        .collect();
+    coa_request::ActiveModel {
+        id: Set(new_id()),
+        session_id: Set(session.id),
+        nas_id: Set(nas.id),
+        kind: Set(kind.to_owned()),
+        target: Set(state.as_str().to_owned()),
+        plan_id: Set((state == State::Service).then_some(plan_id)),
+        attributes: Set(lines.join("\n")),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        error_cause: Set(None),
+        last_error: Set(None),
+        claimed_until: Set(None),
+        created_at: Set(chrono::Utc::now()),
+        answered_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+fn describe(setting: &Setting) -> String {
+    match setting {
+        Setting::MikrotikRateLimit(t)
+        | Setting::CiscoAvPair(t)
+        | Setting::ErxQosProfileName(t)
+        | Setting::FilterId(t) => format!("\"{t}\""),
+        Setting::WisprBandwidthMaxUp(n) | Setting::WisprBandwidthMaxDown(n) => n.to_string(),
+    }
+}
+
+/// How long a sender holds a request it is sending.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+/// Transmissions of one request, and the wait for an answer after each (RFC 5176 §2.3
+/// retransmits the same packet).
+const TRANSMISSIONS: u32 = 3;
+const ANSWER_WAIT: Duration = Duration::from_secs(2);
+
+/// Sends the queued requests, each to its NAS, at once.
+async fn send_queued(
+    db: &DatabaseConnection,
+    settings: &NetworkSettings,
+    tenant: &str,
+) -> Result<()> {
+    let now = chrono::Utc::now();
+    let queued = coa_request::Entity::find()
+        .filter(coa_request::Column::Status.eq("pending"))
+        .order_by_asc(coa_request::Column::CreatedAt)
+        .limit(64)
+        .all(db)
+        .await?;
+    let mut sending = Vec::new();
+    for request in queued {
+        if request.claimed_until.is_some_and(|until| until > now) {
+            continue;
+        }
+        // Claimed when its claim is still the one read: two replicas never both send it.
+        let claimed = coa_request::Entity::update_many()
+            .col_expr(coa_request::Column::ClaimedUntil, Some(now + CLAIM).into())
+            .filter(coa_request::Column::Id.eq(request.id))
+            .filter(match request.claimed_until {
+                Some(until) => coa_request::Column::ClaimedUntil.eq(until),
+                None => coa_request::Column::ClaimedUntil.is_null(),
+            })
+            .exec(db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            let (db, settings, tenant) = (db.clone(), settings.clone(), tenant.to_owned());
+            sending.push(tokio::spawn(async move {
+                if let Err(e) = send_one(&db, &settings, &tenant, request).await {
+                    tracing::warn!(%tenant, error = %e, "sending a CoA or Disconnect failed");
+                }
+            }));
+        }
+    }
+    for task in sending {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+/// What came of one request.
+enum Outcome {
+    Ack,
+    Nak(Option<u32>),
+    NoAnswer(String),
+}
+
+async fn send_one(
+    db: &DatabaseConnection,
+    settings: &NetworkSettings,
+    tenant: &str,
+    request: coa_request::Model,
+) -> Result<()> {
+    let session = radius_session::Entity::find_by_id(request.session_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound {
+            entity: "RADIUS session",
+        })?;
+    let nas = super::nas::find(db, request.nas_id).await?;
+    let mut attributes = vec![
+        Attribute::text(attr::USER_NAME, &session.username),
+        Attribute::text(attr::ACCT_SESSION_ID, &session.acct_session_id),
+    ];
+    if let Ok(std::net::IpAddr::V4(v4)) = nas.address.parse() {
+        attributes.push(Attribute::Standard(
+            attr::NAS_IP_ADDRESS,
+            v4.octets().to_vec(),
+        ));
+    }
+    if let Some(std::net::IpAddr::V4(v4)) = session
+        .framed_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+    {
+        attributes.push(Attribute::Standard(
+            attr::FRAMED_IP_ADDRESS,
+            v4.octets().to_vec(),
+        ));
+    }
+    let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX);
+    attributes.push(Attribute::integer(attr::EVENT_TIMESTAMP, now));
+    let state = match request.target.as_str() {
+        "walled" => State::Walled,
+        "service" => State::Service,
+        _ => State::Disconnecting,
+    };
+    let code = if request.kind == "disconnect" {
+        Code::DisconnectRequest
+    } else {
+        Code::CoaRequest
+    };
+    if code == Code::CoaRequest {
+        attributes.extend(sent_settings(db, settings, &nas, &request).await?);
+    }
+    let identifier = request.id.as_bytes()[15];
+    let outcome = match packet::request(code, identifier, &attributes, nas.secret.as_bytes()) {
+        Ok(packet) => transmit(&nas, &packet).await,
+        Err(e) => Outcome::NoAnswer(e.to_string()),
+    };
+    let username = session.username.clone();
+    let txn = dotmac_sql::begin_write(db).await?;
+    let mut record = request.clone().into_active_model();
+    record.attempts = Set(request.attempts + 1);
+    record.claimed_until = Set(None);
+    let answered = chrono::Utc::now();
+    match &outcome {
+        Outcome::Ack => {
+            record.status = Set("acked".to_owned());
+            record.answered_at = Set(Some(answered));
+            let mut applied = session.into_active_model();
+            applied.applied_state = Set(Some(state.as_str().to_owned()));
+            if let Some(plan) = request.plan_id {
+                applied.applied_plan_id = Set(Some(plan));
+            }
+            applied.update(&txn).await?;
+        }
+        Outcome::Nak(cause) => {
+            record.status = Set("naked".to_owned());
+            record.answered_at = Set(Some(answered));
+            record.error_cause = Set(cause.and_then(|c| i32::try_from(c).ok()));
+        }
+        Outcome::NoAnswer(why) => {
+            // Three rounds of three transmissions, then it is given up (and queued again after
+            // ten minutes if the gap is still there).
+            let gave_up = request.attempts + 1 >= 3;
+            record.status = Set(if gave_up { "failed" } else { "pending" }.to_owned());
+            record.last_error = Set(Some(why.clone()));
+        }
+    }
+    record.update(&txn).await?;
+    txn.commit().await?;
+    let result = match &outcome {
+        Outcome::Ack => "ack",
+        Outcome::Nak(_) => "nak",
+        Outcome::NoAnswer(_) => "no answer",
+    };
+    tracing::info!(%tenant, nas = %nas.name, %username, kind = %request.kind, target = %request.target, result, "CoA/Disconnect sent");
+    Ok(())
+}
+
+/// The attributes a CoA carries: the same as when it was queued, rebuilt from the plan and the
+/// settings (so no value is read back from text).
+async fn sent_settings(
+    db: &DatabaseConnection,
+    settings: &NetworkSettings,
+    nas: &nas::Model,
+    request: &coa_request::Model,
+) -> Result<Vec<Attribute>> {
+    let mut out = Vec::new();
+    if request.target == State::Walled.as_str() {
+        out.push(Setting::FilterId(settings.walled_garden_filter.clone()).wire());
+        return Ok(out);
+    }
+    if let Some(plan_id) = request.plan_id {
+        let plan = plan::Entity::find_by_id(plan_id)
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound { entity: "plan" })?;
+        if let (Some(down), Some(up)) = (plan.download_mbps, plan.upload_mbps) {
+            let speeds = Speeds {
+                down_mbps: i64::from(down),
+                up_mbps: i64::from(up),
+            };
+            out.extend(
+                radius::speed_settings(nas.vendor, speeds, &plan.code)
+                    .iter()
+                    .map(Setting::wire),
+            );
+        }
+    }
+    if request.attributes.contains("Filter-Id") {
+        out.push(Setting::FilterId(settings.service_filter.clone()).wire());
+    }
+    Ok(out)
+}
+
+/// Sends `packet` to the NAS's CoA port, retransmitting, until an answer signed with its secret
+/// comes back.
+async fn transmit(nas: &nas::Model, packet: &packet::Request) -> Outcome {
+    let Ok(address) = nas.address.parse::<std::net::IpAddr>() else {
+        return Outcome::NoAnswer("the NAS address does not parse".to_owned());
+    };
+    let target = SocketAddr::new(address, u16::try_from(nas.coa_port).unwrap_or(3799));
+    let bind: SocketAddr = if address.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .unwrap_or_else(|_| unreachable!("a literal socket address"));
+    let socket = match tokio::net::UdpSocket::bind(bind).await {
+        Ok(socket) => socket,
+        Err(e) => return Outcome::NoAnswer(format!("no UDP socket: {e}")),
+    };
+    let mut buffer = [0_u8; 4096];
+    for _ in 0..TRANSMISSIONS {
+        if let Err(e) = socket.send_to(&packet.bytes, target).await {
+            return Outcome::NoAnswer(format!("sending to {target}: {e}"));
+        }
+        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
+        while let Ok(Ok((len, from))) =
+            tokio::time::timeout_at(deadline, socket.recv_from(&mut buffer)).await
+        {
+            if from != target {
+                continue;
+            }
+            match packet::answer(&buffer[..len], packet, nas.secret.as_bytes()) {
+                Ok(answer) => {
+                    return match answer.code {
+                        Code::CoaAck | Code::DisconnectAck => Outcome::Ack,
+                        _ => Outcome::Nak(
+                            answer
+                                .get(attr::ERROR_CAUSE)
+                                .and_then(|v| <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes)),
+                        ),
+                    };
+                }
+                // Not our answer, or not signed with the secret: ignored, as a NAS would.
+                Err(_) => continue,
+            }
+        }
+    }
+    Outcome::NoAnswer(format!(
+        "no answer from {target} after {TRANSMISSIONS} transmissions"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_class_round_trips_and_foreign_ones_are_ignored() {
+        let plan = Uuid::now_v7();
+        let text = class(State::Walled, plan);
+        assert_eq!(parse_class(&text), Some(("walled".to_owned(), Some(plan))));
+        assert_eq!(parse_class("isp-x:1"), None);
+    }
+
+    #[test]
+    fn each_status_has_its_target() {
+        use SuspendedAccess as S;
+        assert_eq!(target(ServiceStatus::Active, S::Reject), State::Service);
+        assert_eq!(
+            target(ServiceStatus::Suspended, S::Reject),
+            State::Disconnecting
+        );
+        assert_eq!(
+            target(ServiceStatus::Suspended, S::WalledGarden),
+            State::Walled
+        );
+        assert_eq!(
+            target(ServiceStatus::Cancelled, S::WalledGarden),
+            State::Disconnecting
+        );
+    }
+}
