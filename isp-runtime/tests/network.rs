@@ -418,24 +418,20 @@ async fn sixteen_concurrent_allocators_never_share_an_address() {
             .await;
         subs.push(uuid::Uuid::parse_str(&id(&sub)).unwrap());
     }
-    let pools = {
-        use sea_orm::EntityTrait;
-        dotmac_isp::network::entity::ip_pool::Entity::find()
-            .all(&app.state.db)
-            .await
-            .unwrap()
+    let place = dotmac_isp::network::ipam::Place {
+        nas: uuid::Uuid::now_v7(),
+        site: None,
+        walled_garden: false,
     };
     let mut tasks = Vec::new();
     for chunk in subs.chunks(subs.len().div_ceil(16)) {
-        let (db, pools, chunk) = (app.state.db.clone(), pools.clone(), chunk.to_vec());
+        let (db, place, chunk) = (app.state.db.clone(), place.clone(), chunk.to_vec());
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
             for sub in chunk {
-                let txn = dotmac_sql::begin_write(&db).await.unwrap();
-                let address = dotmac_isp::network::ipam::lease(&txn, sub, &pools)
+                let address = dotmac_isp::network::ipam::lease_for(&db, sub, &place)
                     .await
                     .unwrap();
-                txn.commit().await.unwrap();
                 got.push(address);
             }
             got

@@ -28,17 +28,15 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::{
+    admission::{self, Admitted, Decisions},
     entity::{LoginKind, auth_event, nas, service_login},
     ipam, nas as registry,
-    radius::{self, Attributes, Reply, Speeds},
+    radius::{self, Attributes, Reply},
     sessions,
 };
 use crate::{
     api::AppState,
-    billing::subscriptions::entity::subscription,
-    catalog::entity::plan,
     db::new_id,
-    domain::lifecycle::ServiceStatus,
     error::{Error, Result},
 };
 
@@ -81,6 +79,8 @@ pub enum Refusal {
     NoAddress,
     /// The NAS was removed since FreeRADIUS looked it up.
     UnknownNas,
+    /// The PAP password is not the login's.
+    WrongPassword,
 }
 
 impl Refusal {
@@ -94,6 +94,7 @@ impl Refusal {
             Self::WrongCircuit => "wrong-circuit",
             Self::NoAddress => "no-address",
             Self::UnknownNas => "unknown-nas",
+            Self::WrongPassword => "wrong-password",
         }
     }
 
@@ -102,12 +103,11 @@ impl Refusal {
     }
 }
 
-/// A sign-in's login and subscription, once found and allowed.
-struct Admitted {
-    nas: nas::Model,
-    login: service_login::Model,
-    subscription: subscription::Model,
-    walled_garden: bool,
+/// What the AAA handlers share: the instance, and authorize's decisions for post-auth.
+#[derive(Clone)]
+struct Aaa {
+    app: AppState,
+    decisions: Arc<Decisions>,
 }
 
 /// The AAA router, behind HTTP Basic with `secret`.
@@ -134,7 +134,10 @@ pub fn router(state: AppState, secret: String) -> Router {
                 }
             },
         ))
-        .with_state(state)
+        .with_state(Aaa {
+            app: state,
+            decisions: Arc::new(Decisions::default()),
+        })
 }
 
 /// Whether the request carries HTTP Basic credentials with the AAA secret as the password.
@@ -171,7 +174,10 @@ fn failed(tenant: &str, step: &str, error: &Error) -> Response {
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
-async fn lookup_nas(State(state): State<AppState>, Path(address): Path<String>) -> Response {
+async fn lookup_nas(
+    State(Aaa { app: state, .. }): State<Aaa>,
+    Path(address): Path<String>,
+) -> Response {
     let Ok(address) = address.parse::<IpAddr>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -189,8 +195,136 @@ async fn lookup_nas(State(state): State<AppState>, Path(address): Path<String>) 
     }
 }
 
-/// The login a request signs in with: its User-Name, or for IPoE the MAC in User-Name or
-/// Calling-Station-Id.
+/// The key authorize and post-auth of one request share: its Message-Authenticator.
+fn request_key(attrs: &Attributes) -> Option<String> {
+    attrs.text("Message-Authenticator")
+}
+
+/// Decides the request. PAP and IPoE are decided here, accept included (one round trip);
+/// CHAP gets the cleartext password for FreeRADIUS to check, and post-auth accepts.
+async fn authorize(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Response {
+    let state = &aaa.app;
+    let decided = async {
+        let admitted =
+            match admission::admit(&state.db, &attrs, state.settings.network.suspended).await? {
+                Ok(admitted) => admitted,
+                Err(refusal) => return Ok(refusal.reply()),
+            };
+        let given = attrs.text("User-Password");
+        match (admitted.kind, admitted.password.clone(), given) {
+            (LoginKind::Pppoe, Some(password), Some(given)) => {
+                if bool::from(password.as_bytes().ct_eq(given.as_bytes())) {
+                    accepted_here(accept(state, &attrs, Some(admitted)).await?)
+                } else {
+                    Ok(Refusal::WrongPassword.reply())
+                }
+            }
+            (LoginKind::Pppoe, Some(password), None) => {
+                if let Some(key) = request_key(&attrs) {
+                    aaa.decisions.keep(key, admitted);
+                }
+                Ok(Reply::default().text("control:Cleartext-Password", password))
+            }
+            (LoginKind::Pppoe, None, _) => Err(Error::Internal(
+                "a PPPoE login without a password".to_owned(),
+            )),
+            (LoginKind::Ipoe, _, _) => accepted_here(accept(state, &attrs, Some(admitted)).await?),
+        }
+    }
+    .await;
+    match decided {
+        Ok(reply) => answer(reply),
+        Err(e) => failed(&state.settings.tenant, "authorize", &e),
+    }
+}
+
+/// An accept made at authorize: FreeRADIUS accepts without a check of its own and skips
+/// post-auth's call, unless the accept was refused (no address).
+fn accepted_here(reply: Reply) -> Result<Reply> {
+    if reply.has("control:DotMac-Reject-Reason") {
+        return Ok(reply);
+    }
+    Ok(reply
+        .text("control:Auth-Type", "Accept")
+        .text("control:DotMac-Accepted", "yes"))
+}
+
+async fn post_auth(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Response {
+    let state = &aaa.app;
+    let outcome = if attrs.text("DotMac-Outcome").as_deref() == Some("reject") {
+        if let Some(key) = request_key(&attrs) {
+            aaa.decisions.take(&key);
+        }
+        record_reject(state, &attrs)
+            .await
+            .map(|()| Reply::default())
+    } else {
+        let decided = request_key(&attrs).and_then(|key| aaa.decisions.take(&key));
+        accept(state, &attrs, decided).await
+    };
+    match outcome {
+        Ok(reply) => answer(reply),
+        Err(e) => failed(&state.settings.tenant, "post-auth", &e),
+    }
+}
+
+/// The accept of an admitted sign-in (as authorize decided it, or decided again): its address
+/// and attributes, recorded; or a refusal (no free address).
+async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>) -> Result<Reply> {
+    let admitted = match decided {
+        Some(admitted) => admitted,
+        None => match admission::admit(&state.db, attrs, state.settings.network.suspended).await? {
+            Ok(admitted) => admitted,
+            Err(refusal) => return Ok(refusal.reply()),
+        },
+    };
+    let place = ipam::Place {
+        nas: admitted.nas_id,
+        site: admitted.nas_site.clone(),
+        walled_garden: admitted.walled_garden,
+    };
+    let record = ipam::Accept {
+        username: attrs.text("User-Name").unwrap_or_default(),
+        reason: admitted.walled_garden.then_some("walled-garden"),
+        calling_station: attrs.text("Calling-Station-Id"),
+    };
+    let leased =
+        ipam::lease_for_accept(&state.db, admitted.subscription_id, &place, &record).await?;
+    let Some(address) = leased else {
+        return Ok(Refusal::NoAddress.reply());
+    };
+    let attribute = if address.contains(':') {
+        "reply:Framed-IPv6-Address"
+    } else {
+        "reply:Framed-IP-Address"
+    };
+    let applied = if admitted.walled_garden {
+        super::enforce::State::Walled
+    } else {
+        super::enforce::State::Service
+    };
+    let mut reply = Reply::default()
+        .text(attribute, address.clone())
+        .set(
+            "reply:Acct-Interim-Interval",
+            [json!(state.settings.network.interim_seconds)],
+        )
+        .text(
+            "reply:Class",
+            super::enforce::class(applied, admitted.plan_id),
+        );
+    if let (false, Some(speeds)) = (admitted.walled_garden, admitted.speeds) {
+        reply = reply.with(&radius::speed_settings(
+            admitted.vendor,
+            speeds,
+            &admitted.plan_code,
+        ));
+    }
+    tracing::debug!(tenant = %state.settings.tenant, username = %record.username, %address, "RADIUS accept");
+    Ok(reply)
+}
+
+/// The login a rejected request named, for its record: by User-Name, or an IPoE login by MAC.
 async fn login_of(
     db: &impl ConnectionTrait,
     attrs: &Attributes,
@@ -216,158 +350,6 @@ async fn login_of(
     }
 }
 
-/// Finds the login and decides whether it may sign in now.
-async fn admit(
-    state: &AppState,
-    attrs: &Attributes,
-) -> Result<std::result::Result<Admitted, Refusal>> {
-    let db = &state.db;
-    let nas_id = attrs
-        .text("DotMac-NAS-Id")
-        .and_then(|id| Uuid::parse_str(&id).ok());
-    let Some(nas) = (match nas_id {
-        Some(id) => nas::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    }) else {
-        return Ok(Err(Refusal::UnknownNas));
-    };
-    let Some(login) = login_of(db, attrs).await? else {
-        return Ok(Err(Refusal::UnknownLogin));
-    };
-    let subscription = subscription::Entity::find_by_id(login.subscription_id)
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound {
-            entity: "subscription",
-        })?;
-    let walled_garden = match subscription.status {
-        ServiceStatus::Active => false,
-        ServiceStatus::Suspended => match state.settings.network.suspended {
-            SuspendedAccess::WalledGarden => true,
-            SuspendedAccess::Reject => return Ok(Err(Refusal::Suspended)),
-        },
-        ServiceStatus::Pending | ServiceStatus::Cancelled => return Ok(Err(Refusal::NotActive)),
-    };
-    if let Some(circuit) = &login.circuit_id {
-        let arrived = attrs
-            .text("ADSL-Agent-Circuit-Id")
-            .map(|v| radius::octets_text(&v));
-        if arrived.as_deref() != Some(circuit.as_str()) {
-            return Ok(Err(Refusal::WrongCircuit));
-        }
-    }
-    let live = sessions::live_count(db, subscription.id).await?;
-    if live >= u64::try_from(login.max_sessions).unwrap_or(1) {
-        return Ok(Err(Refusal::SessionLimit));
-    }
-    Ok(Ok(Admitted {
-        nas,
-        login,
-        subscription,
-        walled_garden,
-    }))
-}
-
-async fn authorize(State(state): State<AppState>, Json(attrs): Json<Attributes>) -> Response {
-    match admit(&state, &attrs).await {
-        Ok(Ok(admitted)) => answer(match (admitted.login.kind, admitted.login.password) {
-            (LoginKind::Pppoe, Some(password)) => {
-                Reply::default().text("control:Cleartext-Password", password)
-            }
-            (LoginKind::Pppoe, None) => {
-                return failed(
-                    &state.settings.tenant,
-                    "authorize",
-                    &Error::Internal("a PPPoE login without a password".to_owned()),
-                );
-            }
-            (LoginKind::Ipoe, _) => Reply::default().text("control:Auth-Type", "Accept"),
-        }),
-        Ok(Err(refusal)) => answer(refusal.reply()),
-        Err(e) => failed(&state.settings.tenant, "authorize", &e),
-    }
-}
-
-async fn post_auth(State(state): State<AppState>, Json(attrs): Json<Attributes>) -> Response {
-    let outcome = if attrs.text("DotMac-Outcome").as_deref() == Some("reject") {
-        record_reject(&state, &attrs)
-            .await
-            .map(|()| Reply::default())
-    } else {
-        accept(&state, &attrs).await
-    };
-    match outcome {
-        Ok(reply) => answer(reply),
-        Err(e) => failed(&state.settings.tenant, "post-auth", &e),
-    }
-}
-
-/// The accept of an admitted sign-in: its address and attributes, recorded; or a refusal
-/// (no free address, or a state that changed since authorize).
-async fn accept(state: &AppState, attrs: &Attributes) -> Result<Reply> {
-    let admitted = match admit(state, attrs).await? {
-        Ok(admitted) => admitted,
-        Err(refusal) => return Ok(refusal.reply()),
-    };
-    let txn = dotmac_sql::begin_write(&state.db).await?;
-    let pools = ipam::pools_for(&txn, &admitted.nas, admitted.walled_garden).await?;
-    let address = ipam::lease(&txn, admitted.subscription.id, &pools).await?;
-    let Some(address) = address else {
-        txn.rollback().await?;
-        return Ok(Refusal::NoAddress.reply());
-    };
-    let attribute = if address.contains(':') {
-        "reply:Framed-IPv6-Address"
-    } else {
-        "reply:Framed-IP-Address"
-    };
-    let applied = if admitted.walled_garden {
-        super::enforce::State::Walled
-    } else {
-        super::enforce::State::Service
-    };
-    let mut reply = Reply::default()
-        .text(attribute, address.clone())
-        .set(
-            "reply:Acct-Interim-Interval",
-            [json!(state.settings.network.interim_seconds)],
-        )
-        .text(
-            "reply:Class",
-            super::enforce::class(applied, admitted.subscription.plan_id),
-        );
-    if !admitted.walled_garden {
-        let plan = plan::Entity::find_by_id(admitted.subscription.plan_id)
-            .one(&txn)
-            .await?
-            .ok_or(Error::NotFound { entity: "plan" })?;
-        if let (Some(down), Some(up)) = (plan.download_mbps, plan.upload_mbps) {
-            let speeds = Speeds {
-                down_mbps: i64::from(down),
-                up_mbps: i64::from(up),
-            };
-            reply = reply.with(&radius::speed_settings(
-                admitted.nas.vendor,
-                speeds,
-                &plan.code,
-            ));
-        }
-    }
-    record(
-        &txn,
-        &state.settings.tenant,
-        attrs,
-        Some(admitted.nas.id),
-        Some(admitted.subscription.id),
-        "accept",
-        admitted.walled_garden.then_some("walled-garden"),
-        Some(address),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(reply)
-}
-
 async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
     let reason = attrs
         .text("DotMac-Reject-Reason")
@@ -383,50 +365,28 @@ async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
         None => None,
     };
     let subscription = login_of(&state.db, attrs).await?.map(|l| l.subscription_id);
-    let tenant = &state.settings.tenant;
-    record(
-        &state.db,
-        tenant,
-        attrs,
-        nas,
-        subscription,
-        "reject",
-        Some(&reason),
-        None,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments, reason = "one row's columns")]
-async fn record(
-    db: &impl ConnectionTrait,
-    tenant: &str,
-    attrs: &Attributes,
-    nas: Option<Uuid>,
-    subscription: Option<Uuid>,
-    outcome: &str,
-    reason: Option<&str>,
-    address: Option<String>,
-) -> Result<()> {
     let username = attrs.text("User-Name").unwrap_or_default();
-    tracing::info!(%tenant, %username, outcome, reason, address, "RADIUS sign-in");
+    tracing::debug!(tenant = %state.settings.tenant, %username, %reason, "RADIUS reject");
     auth_event::ActiveModel {
         id: Set(new_id()),
         at: Set(chrono::Utc::now()),
         nas_id: Set(nas),
         username: Set(username),
         subscription_id: Set(subscription),
-        outcome: Set(outcome.to_owned()),
-        reason: Set(reason.map(str::to_owned)),
-        address: Set(address),
+        outcome: Set("reject".to_owned()),
+        reason: Set(Some(reason)),
+        address: Set(None),
         calling_station: Set(attrs.text("Calling-Station-Id")),
     }
-    .insert(db)
+    .insert(&state.db)
     .await?;
     Ok(())
 }
 
-async fn accounting(State(state): State<AppState>, Json(attrs): Json<Attributes>) -> Response {
+async fn accounting(
+    State(Aaa { app: state, .. }): State<Aaa>,
+    Json(attrs): Json<Attributes>,
+) -> Response {
     let Some(nas) = attrs
         .text("DotMac-NAS-Id")
         .and_then(|id| Uuid::parse_str(&id).ok())

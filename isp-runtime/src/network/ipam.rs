@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    entity::{ip_address, ip_pool, nas},
+    entity::{auth_event, ip_address, ip_pool, nas},
     wire::NewPool,
 };
 use crate::{
@@ -233,23 +233,19 @@ pub async fn used(db: &impl ConnectionTrait, pool: Uuid) -> Result<u64> {
         .await?)
 }
 
-/// Which pools a sign-in through `nas` takes an address from, best first: the NAS's own, then
+/// Which pools a sign-in at `place` takes an address from, best first: the NAS's own, then
 /// its site's, then those for every NAS; walled-garden pools for a suspended subscriber, the
 /// others otherwise.
-pub async fn pools_for(
-    db: &impl ConnectionTrait,
-    nas: &nas::Model,
-    walled_garden: bool,
-) -> Result<Vec<ip_pool::Model>> {
+pub async fn pools_for(db: &impl ConnectionTrait, place: &Place) -> Result<Vec<ip_pool::Model>> {
     let mut pools: Vec<ip_pool::Model> = ip_pool::Entity::find()
-        .filter(ip_pool::Column::WalledGarden.eq(walled_garden))
+        .filter(ip_pool::Column::WalledGarden.eq(place.walled_garden))
         .filter(ip_pool::Column::DelegatedLength.is_null())
         .all(db)
         .await?
         .into_iter()
         .filter(|p| match (p.nas_id, &p.site) {
-            (Some(id), _) => id == nas.id,
-            (None, Some(site)) => nas.site.as_ref() == Some(site),
+            (Some(id), _) => id == place.nas,
+            (None, Some(site)) => place.site.as_ref() == Some(site),
             (None, None) => true,
         })
         .collect();
@@ -312,6 +308,133 @@ pub async fn lease(
         }
     }
     Ok(None)
+}
+
+/// Where a sign-in takes its address from: through which NAS, at which site, and whether into
+/// the walled garden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The NAS.
+    pub nas: Uuid,
+    /// Its site.
+    pub site: Option<String>,
+    /// Whether from a walled-garden pool.
+    pub walled_garden: bool,
+}
+
+/// The lease of one statement on PostgreSQL, as common table expressions: `held`, the address
+/// the subscription holds there; `taken`, else the lowest free one of its best pool. `$1` the
+/// subscription, `$2` walled garden, `$3` the NAS, `$4` its site, `$5` now.
+const LEASE_CTE: &str = "WITH eligible AS (SELECT id, nas_id, site, created_at FROM ip_pools \
+     WHERE walled_garden = $2 AND delegated_length IS NULL \
+     AND (nas_id = $3 OR (nas_id IS NULL AND (site IS NULL OR site = $4)))), \
+     held AS (SELECT a.address FROM ip_addresses a WHERE a.subscription_id = $1 \
+     AND a.pool_id IN (SELECT id FROM eligible) AND (a.static OR a.session_id IS NULL) \
+     ORDER BY a.static DESC LIMIT 1), \
+     best AS (SELECT id FROM eligible ORDER BY (nas_id IS NULL), (site IS NULL), created_at LIMIT 1), \
+     taken AS (UPDATE ip_addresses SET subscription_id = $1, assigned_at = $5 \
+     WHERE NOT EXISTS (SELECT 1 FROM held) AND (pool_id, position) = (SELECT pool_id, position \
+     FROM ip_addresses WHERE pool_id = (SELECT id FROM best) AND subscription_id IS NULL \
+     ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING address), \
+     got AS (SELECT address FROM held UNION ALL SELECT address FROM taken)";
+
+/// The accept a lease is for, recorded with it.
+#[derive(Debug, Clone)]
+pub struct Accept {
+    /// The User-Name.
+    pub username: String,
+    /// `walled-garden`, or none.
+    pub reason: Option<&'static str>,
+    /// Calling-Station-Id.
+    pub calling_station: Option<String>,
+}
+
+/// An address for `subscription` signing in at `place` (as [`lease`] over [`pools_for`]).
+pub async fn lease_for(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    place: &Place,
+) -> Result<Option<String>> {
+    let suffix = " SELECT address FROM got";
+    if let Some(address) = lease_in_one(db, subscription, place, suffix, Vec::new()).await? {
+        return Ok(Some(address));
+    }
+    let pools = pools_for(db, place).await?;
+    lease(db, subscription, &pools).await
+}
+
+/// An address for an accepted sign-in, and the accept recorded in `auth_events` with it: on
+/// PostgreSQL usually one statement (one commit) for both.
+pub async fn lease_for_accept(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    place: &Place,
+    accept: &Accept,
+) -> Result<Option<String>> {
+    let suffix = ", recorded AS (INSERT INTO auth_events (id, at, nas_id, username, \
+         subscription_id, outcome, reason, address, calling_station) \
+         SELECT $6, $5, $3, $7, $1, 'accept', $8, address, $9 FROM got LIMIT 1 RETURNING address) \
+         SELECT address FROM recorded";
+    let extra = vec![
+        new_id().into(),
+        accept.username.clone().into(),
+        accept.reason.map(str::to_owned).into(),
+        accept.calling_station.clone().into(),
+    ];
+    if let Some(address) = lease_in_one(db, subscription, place, suffix, extra).await? {
+        return Ok(Some(address));
+    }
+    let pools = pools_for(db, place).await?;
+    let Some(address) = lease(db, subscription, &pools).await? else {
+        return Ok(None);
+    };
+    auth_event::ActiveModel {
+        id: Set(new_id()),
+        at: Set(chrono::Utc::now()),
+        nas_id: Set(Some(place.nas)),
+        username: Set(accept.username.clone()),
+        subscription_id: Set(Some(subscription)),
+        outcome: Set("accept".to_owned()),
+        reason: Set(accept.reason.map(str::to_owned)),
+        address: Set(Some(address.clone())),
+        calling_station: Set(accept.calling_station.clone()),
+    }
+    .insert(db)
+    .await?;
+    Ok(Some(address))
+}
+
+/// [`LEASE_CTE`] and `suffix` in one statement, on PostgreSQL; `None` elsewhere or when the
+/// best pool is full.
+async fn lease_in_one(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    place: &Place,
+    suffix: &str,
+    extra: Vec<sea_orm::Value>,
+) -> Result<Option<String>> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let mut values: Vec<sea_orm::Value> = vec![
+        subscription.into(),
+        place.walled_garden.into(),
+        place.nas.into(),
+        place.site.clone().into(),
+        chrono::Utc::now().into(),
+    ];
+    values.extend(extra);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("{LEASE_CTE}{suffix}"),
+            values,
+        ))
+        .await?;
+    row.map(|r| r.try_get_by_index::<String>(0))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Binds the lease of `address` held by `subscription` to the RADIUS session using it.

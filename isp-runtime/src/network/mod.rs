@@ -4,6 +4,7 @@
 //! [`sessions`], and the RADIUS attributes as pure functions ([`radius`]).
 
 pub mod aaa;
+pub mod admission;
 pub mod enforce;
 pub mod entity;
 pub mod ipam;

@@ -66,6 +66,11 @@ impl Reply {
         self.set(attribute, [Value::String(value.into())])
     }
 
+    /// Whether `attribute` is set.
+    pub fn has(&self, attribute: &str) -> bool {
+        self.0.contains_key(attribute)
+    }
+
     /// The JSON object rlm_rest reads.
     pub fn into_json(self) -> Value {
         Value::Object(self.0)

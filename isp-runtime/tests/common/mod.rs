@@ -41,6 +41,8 @@ pub struct Options {
     pub trust_forwarded_for: bool,
     /// Serve the AAA endpoints for FreeRADIUS (with [`AAA_SECRET`]).
     pub aaa: bool,
+    /// Most database connections the instance holds.
+    pub max_connections: u32,
     /// What suspended subscribers get from RADIUS.
     pub suspended_access: dotmac_isp::network::aaa::SuspendedAccess,
 }
@@ -63,6 +65,7 @@ impl Default for Options {
             smtp_url: None,
             trust_forwarded_for: false,
             aaa: false,
+            max_connections: 4,
             suspended_access: dotmac_isp::network::aaa::SuspendedAccess::Reject,
         }
     }
@@ -168,7 +171,7 @@ impl TestApp {
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database: DatabaseConfig {
-                max_connections: 4,
+                max_connections: options.max_connections,
                 database_url: db.url.clone(),
                 tenant: tenant.clone(),
             },

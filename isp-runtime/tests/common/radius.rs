@@ -32,13 +32,21 @@ fn free_udp_port() -> u16 {
 }
 
 impl FreeRadius {
-    /// Starts FreeRADIUS for the AAA endpoints at `aaa_url` and waits until it is ready.
+    /// Starts FreeRADIUS with the shipped configuration for the AAA endpoints at `aaa_url`
+    /// and waits until it is ready.
     pub fn start(aaa_url: &str, aaa_secret: &str) -> Self {
+        let raddb = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/radius"));
+        Self::start_with(raddb, aaa_url, aaa_secret)
+    }
+
+    /// Starts FreeRADIUS with the configuration in `raddb` (which reads the same environment
+    /// as the shipped one) and waits until it is ready.
+    pub fn start_with(raddb: &std::path::Path, aaa_url: &str, aaa_secret: &str) -> Self {
         let run = tempfile::tempdir().unwrap();
-        let raddb = concat!(env!("CARGO_MANIFEST_DIR"), "/radius");
         let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
         let mut child = Command::new("freeradius")
-            .args(["-f", "-l", "stdout", "-d", raddb])
+            .args(["-f", "-l", "stdout", "-d"])
+            .arg(raddb)
             .env("DOTMAC_AAA_URL", aaa_url)
             .env("DOTMAC_AAA_SECRET", aaa_secret)
             .env("DOTMAC_RADIUS_ADDRESS", "127.0.0.1")

@@ -80,7 +80,8 @@ CREATE TABLE ip_addresses (
     CHECK (NOT static OR subscription_id IS NOT NULL)
 );
 CREATE INDEX ip_addresses_free ON ip_addresses (pool_id, position) WHERE subscription_id IS NULL;
-CREATE INDEX ip_addresses_by_subscription ON ip_addresses (subscription_id) WHERE subscription_id IS NOT NULL;
+-- What a subscription holds, by pool: the first thing every sign-in asks.
+CREATE INDEX ip_addresses_by_subscription ON ip_addresses (subscription_id, pool_id) WHERE subscription_id IS NOT NULL;
 
 -- RADIUS sessions as accounting tells them: one row per NAS and Acct-Session-Id.
 CREATE TABLE radius_sessions (
@@ -108,13 +109,14 @@ CREATE TABLE radius_sessions (
 CREATE INDEX radius_sessions_live ON radius_sessions (subscription_id) WHERE stopped_at IS NULL;
 CREATE INDEX radius_sessions_by_nas_live ON radius_sessions (nas_id) WHERE stopped_at IS NULL;
 
--- Every Access-Accept and Access-Reject, with its reason.
+-- Every Access-Accept and Access-Reject, with its reason. A log: no foreign keys, whose checks
+-- would lock the NAS's row for every sign-in (and a log outlives what it names).
 CREATE TABLE auth_events (
     id UUID PRIMARY KEY,
     at TIMESTAMPTZ NOT NULL,
-    nas_id UUID REFERENCES nas (id),
+    nas_id UUID,
     username TEXT NOT NULL,
-    subscription_id UUID REFERENCES subscriptions (id),
+    subscription_id UUID,
     -- accept | reject
     outcome TEXT NOT NULL,
     -- For a reject: unknown-login | wrong-password | suspended | not-active | session-limit |

@@ -1,0 +1,532 @@
+//! `just bench radius [N]`: RADIUS through FreeRADIUS → rlm_rest → isp-runtime on PostgreSQL,
+//! next to the classic deployment (FreeRADIUS with rlm_sql on the same PostgreSQL: radcheck,
+//! radreply and a radpostauth row per request), in one run:
+//!
+//! - Access-Requests (PAP, Message-Authenticator) per second with p50 and p99 at 16 concurrent
+//!   NAS clients, both ways, and the ratio;
+//! - p99 at a paced 2,000 requests/s through isp-runtime;
+//! - accounting Interim-Updates per second;
+//! - IPAM allocations per second with 16 concurrent allocators, and the duplicates (zero).
+//!
+//! Every accept through isp-runtime checks the login, the subscription and its session limit,
+//! takes (or keeps) an address from a pool and records the accept. N requests per closed-loop
+//! run (default 20,000) over 1,000 logins.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails loudly"
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::{AAA_SECRET, Backend, Options, TestApp, radius::FreeRadius};
+use dotmac_isp::network::packet::{self, Attribute, Code, attr};
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+const CLIENTS: usize = 16;
+const LOGINS: usize = 1000;
+const SECRET: &str = "bench-nas-secret-0123456789";
+
+struct Figures {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    lost: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at]
+}
+
+/// What one NAS client sends: request `n`.
+type Build = Arc<dyn Fn(usize) -> (Code, Vec<Attribute>) + Send + Sync>;
+
+/// Sends `total` requests from `CLIENTS` sockets, each waiting for its answer; with `pace`,
+/// each client sends on a fixed schedule and latency counts from the scheduled time.
+async fn load(
+    port: u16,
+    total: usize,
+    pace: Option<Duration>,
+    build: Build,
+    expect: Code,
+) -> Figures {
+    let target: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let build = build.clone();
+        clients.push(tokio::spawn(async move {
+            let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let mut times = Vec::new();
+            let mut lost = 0;
+            let mut buffer = [0_u8; 4096];
+            let first = Instant::now();
+            for (k, n) in (client..total).step_by(CLIENTS).enumerate() {
+                let scheduled = match pace {
+                    Some(every) => {
+                        let at = first + every * u32::try_from(k).unwrap();
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    None => Instant::now(),
+                };
+                let (code, attributes) = build(n);
+                let id = u8::try_from(k % 256).unwrap();
+                let request = packet::request(code, id, &attributes, SECRET.as_bytes()).unwrap();
+                socket.send_to(&request.bytes, target).await.unwrap();
+                let answered = loop {
+                    match tokio::time::timeout(
+                        Duration::from_secs(3),
+                        socket.recv_from(&mut buffer),
+                    )
+                    .await
+                    {
+                        Ok(Ok((len, _))) => {
+                            match packet::answer(&buffer[..len], &request, SECRET.as_bytes()) {
+                                Ok(answer) => break Some(answer.code),
+                                Err(_) => continue,
+                            }
+                        }
+                        _ => break None,
+                    }
+                };
+                match answered {
+                    Some(code) => {
+                        assert_eq!(code, expect, "request {n}");
+                        times.push(scheduled.elapsed());
+                    }
+                    None => lost += 1,
+                }
+            }
+            (times, lost)
+        }));
+    }
+    let mut times = Vec::new();
+    let mut lost = 0;
+    for client in clients {
+        let (t, l) = client.await.unwrap();
+        times.extend(t);
+        lost += l;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    times.sort();
+    Figures {
+        per_second: times.len() as f64 / seconds,
+        p50: percentile(&times, 0.50),
+        p99: percentile(&times, 0.99),
+        lost,
+    }
+}
+
+fn access_request(n: usize) -> (Code, Vec<Attribute>) {
+    let user = n % LOGINS;
+    (
+        Code::AccessRequest,
+        vec![
+            Attribute::text(attr::USER_NAME, &format!("user{user}")),
+            Attribute::text(attr::USER_PASSWORD, &format!("password-{user}")),
+            Attribute::integer(attr::NAS_PORT, u32::try_from(user).unwrap()),
+        ],
+    )
+}
+
+fn print(what: &str, f: &Figures) {
+    println!(
+        "{what:<58} {:>9.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  lost {}",
+        f.per_second,
+        f.p50.as_secs_f64() * 1000.0,
+        f.p99.as_secs_f64() * 1000.0,
+        f.lost
+    );
+}
+
+async fn sql(db: &impl ConnectionTrait, statement: &str) {
+    db.execute_unprepared(statement).await.unwrap();
+}
+
+/// The classic deployment's raddb: FreeRADIUS's own rlm_sql queries on `database`.
+fn rlm_sql_raddb(database: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = /var
+sbindir = /usr/sbin
+logdir = $ENV{{DOTMAC_RADIUS_RUN_DIR}}
+raddbdir = /etc/freeradius/3.0
+confdir = {dir}
+modconfdir = /etc/freeradius/3.0/mods-config
+run_dir = $ENV{{DOTMAC_RADIUS_RUN_DIR}}
+libdir = /usr/lib/freeradius
+pidfile = ${{run_dir}}/sql.pid
+max_requests = 65536
+log {{
+	destination = stdout
+	auth = no
+}}
+thread pool {{
+	start_servers = 8
+	max_servers = 64
+	min_spare_servers = 4
+	max_spare_servers = 16
+	max_requests_per_server = 0
+}}
+client bench {{
+	ipaddr = 127.0.0.1
+	secret = {SECRET}
+	require_message_authenticator = yes
+}}
+modules {{
+	sql {{
+		dialect = "postgresql"
+		driver = "rlm_sql_postgresql"
+		server = "127.0.0.1"
+		port = 5432
+		login = "postgres"
+		password = ""
+		radius_db = "{database}"
+		acct_table1 = "radacct"
+		acct_table2 = "radacct"
+		postauth_table = "radpostauth"
+		authcheck_table = "radcheck"
+		groupcheck_table = "radgroupcheck"
+		authreply_table = "radreply"
+		groupreply_table = "radgroupreply"
+		usergroup_table = "radusergroup"
+		read_groups = yes
+		delete_stale_sessions = yes
+		pool {{
+			start = 16
+			min = 16
+			max = 64
+			spare = 16
+			uses = 0
+			retry_delay = 1
+			lifetime = 0
+			idle_timeout = 60
+		}}
+		client_table = "nas"
+		group_attribute = "SQL-Group"
+		$INCLUDE ${{modconfdir}}/${{.:name}}/main/${{dialect}}/queries.conf
+	}}
+	pap {{
+	}}
+	# The %{{tolower:}} the stock queries use.
+	expr {{
+	}}
+}}
+server default {{
+	listen {{
+		type = auth
+		ipaddr = 127.0.0.1
+		port = $ENV{{DOTMAC_RADIUS_AUTH_PORT}}
+	}}
+	authorize {{
+		sql
+		pap
+	}}
+	authenticate {{
+		Auth-Type PAP {{
+			pap
+		}}
+	}}
+	post-auth {{
+		sql
+	}}
+}}
+"#,
+        dir = dir.path().display()
+    );
+    std::fs::write(dir.path().join("radiusd.conf"), config).unwrap();
+    dir
+}
+
+/// The AAA calls of a PAP sign-in as rlm_rest posts them, straight to the endpoints: what the
+/// instance costs without FreeRADIUS.
+async fn direct_http(aaa: &str, total: usize) -> Figures {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let (http, aaa) = (http.clone(), aaa.to_owned());
+        clients.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            for n in (client..total).step_by(CLIENTS) {
+                let user = n % LOGINS;
+                let body = json!({
+                    "User-Name": {"type": "string", "value": [format!("user{user}")]},
+                    "User-Password": {"type": "string", "value": [format!("password-{user}")]},
+                    "Message-Authenticator": {"type": "octets", "value": [format!("0x{n:032x}")]},
+                    "DotMac-NAS-Id": {"type": "string", "value": [NAS_ID.get().unwrap().clone()]},
+                });
+                let at = Instant::now();
+                // PAP is decided and accepted at authorize: one call, as FreeRADIUS makes it.
+                for step in ["authorize"] {
+                    let status = http
+                        .post(format!("{aaa}/aaa/v1/{step}"))
+                        .basic_auth("freeradius", Some(AAA_SECRET))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    assert_eq!(status, StatusCode::OK, "{step}");
+                }
+                times.push(at.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for client in clients {
+        times.extend(client.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    times.sort();
+    Figures {
+        per_second: times.len() as f64 / seconds,
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        lost: 0,
+    }
+}
+
+static NAS_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+#[tokio::main]
+async fn main() {
+    let total: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let options = Options {
+        aaa: true,
+        max_connections: 16,
+        ..Options::default()
+    };
+    let app = TestApp::start(Backend::Postgres, options).await;
+    let db = &app.state.db;
+    let raddb_db = common::TestDatabase::create(Backend::Postgres).await;
+    let raddb_name = raddb_db.url.rsplit('/').next().unwrap().to_owned();
+    eprintln!("setting up {LOGINS} logins on both sides");
+    let nas = app.post(
+        "/nas",
+        json!({"name": "bench", "address": "127.0.0.1", "secret": SECRET, "vendor": "mikrotik"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    NAS_ID.set(common::id(&nas)).unwrap();
+    app.post(
+        "/ip-pools",
+        json!({"name": "bench", "prefix": "100.64.0.0/16"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let customer = app.customer("bench@example.com", "US", None).await;
+    let plan = common::id(&app.post("/plans", json!({"code": "B-50", "name": "B 50", "service_type": "internet", "price": 1000, "download_mbps": 50, "upload_mbps": 10}), StatusCode::CREATED).await);
+    sql(db, &format!(
+        "INSERT INTO subscriptions (id, customer_id, plan_id, status, discount_ppm, activated_on, created_at, updated_at) \
+         SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(n), 12, '0'))::uuid, '{customer}', '{plan}', 'active', 0, current_date, now(), now() \
+         FROM generate_series(1, {LOGINS}) AS n"
+    )).await;
+    sql(db, &format!(
+        "INSERT INTO service_logins (subscription_id, kind, username, password, max_sessions, created_at, updated_at) \
+         SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(n + 1), 12, '0'))::uuid, 'pppoe', 'user' || n, 'password-' || n, 4, now(), now() \
+         FROM generate_series(0, {LOGINS} - 1) AS n"
+    )).await;
+    // The classic side: FreeRADIUS's own schema, the same users and reply attributes.
+    let raddb_conn = sea_orm::Database::connect(&raddb_db.url).await.unwrap();
+    let schema =
+        std::fs::read_to_string("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
+            .expect("freeradius-postgresql's schema (scripts/tools installs it)");
+    sql(&raddb_conn, &schema).await;
+    sql(&raddb_conn, &format!(
+        "INSERT INTO radcheck (username, attribute, op, value) SELECT 'user' || n, 'Cleartext-Password', ':=', 'password-' || n FROM generate_series(0, {LOGINS} - 1) AS n; \
+         INSERT INTO radreply (username, attribute, op, value) SELECT 'user' || n, 'Framed-IP-Address', ':=', '100.65.' || (n / 250) || '.' || (n % 250 + 2) FROM generate_series(0, {LOGINS} - 1) AS n; \
+         INSERT INTO radreply (username, attribute, op, value) SELECT 'user' || n, 'Mikrotik-Rate-Limit', ':=', '10M/50M' FROM generate_series(0, {LOGINS} - 1) AS n; \
+         ANALYZE"
+    )).await;
+    raddb_conn.close().await.unwrap();
+
+    let ours = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET);
+    let classic_dir = rlm_sql_raddb(&raddb_name);
+    let classic = FreeRadius::start_with(classic_dir.path(), "http://unused", "unused");
+    let build: Build = Arc::new(access_request);
+    let direct = direct_http(app.aaa.as_deref().unwrap(), total).await;
+
+    // Warm both (connections, caches), then measure.
+    load(
+        ours.auth_port,
+        2_000,
+        None,
+        build.clone(),
+        Code::AccessAccept,
+    )
+    .await;
+    load(
+        classic.auth_port,
+        2_000,
+        None,
+        build.clone(),
+        Code::AccessAccept,
+    )
+    .await;
+    let rest = load(
+        ours.auth_port,
+        total,
+        None,
+        build.clone(),
+        Code::AccessAccept,
+    )
+    .await;
+    let rlm_sql = load(
+        classic.auth_port,
+        total,
+        None,
+        build.clone(),
+        Code::AccessAccept,
+    )
+    .await;
+    // 2,000/s: 16 clients, each every 8 ms, for five seconds.
+    let paced = load(
+        ours.auth_port,
+        10_000,
+        Some(Duration::from_millis(8)),
+        build.clone(),
+        Code::AccessAccept,
+    )
+    .await;
+
+    // Accounting: a Start for each login's session, then Interim-Updates.
+    let acct: Build = Arc::new(|n: usize| {
+        let user = n % LOGINS;
+        let status = if n < LOGINS { 1 } else { 3 };
+        (
+            Code::AccountingRequest,
+            vec![
+                Attribute::text(attr::USER_NAME, &format!("user{user}")),
+                Attribute::text(attr::ACCT_SESSION_ID, &format!("bench-{user}")),
+                Attribute::integer(attr::ACCT_STATUS_TYPE, status),
+                Attribute::integer(attr::ACCT_INPUT_OCTETS, u32::try_from(n).unwrap()),
+                Attribute::integer(attr::ACCT_OUTPUT_OCTETS, u32::try_from(n * 2).unwrap()),
+                Attribute::integer(attr::ACCT_SESSION_TIME, u32::try_from(n / LOGINS).unwrap()),
+            ],
+        )
+    });
+    load(
+        ours.acct_port,
+        LOGINS,
+        None,
+        acct.clone(),
+        Code::AccountingResponse,
+    )
+    .await;
+    let interim: Build = Arc::new(move |n| acct(n + LOGINS));
+    let accounting = load(
+        ours.acct_port,
+        total,
+        None,
+        interim,
+        Code::AccountingResponse,
+    )
+    .await;
+
+    // IPAM: 16 allocators, each in its own transaction, over 20,000 fresh subscriptions.
+    let allocations = 20_000;
+    sql(db, &format!(
+        "INSERT INTO subscriptions (id, customer_id, plan_id, status, discount_ppm, created_at, updated_at) \
+         SELECT ('00000000-0000-0001-0000-' || lpad(to_hex(n), 12, '0'))::uuid, '{customer}', '{plan}', 'active', 0, now(), now() \
+         FROM generate_series(1, {allocations}) AS n"
+    )).await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "alloc", "prefix": "100.66.0.0/16", "site": "alloc"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    // Its own NAS and site, so that only the new pool is eligible.
+    let place = dotmac_isp::network::ipam::Place {
+        nas: uuid::Uuid::now_v7(),
+        site: Some("alloc".to_owned()),
+        walled_garden: false,
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let (db, place) = (db.clone(), place.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            for n in (client..allocations).step_by(CLIENTS) {
+                let sub = uuid::Uuid::parse_str(&format!("00000000-0000-0001-0000-{:012x}", n + 1))
+                    .unwrap();
+                let at = Instant::now();
+                let got = dotmac_isp::network::ipam::lease_for(&db, sub, &place)
+                    .await
+                    .unwrap();
+                assert!(got.is_some(), "the pool holds enough");
+                times.push(at.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    times.sort();
+    let duplicates = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) - COUNT(DISTINCT address) FROM ip_addresses WHERE subscription_id IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    let ipam = Figures {
+        per_second: times.len() as f64 / seconds,
+        p50: percentile(&times, 0.5),
+        p99: percentile(&times, 0.99),
+        lost: 0,
+    };
+
+    println!(
+        "radius: {total} requests per run, {CLIENTS} concurrent NAS clients, {LOGINS} logins, PostgreSQL"
+    );
+    print("Access-Request, FreeRADIUS → rlm_rest → isp-runtime", &rest);
+    print("Access-Request, FreeRADIUS → rlm_sql (classic)", &rlm_sql);
+    print(
+        "  the same AAA call over HTTP, no FreeRADIUS",
+        &direct,
+    );
+    println!(
+        "  ratio rest/rlm_sql: {:.2} (goal ≥ 1.0)",
+        rest.per_second / rlm_sql.per_second
+    );
+    print(
+        "Access-Request at a paced 2,000/s (goal p99 < 10 ms)",
+        &paced,
+    );
+    print("Accounting Interim-Update (goal ≥ 10,000/s)", &accounting);
+    print("IPAM allocation, 16 allocators (goal ≥ 5,000/s)", &ipam);
+    println!("  duplicate addresses: {duplicates}");
+    drop(classic);
+    drop(ours);
+}

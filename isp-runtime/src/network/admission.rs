@@ -1,0 +1,231 @@
+//! Whether a sign-in may go ahead: its NAS, login, subscription, plan and live sessions read in
+//! one query, then decided by a pure function. What authorize decided is kept for a few
+//! seconds by the request's Message-Authenticator, so that post-auth (the same request, a few
+//! milliseconds later) does not read it all again.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use super::{
+    aaa::{Refusal, SuspendedAccess},
+    entity::{LoginKind, Vendor},
+    radius::{self, Attributes, Speeds},
+};
+use crate::{domain::lifecycle::ServiceStatus, error::Result};
+
+/// A sign-in's NAS and, when the login is known, its subscription and plan.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SignIn {
+    /// The NAS.
+    pub nas_id: Uuid,
+    /// Its vendor.
+    pub vendor: Vendor,
+    /// Its site.
+    pub nas_site: Option<String>,
+    /// The login's subscription; none for an unknown login.
+    pub subscription_id: Option<Uuid>,
+    /// PPPoE or IPoE.
+    pub kind: Option<LoginKind>,
+    /// The PPPoE password.
+    pub password: Option<String>,
+    /// The IPoE circuit it must arrive on.
+    pub circuit_id: Option<String>,
+    /// Most sessions at once.
+    pub max_sessions: Option<i32>,
+    /// The subscription's status.
+    pub status: Option<ServiceStatus>,
+    /// Its plan.
+    pub plan_id: Option<Uuid>,
+    /// The plan's code (a Juniper profile's name).
+    pub plan_code: Option<String>,
+    /// The plan's download speed.
+    pub download_mbps: Option<i32>,
+    /// The plan's upload speed.
+    pub upload_mbps: Option<i32>,
+    /// The subscription's live sessions.
+    pub live: Option<i64>,
+}
+
+/// A sign-in that may go ahead.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The NAS.
+    pub nas_id: Uuid,
+    /// Its vendor.
+    pub vendor: Vendor,
+    /// Its site.
+    pub nas_site: Option<String>,
+    /// The subscription.
+    pub subscription_id: Uuid,
+    /// PPPoE or IPoE.
+    pub kind: LoginKind,
+    /// The PPPoE password FreeRADIUS checks PAP or CHAP against.
+    pub password: Option<String>,
+    /// The plan.
+    pub plan_id: Uuid,
+    /// Its code.
+    pub plan_code: String,
+    /// Its speeds, when it has both.
+    pub speeds: Option<Speeds>,
+    /// Into the walled garden (suspended) rather than service.
+    pub walled_garden: bool,
+}
+
+/// Reads the sign-in of `username` through `nas`; `None` when there is no such NAS. With
+/// `ipoe_only`, only an IPoE login matches.
+pub async fn look_up(
+    db: &impl ConnectionTrait,
+    nas: Uuid,
+    username: &str,
+    ipoe_only: bool,
+) -> Result<Option<SignIn>> {
+    let kind = if ipoe_only {
+        " AND l.kind = 'ipoe'"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT n.id AS nas_id, n.vendor, n.site AS nas_site, l.subscription_id, l.kind, \
+         l.password, l.circuit_id, l.max_sessions, s.status, s.plan_id, p.code AS plan_code, \
+         p.download_mbps, p.upload_mbps, \
+         (SELECT COUNT(*) FROM radius_sessions r WHERE r.subscription_id = l.subscription_id \
+          AND r.stopped_at IS NULL) AS live \
+         FROM nas n \
+         LEFT JOIN service_logins l ON l.username = $2{kind} \
+         LEFT JOIN subscriptions s ON s.id = l.subscription_id \
+         LEFT JOIN plans p ON p.id = s.plan_id \
+         WHERE n.id = $1"
+    );
+    Ok(SignIn::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [nas.into(), username.into()],
+    ))
+    .one(db)
+    .await?)
+}
+
+/// Decides a sign-in: the subscription's status, the circuit, the session limit.
+pub fn decide(
+    sign_in: SignIn,
+    attrs: &Attributes,
+    suspended: SuspendedAccess,
+) -> std::result::Result<Admitted, Refusal> {
+    let (Some(subscription_id), Some(kind), Some(status), Some(plan_id), Some(plan_code)) = (
+        sign_in.subscription_id,
+        sign_in.kind,
+        sign_in.status,
+        sign_in.plan_id,
+        sign_in.plan_code,
+    ) else {
+        return Err(Refusal::UnknownLogin);
+    };
+    let walled_garden = match (status, suspended) {
+        (ServiceStatus::Active, _) => false,
+        (ServiceStatus::Suspended, SuspendedAccess::WalledGarden) => true,
+        (ServiceStatus::Suspended, SuspendedAccess::Reject) => return Err(Refusal::Suspended),
+        (ServiceStatus::Pending | ServiceStatus::Cancelled, _) => {
+            return Err(Refusal::NotActive);
+        }
+    };
+    if let Some(circuit) = &sign_in.circuit_id {
+        let arrived = attrs
+            .text("ADSL-Agent-Circuit-Id")
+            .map(|v| radius::octets_text(&v));
+        if arrived.as_deref() != Some(circuit.as_str()) {
+            return Err(Refusal::WrongCircuit);
+        }
+    }
+    if sign_in.live.unwrap_or(0) >= i64::from(sign_in.max_sessions.unwrap_or(1)) {
+        return Err(Refusal::SessionLimit);
+    }
+    let speeds = match (sign_in.download_mbps, sign_in.upload_mbps) {
+        (Some(down), Some(up)) => Some(Speeds {
+            down_mbps: i64::from(down),
+            up_mbps: i64::from(up),
+        }),
+        _ => None,
+    };
+    Ok(Admitted {
+        nas_id: sign_in.nas_id,
+        vendor: sign_in.vendor,
+        nas_site: sign_in.nas_site,
+        subscription_id,
+        kind,
+        password: sign_in.password,
+        plan_id,
+        plan_code,
+        speeds,
+        walled_garden,
+    })
+}
+
+/// Finds and decides the sign-in a request makes: by its User-Name, or for IPoE by the MAC in
+/// User-Name or Calling-Station-Id. `None` when the NAS is not (or no longer) registered.
+pub async fn admit(
+    db: &impl ConnectionTrait,
+    attrs: &Attributes,
+    suspended: SuspendedAccess,
+) -> Result<std::result::Result<Admitted, Refusal>> {
+    let Some(nas) = attrs
+        .text("DotMac-NAS-Id")
+        .and_then(|id| Uuid::parse_str(&id).ok())
+    else {
+        return Ok(Err(Refusal::UnknownNas));
+    };
+    let username = attrs.text("User-Name").unwrap_or_default();
+    let Some(mut sign_in) = look_up(db, nas, &username, false).await? else {
+        return Ok(Err(Refusal::UnknownNas));
+    };
+    if sign_in.subscription_id.is_none() {
+        let mac = radius::mac(&username).or_else(|| {
+            attrs
+                .text("Calling-Station-Id")
+                .as_deref()
+                .and_then(radius::mac)
+        });
+        if let Some(mac) = mac
+            && let Some(by_mac) = look_up(db, nas, &mac, true).await?
+        {
+            sign_in = by_mac;
+        }
+    }
+    Ok(decide(sign_in, attrs, suspended))
+}
+
+/// How long authorize's decision waits for its post-auth.
+const KEEP: Duration = Duration::from_secs(10);
+/// The most decisions kept; older ones go first when it is full.
+const MOST: usize = 100_000;
+
+/// Authorize's decisions by request (its Message-Authenticator), for post-auth.
+#[derive(Debug, Default)]
+pub struct Decisions(Mutex<HashMap<String, (Instant, Admitted)>>);
+
+impl Decisions {
+    /// Keeps `admitted` for the request `key`.
+    pub fn keep(&self, key: String, admitted: Admitted) {
+        let Ok(mut map) = self.0.lock() else { return };
+        if map.len() >= MOST {
+            let now = Instant::now();
+            map.retain(|_, (at, _)| now.duration_since(*at) < KEEP);
+            if map.len() >= MOST {
+                map.clear();
+            }
+        }
+        map.insert(key, (Instant::now(), admitted));
+    }
+
+    /// Takes the decision for request `key`, if it is recent.
+    pub fn take(&self, key: &str) -> Option<Admitted> {
+        let mut map = self.0.lock().ok()?;
+        let (at, admitted) = map.remove(key)?;
+        (at.elapsed() < KEEP).then_some(admitted)
+    }
+}
