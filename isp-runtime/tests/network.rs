@@ -220,7 +220,15 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
     // Interim-Update with gigawords; then Stop frees the address.
     let interim = "User-Name = \"alice\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"s-1\", Acct-Input-Octets = 100, Acct-Input-Gigawords = 1, Acct-Output-Octets = 7, Acct-Session-Time = 60".to_owned();
     acct(&radius, &secret, interim).await.unwrap();
-    let session = &app.get("/radius-sessions?live=true").await["items"][0];
+    // Interim-Updates are written together every half second.
+    let mut session = Value::Null;
+    for _ in 0..60 {
+        session = app.get("/radius-sessions?live=true").await["items"][0].clone();
+        if session["output_octets"] == 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(session["input_octets"], 4_294_967_396_i64);
     assert_eq!(session["output_octets"], 7);
     let pools = app.get("/ip-pools").await;
@@ -248,7 +256,14 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
         "User-Name = \"ghost\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"s-9\""
             .to_owned();
     acct(&radius, &secret, stray).await.unwrap();
-    let flagged = app.get("/radius-sessions?live=true").await;
+    let mut flagged = Value::Null;
+    for _ in 0..60 {
+        flagged = app.get("/radius-sessions?live=true").await;
+        if !flagged["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(flagged["items"][0]["flag"], "unknown-login");
 
     // Each vendor's attributes reach the NAS through FreeRADIUS.

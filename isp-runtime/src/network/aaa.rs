@@ -30,6 +30,7 @@ use uuid::Uuid;
 use super::{
     admission::{self, Admitted, Decisions},
     entity::{LoginKind, auth_event, nas, service_login},
+    interims::Interims,
     ipam, nas as registry,
     radius::{self, Attributes, Reply},
     sessions,
@@ -108,11 +109,15 @@ impl Refusal {
 struct Aaa {
     app: AppState,
     decisions: Arc<Decisions>,
+    interims: Interims,
 }
 
-/// The AAA router, behind HTTP Basic with `secret`.
+/// The AAA router, behind HTTP Basic with `secret`; starts the writer of coalesced
+/// Interim-Updates.
 pub fn router(state: AppState, secret: String) -> Router {
     let secret = Arc::new(secret);
+    let interims = Interims::default();
+    interims.spawn_writer(state.db.clone(), state.settings.tenant.clone());
     Router::new()
         .route("/aaa/v1/nas/{address}", get(lookup_nas))
         .route("/aaa/v1/authorize", post(authorize))
@@ -137,6 +142,7 @@ pub fn router(state: AppState, secret: String) -> Router {
         .with_state(Aaa {
             app: state,
             decisions: Arc::new(Decisions::default()),
+            interims,
         })
 }
 
@@ -384,7 +390,11 @@ async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
 }
 
 async fn accounting(
-    State(Aaa { app: state, .. }): State<Aaa>,
+    State(Aaa {
+        app: state,
+        interims,
+        ..
+    }): State<Aaa>,
     Json(attrs): Json<Attributes>,
 ) -> Response {
     let Some(nas) = attrs
@@ -393,6 +403,15 @@ async fn accounting(
     else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    let interim = attrs
+        .text("Acct-Status-Type")
+        .as_deref()
+        .and_then(sessions::Status::parse)
+        == Some(sessions::Status::Interim);
+    if let (true, Some(session)) = (interim, attrs.text("Acct-Session-Id")) {
+        interims.keep(nas, session, attrs);
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let result = async {
         let txn = dotmac_sql::begin_write(&state.db).await?;
         sessions::account(&txn, nas, &attrs).await?;

@@ -7,6 +7,7 @@ pub mod aaa;
 pub mod admission;
 pub mod enforce;
 pub mod entity;
+pub mod interims;
 pub mod ipam;
 pub mod logins;
 pub mod nas;
