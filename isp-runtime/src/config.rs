@@ -158,6 +158,10 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_SERVICE_FILTER", default_value = "internet")]
     pub service_filter: String,
 
+    /// What suspended subscribers get in the LibreQoS export: left out, or shaped at 1 Mbit/s.
+    #[arg(long, env = "DOTMAC_LIBREQOS_SUSPENDED", value_enum, default_value_t = crate::network::libreqos::SuspendedShaping::Exclude)]
+    pub libreqos_suspended: crate::network::libreqos::SuspendedShaping,
+
     /// Milliseconds between network-enforcement passes (CoA and Disconnect, stale sessions).
     #[arg(long, env = "DOTMAC_NETWORK_TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub network_tick_ms: u64,

@@ -117,6 +117,7 @@ pub async fn assemble(
         suspended: config.suspended_access,
         walled_garden_filter: config.walled_garden_filter.clone(),
         service_filter: config.service_filter.clone(),
+        libreqos_suspended: config.libreqos_suspended,
     };
     // Only an instance with FreeRADIUS in front has sessions to enforce.
     if config.aaa_secret.is_some() {

@@ -840,9 +840,39 @@ async fn suspension_for_non_payment_disconnects_and_a_new_plan_is_applied_by_coa
         app.get(&format!("/subscriptions/{sub}")).await["status"],
         "active"
     );
-    online(&radius, secret, "erin", "erin's password", "e-2").await;
+    let address = online(&radius, secret, "erin", "erin's password", "e-2").await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(nas.arrived().len(), 2, "a fresh sign-in needs no CoA");
+
+    // The LibreQoS export shapes it under the NAS it signed in through, at its new plan.
+    let response = app
+        .http
+        .get(format!("{}/api/v1/libreqos/ShapedDevices.csv", app.base))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = response.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(
+        rows[0].starts_with(
+            "Circuit ID,Circuit Name,Device ID,Device Name,Parent Node,MAC,IPv4,IPv6,"
+        )
+    );
+    assert_eq!(
+        rows[1],
+        format!("{sub},erin@example.com,erin,erin,bng,,{address},,10,2,100,20,")
+    );
+    let network = app.get("/libreqos/network.json").await;
+    assert_eq!(
+        network,
+        json!({"bng": {"downloadBandwidthMbps": 100, "uploadBandwidthMbps": 20}})
+    );
 
     // A session whose NAS went quiet for three interim intervals is closed and its address
     // freed.

@@ -137,6 +137,48 @@ impl<T: schemars::JsonSchema> aide::OperationOutput for WithCookies<T> {
     }
 }
 
+/// A CSV document (`text/csv`), such as an export another system reads.
+pub struct Csv(pub String);
+
+impl IntoResponse for Csv {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], self.0).into_response()
+    }
+}
+
+impl aide::OperationOutput for Csv {
+    type Inner = String;
+
+    fn operation_response(
+        _: &mut aide::generate::GenContext,
+        _: &mut aide::openapi::Operation,
+    ) -> Option<aide::openapi::Response> {
+        let media = aide::openapi::MediaType {
+            schema: Some(aide::openapi::SchemaObject {
+                json_schema: schemars::json_schema!({"type": "string"}),
+                example: None,
+                external_docs: None,
+            }),
+            ..Default::default()
+        };
+        Some(aide::openapi::Response {
+            description: "A CSV document".to_owned(),
+            content: indexmap::IndexMap::from_iter([("text/csv".to_owned(), media)]),
+            ..Default::default()
+        })
+    }
+
+    fn inferred_responses(
+        ctx: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        Self::operation_response(ctx, operation)
+            .map(|r| (Some(aide::openapi::StatusCode::Code(200)), r))
+            .into_iter()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,8 @@ pub struct NetworkSettings {
     pub walled_garden_filter: String,
     /// The NAS filter a CoA puts a resumed session back in.
     pub service_filter: String,
+    /// What suspended subscribers get in the LibreQoS export.
+    pub libreqos_suspended: super::libreqos::SuspendedShaping,
 }
 
 /// Why a sign-in is refused.

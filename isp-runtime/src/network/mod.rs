@@ -9,6 +9,7 @@ pub mod enforce;
 pub mod entity;
 pub mod interims;
 pub mod ipam;
+pub mod libreqos;
 pub mod logins;
 pub mod nas;
 pub mod packet;

@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     entity::{auth_event, coa_request, ip_pool, nas as nas_entity, radius_session},
-    ipam, logins, nas, sessions,
+    ipam, libreqos, logins, nas, sessions,
     wire::{
         AuthEventQuery, AuthEventView, CoaQuery, CoaView, ListQuery, LoginInput, LoginView,
         NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
@@ -177,6 +177,21 @@ async fn list_coa(
     page(&state.db, select, coa_request::Column::Id, &query, &uri).await
 }
 
+async fn shaped_devices(State(state): State<AppState>) -> Result<dotmac_web::response::Csv> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    let devices = libreqos::read(&state.db).await?;
+    let export = libreqos::export(&devices, state.settings.network.libreqos_suspended);
+    Ok(dotmac_web::response::Csv(export.shaped_devices))
+}
+
+async fn libreqos_network(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    let devices = libreqos::read(&state.db).await?;
+    Ok(Json(
+        libreqos::export(&devices, state.settings.network.libreqos_suspended).network,
+    ))
+}
+
 /// Network-access routes.
 pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "network";
@@ -245,6 +260,28 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG,
                     P::NetworkRead,
                     "List CoA and Disconnect requests sent to NAS, with their answers",
+                ),
+            ),
+        )
+        .api_route(
+            "/libreqos/ShapedDevices.csv",
+            get_with(
+                shaped_devices,
+                doc(
+                    TAG,
+                    P::NetworkRead,
+                    "LibreQoS ShapedDevices.csv: every shaped subscription",
+                ),
+            ),
+        )
+        .api_route(
+            "/libreqos/network.json",
+            get_with(
+                libreqos_network,
+                doc(
+                    TAG,
+                    P::NetworkRead,
+                    "LibreQoS network.json: sites and NAS with their subscribers' total speeds",
                 ),
             ),
         )

@@ -41,6 +41,8 @@ pub struct Options {
     pub trust_forwarded_for: bool,
     /// Serve the AAA endpoints for FreeRADIUS (with [`AAA_SECRET`]).
     pub aaa: bool,
+    /// What suspended subscribers get in the LibreQoS export.
+    pub libreqos_suspended: dotmac_isp::network::libreqos::SuspendedShaping,
     /// Most database connections the instance holds.
     pub max_connections: u32,
     /// What suspended subscribers get from RADIUS.
@@ -66,6 +68,7 @@ impl Default for Options {
             trust_forwarded_for: false,
             aaa: false,
             max_connections: 4,
+            libreqos_suspended: dotmac_isp::network::libreqos::SuspendedShaping::Exclude,
             suspended_access: dotmac_isp::network::aaa::SuspendedAccess::Reject,
         }
     }
@@ -205,6 +208,7 @@ impl TestApp {
             walled_garden_filter: "walled-garden".to_owned(),
             service_filter: "internet".to_owned(),
             network_tick_ms: 100,
+            libreqos_suspended: options.libreqos_suspended,
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
         let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::TenantAdmin)
