@@ -81,6 +81,10 @@ async fn seed_catalog(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<(
             upload_mbps: i32::try_from(n * 50).ok(),
             data_allowance_gb: None,
             active: true,
+            over_allowance: None,
+            fair_use_download_mbps: None,
+            fair_use_upload_mbps: None,
+            overage_price_per_gb: None,
             created_at: now,
             updated_at: now,
         };

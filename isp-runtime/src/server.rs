@@ -119,15 +119,6 @@ pub async fn assemble(
         service_filter: config.service_filter.clone(),
         libreqos_suspended: config.libreqos_suspended,
     };
-    // Only an instance with FreeRADIUS in front has sessions to enforce.
-    if config.aaa_secret.is_some() {
-        crate::network::enforce::spawn(
-            db.clone(),
-            network.clone(),
-            tenant.clone(),
-            Duration::from_millis(config.network_tick_ms),
-        );
-    }
     let access = crate::api::openapi::registry().map_err(StartError::Config)?;
     let state = AppState {
         db,
@@ -150,6 +141,14 @@ pub async fn assemble(
         mailer,
         sessions,
     };
+    // Only an instance with FreeRADIUS in front has sessions to enforce.
+    if config.aaa_secret.is_some() {
+        crate::network::enforce::spawn(
+            state.db.clone(),
+            state.settings.clone(),
+            Duration::from_millis(config.network_tick_ms),
+        );
+    }
     Ok((http::app(state.clone()), state))
 }
 

@@ -24,6 +24,10 @@ pub mod plan {
         pub upload_mbps: Option<i32>,
         pub data_allowance_gb: Option<i32>,
         pub active: bool,
+        pub over_allowance: Option<crate::catalog::wire::OverAllowance>,
+        pub fair_use_download_mbps: Option<i32>,
+        pub fair_use_upload_mbps: Option<i32>,
+        pub overage_price_per_gb: Option<i64>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -10,5 +10,6 @@ mod wire;
 
 pub use routes::routes;
 pub use wire::{
-    NewPlan, NewTaxRate, PlanPatch, PlanQuery, PlanView, ServiceType, TaxQuery, TaxRateView,
+    NewPlan, NewTaxRate, OverAllowance, PlanPatch, PlanQuery, PlanView, ServiceType, TaxQuery,
+    TaxRateView,
 };

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::wire::{NewPlan, PlanPatch, PlanQuery};
+use super::wire::{NewPlan, OverAllowance, PlanPatch, PlanQuery};
 use crate::{
     api::{Actor, Settings},
     audit,
@@ -74,6 +74,37 @@ pub async fn create(
             "must be at least 1; leave it out for unlimited",
         ));
     }
+    let fair_down = speed("fair_use_download_mbps", input.fair_use_download_mbps)?;
+    let fair_up = speed("fair_use_upload_mbps", input.fair_use_upload_mbps)?;
+    let overage_price = input
+        .overage_price_per_gb
+        .map(|p| validate::amount("overage_price_per_gb", p, 1, validate::MAX_AMOUNT))
+        .transpose()?;
+    match input.over_allowance {
+        Some(_) if input.data_allowance_gb.is_none() => {
+            return Err(Error::invalid(
+                "over_allowance",
+                "needs a data_allowance_gb to be over",
+            ));
+        }
+        Some(OverAllowance::Throttle) if fair_down.is_none() || fair_up.is_none() => {
+            let field = if fair_down.is_none() {
+                "fair_use_download_mbps"
+            } else {
+                "fair_use_upload_mbps"
+            };
+            return Err(Error::invalid(field, "is needed to throttle"));
+        }
+        Some(OverAllowance::Bill) if overage_price.is_none() => {
+            return Err(Error::invalid(
+                "overage_price_per_gb",
+                "is needed to bill the overage",
+            ));
+        }
+        // Overage is billed as usage charges.
+        Some(OverAllowance::Bill) => gate.require(feature::ADVANCED_BILLING)?,
+        _ => {}
+    }
     let now = chrono::Utc::now();
     let model = plan::ActiveModel {
         id: Set(new_id()),
@@ -87,6 +118,10 @@ pub async fn create(
         upload_mbps: Set(upload),
         data_allowance_gb: Set(input.data_allowance_gb),
         active: Set(true),
+        over_allowance: Set(input.over_allowance),
+        fair_use_download_mbps: Set(fair_down),
+        fair_use_upload_mbps: Set(fair_up),
+        overage_price_per_gb: Set(overage_price),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -38,6 +38,30 @@ impl ServiceType {
     }
 }
 
+/// What a plan does once a subscription used its data allowance in a period.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum OverAllowance {
+    /// Slow the live sessions to the fair-use speeds (by CoA) until the next period.
+    #[sea_orm(string_value = "throttle")]
+    Throttle,
+    /// Charge each GB over at `overage_price_per_gb`, on the next invoice.
+    #[sea_orm(string_value = "bill")]
+    Bill,
+}
+
 /// `POST /plans`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +84,14 @@ pub struct NewPlan {
     pub upload_mbps: Option<i32>,
     /// Data allowance in GB; none means unlimited.
     pub data_allowance_gb: Option<i32>,
+    /// Past the allowance: `throttle` or `bill`; nothing by default.
+    pub over_allowance: Option<OverAllowance>,
+    /// Fair-use download speed in Mbit/s (for `throttle`).
+    pub fair_use_download_mbps: Option<i32>,
+    /// Fair-use upload speed in Mbit/s (for `throttle`).
+    pub fair_use_upload_mbps: Option<i32>,
+    /// Price of each GB over the allowance in minor units (for `bill`).
+    pub overage_price_per_gb: Option<i64>,
 }
 
 /// `PATCH /plans/{id}`.
@@ -103,6 +135,14 @@ pub struct PlanView {
     pub data_allowance_gb: Option<i32>,
     /// Open to new subscriptions.
     pub active: bool,
+    /// Past the allowance: `throttle` or `bill`.
+    pub over_allowance: Option<OverAllowance>,
+    /// Fair-use download Mbit/s.
+    pub fair_use_download_mbps: Option<i32>,
+    /// Fair-use upload Mbit/s.
+    pub fair_use_upload_mbps: Option<i32>,
+    /// Price of each GB over the allowance.
+    pub overage_price_per_gb: Option<i64>,
 }
 
 impl From<plan::Model> for PlanView {
@@ -119,6 +159,10 @@ impl From<plan::Model> for PlanView {
             upload_mbps: p.upload_mbps,
             data_allowance_gb: p.data_allowance_gb,
             active: p.active,
+            over_allowance: p.over_allowance,
+            fair_use_download_mbps: p.fair_use_download_mbps,
+            fair_use_upload_mbps: p.fair_use_upload_mbps,
+            overage_price_per_gb: p.overage_price_per_gb,
         }
     }
 }

@@ -306,10 +306,10 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
     } else {
         "reply:Framed-IP-Address"
     };
-    let applied = if admitted.walled_garden {
-        super::enforce::State::Walled
-    } else {
-        super::enforce::State::Service
+    let applied = match (admitted.walled_garden, admitted.throttled) {
+        (true, _) => super::enforce::State::Walled,
+        (false, true) => super::enforce::State::Throttled,
+        (false, false) => super::enforce::State::Service,
     };
     let mut reply = Reply::default()
         .text(attribute, address.clone())
@@ -325,7 +325,7 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
         reply = reply.with(&radius::speed_settings(
             admitted.vendor,
             speeds,
-            &admitted.plan_code,
+            &admitted.profile,
         ));
     }
     tracing::debug!(tenant = %state.settings.tenant, username = %record.username, %address, "RADIUS accept");

@@ -48,8 +48,14 @@ pub struct SignIn {
     pub download_mbps: Option<i32>,
     /// The plan's upload speed.
     pub upload_mbps: Option<i32>,
+    /// The plan's fair-use download speed.
+    pub fair_use_download_mbps: Option<i32>,
+    /// The plan's fair-use upload speed.
+    pub fair_use_upload_mbps: Option<i32>,
     /// The subscription's live sessions.
     pub live: Option<i64>,
+    /// Whether it is over its allowance and throttled this period.
+    pub throttled: bool,
 }
 
 /// A sign-in that may go ahead.
@@ -69,10 +75,12 @@ pub struct Admitted {
     pub password: Option<String>,
     /// The plan.
     pub plan_id: Uuid,
-    /// Its code.
-    pub plan_code: String,
-    /// Its speeds, when it has both.
+    /// The profile a Juniper NAS applies (the plan's code, `-fair-use` when throttled).
+    pub profile: String,
+    /// Its speeds (fair-use ones when throttled), when it has both.
     pub speeds: Option<Speeds>,
+    /// Over its allowance and throttled this period.
+    pub throttled: bool,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
 }
@@ -93,9 +101,11 @@ pub async fn look_up(
     let sql = format!(
         "SELECT n.id AS nas_id, n.vendor, n.site AS nas_site, l.subscription_id, l.kind, \
          l.password, l.circuit_id, l.max_sessions, s.status, s.plan_id, p.code AS plan_code, \
-         p.download_mbps, p.upload_mbps, \
+         p.download_mbps, p.upload_mbps, p.fair_use_download_mbps, p.fair_use_upload_mbps, \
          (SELECT COUNT(*) FROM radius_sessions r WHERE r.subscription_id = l.subscription_id \
-          AND r.stopped_at IS NULL) AS live \
+          AND r.stopped_at IS NULL) AS live, \
+         EXISTS (SELECT 1 FROM fair_use f WHERE f.subscription_id = l.subscription_id \
+          AND f.throttled_at IS NOT NULL AND f.period_end > $3) AS throttled \
          FROM nas n \
          LEFT JOIN service_logins l ON l.username = $2{kind} \
          LEFT JOIN subscriptions s ON s.id = l.subscription_id \
@@ -105,7 +115,11 @@ pub async fn look_up(
     Ok(SignIn::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
         sql,
-        [nas.into(), username.into()],
+        [
+            nas.into(),
+            username.into(),
+            chrono::Utc::now().date_naive().into(),
+        ],
     ))
     .one(db)
     .await?)
@@ -145,12 +159,23 @@ pub fn decide(
     if sign_in.live.unwrap_or(0) >= i64::from(sign_in.max_sessions.unwrap_or(1)) {
         return Err(Refusal::SessionLimit);
     }
-    let speeds = match (sign_in.download_mbps, sign_in.upload_mbps) {
+    let throttled = sign_in.throttled;
+    let (down, up) = if throttled {
+        (sign_in.fair_use_download_mbps, sign_in.fair_use_upload_mbps)
+    } else {
+        (sign_in.download_mbps, sign_in.upload_mbps)
+    };
+    let speeds = match (down, up) {
         (Some(down), Some(up)) => Some(Speeds {
             down_mbps: i64::from(down),
             up_mbps: i64::from(up),
         }),
         _ => None,
+    };
+    let profile = if throttled {
+        format!("{plan_code}-fair-use")
+    } else {
+        plan_code
     };
     Ok(Admitted {
         nas_id: sign_in.nas_id,
@@ -160,8 +185,9 @@ pub fn decide(
         kind,
         password: sign_in.password,
         plan_id,
-        plan_code,
+        profile,
         speeds,
+        throttled,
         walled_garden,
     })
 }

@@ -5,7 +5,7 @@
 //! answer. A session that missed three interim updates is closed as stale and its address
 //! freed. Level-triggered: a crash loses nothing, the next tick finds the same gap.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -21,6 +21,7 @@ use super::{
     radius::{self, Setting, Speeds},
 };
 use crate::{
+    api::Settings,
     catalog::entity::plan,
     db::new_id,
     domain::lifecycle::ServiceStatus,
@@ -32,6 +33,8 @@ use crate::{
 pub enum State {
     /// The plan's speeds.
     Service,
+    /// The plan's fair-use speeds (over its data allowance this period).
+    Throttled,
     /// The walled-garden filter.
     Walled,
     /// Told to end it (acknowledged); its Stop is awaited.
@@ -43,6 +46,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Service => "service",
+            Self::Throttled => "throttled",
             Self::Walled => "walled",
             Self::Disconnecting => "disconnecting",
         }
@@ -62,9 +66,11 @@ pub fn parse_class(text: &str) -> Option<(String, Option<Uuid>)> {
     Some((state, plan))
 }
 
-/// What a session of a subscription in `status` should have.
-pub fn target(status: ServiceStatus, suspended: SuspendedAccess) -> State {
+/// What a session of a subscription in `status` (`throttled` when over its allowance) should
+/// have.
+pub fn target(status: ServiceStatus, suspended: SuspendedAccess, throttled: bool) -> State {
     match (status, suspended) {
+        (ServiceStatus::Active, _) if throttled => State::Throttled,
         (ServiceStatus::Active, _) => State::Service,
         (ServiceStatus::Suspended, SuspendedAccess::WalledGarden) => State::Walled,
         _ => State::Disconnecting,
@@ -73,29 +79,27 @@ pub fn target(status: ServiceStatus, suspended: SuspendedAccess) -> State {
 
 /// Every `interval` until the process ends: one [`tick`]. Errors are logged; the next tick
 /// tries again.
-pub fn spawn(
-    db: DatabaseConnection,
-    settings: NetworkSettings,
-    tenant: String,
-    interval: Duration,
-) {
+pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, interval: Duration) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(interval);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            if let Err(e) = tick(&db, &settings, &tenant).await {
-                tracing::warn!(%tenant, error = %e, "network enforcement tick failed");
+            if let Err(e) = tick(&db, &settings).await {
+                tracing::warn!(tenant = %settings.tenant, error = %e, "network enforcement tick failed");
             }
         }
     });
 }
 
-/// Closes stale sessions, queues what changed, sends what is queued.
-pub async fn tick(db: &DatabaseConnection, settings: &NetworkSettings, tenant: &str) -> Result<()> {
-    close_stale(db, settings, tenant).await?;
-    queue(db, settings).await?;
-    send_queued(db, settings, tenant).await
+/// Closes stale sessions, counts usage and applies fair use, queues what changed, sends what
+/// is queued.
+pub async fn tick(db: &DatabaseConnection, settings: &Settings) -> Result<()> {
+    let (network, tenant) = (&settings.network, settings.tenant.as_str());
+    close_stale(db, network, tenant).await?;
+    super::usage::count(db, settings).await?;
+    queue(db, network).await?;
+    send_queued(db, network, tenant).await
 }
 
 /// Ends the live sessions that missed three interim updates, and frees leases no session took
@@ -145,50 +149,90 @@ async fn close_stale(
 /// subscription's state and plan, unless one is pending or failed in the last ten minutes.
 async fn queue(db: &DatabaseConnection, settings: &NetworkSettings) -> Result<()> {
     let backend = db.get_database_backend();
-    let suspended = target(ServiceStatus::Suspended, settings.suspended).as_str();
+    let suspended = target(ServiceStatus::Suspended, settings.suspended, false).as_str();
+    let today = chrono::Utc::now().date_naive();
+    // What a session of subscription `s` should have, `$1` being today.
+    let wanted = format!(
+        "CASE s.status WHEN 'active' THEN CASE WHEN {THROTTLED} THEN 'throttled' ELSE 'service' END \
+         WHEN 'suspended' THEN '{suspended}' ELSE 'disconnecting' END"
+    );
     // Sessions the NAS did not say anything of (no Class echoed) have what they would get now.
     let unknown = format!(
-        "UPDATE radius_sessions SET applied_state = (SELECT CASE s.status \
-         WHEN 'active' THEN 'service' WHEN 'suspended' THEN '{suspended}' ELSE 'disconnecting' END \
+        "UPDATE radius_sessions SET applied_state = (SELECT {wanted} \
          FROM subscriptions s WHERE s.id = radius_sessions.subscription_id), \
          applied_plan_id = (SELECT s.plan_id FROM subscriptions s WHERE s.id = radius_sessions.subscription_id) \
          WHERE stopped_at IS NULL AND applied_state IS NULL AND subscription_id IS NOT NULL"
     );
-    db.execute_raw(Statement::from_string(backend, unknown))
-        .await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        unknown,
+        [today.into()],
+    ))
+    .await?;
     let recent = chrono::Utc::now() - chrono::Duration::minutes(10);
     let sql = format!(
-        "SELECT rs.id, s.status, s.plan_id FROM radius_sessions rs \
+        "SELECT rs.id, s.status, s.plan_id, {THROTTLED} FROM radius_sessions rs \
          JOIN subscriptions s ON s.id = rs.subscription_id \
          WHERE rs.stopped_at IS NULL AND rs.applied_state <> 'disconnecting' AND ( \
-           rs.applied_state <> CASE s.status WHEN 'active' THEN 'service' \
-             WHEN 'suspended' THEN '{suspended}' ELSE 'disconnecting' END \
+           rs.applied_state <> {wanted} \
            OR (s.status = 'active' AND (rs.applied_plan_id IS NULL OR rs.applied_plan_id <> s.plan_id))) \
          AND NOT EXISTS (SELECT 1 FROM coa_requests c WHERE c.session_id = rs.id AND \
-           (c.status = 'pending' OR (c.status IN ('naked', 'failed') AND c.created_at > $1))) \
+           (c.status = 'pending' OR (c.status IN ('naked', 'failed') AND c.created_at > $2))) \
          LIMIT 1000"
     );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [recent.into()],
+            [today.into(), recent.into()],
         ))
         .await?;
     for row in rows {
         let session: Uuid = row.try_get_by_index(0)?;
         let status: ServiceStatus = row.try_get_by_index(1)?;
         let plan: Uuid = row.try_get_by_index(2)?;
-        queue_one(
-            db,
-            settings,
-            session,
-            target(status, settings.suspended),
-            plan,
-        )
-        .await?;
+        let throttled: bool = row.try_get_by_index(3)?;
+        let state = target(status, settings.suspended, throttled);
+        queue_one(db, settings, session, state, plan).await?;
     }
     Ok(())
+}
+
+/// Whether subscription `s` is throttled this period (`$1` today), as SQL.
+pub const THROTTLED: &str = "EXISTS (SELECT 1 FROM fair_use f WHERE f.subscription_id = s.id \
+     AND f.throttled_at IS NOT NULL AND f.period_end > $1)";
+
+/// The speeds `plan` gives a session, at fair use when `throttled`.
+pub fn plan_speeds(plan: &plan::Model, throttled: bool) -> Option<Speeds> {
+    let (down, up) = if throttled {
+        (plan.fair_use_download_mbps?, plan.fair_use_upload_mbps?)
+    } else {
+        (plan.download_mbps?, plan.upload_mbps?)
+    };
+    Some(Speeds {
+        down_mbps: i64::from(down),
+        up_mbps: i64::from(up),
+    })
+}
+
+/// The profile a Juniper NAS applies: the plan's code, with `-fair-use` when throttled.
+pub fn profile(plan: &plan::Model, throttled: bool) -> String {
+    if throttled {
+        format!("{}-fair-use", plan.code)
+    } else {
+        plan.code.clone()
+    }
+}
+
+/// The speed attributes `plan` gives a session on `vendor`'s NAS.
+fn plan_settings(
+    plan: &plan::Model,
+    vendor: super::entity::Vendor,
+    throttled: bool,
+) -> Vec<Setting> {
+    plan_speeds(plan, throttled)
+        .map(|speeds| radius::speed_settings(vendor, speeds, &profile(plan, throttled)))
+        .unwrap_or_default()
 }
 
 /// Queues the request that brings `session` to `state` with `plan`.
@@ -209,22 +253,12 @@ async fn queue_one(
             "coa",
             vec![Setting::FilterId(settings.walled_garden_filter.clone())],
         ),
-        State::Service => {
+        State::Service | State::Throttled => {
             let plan = plan::Entity::find_by_id(plan_id)
                 .one(db)
                 .await?
                 .ok_or(Error::NotFound { entity: "plan" })?;
-            let mut sent = match (plan.download_mbps, plan.upload_mbps) {
-                (Some(down), Some(up)) => radius::speed_settings(
-                    nas.vendor,
-                    Speeds {
-                        down_mbps: i64::from(down),
-                        up_mbps: i64::from(up),
-                    },
-                    &plan.code,
-                ),
-                _ => Vec::new(),
-            };
+            let mut sent = plan_settings(&plan, nas.vendor, state == State::Throttled);
             if session.applied_state.as_deref() == Some(State::Walled.as_str()) {
                 sent.push(Setting::FilterId(settings.service_filter.clone()));
             }
@@ -241,7 +275,7 @@ async fn queue_one(
         nas_id: Set(nas.id),
         kind: Set(kind.to_owned()),
         target: Set(state.as_str().to_owned()),
-        plan_id: Set((state == State::Service).then_some(plan_id)),
+        plan_id: Set(matches!(state, State::Service | State::Throttled).then_some(plan_id)),
         attributes: Set(lines.join("\n")),
         status: Set("pending".to_owned()),
         attempts: Set(0),
@@ -361,6 +395,7 @@ async fn send_one(
     let state = match request.target.as_str() {
         "walled" => State::Walled,
         "service" => State::Service,
+        "throttled" => State::Throttled,
         _ => State::Disconnecting,
     };
     let code = if request.kind == "disconnect" {
@@ -435,17 +470,12 @@ async fn sent_settings(
             .one(db)
             .await?
             .ok_or(Error::NotFound { entity: "plan" })?;
-        if let (Some(down), Some(up)) = (plan.download_mbps, plan.upload_mbps) {
-            let speeds = Speeds {
-                down_mbps: i64::from(down),
-                up_mbps: i64::from(up),
-            };
-            out.extend(
-                radius::speed_settings(nas.vendor, speeds, &plan.code)
-                    .iter()
-                    .map(Setting::wire),
-            );
-        }
+        let throttled = request.target == State::Throttled.as_str();
+        out.extend(
+            plan_settings(&plan, nas.vendor, throttled)
+                .iter()
+                .map(Setting::wire),
+        );
     }
     if request.attributes.contains("Filter-Id") {
         out.push(Setting::FilterId(settings.service_filter.clone()).wire());
@@ -519,17 +549,19 @@ mod tests {
     #[test]
     fn each_status_has_its_target() {
         use SuspendedAccess as S;
-        assert_eq!(target(ServiceStatus::Active, S::Reject), State::Service);
+        let of = |status, suspended, throttled| target(status, suspended, throttled);
+        assert_eq!(of(ServiceStatus::Active, S::Reject, false), State::Service);
+        assert_eq!(of(ServiceStatus::Active, S::Reject, true), State::Throttled);
         assert_eq!(
-            target(ServiceStatus::Suspended, S::Reject),
+            of(ServiceStatus::Suspended, S::Reject, true),
             State::Disconnecting
         );
         assert_eq!(
-            target(ServiceStatus::Suspended, S::WalledGarden),
+            of(ServiceStatus::Suspended, S::WalledGarden, false),
             State::Walled
         );
         assert_eq!(
-            target(ServiceStatus::Cancelled, S::WalledGarden),
+            of(ServiceStatus::Cancelled, S::WalledGarden, false),
             State::Disconnecting
         );
     }

@@ -206,6 +206,8 @@ pub mod radius_session {
         pub flag: Option<String>,
         pub applied_state: Option<String>,
         pub applied_plan_id: Option<Uuid>,
+        pub counted_input: i64,
+        pub counted_output: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -261,6 +263,49 @@ pub mod coa_request {
         pub claimed_until: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub answered_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Rows of `network_usage`.
+pub mod network_usage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "network_usage")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subscription_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: Date,
+        pub input_octets: i64,
+        pub output_octets: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Rows of `fair_use`.
+pub mod fair_use {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "fair_use")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subscription_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period_start: Date,
+        pub period_end: Date,
+        pub throttled_at: Option<DateTimeUtc>,
+        pub billed_gb: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,7 @@ pub mod packet;
 pub mod radius;
 mod routes;
 pub mod sessions;
+pub mod usage;
 mod wire;
 
 pub use routes::routes;

@@ -14,10 +14,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     entity::{auth_event, coa_request, ip_pool, nas as nas_entity, radius_session},
-    ipam, libreqos, logins, nas, sessions,
+    ipam, libreqos, logins, nas, sessions, usage,
     wire::{
         AuthEventQuery, AuthEventView, CoaQuery, CoaView, ListQuery, LoginInput, LoginView,
         NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
+        UsageView,
     },
 };
 use crate::{
@@ -192,6 +193,19 @@ async fn libreqos_network(State(state): State<AppState>) -> Result<Json<serde_js
     ))
 }
 
+async fn subscription_usage(State(state): State<AppState>, Id(id): Id) -> Result<Json<UsageView>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    Ok(Json(usage::view(&state.db, id).await?))
+}
+
+async fn my_usage(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<Vec<UsageView>>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    Ok(Json(usage::of_subscriber(&state.db, actor.account).await?))
+}
+
 /// Network-access routes.
 pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "network";
@@ -282,6 +296,28 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG,
                     P::NetworkRead,
                     "LibreQoS network.json: sites and NAS with their subscribers' total speeds",
+                ),
+            ),
+        )
+        .api_route(
+            "/subscriptions/{id}/network-usage",
+            get_with(
+                subscription_usage,
+                doc(
+                    TAG,
+                    P::NetworkRead,
+                    "A subscription's data use this period, by day, against its allowance",
+                ),
+            ),
+        )
+        .api_route(
+            "/me/network-usage",
+            get_with(
+                my_usage,
+                doc(
+                    TAG,
+                    P::OwnAccount,
+                    "A subscriber's data use this period, per subscription",
                 ),
             ),
         )

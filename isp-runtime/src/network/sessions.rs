@@ -134,6 +134,8 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
         flag: Set(flag),
         applied_state: Set(applied.as_ref().map(|(state, _)| state.clone())),
         applied_plan_id: Set(applied.and_then(|(_, plan)| plan)),
+        counted_input: Set(0),
+        counted_output: Set(0),
     })
     .on_conflict(
         OnConflict::columns([

@@ -421,3 +421,37 @@ pub struct ListQuery {
 }
 
 crate::api::paging!(SessionQuery, AuthEventQuery, ListQuery, CoaQuery);
+
+/// One day's usage.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UsageDay {
+    /// The day (UTC).
+    pub day: chrono::NaiveDate,
+    /// Octets from the subscriber.
+    pub input_octets: i64,
+    /// Octets to the subscriber.
+    pub output_octets: i64,
+}
+
+/// A subscription's data use in its current billing period, against its allowance.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UsageView {
+    /// The subscription.
+    pub subscription_id: Uuid,
+    /// First day of the period.
+    pub period_start: chrono::NaiveDate,
+    /// The day after its last.
+    pub period_end: chrono::NaiveDate,
+    /// Octets used in it, both ways.
+    pub used_octets: i64,
+    /// The plan's allowance in GB (10⁹ octets); none is unlimited.
+    pub allowance_gb: Option<i32>,
+    /// Past the allowance: `throttle` or `bill`.
+    pub over_allowance: Option<crate::catalog::OverAllowance>,
+    /// Slowed to the fair-use speeds this period.
+    pub throttled: bool,
+    /// GB over the allowance charged this period.
+    pub billed_gb: i64,
+    /// Each day's use.
+    pub days: Vec<UsageDay>,
+}
