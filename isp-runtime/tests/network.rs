@@ -296,6 +296,20 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
         assert!(accept.values("Mikrotik-Rate-Limit").is_empty());
     }
 
+    // A static address is what the login gets from then on.
+    let (status, assigned) = app
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/static-address"),
+            Some(json!({"address": "100.64.0.6"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    let accept = pap(&radius, &secret, "alice", "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(accept.values("Framed-IP-Address"), ["100.64.0.6"]);
+
     // Suspended: new sign-ins are rejected.
     app.post(
         &format!("/subscriptions/{sub}/suspend"),
@@ -335,6 +349,12 @@ async fn ipoe_by_mac_and_circuit_and_a_walled_garden_for_the_suspended() {
     .await;
     app.post(
         "/ip-pools",
+        json!({"name": "pd", "prefix": "2001:db8::/48", "delegated_length": 56}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
         json!({"name": "garden", "prefix": "10.99.0.0/24", "walled_garden": true}),
         StatusCode::CREATED,
     )
@@ -361,6 +381,11 @@ async fn ipoe_by_mac_and_circuit_and_a_walled_garden_for_the_suspended() {
     assert_eq!(accept.code, "Access-Accept", "{accept:?}");
     assert_eq!(accept.values("Framed-IP-Address"), ["10.20.0.2"]);
     assert_eq!(accept.values("WISPr-Bandwidth-Max-Down"), ["50000000"]);
+    assert_eq!(
+        accept.values("Delegated-IPv6-Prefix"),
+        ["2001:db8::/56"],
+        "and a prefix to delegate"
+    );
     let moved = send(radius.auth_port, "auth", secret, dhcp("olt-1/2/9"))
         .await
         .unwrap();
@@ -645,6 +670,42 @@ mod bad_input {
                 "{method} {path} {body}: {problem}"
             );
         }
+        // Static addresses: from a pool, held by one subscription at most.
+        let other = subscriber(&app, "eve@example.com").await;
+        let static_of = |sub: &str| format!("/subscriptions/{sub}/static-address");
+        let (status, body) = app
+            .call(
+                Method::PUT,
+                &static_of(&sub),
+                Some(json!({"address": "10.0.0.50"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for (address, status, field) in [
+            ("10.0.0.50", 409, "address"),
+            ("10.0.0.1", 422, "address"),
+            ("192.168.9.9", 422, "address"),
+            ("not an address", 422, "address"),
+        ] {
+            let (got, problem) = app
+                .call(
+                    Method::PUT,
+                    &static_of(&other),
+                    Some(json!({"address": address})),
+                )
+                .await;
+            assert_eq!(
+                (got.as_u16(), problem["field"].as_str()),
+                (status, Some(field)),
+                "{address}: {problem}"
+            );
+        }
+        assert_eq!(app.get("/ip-pools").await["items"][0]["used"], 1);
+        let (status, _) = app.call(Method::DELETE, &static_of(&sub), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.call(Method::DELETE, &static_of(&sub), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get("/ip-pools").await["items"][0]["used"], 0);
         assert_eq!(app.count("nas").await, 1);
         assert_eq!(app.count("ip_pools").await, 1);
         assert_eq!(app.count("ip_addresses").await, 253);

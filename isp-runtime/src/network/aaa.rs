@@ -301,6 +301,11 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
     let Some(address) = leased else {
         return Ok(Refusal::NoAddress.reply());
     };
+    let prefix = if admitted.delegation {
+        ipam::lease_prefix(&state.db, admitted.subscription_id, &place).await?
+    } else {
+        None
+    };
     let attribute = if address.contains(':') {
         "reply:Framed-IPv6-Address"
     } else {
@@ -327,6 +332,9 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
             speeds,
             &admitted.profile,
         ));
+    }
+    if let Some(prefix) = prefix {
+        reply = reply.text("reply:Delegated-IPv6-Prefix", prefix);
     }
     tracing::debug!(tenant = %state.settings.tenant, username = %record.username, %address, "RADIUS accept");
     Ok(reply)

@@ -56,6 +56,8 @@ pub struct SignIn {
     pub live: Option<i64>,
     /// Whether it is over its allowance and throttled this period.
     pub throttled: bool,
+    /// Whether any pool delegates IPv6 prefixes.
+    pub delegation: bool,
 }
 
 /// A sign-in that may go ahead.
@@ -81,6 +83,8 @@ pub struct Admitted {
     pub speeds: Option<Speeds>,
     /// Over its allowance and throttled this period.
     pub throttled: bool,
+    /// Whether to look for an IPv6 prefix to delegate.
+    pub delegation: bool,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
 }
@@ -105,7 +109,8 @@ pub async fn look_up(
          (SELECT COUNT(*) FROM radius_sessions r WHERE r.subscription_id = l.subscription_id \
           AND r.stopped_at IS NULL) AS live, \
          EXISTS (SELECT 1 FROM fair_use f WHERE f.subscription_id = l.subscription_id \
-          AND f.throttled_at IS NOT NULL AND f.period_end > $3) AS throttled \
+          AND f.throttled_at IS NOT NULL AND f.period_end > $3) AS throttled, \
+         EXISTS (SELECT 1 FROM ip_pools d WHERE d.delegated_length IS NOT NULL) AS delegation \
          FROM nas n \
          LEFT JOIN service_logins l ON l.username = $2{kind} \
          LEFT JOIN subscriptions s ON s.id = l.subscription_id \
@@ -188,6 +193,7 @@ pub fn decide(
         profile,
         speeds,
         throttled,
+        delegation: sign_in.delegation,
         walled_garden,
     })
 }

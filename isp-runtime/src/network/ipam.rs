@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, Statement,
+    IntoActiveModel, PaginatorTrait, QueryFilter, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -237,9 +237,35 @@ pub async fn used(db: &impl ConnectionTrait, pool: Uuid) -> Result<u64> {
 /// its site's, then those for every NAS; walled-garden pools for a suspended subscriber, the
 /// others otherwise.
 pub async fn pools_for(db: &impl ConnectionTrait, place: &Place) -> Result<Vec<ip_pool::Model>> {
+    eligible(db, place, false).await
+}
+
+/// An IPv6 prefix to delegate to `subscription` signing in at `place` (its own, else the
+/// lowest free one of the best delegation pool), when there is one.
+pub async fn lease_prefix(
+    db: &impl ConnectionTrait,
+    subscription: Uuid,
+    place: &Place,
+) -> Result<Option<String>> {
+    let pools = eligible(db, place, true).await?;
+    lease(db, subscription, &pools).await
+}
+
+/// The pools of addresses (or, with `delegation`, of prefixes to delegate) a sign-in at
+/// `place` may take from, best first.
+async fn eligible(
+    db: &impl ConnectionTrait,
+    place: &Place,
+    delegation: bool,
+) -> Result<Vec<ip_pool::Model>> {
+    let length = if delegation {
+        ip_pool::Column::DelegatedLength.is_not_null()
+    } else {
+        ip_pool::Column::DelegatedLength.is_null()
+    };
     let mut pools: Vec<ip_pool::Model> = ip_pool::Entity::find()
         .filter(ip_pool::Column::WalledGarden.eq(place.walled_garden))
-        .filter(ip_pool::Column::DelegatedLength.is_null())
+        .filter(length)
         .all(db)
         .await?
         .into_iter()
@@ -435,6 +461,79 @@ async fn lease_in_one(
     row.map(|r| r.try_get_by_index::<String>(0))
         .transpose()
         .map_err(Into::into)
+}
+
+/// Gives `subscription` `address` for good (a static address), in place of any static one
+/// it had: the address must be in a pool and free, or leased to it already.
+pub async fn assign_static(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    subscription: Uuid,
+    address: &str,
+) -> Result<ip_address::Model> {
+    let address = super::nas::canonical_address("address", address)?.to_string();
+    crate::billing::subscriptions::service::find(txn, subscription).await?;
+    let Some(row) = ip_address::Entity::find()
+        .filter(ip_address::Column::Address.eq(&address))
+        .one(txn)
+        .await?
+    else {
+        return Err(Error::invalid(
+            "address",
+            "is in no pool (or is a pool's network, broadcast, gateway or reserved address)",
+        ));
+    };
+    if row
+        .subscription_id
+        .is_some_and(|holder| holder != subscription)
+    {
+        return Err(Error::conflict(
+            Some("address"),
+            "another subscription holds this address",
+        ));
+    }
+    unassign_static(txn, subscription).await?;
+    let mut active = row.into_active_model();
+    active.subscription_id = Set(Some(subscription));
+    active.r#static = Set(true);
+    active.assigned_at = Set(Some(chrono::Utc::now()));
+    let assigned = active.update(txn).await?;
+    audit::by(
+        txn,
+        actor,
+        "ip_address.assigned",
+        "subscription",
+        subscription,
+        json!({"address": assigned.address}),
+    )
+    .await?;
+    Ok(assigned)
+}
+
+/// Frees `subscription`'s static address, if it has one; answers it.
+pub async fn unassign_static(
+    txn: &impl ConnectionTrait,
+    subscription: Uuid,
+) -> Result<Option<String>> {
+    let Some(row) = ip_address::Entity::find()
+        .filter(ip_address::Column::SubscriptionId.eq(subscription))
+        .filter(ip_address::Column::Static.eq(true))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let address = row.address.clone();
+    let in_use = row.session_id.is_some();
+    let mut active = row.into_active_model();
+    active.r#static = Set(false);
+    // In use by a live session it stays that session's lease until its Stop.
+    if !in_use {
+        active.subscription_id = Set(None);
+        active.assigned_at = Set(None);
+    }
+    active.update(txn).await?;
+    Ok(Some(address))
 }
 
 /// Binds the lease of `address` held by `subscription` to the RADIUS session using it.

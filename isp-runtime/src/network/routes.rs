@@ -18,7 +18,7 @@ use super::{
     wire::{
         AuthEventQuery, AuthEventView, CoaQuery, CoaView, ListQuery, LoginInput, LoginView,
         NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
-        UsageView,
+        StaticAddress, StaticAddressView, UsageView,
     },
 };
 use crate::{
@@ -206,6 +206,48 @@ async fn my_usage(
     Ok(Json(usage::of_subscriber(&state.db, actor.account).await?))
 }
 
+async fn set_static_address(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    Body(input): Body<StaticAddress>,
+) -> Result<Json<StaticAddressView>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
+    let row = ipam::assign_static(&txn, &actor, id, &input.address).await?;
+    txn.commit().await?;
+    Ok(Json(StaticAddressView {
+        subscription_id: id,
+        address: row.address,
+        pool_id: row.pool_id,
+    }))
+}
+
+async fn remove_static_address(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+) -> Result<axum::http::StatusCode> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    let txn = dotmac_sql::begin_write(&state.db).await?;
+    let Some(address) = ipam::unassign_static(&txn, id).await? else {
+        return Err(crate::error::Error::NotFound {
+            entity: "static address",
+        });
+    };
+    crate::audit::by(
+        &txn,
+        &actor,
+        "ip_address.unassigned",
+        "subscription",
+        id,
+        serde_json::json!({"address": address}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// Network-access routes.
 pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "network";
@@ -246,6 +288,25 @@ pub fn routes() -> ApiRouter<AppState> {
             .get_with(
                 get_login,
                 doc(TAG, P::NetworkRead, "Read a subscription's login"),
+            ),
+        )
+        .api_route(
+            "/subscriptions/{id}/static-address",
+            put_with(
+                set_static_address,
+                doc(
+                    TAG,
+                    P::NetworkWrite,
+                    "Give a subscription a static address from a pool",
+                ),
+            )
+            .delete_with(
+                remove_static_address,
+                doc(
+                    TAG,
+                    P::NetworkWrite,
+                    "Take a subscription's static address back",
+                ),
             ),
         )
         .api_route(

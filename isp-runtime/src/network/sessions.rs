@@ -154,9 +154,13 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
         .await?
         .ok_or_else(|| Error::Internal("an accounting session vanished".to_owned()))?;
     if inserted == 1 {
-        // The address the session uses is bound to it, whichever record came first.
-        if let (Some(login), Some(address)) = (&login, &framed) {
-            ipam::bind(txn, login.subscription_id, address, session.id).await?;
+        // The address (and delegated prefix) the session uses is bound to it, whichever
+        // record came first.
+        let delegated = attrs.text("Delegated-IPv6-Prefix");
+        if let Some(login) = &login {
+            for address in [&framed, &delegated].into_iter().flatten() {
+                ipam::bind(txn, login.subscription_id, address, session.id).await?;
+            }
         }
     }
     if session.stopped_at.is_some() {

@@ -422,6 +422,25 @@ pub struct ListQuery {
 
 crate::api::paging!(SessionQuery, AuthEventQuery, ListQuery, CoaQuery);
 
+/// `PUT /subscriptions/{id}/static-address`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaticAddress {
+    /// An address of a pool, free or already this subscription's.
+    pub address: String,
+}
+
+/// A subscription's static address.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct StaticAddressView {
+    /// The subscription.
+    pub subscription_id: Uuid,
+    /// Its address.
+    pub address: String,
+    /// The pool it is in.
+    pub pool_id: Uuid,
+}
+
 /// One day's usage.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UsageDay {
