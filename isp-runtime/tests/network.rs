@@ -761,6 +761,24 @@ async fn without_the_feature_the_network_routes_are_refused() {
     assert_eq!(app.count("nas").await, 0);
 }
 
+/// A MikroTik NAS whose CoA port is a fake NAS, and a pool of `prefix` for it.
+async fn coa_nas(app: &TestApp, secret: &str, prefix: &str) -> FakeNas {
+    let nas = FakeNas::start(secret);
+    app.post(
+        "/nas",
+        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
+        StatusCode::CREATED,
+    )
+    .await;
+    app.post(
+        "/ip-pools",
+        json!({"name": "p", "prefix": prefix}),
+        StatusCode::CREATED,
+    )
+    .await;
+    nas
+}
+
 /// Signs `user` in and starts its accounting session `session`, echoing the accept's Class as a
 /// NAS does; answers the address.
 async fn online(
@@ -807,19 +825,7 @@ async fn answered(app: &TestApp, count: usize) -> Vec<Value> {
 async fn suspension_for_non_payment_disconnects_and_a_new_plan_is_applied_by_coa() {
     let (app, radius) = start(Backend::Sqlite, Options::default()).await;
     let secret = "nas-secret-for-coa-0001";
-    let nas = FakeNas::start(secret);
-    app.post(
-        "/nas",
-        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
-        StatusCode::CREATED,
-    )
-    .await;
-    app.post(
-        "/ip-pools",
-        json!({"name": "p", "prefix": "100.64.1.0/24"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    let nas = coa_nas(&app, secret, "100.64.1.0/24").await;
     let customer = app.customer("erin@example.com", "US", None).await;
     let slow = id(&app
         .post(
@@ -976,19 +982,7 @@ async fn a_walled_garden_by_coa_and_back_and_a_nak_recorded() {
     };
     let (app, radius) = start(Backend::Postgres, options).await;
     let secret = "nas-secret-for-coa-0002";
-    let nas = FakeNas::start(secret);
-    app.post(
-        "/nas",
-        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
-        StatusCode::CREATED,
-    )
-    .await;
-    app.post(
-        "/ip-pools",
-        json!({"name": "p", "prefix": "100.64.2.0/24"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    let nas = coa_nas(&app, secret, "100.64.2.0/24").await;
     let sub = subscriber(&app, "frank@example.com").await;
     app.call(
         Method::PUT,
@@ -1064,19 +1058,7 @@ async fn until(app: &TestApp, path: &str, check: impl Fn(&Value) -> bool) -> Val
 async fn past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once() {
     let (app, radius) = start(Backend::Sqlite, Options::default()).await;
     let secret = "nas-secret-for-fair-use-3";
-    let nas = FakeNas::start(secret);
-    app.post(
-        "/nas",
-        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
-        StatusCode::CREATED,
-    )
-    .await;
-    app.post(
-        "/ip-pools",
-        json!({"name": "p", "prefix": "100.64.3.0/24"}),
-        StatusCode::CREATED,
-    )
-    .await;
+    let nas = coa_nas(&app, secret, "100.64.3.0/24").await;
     let throttle = id(&app
         .post(
             "/plans",

@@ -22,6 +22,32 @@ impl Drop for FreeRadius {
     }
 }
 
+/// Runs FreeRADIUS (`command`, with its environment) on the configuration in `raddb`, its log
+/// passed on to the test's with `name` before each line, and waits until it is ready.
+fn run_until_ready(mut command: Command, raddb: &std::path::Path, name: &'static str) -> Child {
+    let mut child = command
+        .args(["-f", "-l", "stdout", "-d"])
+        .arg(raddb)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("freeradius runs (scripts/tools installs it)");
+    let stdout = child.stdout.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Ready to process requests") {
+                let _ = ready_tx.send(());
+            }
+            eprintln!("{name}: {line}");
+        }
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{name} became ready"));
+    child
+}
+
 /// A UDP port free on loopback now.
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
@@ -44,32 +70,15 @@ impl FreeRadius {
     pub fn start_with(raddb: &std::path::Path, aaa_url: &str, aaa_secret: &str) -> Self {
         let run = tempfile::tempdir().unwrap();
         let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
-        let mut child = Command::new("freeradius")
-            .args(["-f", "-l", "stdout", "-d"])
-            .arg(raddb)
+        let mut command = Command::new("freeradius");
+        command
             .env("DOTMAC_AAA_URL", aaa_url)
             .env("DOTMAC_AAA_SECRET", aaa_secret)
             .env("DOTMAC_RADIUS_ADDRESS", "127.0.0.1")
             .env("DOTMAC_RADIUS_AUTH_PORT", auth_port.to_string())
             .env("DOTMAC_RADIUS_ACCT_PORT", acct_port.to_string())
-            .env("DOTMAC_RADIUS_RUN_DIR", run.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("freeradius runs (scripts/tools installs it)");
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to process requests") {
-                    let _ = ready_tx.send(());
-                }
-                eprintln!("freeradius: {line}");
-            }
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("FreeRADIUS became ready");
+            .env("DOTMAC_RADIUS_RUN_DIR", run.path());
+        let child = run_until_ready(command, raddb, "freeradius");
         Self {
             auth_port,
             acct_port,
@@ -212,26 +221,7 @@ server nas {{
             log = log.display(),
         );
         std::fs::write(dir.path().join("radiusd.conf"), config).unwrap();
-        let mut child = Command::new("freeradius")
-            .args(["-f", "-l", "stdout", "-d"])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to process requests") {
-                    let _ = ready_tx.send(());
-                }
-                eprintln!("nas: {line}");
-            }
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the fake NAS became ready");
+        let child = run_until_ready(Command::new("freeradius"), dir.path(), "nas");
         Self {
             port,
             log,
