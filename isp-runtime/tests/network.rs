@@ -310,6 +310,26 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
         .unwrap();
     assert_eq!(accept.values("Framed-IP-Address"), ["100.64.0.6"]);
 
+    // A login of two sessions gets an address for each, even before either's Start.
+    let family = subscriber(&app, "family@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{family}/login"),
+        Some(json!({"kind": "pppoe", "username": "family", "password": "family password", "max_sessions": 2})),
+    )
+    .await;
+    let first = pap(&radius, &secret, "family", "family password")
+        .await
+        .unwrap();
+    let second = pap(&radius, &secret, "family", "family password")
+        .await
+        .unwrap();
+    assert_ne!(
+        first.values("Framed-IP-Address"),
+        second.values("Framed-IP-Address"),
+        "two sessions, two addresses"
+    );
+
     // Suspended: new sign-ins are rejected.
     app.post(
         &format!("/subscriptions/{sub}/suspend"),
@@ -462,6 +482,7 @@ async fn sixteen_concurrent_allocators_never_share_an_address() {
         nas: uuid::Uuid::now_v7(),
         site: None,
         walled_garden: false,
+        retry_keeps_lease: true,
     };
     let mut tasks = Vec::new();
     for chunk in subs.chunks(subs.len().div_ceil(16)) {

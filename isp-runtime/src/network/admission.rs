@@ -85,6 +85,8 @@ pub struct Admitted {
     pub throttled: bool,
     /// Whether to look for an IPv6 prefix to delegate.
     pub delegation: bool,
+    /// Whether the login holds one session at most (so a retried sign-in keeps its lease).
+    pub one_session: bool,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
 }
@@ -194,6 +196,7 @@ pub fn decide(
         speeds,
         throttled,
         delegation: sign_in.delegation,
+        one_session: sign_in.max_sessions.unwrap_or(1) <= 1,
         walled_garden,
     })
 }

@@ -248,7 +248,7 @@ pub async fn lease_prefix(
     place: &Place,
 ) -> Result<Option<String>> {
     let pools = eligible(db, place, true).await?;
-    lease(db, subscription, &pools).await
+    lease(db, subscription, &pools, place.retry_keeps_lease).await
 }
 
 /// The pools of addresses (or, with `delegation`, of prefixes to delegate) a sign-in at
@@ -279,13 +279,14 @@ async fn eligible(
     Ok(pools)
 }
 
-/// An address for `subscription` from `pools`: its static one if it has one there, else a
-/// lease it holds that no session uses yet (a sign-in retried), else the lowest free one.
+/// An address for `subscription` from `pools`: its static one if it has one there, else (with
+/// `retry_keeps_lease`) a lease it holds that no session uses yet, else the lowest free one.
 /// `None` when every pool is full.
 pub async fn lease(
     db: &impl ConnectionTrait,
     subscription: Uuid,
     pools: &[ip_pool::Model],
+    retry_keeps_lease: bool,
 ) -> Result<Option<String>> {
     let ids: Vec<Uuid> = pools.iter().map(|p| p.id).collect();
     if ids.is_empty() {
@@ -296,11 +297,10 @@ pub async fn lease(
         .filter(ip_address::Column::SubscriptionId.eq(subscription))
         .all(db)
         .await?;
-    if let Some(own) = held
-        .iter()
-        .find(|a| a.r#static)
-        .or_else(|| held.iter().find(|a| a.session_id.is_none()))
-    {
+    if let Some(own) = held.iter().find(|a| a.r#static).or_else(|| {
+        held.iter()
+            .find(|a| retry_keeps_lease && a.session_id.is_none())
+    }) {
         return Ok(Some(own.address.clone()));
     }
     let backend = db.get_database_backend();
@@ -346,6 +346,9 @@ pub struct Place {
     pub site: Option<String>,
     /// Whether from a walled-garden pool.
     pub walled_garden: bool,
+    /// Whether a lease no session took up yet is this sign-in's: for a login of one session
+    /// at most, whose router is retrying. With more, each sign-in gets an address of its own.
+    pub retry_keeps_lease: bool,
 }
 
 /// The lease of one statement on PostgreSQL, as common table expressions: `held`, the address
@@ -355,7 +358,7 @@ const LEASE_CTE: &str = "WITH eligible AS (SELECT id, nas_id, site, created_at F
      WHERE walled_garden = $2 AND delegated_length IS NULL \
      AND (nas_id = $3 OR (nas_id IS NULL AND (site IS NULL OR site = $4)))), \
      held AS (SELECT a.address FROM ip_addresses a WHERE a.subscription_id = $1 \
-     AND a.pool_id IN (SELECT id FROM eligible) AND (a.static OR a.session_id IS NULL) \
+     AND a.pool_id IN (SELECT id FROM eligible) AND (a.static OR (a.session_id IS NULL AND {reuse})) \
      ORDER BY a.static DESC LIMIT 1), \
      best AS (SELECT id FROM eligible ORDER BY (nas_id IS NULL), (site IS NULL), created_at LIMIT 1), \
      taken AS (UPDATE ip_addresses SET subscription_id = $1, assigned_at = $5 \
@@ -386,7 +389,7 @@ pub async fn lease_for(
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
-    lease(db, subscription, &pools).await
+    lease(db, subscription, &pools, place.retry_keeps_lease).await
 }
 
 /// An address for an accepted sign-in, and the accept recorded in `auth_events` with it: on
@@ -411,7 +414,7 @@ pub async fn lease_for_accept(
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
-    let Some(address) = lease(db, subscription, &pools).await? else {
+    let Some(address) = lease(db, subscription, &pools, place.retry_keeps_lease).await? else {
         return Ok(None);
     };
     auth_event::ActiveModel {
@@ -454,7 +457,10 @@ async fn lease_in_one(
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            format!("{LEASE_CTE}{suffix}"),
+            format!(
+                "{}{suffix}",
+                LEASE_CTE.replace("{reuse}", &place.retry_keeps_lease.to_string())
+            ),
             values,
         ))
         .await?;
