@@ -25,11 +25,10 @@ use sea_orm::{
 };
 use serde_json::json;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
 use super::{
     admission::{self, Admitted, Decisions},
-    entity::{LoginKind, auth_event, nas, service_login},
+    entity::{LoginKind, auth_event, service_login},
     interims::Interims,
     ipam, nas as registry,
     radius::{self, Attributes, Reply},
@@ -346,22 +345,15 @@ async fn login_of(
     db: &impl ConnectionTrait,
     attrs: &Attributes,
 ) -> Result<Option<service_login::Model>> {
-    let username = attrs.text("User-Name").unwrap_or_default();
     let by_name = |name: String| {
         service_login::Entity::find()
             .filter(service_login::Column::Username.eq(name))
             .one(db)
     };
-    if let Some(login) = by_name(username.clone()).await? {
+    if let Some(login) = by_name(attrs.text("User-Name").unwrap_or_default()).await? {
         return Ok(Some(login));
     }
-    let mac = radius::mac(&username).or_else(|| {
-        attrs
-            .text("Calling-Station-Id")
-            .as_deref()
-            .and_then(radius::mac)
-    });
-    match mac {
+    match attrs.login_mac() {
         Some(mac) => Ok(by_name(mac).await?.filter(|l| l.kind == LoginKind::Ipoe)),
         None => Ok(None),
     }
@@ -371,16 +363,8 @@ async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
     let reason = attrs
         .text("DotMac-Reject-Reason")
         .unwrap_or_else(|| "wrong-password".to_owned());
-    let nas = attrs
-        .text("DotMac-NAS-Id")
-        .and_then(|id| Uuid::parse_str(&id).ok());
-    let nas = match nas {
-        Some(id) => nas::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|n| n.id),
-        None => None,
-    };
+    // auth_events is a log without foreign keys: the NAS FreeRADIUS named is recorded as is.
+    let nas = attrs.nas_id();
     let subscription = login_of(&state.db, attrs).await?.map(|l| l.subscription_id);
     let username = attrs.text("User-Name").unwrap_or_default();
     tracing::debug!(tenant = %state.settings.tenant, %username, %reason, "RADIUS reject");
@@ -408,10 +392,7 @@ async fn accounting(
     }): State<Aaa>,
     Json(attrs): Json<Attributes>,
 ) -> Response {
-    let Some(nas) = attrs
-        .text("DotMac-NAS-Id")
-        .and_then(|id| Uuid::parse_str(&id).ok())
-    else {
+    let Some(nas) = attrs.nas_id() else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     let interim = attrs

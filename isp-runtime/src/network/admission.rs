@@ -167,23 +167,12 @@ pub fn decide(
         return Err(Refusal::SessionLimit);
     }
     let throttled = sign_in.throttled;
-    let (down, up) = if throttled {
-        (sign_in.fair_use_download_mbps, sign_in.fair_use_upload_mbps)
+    let speeds = if throttled {
+        Speeds::of(sign_in.fair_use_download_mbps, sign_in.fair_use_upload_mbps)
     } else {
-        (sign_in.download_mbps, sign_in.upload_mbps)
+        Speeds::of(sign_in.download_mbps, sign_in.upload_mbps)
     };
-    let speeds = match (down, up) {
-        (Some(down), Some(up)) => Some(Speeds {
-            down_mbps: i64::from(down),
-            up_mbps: i64::from(up),
-        }),
-        _ => None,
-    };
-    let profile = if throttled {
-        format!("{plan_code}-fair-use")
-    } else {
-        plan_code
-    };
+    let profile = radius::profile(&plan_code, throttled);
     Ok(Admitted {
         nas_id: sign_in.nas_id,
         vendor: sign_in.vendor,
@@ -208,10 +197,7 @@ pub async fn admit(
     attrs: &Attributes,
     suspended: SuspendedAccess,
 ) -> Result<std::result::Result<Admitted, Refusal>> {
-    let Some(nas) = attrs
-        .text("DotMac-NAS-Id")
-        .and_then(|id| Uuid::parse_str(&id).ok())
-    else {
+    let Some(nas) = attrs.nas_id() else {
         return Ok(Err(Refusal::UnknownNas));
     };
     let username = attrs.text("User-Name").unwrap_or_default();
@@ -219,12 +205,7 @@ pub async fn admit(
         return Ok(Err(Refusal::UnknownNas));
     };
     if sign_in.subscription_id.is_none() {
-        let mac = radius::mac(&username).or_else(|| {
-            attrs
-                .text("Calling-Station-Id")
-                .as_deref()
-                .and_then(radius::mac)
-        });
+        let mac = attrs.login_mac();
         if let Some(mac) = mac
             && let Some(by_mac) = look_up(db, nas, &mac, true).await?
         {

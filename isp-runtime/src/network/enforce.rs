@@ -16,7 +16,6 @@ use uuid::Uuid;
 use super::{
     aaa::{NetworkSettings, SuspendedAccess},
     entity::{coa_request, ip_address, nas, radius_session},
-    ipam,
     packet::{self, Attribute, Code, attr},
     radius::{self, Setting, Speeds},
 };
@@ -49,6 +48,18 @@ impl State {
             Self::Throttled => "throttled",
             Self::Walled => "walled",
             Self::Disconnecting => "disconnecting",
+        }
+    }
+}
+
+impl State {
+    /// The state stored as `name`; anything else is a session being disconnected.
+    fn parse(name: &str) -> Self {
+        match name {
+            "service" => Self::Service,
+            "throttled" => Self::Throttled,
+            "walled" => Self::Walled,
+            _ => Self::Disconnecting,
         }
     }
 }
@@ -119,13 +130,8 @@ async fn close_stale(
         .await?;
     for session in stale {
         let txn = dotmac_sql::begin_write(db).await?;
-        let id = session.id;
-        tracing::info!(%tenant, session = %id, username = %session.username, "closing a stale RADIUS session");
-        let mut active = session.into_active_model();
-        active.stopped_at = Set(Some(chrono::Utc::now()));
-        active.stop_cause = Set(Some("stale".to_owned()));
-        active.update(&txn).await?;
-        ipam::release(&txn, id).await?;
+        tracing::info!(%tenant, session = %session.id, username = %session.username, "closing a stale RADIUS session");
+        super::sessions::end(&txn, session, "stale").await?;
         txn.commit().await?;
     }
     ip_address::Entity::update_many()
@@ -202,37 +208,55 @@ async fn queue(db: &DatabaseConnection, settings: &NetworkSettings) -> Result<()
 pub const THROTTLED: &str = "EXISTS (SELECT 1 FROM fair_use f WHERE f.subscription_id = s.id \
      AND f.throttled_at IS NOT NULL AND f.period_end > $1)";
 
-/// The speeds `plan` gives a session, at fair use when `throttled`.
-pub fn plan_speeds(plan: &plan::Model, throttled: bool) -> Option<Speeds> {
-    let (down, up) = if throttled {
-        (plan.fair_use_download_mbps?, plan.fair_use_upload_mbps?)
-    } else {
-        (plan.download_mbps?, plan.upload_mbps?)
-    };
-    Some(Speeds {
-        down_mbps: i64::from(down),
-        up_mbps: i64::from(up),
-    })
-}
-
-/// The profile a Juniper NAS applies: the plan's code, with `-fair-use` when throttled.
-pub fn profile(plan: &plan::Model, throttled: bool) -> String {
-    if throttled {
-        format!("{}-fair-use", plan.code)
-    } else {
-        plan.code.clone()
-    }
-}
-
 /// The speed attributes `plan` gives a session on `vendor`'s NAS.
 fn plan_settings(
     plan: &plan::Model,
     vendor: super::entity::Vendor,
     throttled: bool,
 ) -> Vec<Setting> {
-    plan_speeds(plan, throttled)
-        .map(|speeds| radius::speed_settings(vendor, speeds, &profile(plan, throttled)))
+    let speeds = if throttled {
+        Speeds::of(plan.fair_use_download_mbps, plan.fair_use_upload_mbps)
+    } else {
+        Speeds::of(plan.download_mbps, plan.upload_mbps)
+    };
+    speeds
+        .map(|speeds| {
+            radius::speed_settings(vendor, speeds, &radius::profile(&plan.code, throttled))
+        })
         .unwrap_or_default()
+}
+
+/// What a request bringing a session to `state` carries: the walled-garden filter, or the
+/// plan's (fair-use) speeds and, coming out of the walled garden, the service filter. The
+/// same at queueing (recorded) and at sending (on the wire).
+async fn request_settings(
+    db: &DatabaseConnection,
+    network: &NetworkSettings,
+    vendor: super::entity::Vendor,
+    state: State,
+    plan_id: Option<Uuid>,
+    from_walled_garden: bool,
+) -> Result<Vec<Setting>> {
+    match (state, plan_id) {
+        (State::Disconnecting, _) => Ok(Vec::new()),
+        (State::Walled, _) => Ok(vec![Setting::FilterId(
+            network.walled_garden_filter.clone(),
+        )]),
+        (State::Service | State::Throttled, Some(plan_id)) => {
+            let plan = plan::Entity::find_by_id(plan_id)
+                .one(db)
+                .await?
+                .ok_or(Error::NotFound { entity: "plan" })?;
+            let mut settings = plan_settings(&plan, vendor, state == State::Throttled);
+            if from_walled_garden {
+                settings.push(Setting::FilterId(network.service_filter.clone()));
+            }
+            Ok(settings)
+        }
+        (State::Service | State::Throttled, None) => Err(Error::Internal(
+            "a CoA to a plan's speeds without a plan".to_owned(),
+        )),
+    }
 }
 
 /// Queues the request that brings `session` to `state` with `plan`.
@@ -247,23 +271,14 @@ async fn queue_one(
         return Ok(());
     };
     let nas = super::nas::find(db, session.nas_id).await?;
-    let (kind, settings_sent) = match state {
-        State::Disconnecting => ("disconnect", Vec::new()),
-        State::Walled => (
-            "coa",
-            vec![Setting::FilterId(settings.walled_garden_filter.clone())],
-        ),
-        State::Service | State::Throttled => {
-            let plan = plan::Entity::find_by_id(plan_id)
-                .one(db)
-                .await?
-                .ok_or(Error::NotFound { entity: "plan" })?;
-            let mut sent = plan_settings(&plan, nas.vendor, state == State::Throttled);
-            if session.applied_state.as_deref() == Some(State::Walled.as_str()) {
-                sent.push(Setting::FilterId(settings.service_filter.clone()));
-            }
-            ("coa", sent)
-        }
+    let plan = matches!(state, State::Service | State::Throttled).then_some(plan_id);
+    let from_walled = session.applied_state.as_deref() == Some(State::Walled.as_str());
+    let settings_sent =
+        request_settings(db, settings, nas.vendor, state, plan, from_walled).await?;
+    let kind = if state == State::Disconnecting {
+        "disconnect"
+    } else {
+        "coa"
     };
     let lines: Vec<String> = settings_sent
         .iter()
@@ -275,7 +290,7 @@ async fn queue_one(
         nas_id: Set(nas.id),
         kind: Set(kind.to_owned()),
         target: Set(state.as_str().to_owned()),
-        plan_id: Set(matches!(state, State::Service | State::Throttled).then_some(plan_id)),
+        plan_id: Set(plan),
         attributes: Set(lines.join("\n")),
         status: Set("pending".to_owned()),
         attempts: Set(0),
@@ -392,20 +407,25 @@ async fn send_one(
     }
     let now = u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(u32::MAX);
     attributes.push(Attribute::integer(attr::EVENT_TIMESTAMP, now));
-    let state = match request.target.as_str() {
-        "walled" => State::Walled,
-        "service" => State::Service,
-        "throttled" => State::Throttled,
-        _ => State::Disconnecting,
-    };
+    let state = State::parse(&request.target);
     let code = if request.kind == "disconnect" {
         Code::DisconnectRequest
     } else {
         Code::CoaRequest
     };
-    if code == Code::CoaRequest {
-        attributes.extend(sent_settings(db, settings, &nas, &request).await?);
-    }
+    // Until this request is acknowledged the session's applied state is what it was when
+    // the request was queued.
+    let from_walled = session.applied_state.as_deref() == Some(State::Walled.as_str());
+    let sent = request_settings(
+        db,
+        settings,
+        nas.vendor,
+        state,
+        request.plan_id,
+        from_walled,
+    )
+    .await?;
+    attributes.extend(sent.iter().map(Setting::wire));
     let identifier = request.id.as_bytes()[15];
     let outcome = match packet::request(code, identifier, &attributes, nas.secret.as_bytes()) {
         Ok(packet) => transmit(&nas, &packet).await,
@@ -450,37 +470,6 @@ async fn send_one(
     };
     tracing::info!(%tenant, nas = %nas.name, %username, kind = %request.kind, target = %request.target, result, "CoA/Disconnect sent");
     Ok(())
-}
-
-/// The attributes a CoA carries: the same as when it was queued, rebuilt from the plan and the
-/// settings (so no value is read back from text).
-async fn sent_settings(
-    db: &DatabaseConnection,
-    settings: &NetworkSettings,
-    nas: &nas::Model,
-    request: &coa_request::Model,
-) -> Result<Vec<Attribute>> {
-    let mut out = Vec::new();
-    if request.target == State::Walled.as_str() {
-        out.push(Setting::FilterId(settings.walled_garden_filter.clone()).wire());
-        return Ok(out);
-    }
-    if let Some(plan_id) = request.plan_id {
-        let plan = plan::Entity::find_by_id(plan_id)
-            .one(db)
-            .await?
-            .ok_or(Error::NotFound { entity: "plan" })?;
-        let throttled = request.target == State::Throttled.as_str();
-        out.extend(
-            plan_settings(&plan, nas.vendor, throttled)
-                .iter()
-                .map(Setting::wire),
-        );
-    }
-    if request.attributes.contains("Filter-Id") {
-        out.push(Setting::FilterId(settings.service_filter.clone()).wire());
-    }
-    Ok(out)
 }
 
 /// Sends `packet` to the NAS's CoA port, retransmitting, until an answer signed with its secret

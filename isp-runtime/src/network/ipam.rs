@@ -307,21 +307,18 @@ pub async fn lease(
     let now = chrono::Utc::now();
     for pool in ids {
         // The lowest free row, locked; concurrent allocators skip rows another holds locked.
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
-                 WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
-                 WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1 \
-                 FOR UPDATE SKIP LOCKED) RETURNING address"
-            }
-            // SQLite runs one writer at a time: the subquery cannot race.
-            _ => {
-                "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
-                 WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
-                 WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1) \
-                 RETURNING address"
-            }
+        // SQLite runs one writer at a time: its subquery cannot race.
+        let lock = if backend == DbBackend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
         };
+        let sql = format!(
+            "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
+             WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
+             WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1{lock}) \
+             RETURNING address"
+        );
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
                 backend,

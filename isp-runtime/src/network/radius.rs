@@ -37,6 +37,20 @@ impl Attributes {
         }
     }
 
+    /// The registered NAS FreeRADIUS says the request came from (`DotMac-NAS-Id`).
+    pub fn nas_id(&self) -> Option<uuid::Uuid> {
+        self.text("DotMac-NAS-Id")
+            .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+    }
+
+    /// The MAC an IPoE login would sign in with: the User-Name's, else Calling-Station-Id's.
+    pub fn login_mac(&self) -> Option<String> {
+        self.text("User-Name")
+            .as_deref()
+            .and_then(mac)
+            .or_else(|| self.text("Calling-Station-Id").as_deref().and_then(mac))
+    }
+
     /// A 32-bit octet counter and its gigaword counter (RFC 2869) as one total.
     pub fn octets(&self, counter: &str, gigawords: &str) -> i64 {
         let low = self.number(counter).unwrap_or(0) & 0xFFFF_FFFF;
@@ -84,6 +98,25 @@ pub struct Speeds {
     pub down_mbps: i64,
     /// From the subscriber.
     pub up_mbps: i64,
+}
+
+impl Speeds {
+    /// Speeds from a plan's download and upload columns, when it has both.
+    pub fn of(down_mbps: Option<i32>, up_mbps: Option<i32>) -> Option<Self> {
+        Some(Self {
+            down_mbps: i64::from(down_mbps?),
+            up_mbps: i64::from(up_mbps?),
+        })
+    }
+}
+
+/// The profile a Juniper NAS applies for a plan: its code, with `-fair-use` when throttled.
+pub fn profile(plan_code: &str, throttled: bool) -> String {
+    if throttled {
+        format!("{plan_code}-fair-use")
+    } else {
+        plan_code.to_owned()
+    }
 }
 
 /// A reply attribute the instance sets on a NAS, at sign-in (through FreeRADIUS) or by CoA (on

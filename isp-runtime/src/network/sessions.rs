@@ -5,7 +5,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Select, sea_query::OnConflict,
+    QueryFilter, Select, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -46,15 +46,6 @@ impl Status {
     }
 }
 
-/// The live sessions of a subscription.
-pub async fn live_count(db: &impl ConnectionTrait, subscription: Uuid) -> Result<u64> {
-    Ok(radius_session::Entity::find()
-        .filter(radius_session::Column::SubscriptionId.eq(subscription))
-        .filter(radius_session::Column::StoppedAt.is_null())
-        .count(db)
-        .await?)
-}
-
 /// The sessions `query` selects.
 pub fn select(query: &SessionQuery) -> Select<radius_session::Entity> {
     let mut select = radius_session::Entity::find();
@@ -67,6 +58,20 @@ pub fn select(query: &SessionQuery) -> Select<radius_session::Entity> {
         None => {}
     }
     select
+}
+
+/// Ends `session` now for `cause` (no Stop came for it) and frees what it held.
+pub async fn end(
+    txn: &impl ConnectionTrait,
+    session: radius_session::Model,
+    cause: &str,
+) -> Result<()> {
+    let id = session.id;
+    let mut active = session.into_active_model();
+    active.stopped_at = Set(Some(chrono::Utc::now()));
+    active.stop_cause = Set(Some(cause.to_owned()));
+    active.update(txn).await?;
+    ipam::release(txn, id).await
 }
 
 /// Records one Accounting-Request from `nas`.
@@ -84,12 +89,7 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
             .all(txn)
             .await?;
         for session in live {
-            let id = session.id;
-            let mut active = session.into_active_model();
-            active.stopped_at = Set(Some(now));
-            active.stop_cause = Set(Some("nas-reboot".to_owned()));
-            active.update(txn).await?;
-            ipam::release(txn, id).await?;
+            end(txn, session, "nas-reboot").await?;
         }
         return Ok(());
     }
