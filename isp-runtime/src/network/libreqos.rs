@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::entity::{ip_address, nas, radius_session, service_login};
+use super::entity::{ip_address, nas, service_login};
 use crate::{
     billing::subscriptions::entity::subscription, catalog::entity::plan,
     customers::entity::customer, domain::lifecycle::ServiceStatus, error::Result,
@@ -186,16 +186,21 @@ pub async fn read(db: &impl ConnectionTrait) -> Result<Vec<Device>> {
             addresses.entry(sub).or_default().push(address.address);
         }
     }
-    let mut last: HashMap<Uuid, radius_session::Model> = HashMap::new();
-    for session in radius_session::Entity::find()
-        .filter(radius_session::Column::SubscriptionId.is_not_null())
-        .order_by_asc(radius_session::Column::StartedAt)
-        .all(db)
+    // Each subscription's latest session only, not every session ever.
+    let mut last: HashMap<Uuid, (Uuid, Option<String>)> = HashMap::new();
+    for row in db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT r.subscription_id, r.nas_id, r.calling_station FROM radius_sessions r \
+             WHERE r.subscription_id IS NOT NULL AND r.started_at = (SELECT MAX(x.started_at) \
+             FROM radius_sessions x WHERE x.subscription_id = r.subscription_id)",
+        ))
         .await?
     {
-        if let Some(sub) = session.subscription_id {
-            last.insert(sub, session);
-        }
+        last.insert(
+            row.try_get_by_index(0)?,
+            (row.try_get_by_index(1)?, row.try_get_by_index(2)?),
+        );
     }
     let mut devices = Vec::new();
     for login in logins {
@@ -219,7 +224,7 @@ pub async fn read(db: &impl ConnectionTrait) -> Result<Vec<Device>> {
         let mac = match login.kind {
             super::entity::LoginKind::Ipoe => Some(login.username.clone()),
             super::entity::LoginKind::Pppoe => session
-                .and_then(|s| s.calling_station.as_deref())
+                .and_then(|(_, calling)| calling.as_deref())
                 .and_then(super::radius::mac),
         };
         devices.push(Device {
@@ -227,7 +232,7 @@ pub async fn read(db: &impl ConnectionTrait) -> Result<Vec<Device>> {
             name: customers.get(&sub.customer_id).cloned().unwrap_or_default(),
             login: login.username,
             parent: session
-                .and_then(|s| nases.get(&s.nas_id))
+                .and_then(|(nas, _)| nases.get(nas))
                 .map(|n| (n.name.clone(), n.site.clone())),
             mac,
             ipv4,

@@ -108,6 +108,8 @@ CREATE TABLE radius_sessions (
 );
 CREATE INDEX radius_sessions_live ON radius_sessions (subscription_id) WHERE stopped_at IS NULL;
 CREATE INDEX radius_sessions_by_nas_live ON radius_sessions (nas_id) WHERE stopped_at IS NULL;
+-- A subscription's sessions by start, latest last (the LibreQoS export reads the latest).
+CREATE INDEX radius_sessions_by_subscription ON radius_sessions (subscription_id, started_at);
 
 -- Every Access-Accept and Access-Reject, with its reason. A log: no foreign keys, whose checks
 -- would lock the NAS's row for every sign-in (and a log outlives what it names).
