@@ -691,6 +691,52 @@ mod bad_input {
                 "{method} {path} {body}: {problem}"
             );
         }
+        // The lists answer a bad query naming the parameter: 400 for a value that does not
+        // parse (the query extractor's answer), 422 for one out of range.
+        for (path, status, field) in [
+            (
+                "/radius-sessions?live=maybe",
+                StatusCode::BAD_REQUEST,
+                "live",
+            ),
+            (
+                "/radius-sessions?subscription_id=nope",
+                StatusCode::BAD_REQUEST,
+                "subscription_id",
+            ),
+            (
+                "/auth-events?outcome=maybe",
+                StatusCode::BAD_REQUEST,
+                "outcome",
+            ),
+            (
+                "/coa-requests?session_id=nope",
+                StatusCode::BAD_REQUEST,
+                "session_id",
+            ),
+            ("/nas?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+            (
+                "/ip-pools?limit=1000",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limit",
+            ),
+        ] {
+            let (got, problem) = app.call(Method::GET, path, None).await;
+            assert_eq!(
+                (got, problem["field"].as_str()),
+                (status, Some(field)),
+                "{path}: {problem}"
+            );
+        }
+        let (got, problem) = app
+            .call(
+                Method::GET,
+                &format!("/subscriptions/{}/network-usage", uuid::Uuid::nil()),
+                None,
+            )
+            .await;
+        assert_eq!(got, StatusCode::NOT_FOUND, "{problem}");
+
         // Static addresses: from a pool, held by one subscription at most.
         let other = subscriber(&app, "eve@example.com").await;
         let static_of = |sub: &str| format!("/subscriptions/{sub}/static-address");
