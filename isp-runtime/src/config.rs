@@ -46,6 +46,11 @@ pub struct ServeConfig {
     #[arg(long, env = instance::ENTITLEMENTS_FILE)]
     pub entitlements_file: Option<PathBuf>,
 
+    /// The folder holding the built portals (`staff/`, `portal/`), served at `/staff/` and
+    /// `/portal/`; by default `../share/dotmac/portals` beside this binary.
+    #[arg(long, env = "DOTMAC_PORTALS_DIR")]
+    pub portals_dir: Option<PathBuf>,
+
     /// The instance's currency (ISO 4217); others need the `advanced_billing` feature.
     #[arg(long, env = instance::CURRENCY, default_value = "USD")]
     pub currency: String,

@@ -149,7 +149,12 @@ pub async fn assemble(
             Duration::from_millis(config.network_tick_ms),
         );
     }
-    Ok((http::app(state.clone()), state))
+    let portals = dotmac_web::assets::portals_dir(config.portals_dir.clone());
+    let app = http::app(state.clone()).merge(dotmac_web::assets::router(
+        portals.as_deref(),
+        &["staff", "portal"],
+    ));
+    Ok((app, state))
 }
 
 /// The job queue, the per-token rate limiter and the session cache: in Redis when there is one,

@@ -96,6 +96,11 @@ pub struct ApiConfig {
     )]
     pub mail_from: String,
 
+    /// The folder holding the built portals (`admin/`, `reseller/`), served at `/admin/` and
+    /// `/reseller/`; by default `../share/dotmac/portals` beside this binary.
+    #[arg(long = "api-portals-dir", env = "DOTMAC_PORTALS_DIR")]
+    pub portals_dir: Option<PathBuf>,
+
     /// A file holding the bootstrap admin token (a mounted Secret); it replaces any earlier
     /// bootstrap token at start.
     #[arg(long, env = "DOTMAC_API_BOOTSTRAP_TOKEN_FILE")]
@@ -244,7 +249,12 @@ pub async fn assemble(
         limiter,
         metrics: dotmac_web::metrics::HttpMetrics::new("dotmac_api", "management API"),
     };
-    Ok((router(state.clone()), state))
+    let portals = dotmac_web::assets::portals_dir(config.portals_dir.clone());
+    let app = router(state.clone()).merge(dotmac_web::assets::router(
+        portals.as_deref(),
+        &["admin", "reseller"],
+    ));
+    Ok((app, state))
 }
 
 /// How long a request waits for a cache that is still loading its first list before it is

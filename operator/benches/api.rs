@@ -125,6 +125,7 @@ async fn main() {
     let config = ApiConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         bootstrap_token_file: Some(token_file),
+        portals_dir: None,
         redis_url: None,
         rate_limit_per_minute: 1200,
         trust_forwarded_for: false,

@@ -4,6 +4,7 @@
 //! limits and the Redis client they use, and the Prometheus text format.
 
 pub mod access;
+pub mod assets;
 pub mod bearer;
 pub mod client;
 pub mod extract;

@@ -180,6 +180,7 @@ impl TestApp {
             },
             redis_url: options.redis.then(dotmac_testkit::require_redis),
             entitlements_file: None,
+            portals_dir: None,
             currency: options.currency.to_owned(),
             payment_terms_days: 30,
             rate_limit_per_minute: options.rate_limit,
