@@ -423,4 +423,21 @@ on_both_backends! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(problem["field"], "limit");
     }
+
+    async fn customers_are_found_by_part_of_name_email_or_number(app) {
+        app.post("/customers", json!({"display_name": "Ada Lovelace", "email": "ada@analytical.example", "address": {"country": "GB"}}), StatusCode::CREATED).await;
+        app.post("/customers", json!({"display_name": "Grace 100%_Hopper", "email": "grace@navy.example", "customer_number": "NAVY-7", "address": {"country": "US"}}), StatusCode::CREATED).await;
+        app.post("/customers", json!({"display_name": "Charles Babbage", "email": "charles@engine.example", "address": {"country": "GB"}}), StatusCode::CREATED).await;
+        let names = |page: serde_json::Value| -> Vec<String> {
+            page["items"].as_array().unwrap().iter().map(|c| c["display_name"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(names(app.get("/customers?q=LOVELACE").await), ["Ada Lovelace"]);
+        assert_eq!(names(app.get("/customers?q=navy-7").await), ["Grace 100%_Hopper"]);
+        assert_eq!(names(app.get("/customers?q=engine.ex").await), ["Charles Babbage"]);
+        // LIKE's wildcards are matched as themselves.
+        assert_eq!(names(app.get("/customers?q=%25_").await), ["Grace 100%_Hopper"]);
+        assert!(names(app.get("/customers?q=_").await).len() == 1);
+        let (status, problem) = app.call(Method::GET, "/customers?q=%20", None).await;
+        assert_eq!((status, problem["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")));
+    }
 }

@@ -138,7 +138,33 @@ pub fn select(query: &CustomerQuery) -> Result<Select<customer::Entity>> {
     if let Some(email) = &query.email {
         select = select.filter(customer::Column::Email.eq(email.to_lowercase()));
     }
+    if let Some(q) = &query.q {
+        select = select.filter(contains_text(q)?);
+    }
     Ok(select)
+}
+
+/// Whether a customer's name, e-mail or number contains `q`, in any case; `%` and `_` in it
+/// are matched as themselves.
+fn contains_text(q: &str) -> Result<sea_orm::sea_query::Condition> {
+    use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > 100 {
+        return Err(Error::invalid("q", "must be 1 to 100 characters"));
+    }
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let like = |column: customer::Column| {
+        Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(&pattern).escape('\\'))
+    };
+    Ok(Condition::any()
+        .add(like(customer::Column::DisplayName))
+        .add(like(customer::Column::Email))
+        .add(like(customer::Column::CustomerNumber)))
 }
 
 /// Changes the fields `input` names.

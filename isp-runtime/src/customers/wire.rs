@@ -138,6 +138,9 @@ pub struct CustomerQuery {
     pub status: Option<String>,
     /// Only this e-mail.
     pub email: Option<String>,
+    /// Only those whose name, e-mail or number contains this text (any case; 1–100
+    /// characters).
+    pub q: Option<String>,
     /// Page size, 1–200 (50).
     pub limit: Option<u64>,
     /// Cursor from the previous page.
