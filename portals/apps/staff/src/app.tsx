@@ -1,0 +1,82 @@
+import { EnrolForm, match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace, type NavItem } from "@dotmac/ui";
+import { api } from "./api";
+import { AuditLog } from "./audit";
+import { Billing } from "./billing";
+import { CustomerPage, Customers, NewCustomer } from "./customers";
+import { Dashboard } from "./dashboard";
+import { Invoices } from "./invoices";
+import { Signed, signIn, useSession } from "./session";
+
+export const BASE = "/staff/";
+
+/** The navigation, less what the account's role may not see. */
+function navFor(can: (p: string) => boolean): NavItem[] {
+  const items: (NavItem & { needs: string })[] = [
+    { to: "", label: "Dashboard", needs: "analytics.read" },
+    { to: "customers", label: "Customers", needs: "customers.read" },
+    { to: "invoices", label: "Invoices", needs: "invoices.read" },
+    { to: "billing", label: "Billing runs", needs: "runs.read" },
+    { to: "audit", label: "Audit log", needs: "audit.read" },
+  ];
+  return items.filter((i) => can(i.needs)).map(({ to, label }) => ({ to, label }));
+}
+
+function Pages() {
+  const { path } = usePlace();
+  const session = useSession();
+  const { me, can } = session;
+  if (me.must_enrol_second_factor) {
+    return (
+      <main id="main" className="narrow">
+        <h1>Set up two-factor sign-in</h1>
+        <p>Your role needs a second factor before anything else.</p>
+        <EnrolForm
+          needsPassword
+          begin={(password) => unwrap(api.POST("/me/two-factor", { body: { password } }))}
+          confirm={async (code) => (await unwrap(api.POST("/me/two-factor/confirm", { body: { code } }))).recovery_codes}
+          onDone={() => void session.reload()}
+        />
+      </main>
+    );
+  }
+  let page;
+  let id: Record<string, string> | null;
+  if (path === "") page = can("analytics.read") ? <Dashboard /> : <Customers />;
+  else if (path === "customers" && can("customers.read")) page = <Customers />;
+  else if (path === "customers/new" && can("customers.write")) page = <NewCustomer />;
+  else if ((id = match("customers/:id", path)) && can("customers.read")) page = <CustomerPage id={id.id ?? ""} />;
+  else if (path === "invoices" && can("invoices.read")) page = <Invoices />;
+  else if (path === "billing" && can("runs.read")) page = <Billing />;
+  else if (path === "audit" && can("audit.read")) page = <AuditLog />;
+  else page = <PageTitle>Not found</PageTitle>;
+  return (
+    <Shell title="DotMac · Staff" nav={navFor(can)} user={me.display_name} onSignOut={() => void session.signOut().then(() => navigate(BASE))}>
+      {page}
+    </Shell>
+  );
+}
+
+function Public({ done }: { done: () => void }) {
+  const { path } = usePlace();
+  if (path === "accept-invitation" || path === "reset-password") {
+    return (
+      <SetPasswordForm
+        title={path === "accept-invitation" ? "Welcome: choose your password" : "Choose a new password"}
+        setPassword={async (token, new_password) => {
+          const route = path === "accept-invitation" ? "/invitations/accept" : "/password-resets/complete";
+          await unwrap(api.POST(route, { body: { token, new_password } }));
+        }}
+        onDone={() => navigate(BASE, true)}
+      />
+    );
+  }
+  return <SignInForm title="Sign in to your ISP" signIn={async (c) => { await signIn(c); done(); }} />;
+}
+
+export function App() {
+  return (
+    <Router base={BASE}>
+      <Signed signedIn={<Pages />} signedOut={(done) => <Public done={done} />} />
+    </Router>
+  );
+}
