@@ -30,14 +30,17 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A workspace binary next to this test's executable (`target/debug/<name>`).
+/// A workspace binary next to this test's (or this crate's binary's) executable
+/// (`target/debug/<name>`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join(name))
-        .unwrap();
+    // A test runs from target/<profile>/deps/, a binary of this crate from target/<profile>/.
+    let dir = exe.parent().unwrap();
+    let path = if dir.ends_with("deps") {
+        dir.parent().unwrap().join(name)
+    } else {
+        dir.join(name)
+    };
     assert!(
         path.exists(),
         "{} is not built: run `cargo build --bin {name}` (cargo nextest run --workspace builds it)",
