@@ -24,6 +24,8 @@ struct Image {
     bin: &'static str,
     ports: &'static [&'static str],
     cmd: &'static str,
+    /// The portals it serves, from `portals/dist/`.
+    portals: &'static [&'static str],
 }
 
 const IMAGES: [Image; 2] = [
@@ -33,6 +35,7 @@ const IMAGES: [Image; 2] = [
         bin: "dotmac-operator",
         ports: &["8000/tcp", "8080/tcp"],
         cmd: "run",
+        portals: &["admin"],
     },
     Image {
         arg: "isp-runtime",
@@ -40,6 +43,7 @@ const IMAGES: [Image; 2] = [
         bin: "dotmac-isp",
         ports: &["8001/tcp"],
         cmd: "serve",
+        portals: &["staff"],
     },
 ];
 
@@ -142,12 +146,19 @@ fn each_image_runs_its_binary_as_65532_with_only_its_libraries_and_no_shell() {
             .map(|l| l.trim_start_matches("./"))
             .filter(|l| !l.ends_with('/'))
             .collect();
+        let portals = image
+            .portals
+            .iter()
+            .map(|p| format!("usr/local/share/dotmac/portals/{p}/index.html"));
         for wanted in [
             format!("usr/local/bin/{}", image.bin),
             "lib64/ld-linux-x86-64.so.2".to_owned(),
             "etc/ssl/certs/ca-certificates.crt".to_owned(),
             "etc/passwd".to_owned(),
-        ] {
+        ]
+        .into_iter()
+        .chain(portals)
+        {
             assert!(
                 files.contains(&wanted.as_str()),
                 "{wanted} missing: {files:?}"
@@ -166,10 +177,14 @@ fn each_image_runs_its_binary_as_65532_with_only_its_libraries_and_no_shell() {
             [&format!("usr/local/bin/{}", image.bin).as_str()],
             "the binary is the only program"
         );
+        let programs_and_system = files
+            .iter()
+            .filter(|f| !f.starts_with("usr/local/share/dotmac/portals/"))
+            .count();
         assert_eq!(
-            files.len(),
+            programs_and_system,
             libraries + 5,
-            "the binary, its loader and libraries, CA bundle, passwd and group: {files:?}"
+            "the binary, its loader and libraries, CA bundle, passwd and group (and the portal): {files:?}"
         );
         let inside = Command::new("tar")
             .arg("-xOf")
