@@ -4,7 +4,9 @@ import { checkPage, enrol, freshTotp } from "./support";
 
 const PASSWORD = "correct horse battery staple 42";
 
-test("an admin accepts the invitation, enrols a second factor, creates a tenant and watches it become Ready", async ({ page, request }) => {
+test("an admin enrols a second factor, creates a tenant, watches it become Ready, scales, suspends, resumes and deletes it", async ({ page, request }) => {
+  // Provisioning, a suspension, a resumption and a deletion, each waited for as a person would.
+  test.setTimeout(480_000);
   const platform = live();
   const tenant = `fibre-north-${Date.now() % 100_000}`;
   const invited = await request.post(`${platform.api}/api/v1/users`, {
@@ -50,6 +52,49 @@ test("an admin accepts the invitation, enrols a second factor, creates a tenant 
   await expect(page.getByRole("heading", { name: `Tenant ${tenant}` })).toBeVisible();
   await expect(page.getByTestId("tenant-phase")).toHaveText("Ready", { timeout: 120_000 });
   await checkPage(page, "admin-tenant-ready");
+
+  // Scaling needs a reason, named by its field when missing; the new count is shown.
+  await page.getByLabel("Replicas").fill("2");
+  await page.getByRole("button", { name: "Scale" }).click();
+  await expect(page.getByLabel("Reason for scaling")).toHaveAttribute("aria-invalid", "true");
+  await page.getByLabel("Reason for scaling").fill("evening peak");
+  await page.getByRole("button", { name: "Scale" }).click();
+  await expect(page.getByText(/ready of 2$/)).toBeVisible();
+
+  // Suspend, then resume: the phase follows the operator.
+  await page.getByRole("button", { name: "Suspend" }).click();
+  await expect(page.getByTestId("tenant-phase")).toHaveText("Suspended", { timeout: 60_000 });
+  await page.getByRole("button", { name: "Resume" }).click();
+  await expect(page.getByTestId("tenant-phase")).toHaveText("Ready", { timeout: 120_000 });
+
+  // The platform's other pages.
+  await page.getByRole("link", { name: "Resellers" }).click();
+  await expect(page.getByRole("heading", { name: "Resellers" })).toBeVisible();
+  await checkPage(page, "admin-resellers");
+  await page.getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("cell", { name: "ops@platform.example" })).toBeVisible();
+  await checkPage(page, "admin-users");
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByLabel("Token name").fill(`ci-${tenant}`);
+  await page.getByRole("button", { name: "Make token" }).click();
+  await expect(page.getByTestId("shown-once")).toHaveText(/\S{20,}/);
+  await checkPage(page, "admin-tokens");
+  await page.getByRole("button", { name: `Revoke ci-${tenant}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await expect(page.getByRole("button", { name: `Revoke ci-${tenant}` })).toHaveCount(0);
+
+  // Deleting asks first, naming what the tenant's deletion policy does to its data.
+  await page.getByRole("link", { name: "Tenants" }).click();
+  await page.getByRole("link", { name: tenant, exact: true }).click();
+  await page.getByRole("button", { name: "Delete tenant" }).click();
+  const dialog = page.getByRole("dialog", { name: `Delete tenant ${tenant}?` });
+  await expect(dialog.getByTestId("deletion-consequence")).toContainText("policy is Delete");
+  await checkPage(page, "admin-delete-confirm");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("tenant-phase")).toHaveText("Ready");
+  await page.getByRole("button", { name: "Delete tenant" }).click();
+  await dialog.getByRole("button", { name: `Delete ${tenant}` }).click();
+  await expect(page.getByTestId("tenant-gone")).toBeVisible({ timeout: 120_000 });
 
   // Signing in again asks for the authenticator's code.
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -1,9 +1,32 @@
-import { EnrolForm, match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace } from "@dotmac/ui";
-import { api } from "./api";
+import { EnrolForm, match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace, type NavItem } from "@dotmac/ui";
+import { api, type User } from "./api";
+import { Tokens, Users } from "./people";
+import { Commissions, ResellerPage, Resellers } from "./resellers";
 import { Signed, signIn, useSession } from "./session";
 import { NewTenant, TenantPage, Tenants } from "./tenants";
 
 export const BASE = "/admin/";
+
+/**
+ * The navigation a user gets: admins run the whole platform; a reseller's people see their
+ * own tenants, their commission ledger and their own users and tokens.
+ */
+export function navFor(me: Pick<User, "role" | "reseller">): NavItem[] {
+  if (me.role === "admin") {
+    return [
+      { to: "tenants", label: "Tenants" },
+      { to: "resellers", label: "Resellers" },
+      { to: "users", label: "Users" },
+      { to: "tokens", label: "Tokens" },
+    ];
+  }
+  return [
+    { to: "tenants", label: "Tenants" },
+    { to: "commissions", label: "Commissions" },
+    { to: "users", label: "Users" },
+    { to: "tokens", label: "Tokens" },
+  ];
+}
 
 function Pages() {
   const { path } = usePlace();
@@ -23,16 +46,22 @@ function Pages() {
       </main>
     );
   }
+  const admin = me.role === "admin";
   let page;
   let params: Record<string, string> | null;
   if (path === "" || path === "tenants") page = <Tenants />;
   else if (path === "tenants/new") page = <NewTenant />;
   else if ((params = match("tenants/:name", path))) page = <TenantPage name={params.name ?? ""} />;
+  else if (path === "resellers" && admin) page = <Resellers />;
+  else if ((params = match("resellers/:name", path)) && admin) page = <ResellerPage name={params.name ?? ""} />;
+  else if (path === "commissions" && me.reseller) page = <Commissions reseller={me.reseller} />;
+  else if (path === "users") page = <Users />;
+  else if (path === "tokens") page = <Tokens />;
   else page = <PageTitle>Not found</PageTitle>;
   return (
     <Shell
-      title="DotMac · Platform"
-      nav={[{ to: "tenants", label: "Tenants" }]}
+      title={admin ? "DotMac · Platform" : `DotMac · Reseller ${me.reseller ?? ""}`}
+      nav={navFor(me)}
       user={me.displayName}
       onSignOut={() => void session.signOut().then(() => navigate(BASE))}
     >

@@ -63,6 +63,40 @@ export function Field({
   );
 }
 
+/** A labelled choice among `options` (value, text), with its error shown like a Field's. */
+export function Select({
+  label,
+  name,
+  options,
+  defaultValue,
+  error,
+}: {
+  label: string;
+  name: string;
+  options: readonly (readonly [string, string])[];
+  defaultValue?: string | undefined;
+  error?: string | undefined;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} defaultValue={defaultValue} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined}>
+        {options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <small id={`${id}-error`} className="error" role="alert">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
 /** The error of a form that no field owns. */
 export function FormError({ message }: { message?: string | undefined }) {
   if (!message) return null;
