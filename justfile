@@ -31,7 +31,7 @@ openapi:
 devcluster port="6443":
     cargo run --quiet --locked -p dotmac-devcluster --bin devcluster -- --listen 127.0.0.1:{{port}} --kubeconfig .local/devcluster.kubeconfig --data .local/devcluster.db
 
-# Run the benchmarks and print their figures (all, or one by name: devcluster, converge [N], provision [N], billing [N], api, live [N], login [N], radius [N]).
+# Run the benchmarks and print their figures (all, or one by name: devcluster, converge [N], provision [N], billing [N], api, live [N], login [N], radius [N], portals).
 bench what="all" *ARGS:
     scripts/bench {{what}} {{ARGS}}
 
