@@ -14,6 +14,7 @@ pub mod portal_id;
 pub mod recovery;
 pub mod store;
 pub mod totp;
+pub mod typed_code;
 
 /// `n` random bytes.
 fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {

@@ -1,8 +1,8 @@
 //! Single-use recovery codes, for when the authenticator is lost: ten codes of ten characters
 //! (50 bits each) from the unambiguous alphabet, shown once as `XXXXX-XXXXX`; only their
-//! SHA-256 is kept, and a code is struck off when used.
+//! SHA-256 is kept (`typed_code::digest`), and a code is struck off when used.
 
-use sha2::{Digest, Sha256};
+pub use crate::typed_code::digest;
 
 /// Codes per set.
 pub const COUNT: usize = 10;
@@ -10,22 +10,8 @@ pub const COUNT: usize = 10;
 /// A fresh set of codes, as shown to the person.
 pub fn generate() -> Result<Vec<String>, getrandom::Error> {
     (0..COUNT)
-        .map(|_| {
-            let raw = crate::random_from(crate::UNAMBIGUOUS, 10)?;
-            Ok(format!("{}-{}", &raw[..5], &raw[5..]))
-        })
+        .map(|_| crate::typed_code::generate(2, 5))
         .collect()
-}
-
-/// The stored form of a code: its SHA-256 in hex, over the code in upper case without the
-/// dash or spaces, so `abcde fghjk` and `ABCDE-FGHJK` are one code.
-pub fn digest(code: &str) -> String {
-    let clean: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    hex::encode(Sha256::digest(clean.as_bytes()))
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod probes;
 pub mod reporting;
 pub mod schedule;
 pub mod seed;
+pub mod selfcare;
 pub mod server;
 pub mod tokens;
 pub mod validate;

@@ -36,6 +36,7 @@ const TABLES: &[&str] = &[
     "recovery_codes",
     "sign_in_failures",
     "api_tokens",
+    "vouchers",
 ];
 
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -266,6 +267,15 @@ async fn run_cases(app: TestApp) {
         (Method::GET, format!("/tokens/{unknown}"), None, StatusCode::NOT_FOUND, None),
         (Method::DELETE, format!("/tokens/{unknown}"), None, StatusCode::NOT_FOUND, None),
         (Method::POST, "/me/password".into(), Some(r#"{"current_password": "x", "new_password": "y"}"#.into()), StatusCode::FORBIDDEN, None),
+        // Vouchers.
+        (Method::POST, "/vouchers".into(), Some("{".into()), StatusCode::BAD_REQUEST, None),
+        (Method::POST, "/vouchers".into(), Some(r#"{"batch": "b", "count": "two", "amount": 100}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("count")),
+        (Method::POST, "/vouchers".into(), Some(r#"{"batch": "b", "count": 2}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("amount")),
+        (Method::POST, "/vouchers".into(), Some(r#"{"batch": "b/c", "count": 2, "amount": 100}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("batch")),
+        (Method::POST, "/vouchers".into(), Some(r#"{"batch": "b", "count": 2, "amount": 100, "expires_on": "soon"}"#.into()), StatusCode::UNPROCESSABLE_ENTITY, Some("expires_on")),
+        (Method::POST, format!("/vouchers/{unknown}/void"), None, StatusCode::NOT_FOUND, None),
+        (Method::GET, "/vouchers?status=lost".into(), None, StatusCode::BAD_REQUEST, Some("status")),
+        (Method::POST, "/payments".into(), Some(format!(r#"{{"invoice_id": "{invoice}", "amount": 10, "method": "voucher"}}"#)), StatusCode::UNPROCESSABLE_ENTITY, Some("method")),
     ];
     for (method, path, body, status, field) in cases {
         let (got, problem) = raw(&app, &app.token, method.clone(), &path, body.as_deref()).await;

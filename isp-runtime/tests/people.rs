@@ -304,7 +304,7 @@ async fn every_route_names_a_permission_and_each_role_gets_exactly_its_own() {
         StatusCode::OK,
         "a subscriber signs in with their portal id: {signed}"
     );
-    assert_eq!(signed["account"]["permissions"], json!([]));
+    assert_eq!(signed["account"]["permissions"], json!(["selfcare"]));
     people.push((
         Role::Subscriber,
         secrets.add(signed["token"].as_str().unwrap()),

@@ -90,6 +90,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::billing::usage_charges::routes())
         .merge(crate::billing::invoices::routes())
         .merge(crate::billing::payments::routes())
+        .merge(crate::billing::vouchers::routes())
         .merge(crate::billing::runs::routes())
         .merge(crate::billing::dunning::routes())
         .merge(crate::audit::routes())
@@ -98,6 +99,7 @@ pub fn routes() -> ApiRouter<AppState> {
         .merge(crate::people::routes())
         .merge(crate::tokens::routes())
         .merge(crate::network::routes())
+        .merge(crate::selfcare::routes())
 }
 
 /// The `/api/v1` router.

@@ -1,5 +1,5 @@
-//! Billing: subscriptions on plans, their invoices, payments, refunds and credit notes, metered
-//! usage charges, the billing and dunning runs, and the dunning policy.
+//! Billing: subscriptions on plans, their invoices, payments, refunds and credit notes, prepaid
+//! vouchers, metered usage charges, the billing and dunning runs, and the dunning policy.
 
 pub mod dunning;
 pub mod invoices;
@@ -7,6 +7,7 @@ pub mod payments;
 pub mod runs;
 pub mod subscriptions;
 pub mod usage_charges;
+pub mod vouchers;
 
 /// What a request carrying an `Idempotency-Key` did: recorded something new, or found what an
 /// earlier request with the same key recorded.

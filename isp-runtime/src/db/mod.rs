@@ -83,6 +83,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 10,
+        name: "vouchers",
+        script: include_str!("migrations/0010_vouchers.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

@@ -280,18 +280,7 @@ pub async fn of_subscriber(
     db: &impl ConnectionTrait,
     account: Option<Uuid>,
 ) -> Result<Vec<super::wire::UsageView>> {
-    let customer = match account {
-        Some(id) => crate::people::entity::account::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .and_then(|a| a.customer_id),
-        None => None,
-    };
-    let Some(customer) = customer else {
-        return Err(crate::error::Error::NotFound {
-            entity: "subscriber account",
-        });
-    };
+    let customer = crate::people::accounts::customer_of(db, account).await?;
     let subscriptions = subscription::Entity::find()
         .filter(subscription::Column::CustomerId.eq(customer))
         .order_by_asc(subscription::Column::Id)

@@ -63,6 +63,20 @@ pub async fn invite_staff(
     Ok(Invited { account, link })
 }
 
+/// The customer a subscriber's account belongs to; a 404 for any other account.
+pub async fn customer_of(db: &impl ConnectionTrait, account: Option<Uuid>) -> Result<Uuid, Error> {
+    let customer = match account {
+        Some(id) => account::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .and_then(|a| a.customer_id),
+        None => None,
+    };
+    customer.ok_or(Error::NotFound {
+        entity: "subscriber account",
+    })
+}
+
 /// Invites a customer to the subscriber portal, with a fresh portal id.
 pub async fn invite_subscriber(
     db: &impl ConnectionTrait,

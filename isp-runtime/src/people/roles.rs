@@ -130,6 +130,9 @@ pub enum Permission {
     /// Register NAS, set service logins, create pools.
     #[serde(rename = "network.write")]
     NetworkWrite,
+    /// A subscriber's own services, invoices and payments, and paying them (subscribers only).
+    #[serde(rename = "selfcare")]
+    Selfcare,
 }
 
 impl Permission {
@@ -163,6 +166,7 @@ impl Permission {
             P::TokensManage => "tokens.manage",
             P::NetworkRead => "network.read",
             P::NetworkWrite => "network.write",
+            P::Selfcare => "selfcare",
         }
     }
 
@@ -201,6 +205,7 @@ impl Role {
                 return self == Self::TenantAdmin
                     || (self == Self::Manager && permission == P::PeopleRead);
             }
+            P::Selfcare => return self == Self::Subscriber,
             _ => {}
         }
         match self {
@@ -278,5 +283,12 @@ mod tests {
         assert!(!Role::Readonly.allows(Permission::CustomersWrite));
         assert!(Role::Readonly.allows(Permission::AuditRead));
         assert!(!Role::Subscriber.allows(Permission::CustomersRead));
+        for role in Role::iter() {
+            assert_eq!(
+                role.allows(Permission::Selfcare),
+                role == Role::Subscriber,
+                "{role:?}: only subscribers have services and invoices of their own"
+            );
+        }
     }
 }

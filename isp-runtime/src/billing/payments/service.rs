@@ -15,7 +15,9 @@ use uuid::Uuid;
 
 use super::{
     entity::{credit_note, payment, refund},
-    wire::{CreditNoteQuery, NewCreditNote, NewPayment, NewRefund, PaymentQuery, PaymentReceipt},
+    wire::{
+        CreditNoteQuery, Method, NewCreditNote, NewPayment, NewRefund, PaymentQuery, PaymentReceipt,
+    },
 };
 use crate::{
     api::{Actor, Settings},
@@ -44,6 +46,27 @@ pub async fn record(
     {
         return Ok(Idempotent::Replayed(receipt));
     }
+    if input.method == Method::Voucher {
+        return Err(Error::invalid(
+            "method",
+            "a voucher pays by its code, in the subscriber portal; it is not recorded by hand",
+        ));
+    }
+    book(txn, settings, actor, key, input)
+        .await
+        .map(Idempotent::New)
+}
+
+/// Books a payment whose method the caller has checked: the payment row, the invoice settled,
+/// the usage event, the audit entry and a suspended service brought back when the overdue
+/// balance is settled.
+pub(crate) async fn book(
+    txn: &impl ConnectionTrait,
+    settings: &Settings,
+    actor: &Actor,
+    key: Option<String>,
+    input: NewPayment,
+) -> Result<PaymentReceipt> {
     let reference = validate::optional_text("reference", input.reference.as_deref(), 100)?;
     if input.amount <= 0 {
         return Err(Error::invalid("amount", "must be more than 0"));
@@ -85,10 +108,10 @@ pub async fn record(
     let terms = settings.payment_terms_days;
     let received = row.received_on;
     dunning::reactivate_if_settled(txn, updated.customer_id, received, terms, &actor.name).await?;
-    Ok(Idempotent::New(PaymentReceipt {
+    Ok(PaymentReceipt {
         payment: row.into(),
         invoice: updated.into(),
-    }))
+    })
 }
 
 /// The receipt of the payment recorded under `key`, if any; a key reused for another payment

@@ -43,6 +43,9 @@ pub enum Method {
     /// Cheque.
     #[sea_orm(string_value = "check")]
     Check,
+    /// A prepaid voucher, redeemed by the subscriber (the reference is its number).
+    #[sea_orm(string_value = "voucher")]
+    Voucher,
 }
 
 /// `POST /payments`. Send an `Idempotency-Key` header to make a retry safe.

@@ -556,6 +556,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscriber's invoices (no drafts) */
+        get: operations["get_me_invoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/invoices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of a subscriber's invoices, with its lines */
+        get: operations["get_me_invoices__id_"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/invoices/{id}/voucher-payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pay one's invoice with a prepaid voucher (what the invoice does not use stays on it) */
+        post: operations["post_me_invoices__id__voucher_payments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/network-usage": {
         parameters: {
             query?: never;
@@ -590,6 +641,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscriber's payments */
+        get: operations["get_me_payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/recovery-codes": {
         parameters: {
             query?: never;
@@ -601,6 +669,23 @@ export interface paths {
         put?: never;
         /** Replace my recovery codes */
         post: operations["post_me_recovery_codes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A subscriber's services with their plans */
+        get: operations["get_me_services"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1174,6 +1259,41 @@ export interface paths {
         get: operations["get_usage_charges__id_"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vouchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List vouchers (never their codes) */
+        get: operations["get_vouchers"];
+        put?: never;
+        /** Make a batch of prepaid vouchers (their codes are shown once) */
+        post: operations["post_vouchers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/vouchers/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a lost or stolen voucher so that it pays nothing more */
+        post: operations["post_vouchers__id__void"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1858,7 +1978,7 @@ export interface components {
         /** @description What became of an e-mail. */
         MailOutcome: "sent" | "failed" | "not_configured";
         /** @description How a payment was made. */
-        Method: "credit_card" | "bank_transfer" | "ach" | "mobile_money" | "cash" | "check";
+        Method: "credit_card" | "bank_transfer" | "ach" | "mobile_money" | "cash" | "check" | "voucher";
         /** @description `GET /me`: the account, and what it may do, so a portal offers only that. */
         MeView: {
             /**
@@ -2305,6 +2425,43 @@ export interface components {
              */
             unit_price: number;
         };
+        /** @description A voucher just made, with its code: the only time the code is shown. */
+        NewVoucher: {
+            /** @description The code a subscriber types (`XXXX-XXXX-XXXX-XXXX`, 80 bits). */
+            code: string;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Number (`V-000001`), printed beside the code. */
+            number: string;
+        };
+        /** @description `POST /vouchers`: a batch of vouchers of one value. */
+        NewVoucherBatch: {
+            /**
+             * Format: int64
+             * @description The value of each, in minor units; more than 0.
+             */
+            amount: number;
+            /**
+             * @description A name for the batch (`shop-lekki-2026-12`): 1–100 letters, digits, `.`, `-` or `_`, used
+             *     once, so a retried request is refused rather than minting a second batch.
+             */
+            batch: string;
+            /**
+             * Format: uint32
+             * @description How many vouchers, 1–1,000.
+             */
+            count: number;
+            /** @description Their currency; the instance's by default. */
+            currency?: string | null;
+            /**
+             * Format: date
+             * @description The last day they can be used; none by default. Not in the past.
+             */
+            expires_on?: string | null;
+        };
         /** @description How a sign-in ended. */
         Outcome: "accept" | "reject";
         /** @description What a plan does once a subscription used its data allowance in a period. */
@@ -2709,6 +2866,13 @@ export interface components {
         };
         /** @description What a plan sells. */
         ServiceType: "internet" | "phone" | "tv" | "bundle" | "hosting";
+        /** @description One of the subscriber's services: the subscription and the plan it is on. */
+        ServiceView: {
+            /** @description Its plan. */
+            plan: components["schemas"]["PlanView"];
+            /** @description The subscription. */
+            subscription: components["schemas"]["SubscriptionView"];
+        };
         /** @description How a session is held. */
         SessionKind: "cookie" | "bearer";
         /** @description A session as listed. */
@@ -3111,6 +3275,86 @@ export interface components {
         };
         /** @description Which RADIUS attributes carry a plan's speeds to a NAS. */
         Vendor: "mikrotik" | "cisco" | "juniper" | "generic";
+        /** @description `POST /vouchers`'s answer: the batch, each code shown once. */
+        VoucherBatch: {
+            /**
+             * Format: int64
+             * @description The value of each, in minor units.
+             */
+            amount: number;
+            /** @description The batch's name. */
+            batch: string;
+            /** @description Their currency. */
+            currency: string;
+            /**
+             * Format: date
+             * @description Their last day, if any.
+             */
+            expires_on?: string | null;
+            /** @description The vouchers with their codes. */
+            vouchers: components["schemas"]["NewVoucher"][];
+        };
+        /** @description `POST /me/invoices/{id}/voucher-payments`: pay one's own invoice with a voucher. */
+        VoucherPayment: {
+            /** @description The voucher's code, dashes and case as you like. */
+            code: string;
+        };
+        /** @description Where a voucher stands. */
+        VoucherStatus: "active" | "used" | "void";
+        /** @description A voucher as listed: never its code. */
+        VoucherView: {
+            /**
+             * Format: int64
+             * @description Value when made, in minor units.
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Value left.
+             */
+            amount_left: number;
+            /** @description Batch. */
+            batch: string;
+            /**
+             * Format: date-time
+             * @description When it was last used or voided.
+             */
+            changed_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created_at: string;
+            /** @description Currency. */
+            currency: string;
+            /**
+             * Format: date
+             * @description Last day it can be used.
+             */
+            expires_on?: string | null;
+            /**
+             * Format: uuid
+             * @description Id.
+             */
+            id: string;
+            /** @description Number (`V-000001`). */
+            number: string;
+            /** @description Status. */
+            status: components["schemas"]["VoucherStatus"];
+        };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        VoucherViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["VoucherView"][];
+            /**
+             * Format: uuid
+             * @description Cursor of the next page, if any.
+             */
+            next_cursor?: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -4956,6 +5200,142 @@ export interface operations {
             };
         };
     };
+    get_me_invoices: {
+        parameters: {
+            query?: {
+                /** @description Cursor from the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+                /** @description Only this status (`issued`, `overdue`, `paid`, `refunded`, `void`). */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One page */
+            200: {
+                headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceViewPage"];
+                };
+            };
+        };
+    };
+    get_me_invoices__id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An invoice as the API shows it. Amounts are minor units of `currency`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"];
+                };
+            };
+        };
+    };
+    post_me_invoices__id__voucher_payments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description `POST /me/invoices/{id}/voucher-payments`: pay one's own invoice with a voucher. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoucherPayment"];
+            };
+        };
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Where the record can be read. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentReceipt"];
+                };
+            };
+        };
+    };
     get_me_network_usage: {
         parameters: {
             query?: never;
@@ -5034,6 +5414,51 @@ export interface operations {
             };
         };
     };
+    get_me_payments: {
+        parameters: {
+            query?: {
+                /** @description Cursor from the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One page */
+            200: {
+                headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentViewPage"];
+                };
+            };
+        };
+    };
     post_me_recovery_codes: {
         parameters: {
             query?: never;
@@ -5073,6 +5498,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryCodesView"];
+                };
+            };
+        };
+    };
+    get_me_services: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceView"][];
                 };
             };
         };
@@ -7059,6 +7521,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageChargeView"];
+                };
+            };
+        };
+    };
+    get_vouchers: {
+        parameters: {
+            query?: {
+                /** @description Only this batch's. */
+                batch?: string;
+                /** @description Cursor from the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+                /** @description Only this status. */
+                status?: components["schemas"]["VoucherStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One page */
+            200: {
+                headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherViewPage"];
+                };
+            };
+        };
+    };
+    post_vouchers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description `POST /vouchers`: a batch of vouchers of one value. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewVoucherBatch"];
+            };
+        };
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Where the record can be read. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherBatch"];
+                };
+            };
+        };
+    };
+    post_vouchers__id__void: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A voucher as listed: never its code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoucherView"];
                 };
             };
         };
