@@ -43,7 +43,7 @@ const IMAGES: [Image; 2] = [
         bin: "dotmac-isp",
         ports: &["8001/tcp"],
         cmd: "serve",
-        portals: &["staff"],
+        portals: &["staff", "portal"],
     },
 ];
 

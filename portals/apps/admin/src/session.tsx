@@ -1,5 +1,5 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
-import { ApiError, unwrap, type Credentials, type Locale } from "@dotmac/ui";
+import { createContext, useContext, type ReactNode } from "react";
+import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
 import { api, type User } from "./api";
 
 interface Session {
@@ -25,19 +25,7 @@ export async function signIn(c: Credentials): Promise<void> {
 
 /** Who is signed in, or the signed-out pages. Dates show in the browser's zone. */
 export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut: (done: () => void) => ReactNode }) {
-  const [me, setMe] = useState<User | null | undefined>(undefined);
-  const [failure, setFailure] = useState<Error | null>(null);
-  const reload = async () => {
-    try {
-      setMe(await unwrap(api.GET("/me")));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) setMe(null);
-      else setFailure(error as Error);
-    }
-  };
-  useEffect(() => {
-    void reload();
-  }, []);
+  const { me, failure, reload, signedOut: forget } = useMe(() => unwrap(api.GET("/me")));
   if (failure) return <p role="alert">The management API could not be reached: {failure.message}</p>;
   if (me === undefined) return <p aria-busy="true">Loading…</p>;
   if (me === null) return <>{signedOut(() => void reload())}</>;
@@ -47,7 +35,7 @@ export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut
     reload,
     signOut: async () => {
       await unwrap(api.POST("/sign-out"));
-      setMe(null);
+      forget();
     },
   };
   return <SessionContext.Provider value={session}>{signedIn}</SessionContext.Provider>;

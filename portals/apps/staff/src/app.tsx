@@ -25,6 +25,19 @@ function Pages() {
   const { path } = usePlace();
   const session = useSession();
   const { me, can } = session;
+  if (me.kind === "subscriber") {
+    return (
+      <main id="main" className="narrow">
+        <h1>This is the staff portal</h1>
+        <p>
+          You are signed in as a subscriber. <a href="/portal/">Your account is here.</a>
+        </p>
+        <button type="button" onClick={() => void session.signOut()}>
+          Sign out
+        </button>
+      </main>
+    );
+  }
   if (me.must_enrol_second_factor) {
     return (
       <main id="main" className="narrow">

@@ -1,5 +1,5 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
-import { ApiError, unwrap, type Credentials, type Locale } from "@dotmac/ui";
+import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
 import { api, type Me } from "./api";
 
 interface Session {
@@ -18,15 +18,6 @@ export function useSession(): Session {
   const session = useContext(SessionContext);
   if (!session) throw new Error("useSession outside a signed-in page");
   return session;
-}
-
-async function loadMe(): Promise<Me | null> {
-  try {
-    return await unwrap(api.GET("/me"));
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
-    throw error;
-  }
 }
 
 /** Signs in with the session cookie (`session: cookie`); no token reaches the page's storage. */
@@ -49,19 +40,8 @@ export function Signed({
   signedIn: ReactNode;
   signedOut: (done: () => void) => ReactNode;
 }) {
-  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const { me, failure, reload, signedOut: forget } = useMe(() => unwrap(api.GET("/me")));
   const [timeZone, setTimeZone] = useState("UTC");
-  const [failure, setFailure] = useState<Error | null>(null);
-  const reload = async () => {
-    try {
-      setMe(await loadMe());
-    } catch (error) {
-      setFailure(error as Error);
-    }
-  };
-  useEffect(() => {
-    void reload();
-  }, []);
   useEffect(() => {
     if (!me || !me.permissions.includes("runs.read")) return;
     unwrap(api.GET("/schedule")).then((s) => setTimeZone(s.time_zone), () => undefined);
@@ -76,7 +56,7 @@ export function Signed({
     reload,
     signOut: async () => {
       await unwrap(api.POST("/sign-out"));
-      setMe(null);
+      forget();
     },
   };
   return <SessionContext.Provider value={session}>{signedIn}</SessionContext.Provider>;

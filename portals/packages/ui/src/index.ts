@@ -6,4 +6,5 @@ export * from "./paging";
 export * from "./parts";
 export * from "./problem";
 export * from "./router";
+export * from "./session";
 export * from "./table";

@@ -1,0 +1,47 @@
+import { createContext, useContext, type ReactNode } from "react";
+import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
+import { api, type Me } from "./api";
+
+interface Session {
+  me: Me;
+  /** Times show in the subscriber's own zone; invoice dates are calendar days. */
+  where: Locale;
+  reload: () => Promise<void>;
+  signOut: () => Promise<void>;
+}
+
+const SessionContext = createContext<Session | null>(null);
+
+/** The signed-in subscriber; only used under `<Signed>`. */
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error("useSession outside a signed-in page");
+  return session;
+}
+
+/** Signs in by e-mail or customer id with the session cookie; no token reaches the page. */
+export async function signIn(credentials: Credentials): Promise<void> {
+  await unwrap(
+    api.POST("/sign-in", {
+      body: { login: credentials.login, password: credentials.password, totp: credentials.totp ?? null, session: "cookie" },
+    }),
+  );
+}
+
+/** Who is signed in, or the signed-out pages. */
+export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut: (done: () => void) => ReactNode }) {
+  const { me, failure, reload, signedOut: forget } = useMe(() => unwrap(api.GET("/me")));
+  if (failure) return <p role="alert">Your provider's site could not be reached: {failure.message}</p>;
+  if (me === undefined) return <p aria-busy="true">Loading…</p>;
+  if (me === null) return <>{signedOut(() => void reload())}</>;
+  const session: Session = {
+    me,
+    where: { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
+    reload,
+    signOut: async () => {
+      await unwrap(api.POST("/sign-out"));
+      forget();
+    },
+  };
+  return <SessionContext.Provider value={session}>{signedIn}</SessionContext.Provider>;
+}

@@ -1,0 +1,3 @@
+import { portal } from "../../vite.portal.ts";
+
+export default portal("portal", "/portal/");
