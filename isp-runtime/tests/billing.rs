@@ -46,6 +46,14 @@ on_both_backends! {
         let pro = app.plan("PRO", 6000).await;
         let (sub, september) = app.subscribe(&customer, &basic, "2026-09-01").await;
         assert_eq!(september["total"], 3000);
+        // A preview shows the upgrade's invoice, and writes nothing (not even its number).
+        let written = (app.count("invoices").await, app.count("audit_log").await, app.count("credit_notes").await);
+        let preview = app.post(&format!("/subscriptions/{sub}/change-plan/preview"), json!({"plan_id": pro, "date": "2026-09-16"}), StatusCode::OK).await;
+        assert_eq!(preview["invoice"]["total"], 1500);
+        assert_eq!(preview["invoice"]["lines"][0]["unit_price"], -1500);
+        assert_eq!(preview["subscription"]["plan_id"], pro.as_str());
+        assert_eq!((app.count("invoices").await, app.count("audit_log").await, app.count("credit_notes").await), written);
+        assert_eq!(app.get(&format!("/subscriptions/{sub}")).await["plan_id"], basic.as_str());
         // Upgrade on the 16th: 15 unused days of BASIC back, 15 days of PRO charged.
         let up = app.post(&format!("/subscriptions/{sub}/change-plan"), json!({"plan_id": pro, "date": "2026-09-16"}), StatusCode::OK).await;
         let invoice = &up["invoice"];
@@ -57,6 +65,12 @@ on_both_backends! {
         assert!(up["credit_note"].is_null());
         // Downgrade on the 21st: 10 days of PRO (2000) back, 10 days of BASIC (1000) charged:
         // a credit note of 1000 on September's invoice.
+        let preview = app.post(&format!("/subscriptions/{sub}/change-plan/preview"), json!({"plan_id": basic, "date": "2026-09-21"}), StatusCode::OK).await;
+        assert_eq!(preview["credit_note"]["amount"], 1000);
+        assert_eq!(app.get(&format!("/invoices/{}", id(&september))).await["amount_credited"], 0);
+        let (status, problem) = app.call(Method::POST, &format!("/subscriptions/{sub}/change-plan/preview"), Some(json!({"plan_id": pro}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "already on it: {problem}");
+        assert_eq!(problem["field"], "plan_id");
         let down = app.post(&format!("/subscriptions/{sub}/change-plan"), json!({"plan_id": basic, "date": "2026-09-21"}), StatusCode::OK).await;
         assert!(down["invoice"].is_null());
         assert_eq!(down["credit_note"]["amount"], 1000);

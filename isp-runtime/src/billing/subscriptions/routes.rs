@@ -104,6 +104,22 @@ async fn change_plan(
     Ok(Json(outcome))
 }
 
+/// What `change_plan` would do: the same change made in a transaction that is then rolled
+/// back, so the figures are exactly the ones a confirmation gets and nothing is written.
+async fn preview_plan_change(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Id(id): Id,
+    Body(input): Body<PlanChange>,
+) -> Result<Json<ChangeOutcome>> {
+    let date = input.date.unwrap_or_else(today);
+    let txn = dotmac_sql::begin_write(&state.db).await?;
+    let terms = state.settings.payment_terms_days;
+    let outcome = service::change_plan(&txn, terms, &actor, id, input.plan_id, date).await;
+    txn.rollback().await?;
+    Ok(Json(outcome?))
+}
+
 /// Subscription routes.
 pub fn routes() -> ApiRouter<AppState> {
     const TAG: &str = "subscriptions";
@@ -157,6 +173,17 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG,
                     P::SubscriptionsWrite,
                     "Upgrade or downgrade with proration",
+                ),
+            ),
+        )
+        .api_route(
+            "/subscriptions/{id}/change-plan/preview",
+            post_with(
+                preview_plan_change,
+                doc(
+                    TAG,
+                    P::SubscriptionsWrite,
+                    "What a plan change would invoice or credit, written nowhere",
                 ),
             ),
         )
