@@ -21,8 +21,8 @@ use super::{
     entity::{account, session},
     links, me, sessions, sign_in, two_factor,
     wire::{
-        AccountPatch, AccountQuery, AccountView, AddressUnlock, Code, EnrolmentView, InvitedView,
-        LinkUse, MeView, NewStaff, NewSubscriber, PasswordChange, Reauthenticate,
+        AccountPatch, AccountQuery, AccountView, AddressUnlock, Code, EnrolmentView, InstanceView,
+        InvitedView, LinkUse, MeView, NewStaff, NewSubscriber, PasswordChange, Reauthenticate,
         RecoveryCodesView, ResetRequest, SessionView, SignIn, SignedInView,
     },
 };
@@ -89,7 +89,7 @@ async fn sign_in(
     };
     let current = Some(opened.session.id);
     let view = SignedInView {
-        account: MeView::new(signed.account, signed.second_factor),
+        account: MeView::new(signed.account, signed.second_factor, instance(&state)),
         session: SessionView::new(opened.session, current),
         token: (kind == SessionKind::Bearer).then_some(opened.token),
         csrf_token: opened.csrf,
@@ -196,7 +196,19 @@ async fn get_me(
     Extension(actor): Extension<Actor>,
 ) -> Result<Json<MeView>> {
     let account = me::account(&state.db, &actor).await?;
-    Ok(Json(MeView::new(account, actor.second_factor)))
+    Ok(Json(MeView::new(
+        account,
+        actor.second_factor,
+        instance(&state),
+    )))
+}
+
+/// The instance's currency and business time zone.
+fn instance(state: &AppState) -> InstanceView {
+    InstanceView {
+        currency: state.settings.currency.clone(),
+        time_zone: state.schedule.zone_name.clone(),
+    }
 }
 
 async fn my_sessions(

@@ -88,11 +88,22 @@ pub struct MeView {
     pub permissions: Vec<&'static str>,
     /// Whether it must enrol a second factor before anything else.
     pub must_enrol_second_factor: bool,
+    /// How the instance shows money and time.
+    pub instance: InstanceView,
+}
+
+/// How the instance shows money and time, for the portals to format with.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct InstanceView {
+    /// Its currency (ISO 4217), that of new customers and plans.
+    pub currency: String,
+    /// The IANA time zone of its business day.
+    pub time_zone: String,
 }
 
 impl MeView {
     /// The view of `account` in a session with or without its second factor.
-    pub fn new(account: account::Model, second_factor: bool) -> Self {
+    pub fn new(account: account::Model, second_factor: bool, instance: InstanceView) -> Self {
         use sea_orm::Iterable;
         let role = account.role;
         Self {
@@ -103,6 +114,7 @@ impl MeView {
                 .map(Permission::name)
                 .collect(),
             account: account.into(),
+            instance,
         }
     }
 }

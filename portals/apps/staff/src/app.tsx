@@ -4,18 +4,24 @@ import { AuditLog } from "./audit";
 import { Billing } from "./billing";
 import { CustomerPage, Customers, NewCustomer } from "./customers";
 import { Dashboard } from "./dashboard";
+import { DunningPolicy } from "./dunning";
 import { Invoices } from "./invoices";
+import { Network } from "./network";
 import { Signed, signIn, useSession } from "./session";
+import { Vouchers } from "./vouchers";
 
 export const BASE = "/staff/";
 
 /** The navigation, less what the account's role may not see. */
-function navFor(can: (p: string) => boolean): NavItem[] {
+export function navFor(can: (p: string) => boolean): NavItem[] {
   const items: (NavItem & { needs: string })[] = [
     { to: "", label: "Dashboard", needs: "analytics.read" },
     { to: "customers", label: "Customers", needs: "customers.read" },
     { to: "invoices", label: "Invoices", needs: "invoices.read" },
     { to: "billing", label: "Billing runs", needs: "runs.read" },
+    { to: "vouchers", label: "Vouchers", needs: "payments.read" },
+    { to: "dunning", label: "Dunning policy", needs: "dunning.read" },
+    { to: "network", label: "Network", needs: "network.read" },
     { to: "audit", label: "Audit log", needs: "audit.read" },
   ];
   return items.filter((i) => can(i.needs)).map(({ to, label }) => ({ to, label }));
@@ -54,12 +60,15 @@ function Pages() {
   }
   let page;
   let id: Record<string, string> | null;
-  if (path === "") page = can("analytics.read") ? <Dashboard /> : <Customers />;
+  if (path === "") page = can("analytics.read") ? <Dashboard /> : can("customers.read") ? <Customers /> : <PageTitle>Nothing here for your role</PageTitle>;
   else if (path === "customers" && can("customers.read")) page = <Customers />;
   else if (path === "customers/new" && can("customers.write")) page = <NewCustomer />;
   else if ((id = match("customers/:id", path)) && can("customers.read")) page = <CustomerPage id={id.id ?? ""} />;
   else if (path === "invoices" && can("invoices.read")) page = <Invoices />;
   else if (path === "billing" && can("runs.read")) page = <Billing />;
+  else if (path === "vouchers" && can("payments.read")) page = <Vouchers />;
+  else if (path === "dunning" && can("dunning.read")) page = <DunningPolicy />;
+  else if (path === "network" && can("network.read")) page = <Network />;
   else if (path === "audit" && can("audit.read")) page = <AuditLog />;
   else page = <PageTitle>Not found</PageTitle>;
   return (

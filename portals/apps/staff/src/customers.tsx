@@ -16,7 +16,8 @@ import {
 } from "@dotmac/ui";
 import { api, type Schemas } from "./api";
 import { BASE } from "./app";
-import { InvoiceTable } from "./invoices";
+import { InvoiceTable, PaymentTable } from "./invoices";
+import { ChangePlan } from "./plan_change";
 import { useSession } from "./session";
 
 type Customer = Schemas["CustomerView"];
@@ -131,6 +132,12 @@ export function CustomerPage({ id }: { id: string }) {
           <InvoiceTable customerId={c.id} round={round} onPaid={() => { setRound((r) => r + 1); customer.reload(); }} />
         </section>
       )}
+      {c && can("payments.read") && (
+        <section aria-labelledby="payments-title">
+          <h2 id="payments-title">Payments</h2>
+          <PaymentTable customerId={c.id} round={round} onRefunded={() => setRound((r) => r + 1)} />
+        </section>
+      )}
       {c && <p className="hint">Amounts in {c.currency}; {money(0, c.currency, where)} means nothing due.</p>}
     </>
   );
@@ -138,6 +145,7 @@ export function CustomerPage({ id }: { id: string }) {
 
 function Subscriptions({ customer, round, onChange }: { customer: Customer; round: number; onChange: () => void }) {
   const { where, can } = useSession();
+  const [changing, setChanging] = useState<Schemas["SubscriptionView"] | null>(null);
   const subs = useLoad(
     () => unwrap(api.GET("/subscriptions", { params: { query: { customer_id: customer.id, limit: 50 } } })),
     [customer.id, round],
@@ -161,6 +169,9 @@ function Subscriptions({ customer, round, onChange }: { customer: Customer; roun
             <th scope="col">Plan</th>
             <th scope="col">Status</th>
             <th scope="col">Next billing</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -172,15 +183,34 @@ function Subscriptions({ customer, round, onChange }: { customer: Customer; roun
                 {s.suspended_reason ? ` (${s.suspended_reason.replace("_", "-")})` : ""}
               </td>
               <td>{s.next_billing_date ? date(s.next_billing_date, where) : "—"}</td>
+              <td>
+                {can("subscriptions.write") && s.status === "active" && (
+                  <button type="button" onClick={() => setChanging(s)}>
+                    Change plan of {planName(s.plan_id)}
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
           {subs.data?.items.length === 0 && (
             <tr>
-              <td colSpan={3}>No subscriptions.</td>
+              <td colSpan={4}>No subscriptions.</td>
             </tr>
           )}
         </tbody>
       </table>
+      {changing && plans.data && (
+        <ChangePlan
+          key={changing.id}
+          sub={changing}
+          plans={plans.data.items}
+          onCancel={() => setChanging(null)}
+          onDone={() => {
+            setChanging(null);
+            onChange();
+          }}
+        />
+      )}
       {can("subscriptions.write") && offered.length > 0 && (
         <form onSubmit={subscribe.submit} className="search" noValidate>
           <FormError message={subscribe.formError} />

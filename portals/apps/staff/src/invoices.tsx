@@ -41,7 +41,14 @@ export function InvoiceTable({
 }) {
   const { where, can } = useSession();
   const [paying, setPaying] = useState<Invoice | null>(null);
+  const [crediting, setCrediting] = useState<Invoice | null>(null);
   const [paid, setPaid] = useState(0);
+  const changed = () => {
+    setPaying(null);
+    setCrediting(null);
+    setPaid((p) => p + 1);
+    onPaid();
+  };
   return (
     <>
       <PagedTable<Invoice>
@@ -64,28 +71,98 @@ export function InvoiceTable({
           { header: "Due now", numeric: true, cell: (i) => money(i.amount_due, i.currency, where) },
           {
             header: "Actions",
-            cell: (i) =>
-              can("payments.write") && i.amount_due > 0 && i.status !== "draft" && i.status !== "void" ? (
-                <button type="button" onClick={() => setPaying(i)}>
-                  Record payment for {i.number}
+            cell: (i) => (
+              <div className="actions">
+                {can("payments.write") && i.amount_due > 0 && i.status !== "draft" && i.status !== "void" && (
+                  <button type="button" onClick={() => setPaying(i)}>
+                    Record payment for {i.number}
+                  </button>
+                )}
+                {can("payments.refund") && creditable(i) > 0 && (
+                  <button type="button" onClick={() => setCrediting(i)}>
+                    Credit {i.number}
+                  </button>
+                )}
+              </div>
+            ),
+          },
+        ]}
+      />
+      {paying && <RecordPayment invoice={paying} onDone={changed} onCancel={() => setPaying(null)} />}
+      {crediting && (
+        <AmountWithReason
+          key={crediting.id}
+          title={`Credit note on ${crediting.number}`}
+          currency={crediting.currency}
+          max={creditable(crediting)}
+          action="Issue credit note"
+          send={async (amount, reason) => {
+            await unwrap(api.POST("/credit-notes", { body: { invoice_id: crediting.id, amount, reason } }));
+            changed();
+          }}
+          onCancel={() => setCrediting(null)}
+        />
+      )}
+    </>
+  );
+}
+
+/** A customer's payments, with refunds where the role allows. */
+export function PaymentTable({ customerId, round, onRefunded }: { customerId: string; round: number; onRefunded: () => void }) {
+  const { where, can } = useSession();
+  const [refunding, setRefunding] = useState<Schemas["PaymentView"] | null>(null);
+  const [done, setDone] = useState(0);
+  return (
+    <>
+      <PagedTable<Schemas["PaymentView"]>
+        caption="Payments"
+        filterKey={`${customerId}/${round}/${done}`}
+        rowKey={(p) => p.id}
+        fetch={(cursor, limit) => unwrap(api.GET("/payments", { params: { query: { cursor: cursor ?? undefined, limit, customer_id: customerId } } }))}
+        columns={[
+          { header: "Number", cell: (p) => p.number },
+          { header: "Received", cell: (p) => date(p.received_on, where) },
+          { header: "Method", cell: (p) => p.method.replace("_", " ") + (p.reference ? ` (${p.reference})` : "") },
+          { header: "Amount", numeric: true, cell: (p) => money(p.amount, p.currency, where) },
+          { header: "Refunded", numeric: true, cell: (p) => money(p.amount_refunded, p.currency, where) },
+          {
+            header: "Actions",
+            cell: (p) =>
+              can("payments.refund") && p.amount_refunded < p.amount ? (
+                <button type="button" onClick={() => setRefunding(p)}>
+                  Refund {p.number}
                 </button>
               ) : null,
           },
         ]}
       />
-      {paying && (
-        <RecordPayment
-          invoice={paying}
-          onDone={() => {
-            setPaying(null);
-            setPaid((p) => p + 1);
-            onPaid();
+      {refunding && (
+        <AmountWithReason
+          key={refunding.id}
+          title={`Refund of ${refunding.number}`}
+          currency={refunding.currency}
+          max={refunding.amount - refunding.amount_refunded}
+          action="Refund"
+          send={async (amount, reason) => {
+            await unwrap(api.POST("/payments/{id}/refunds", { params: { path: { id: refunding.id } }, body: { amount, reason } }));
+            setRefunding(null);
+            setDone((d) => d + 1);
+            onRefunded();
           }}
-          onCancel={() => setPaying(null)}
+          onCancel={() => setRefunding(null)}
         />
       )}
     </>
   );
+}
+
+/**
+ * What a credit note may still take off an invoice: its total less earlier credits, while it is
+ * issued, overdue or paid (the API's rule).
+ */
+export function creditable(i: Pick<Invoice, "status" | "total" | "amount_credited">): number {
+  if (!["issued", "overdue", "paid"].includes(i.status)) return 0;
+  return Math.max(0, i.total - i.amount_credited);
 }
 
 const METHODS = ["bank_transfer", "cash", "credit_card", "mobile_money", "ach", "check"] as const;
@@ -94,11 +171,7 @@ const METHODS = ["bank_transfer", "cash", "credit_card", "mobile_money", "ach", 
 function RecordPayment({ invoice, onDone, onCancel }: { invoice: Invoice; onDone: () => void; onCancel: () => void }) {
   const { where } = useSession();
   const { submit, busy, errorFor, formError } = useSubmit(["amount", "method", "reference"], async (v) => {
-    const amount = toMinor(v.amount ?? "", invoice.currency);
-    if (Number.isNaN(amount)) {
-      const detail = `an amount like ${majorText(invoice.amount_due, invoice.currency)}, with at most ${minorDigits(invoice.currency)} decimals`;
-      throw new ApiError({ type: "about:blank", title: "Not an amount", status: 0, detail, field: "amount" });
-    }
+    const amount = typedAmount(v.amount, invoice.currency, invoice.amount_due);
     await unwrap(
       api.POST("/payments", {
         body: {
@@ -130,6 +203,56 @@ function RecordPayment({ invoice, onDone, onCancel }: { invoice: Invoice; onDone
       <Field label="Reference" name="reference" error={errorFor("reference")} />
       <div className="actions">
         <Submit busy={busy}>Record payment</Submit>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/**
+ * The amount typed into a form's `amount` field, in minor units; when it is no amount in the
+ * currency, an error by that field that shows `example` (minor units) as a model.
+ */
+export function typedAmount(text: string | undefined, currency: string, example: number): number {
+  const amount = toMinor(text ?? "", currency);
+  if (Number.isNaN(amount)) {
+    const detail = `an amount like ${majorText(example, currency)}, with at most ${minorDigits(currency)} decimals`;
+    throw new ApiError({ type: "about:blank", title: "Not an amount", status: 0, detail, field: "amount" });
+  }
+  return amount;
+}
+
+/** An amount and a reason, for a refund or a credit: at most `max`, typed in major units. */
+export function AmountWithReason({
+  title,
+  currency,
+  max,
+  action,
+  send,
+  onCancel,
+}: {
+  title: string;
+  currency: string;
+  max: number;
+  action: string;
+  send: (amount: number, reason: string) => Promise<unknown>;
+  onCancel: () => void;
+}) {
+  const { where } = useSession();
+  const { submit, busy, errorFor, formError } = useSubmit(["amount", "reason"], async (v) => {
+    await send(typedAmount(v.amount, currency, max), v.reason ?? "");
+  });
+  return (
+    <form onSubmit={submit} className="card" noValidate aria-label={title}>
+      <h3>{title}</h3>
+      <p>At most {money(max, currency, where)}.</p>
+      <FormError message={formError} />
+      <Field label={`Amount (${currency})`} name="amount" inputMode="decimal" defaultValue={majorText(max, currency)} error={errorFor("amount")} />
+      <Field label="Reason" name="reason" error={errorFor("reason")} />
+      <div className="actions">
+        <Submit busy={busy}>{action}</Submit>
         <button type="button" onClick={onCancel}>
           Cancel
         </button>

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useContext, type ReactNode } from "react";
 import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
 import { api, type Me } from "./api";
 
@@ -41,17 +41,12 @@ export function Signed({
   signedOut: (done: () => void) => ReactNode;
 }) {
   const { me, failure, reload, signedOut: forget } = useMe(() => unwrap(api.GET("/me")));
-  const [timeZone, setTimeZone] = useState("UTC");
-  useEffect(() => {
-    if (!me || !me.permissions.includes("runs.read")) return;
-    unwrap(api.GET("/schedule")).then((s) => setTimeZone(s.time_zone), () => undefined);
-  }, [me]);
   if (failure) return <p role="alert">The instance could not be reached: {failure.message}</p>;
   if (me === undefined) return <p aria-busy="true">Loading…</p>;
   if (me === null) return <>{signedOut(() => void reload())}</>;
   const session: Session = {
     me,
-    where: { timeZone },
+    where: { timeZone: me.instance.time_zone },
     can: (p) => me.permissions.includes(p),
     reload,
     signOut: async () => {

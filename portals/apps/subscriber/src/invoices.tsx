@@ -69,7 +69,7 @@ export function InvoicePage({ id }: { id: string }) {
                 <>
                   <dt>Period</dt>
                   <dd>
-                    {date(i.period_start, where)} to {date(i.period_end, where)}
+                    {date(i.period_start, where)} until {date(i.period_end, where)}
                   </dd>
                 </>
               )}

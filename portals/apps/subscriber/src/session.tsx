@@ -4,7 +4,7 @@ import { api, type Me } from "./api";
 
 interface Session {
   me: Me;
-  /** Times show in the subscriber's own zone; invoice dates are calendar days. */
+  /** The provider's time zone, for every time shown; invoice dates are calendar days. */
   where: Locale;
   reload: () => Promise<void>;
   signOut: () => Promise<void>;
@@ -36,7 +36,7 @@ export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut
   if (me === null) return <>{signedOut(() => void reload())}</>;
   const session: Session = {
     me,
-    where: { timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
+    where: { timeZone: me.instance.time_zone },
     reload,
     signOut: async () => {
       await unwrap(api.POST("/sign-out"));

@@ -1720,6 +1720,13 @@ export interface components {
             /** @description The `otpauth://` URI, to show as a QR code. */
             uri: string;
         };
+        /** @description How the instance shows money and time, for the portals to format with. */
+        InstanceView: {
+            /** @description Its currency (ISO 4217), that of new customers and plans. */
+            currency: string;
+            /** @description The IANA time zone of its business day. */
+            time_zone: string;
+        };
         /** @description An account just invited. */
         InvitedView: {
             /**
@@ -2017,6 +2024,8 @@ export interface components {
              * @description Account id.
              */
             id: string;
+            /** @description How the instance shows money and time. */
+            instance: components["schemas"]["InstanceView"];
             /** @description Staff or subscriber. */
             kind: components["schemas"]["AccountKind"];
             /** @description Whether it must enrol a second factor before anything else. */
