@@ -274,6 +274,14 @@ pub fn routes() -> ApiRouter<AppState> {
                     Callers::Instances,
                     "Report an alert (the same name within an hour counts up)",
                 ),
+            )
+            .get_with(
+                crate::alerts::list,
+                doc(
+                    TAG,
+                    Callers::People,
+                    "List alerts, newest first (a reseller: its tenants')",
+                ),
             ),
         )
         .api_route(

@@ -4,6 +4,7 @@
 //! `/api/v1/openapi.json`.
 
 pub mod access;
+pub mod alerts;
 pub mod audit;
 pub mod ingest;
 pub mod openapi;

@@ -1,7 +1,8 @@
 //! The plugin catalog and license subscriptions: `GET /plugins/catalog` (plugins and plan
 //! prices); `POST /plugins/subscriptions`, which creates a PluginLicense (a trial when the
 //! plugin has trial days) for a tenant the caller may see and refuses a second live one for the
-//! same plugin; reading one; and `POST …/{name}/activate`, which ends its trial (paid now).
+//! same plugin; listing and reading them; and `POST …/{name}/activate`, which ends its trial
+//! (paid now).
 
 use std::collections::BTreeMap;
 
@@ -9,16 +10,27 @@ use aide::axum::{
     ApiRouter,
     routing::{get_with, post_with},
 };
-use axum::{Extension, Json, extract::State};
-use dotmac_web::{Created, extract::Body, problem::Problem};
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+};
+use dotmac_web::{
+    Created,
+    extract::{Body, Params},
+    page::{Page, Paged},
+    problem::Problem,
+};
 use kube::{
     Api, ResourceExt,
     api::{Patch, PatchParams, PostParams},
+    runtime::reflector::ObjectRef,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AppState, kube_error, path::Name, tenants::visible, tokens::Principal};
+use super::{
+    AppState, can_see, kube_error, page_limit, path::Name, tenants::visible, tokens::Principal,
+};
 use crate::access::{Callers, doc};
 use dotmac_platform::{
     catalog,
@@ -167,6 +179,52 @@ impl From<&PluginLicense> for LicenseView {
     }
 }
 
+/// `GET /plugins/subscriptions` filters.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseQuery {
+    /// Only this tenant's.
+    pub tenant: Option<String>,
+    /// Page size, 1–200 (50).
+    pub limit: Option<u64>,
+    /// Name after which the page starts.
+    pub cursor: Option<String>,
+}
+
+/// The licenses of the tenants the caller may see, by name, with their usage against limits.
+async fn list_subscriptions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<LicenseQuery>,
+) -> Result<Paged<LicenseView, String>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let tenants = state.tenants().await?;
+    let visible_tenant = |name: &str| {
+        tenants
+            .get(&ObjectRef::new(name))
+            .is_some_and(|t| can_see(&principal, &t))
+    };
+    let mut items: Vec<LicenseView> = state
+        .licenses()
+        .await?
+        .state()
+        .iter()
+        .filter(|l| {
+            query
+                .tenant
+                .as_ref()
+                .is_none_or(|t| &l.spec.tenant_ref == t)
+        })
+        .filter(|l| visible_tenant(&l.spec.tenant_ref))
+        .filter(|l| query.cursor.as_ref().is_none_or(|c| &l.name_any() > c))
+        .map(|l| LicenseView::from(l.as_ref()))
+        .collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    items.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    Ok(Page::new(items, limit, |l: &LicenseView| l.name.clone()).respond(&uri))
+}
+
 /// The license `name` if the caller may see its tenant; 404 otherwise.
 async fn license(
     state: &AppState,
@@ -257,6 +315,10 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG, Callers::People,
                     "License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already)",
                 ),
+            )
+            .get_with(
+                list_subscriptions,
+                doc(TAG, Callers::People, "List licenses with their usage against limits (a reseller: its tenants')"),
             ),
         )
         .api_route(

@@ -78,6 +78,30 @@ pub mod health_check {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Rows of `alerts`.
+pub mod alert {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alerts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub tenant: String,
+        pub name: String,
+        pub severity: String,
+        pub message: String,
+        pub first_seen: DateTimeUtc,
+        pub last_seen: DateTimeUtc,
+        pub count: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// Rows of `commission_ledger`.
 pub mod commission {
     use sea_orm::entity::prelude::*;

@@ -67,6 +67,24 @@ test("an admin enrols a second factor, creates a tenant, watches it become Ready
   await page.getByRole("button", { name: "Resume" }).click();
   await expect(page.getByTestId("tenant-phase")).toHaveText("Ready", { timeout: 120_000 });
 
+  // A licence and an alert of the new tenant, shown on their pages.
+  const admin = { Authorization: `Bearer ${platform.adminToken}` };
+  const licensed = await request.post(`${platform.api}/api/v1/plugins/subscriptions`, { headers: admin, data: { tenant, plugin: "advanced-analytics" } });
+  expect(licensed.status()).toBe(201);
+  const instance = await request.post(`${platform.api}/api/v1/tokens`, { headers: admin, data: { name: `${tenant}-probe`, role: "tenant", tenant } });
+  const { token: instanceToken } = (await instance.json()) as { token: string };
+  const alerted = await request.post(`${platform.api}/api/v1/monitoring/alerts`, {
+    headers: { Authorization: `Bearer ${instanceToken}` },
+    data: { name: "backup_failed", severity: "critical", message: "the nightly backup failed" },
+  });
+  expect(alerted.status()).toBe(201);
+  await page.getByRole("link", { name: "Licences" }).click();
+  await expect(page.getByRole("cell", { name: `${tenant}-advanced-analytics` })).toBeVisible();
+  await checkPage(page, "admin-licences");
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await expect(page.getByRole("cell", { name: "backup_failed: the nightly backup failed" })).toBeVisible();
+  await checkPage(page, "admin-alerts");
+
   // The platform's other pages.
   await page.getByRole("link", { name: "Resellers" }).click();
   await expect(page.getByRole("heading", { name: "Resellers" })).toBeVisible();

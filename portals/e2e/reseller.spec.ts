@@ -35,7 +35,7 @@ test("a reseller sells only its plans, sees its tenant limit before it hits it, 
   // A reseller's people see their own pages only, and their allowance before they use it up.
   await expect(page.getByRole("heading", { name: "Tenants" })).toBeVisible();
   const nav = page.getByRole("navigation", { name: "Main" });
-  await expect(nav.getByRole("link")).toHaveText(["Tenants", "Commissions", "Users", "Tokens"]);
+  await expect(nav.getByRole("link")).toHaveText(["Tenants", "Licences", "Alerts", "Commissions", "Users", "Tokens"]);
   await expect(page.getByTestId("tenant-allowance")).toHaveText("0 of 1 tenants used; 1 left.");
   // The platform's own tenant is not theirs to see.
   await expect(page.getByRole("link", { name: platform.instances["portal-isp"]?.name ?? "" })).toHaveCount(0);

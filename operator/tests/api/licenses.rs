@@ -92,6 +92,84 @@ async fn licenses_trial_to_paid_limits_conflicts_and_reseller_commissions() {
         }
     };
     eventually("unlimited_apis licensed", entitled("unlimited_apis", true)).await;
+
+    // The list: by name, each with its usage against its limits; a reseller sees its tenants',
+    // and a tenant another reseller's is not in it.
+    let names = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, listed) = h
+        .call(Some(&west), Method::GET, "/plugins/subscriptions", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        names(&listed),
+        ["l1-advanced-analytics", "l1-unlimited-api"]
+    );
+    assert!(
+        listed["items"][1]["status"]["limits"].is_object(),
+        "{listed}"
+    );
+    let (_, page) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/plugins/subscriptions?tenant=l1&limit=1",
+            None,
+        )
+        .await;
+    assert_eq!(names(&page), ["l1-advanced-analytics"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/plugins/subscriptions?tenant=l1&limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(names(&rest), ["l1-unlimited-api"]);
+    h.reseller("north").await;
+    let north = h
+        .token("north-token", Role::Reseller, Some("north"), None)
+        .await;
+    let (_, theirs) = h
+        .call(Some(&north), Method::GET, "/plugins/subscriptions", None)
+        .await;
+    assert_eq!(
+        names(&theirs),
+        Vec::<String>::new(),
+        "another reseller sees none of west's"
+    );
+    let (status, problem) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/plugins/subscriptions?limit=500",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let (status, problem) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/plugins/subscriptions?plugin=x",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("plugin"))
+    );
     eventually(
         "advanced_analytics licensed in trial",
         entitled("advanced_analytics", true),

@@ -167,6 +167,131 @@ async fn resellers_alerts_and_metrics() {
     let (status, _) = h.call(Some(&instance), Method::POST, "/monitoring/alerts", Some(json!({"name": "backup_failed", "severity": "critical", "message": "nightly backup"}))).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(rows(&h, "alerts").await, 2);
+
+    // Admins read every alert, newest first; a reseller only its own tenants'.
+    let (status, body) = h
+        .call(
+            Some(&admin),
+            Method::POST,
+            "/tenant-orchestration/deployments",
+            Some(new_tenant("solo")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let solo = h
+        .token("solo-instance", Role::Tenant, None, Some("solo"))
+        .await;
+    let hot = json!({"name": "cpu_hot", "severity": "critical", "message": "95 % CPU"});
+    eventually("the alert of a tenant the cache knows", || async {
+        let (status, _) = h
+            .call(
+                Some(&solo),
+                Method::POST,
+                "/monitoring/alerts",
+                Some(hot.clone()),
+            )
+            .await;
+        (status == StatusCode::CREATED).then_some(())
+    })
+    .await;
+    let listed = |body: &Value| -> Vec<(String, String, i64)> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["tenant"].as_str().unwrap().to_owned(),
+                    a["name"].as_str().unwrap().to_owned(),
+                    a["count"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (status, all) = h
+        .call(Some(&admin), Method::GET, "/monitoring/alerts", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let expect = |rows: &[(&str, &str, i64)]| -> Vec<(String, String, i64)> {
+        rows.iter()
+            .map(|(t, n, c)| ((*t).to_owned(), (*n).to_owned(), *c))
+            .collect()
+    };
+    assert_eq!(
+        listed(&all),
+        expect(&[
+            ("solo", "cpu_hot", 1),
+            ("e1", "backup_failed", 1),
+            ("e1", "disk_almost_full", 2)
+        ])
+    );
+    let (_, own) = h
+        .call(Some(&reseller), Method::GET, "/monitoring/alerts", None)
+        .await;
+    assert_eq!(
+        listed(&own),
+        expect(&[("e1", "backup_failed", 1), ("e1", "disk_almost_full", 2)])
+    );
+    let (_, critical) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/monitoring/alerts?severity=critical",
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed(&critical),
+        expect(&[("solo", "cpu_hot", 1), ("e1", "backup_failed", 1)])
+    );
+    let (_, first) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            "/monitoring/alerts?limit=2",
+            None,
+        )
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, rest) = h
+        .call(
+            Some(&admin),
+            Method::GET,
+            &format!("/monitoring/alerts?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&rest), expect(&[("e1", "disk_almost_full", 2)]));
+    for (query, status, field) in [
+        (
+            "severity=apocalyptic",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "severity",
+        ),
+        ("limit=0", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+        ("cursor=yesterday", StatusCode::BAD_REQUEST, "cursor"),
+        ("colour=red", StatusCode::BAD_REQUEST, "colour"),
+    ] {
+        let (got, problem) = h
+            .call(
+                Some(&admin),
+                Method::GET,
+                &format!("/monitoring/alerts?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (got, problem["field"].as_str()),
+            (status, Some(field)),
+            "{query}: {problem}"
+        );
+    }
+    assert_eq!(
+        h.call(Some(&instance), Method::GET, "/monitoring/alerts", None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     for (body, field) in [
         (
             json!({"name": "x", "severity": "apocalyptic", "message": "m"}),

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { navFor } from "./app";
+import { metered } from "./monitoring";
 import { invitationLink } from "./people";
 import { allowance, atLimit, monthlyBars } from "./resellers";
 import { deletionConsequence } from "./tenants";
@@ -23,8 +24,8 @@ it("knows a reseller is at its limit once its tenants reach maxTenants, and neve
 it("shows admins the platform's pages and reseller users only their own", () => {
   const admin = navFor({ role: "admin", reseller: null }).map((n) => n.label);
   const seller = navFor({ role: "reseller", reseller: "north" }).map((n) => n.label);
-  expect(admin).toEqual(["Tenants", "Resellers", "Users", "Tokens"]);
-  expect(seller).toEqual(["Tenants", "Commissions", "Users", "Tokens"]);
+  expect(admin).toEqual(["Tenants", "Licences", "Alerts", "Resellers", "Users", "Tokens"]);
+  expect(seller).toEqual(["Tenants", "Licences", "Alerts", "Commissions", "Users", "Tokens"]);
   expect(seller).not.toContain("Resellers");
 });
 
@@ -54,4 +55,14 @@ it("charts a ledger oldest month first, in the ledger's currency", () => {
 
 it("puts an invitation's token in the link's fragment, which never reaches a server log", () => {
   expect(invitationLink("a+b/c", "https://platform.example")).toBe("https://platform.example/admin/accept-invitation#token=a%2Bb%2Fc");
+});
+
+it("reads a licence's use against its limits, with -1 or no limit as unlimited", () => {
+  const license = { status: { usage: { api_calls: 1200, storage_gb: 3 }, limits: { api_calls: 10000, transactions: -1 } } } as unknown as Schemas["LicenseView"];
+  expect(metered(license)).toEqual([
+    { metric: "api_calls", used: 1200, limit: 10000 },
+    { metric: "storage_gb", used: 3, limit: null },
+    { metric: "transactions", used: 0, limit: null },
+  ]);
+  expect(metered({ status: null })).toEqual([]);
 });

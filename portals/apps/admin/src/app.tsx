@@ -1,5 +1,6 @@
 import { EnrolForm, match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace, type NavItem } from "@dotmac/ui";
 import { api, type User } from "./api";
+import { Alerts, Licenses } from "./monitoring";
 import { Tokens, Users } from "./people";
 import { Commissions, ResellerPage, Resellers } from "./resellers";
 import { Signed, signIn, useSession } from "./session";
@@ -15,6 +16,8 @@ export function navFor(me: Pick<User, "role" | "reseller">): NavItem[] {
   if (me.role === "admin") {
     return [
       { to: "tenants", label: "Tenants" },
+      { to: "licences", label: "Licences" },
+      { to: "alerts", label: "Alerts" },
       { to: "resellers", label: "Resellers" },
       { to: "users", label: "Users" },
       { to: "tokens", label: "Tokens" },
@@ -22,6 +25,8 @@ export function navFor(me: Pick<User, "role" | "reseller">): NavItem[] {
   }
   return [
     { to: "tenants", label: "Tenants" },
+    { to: "licences", label: "Licences" },
+    { to: "alerts", label: "Alerts" },
     { to: "commissions", label: "Commissions" },
     { to: "users", label: "Users" },
     { to: "tokens", label: "Tokens" },
@@ -52,6 +57,8 @@ function Pages() {
   if (path === "" || path === "tenants") page = <Tenants />;
   else if (path === "tenants/new") page = <NewTenant />;
   else if ((params = match("tenants/:name", path))) page = <TenantPage name={params.name ?? ""} />;
+  else if (path === "licences") page = <Licenses />;
+  else if (path === "alerts") page = <Alerts />;
   else if (path === "resellers" && admin) page = <Resellers />;
   else if ((params = match("resellers/:name", path)) && admin) page = <ResellerPage name={params.name ?? ""} />;
   else if (path === "commissions" && me.reseller) page = <Commissions reseller={me.reseller} />;

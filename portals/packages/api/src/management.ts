@@ -163,7 +163,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List alerts, newest first (a reseller: its tenants') */
+        get: operations["get_monitoring_alerts"];
         put?: never;
         /** Report an alert (the same name within an hour counts up) */
         post: operations["post_monitoring_alerts"];
@@ -282,7 +283,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List licenses with their usage against limits (a reseller: its tenants') */
+        get: operations["get_plugins_subscriptions"];
         put?: never;
         /** License a plugin for a tenant (a trial when the plugin has trial days; 409 when the tenant holds it already) */
         post: operations["post_plugins_subscriptions"];
@@ -595,6 +597,50 @@ export interface components {
              */
             count: number;
         };
+        /** @description An alert as the API shows it. */
+        AlertView: {
+            /**
+             * Format: int64
+             * @description Reports on this row (repeats within an hour count up).
+             */
+            count: number;
+            /**
+             * Format: date-time
+             * @description First reported.
+             */
+            firstSeen: string;
+            /**
+             * Format: uuid
+             * @description Id (also the cursor).
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last reported.
+             */
+            lastSeen: string;
+            /** @description What the instance said last. */
+            message: string;
+            /** @description Its stable name (`disk_almost_full`). */
+            name: string;
+            /** @description info, warning or critical. */
+            severity: string;
+            /** @description The tenant whose instance reported it. */
+            tenant: string;
+        };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        AlertViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["AlertView"][];
+            /**
+             * Format: uuid
+             * @description Cursor of the next page, if any.
+             */
+            next_cursor?: string | null;
+        };
         /** @description An entry as the API shows it. */
         AuditView: {
             /** @description What was done (`tenant.created`). */
@@ -871,6 +917,16 @@ export interface components {
             };
             /** @description Status, once the operator has written one. */
             status?: components["schemas"]["PluginLicenseStatus"] | null;
+        };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        LicenseViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["LicenseView"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
         };
         /** @description `POST /lockouts/lift`. */
         LiftAddress: {
@@ -2051,6 +2107,55 @@ export interface operations {
             };
         };
     };
+    get_monitoring_alerts: {
+        parameters: {
+            query?: {
+                /** @description Cursor from the previous page: alerts older than it. */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+                /** @description Only this severity (`critical`). */
+                severity?: string;
+                /** @description Only this tenant's. */
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One page */
+            200: {
+                headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertViewPage"];
+                };
+            };
+        };
+    };
     post_monitoring_alerts: {
         parameters: {
             query?: never;
@@ -2344,6 +2449,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EntitlementsView"];
+                };
+            };
+        };
+    };
+    get_plugins_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description Name after which the page starts. */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+                /** @description Only this tenant's. */
+                tenant?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description One page */
+            200: {
+                headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseViewPage"];
                 };
             };
         };
