@@ -151,6 +151,24 @@ on_both_backends! {
         assert_eq!(app.get(&format!("/payments/{payment}")).await["amount_refunded"], 3000);
     }
 
+    async fn receivables_sum_what_is_open_and_what_is_overdue_per_currency(app) {
+        assert_eq!(app.get("/receivables").await["by_currency"], json!([]));
+        let plan = app.plan("FIBRE", 3000).await;
+        let mut invoices = Vec::new();
+        for n in 0..3 {
+            let customer = app.customer(&format!("owe{n}@example.com"), "US", None).await;
+            invoices.push(app.subscribe(&customer, &plan, "2026-09-01").await.1);
+        }
+        let owed = app.get("/receivables").await;
+        assert_eq!(owed["by_currency"], json!([{"currency": "USD", "open": 9000, "overdue": 0, "overdue_invoices": 0, "overdue_customers": 0}]));
+        // Past the due date every one is overdue; a part payment and a full one count off.
+        app.run("dunning", "2026-10-05").await;
+        app.post("/payments", json!({"invoice_id": id(&invoices[0]), "amount": 1000, "method": "cash"}), StatusCode::CREATED).await;
+        app.post("/payments", json!({"invoice_id": id(&invoices[1]), "amount": 3000, "method": "cash"}), StatusCode::CREATED).await;
+        let owed = app.get("/receivables").await;
+        assert_eq!(owed["by_currency"], json!([{"currency": "USD", "open": 5000, "overdue": 5000, "overdue_invoices": 2, "overdue_customers": 2}]));
+    }
+
     async fn late_fee_minimum_and_maximum_after_the_grace_period(app) {
         let plans = [app.plan("SMALL", 2000).await, app.plan("MID", 20_000).await, app.plan("BIG", 100_000).await];
         let mut invoices = Vec::new();

@@ -27,6 +27,7 @@ test("staff onboard a customer, subscribe them, run billing, see dunning suspend
   await enrol(page, PASSWORD);
 
   await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Owed" })).toBeVisible();
   await checkPage(page, "staff-dashboard");
 
   await page.getByRole("link", { name: "Customers" }).click();
@@ -62,6 +63,10 @@ test("staff onboard a customer, subscribe them, run billing, see dunning suspend
   await page.reload();
   await expect(page.getByRole("cell", { name: "suspended (non-payment)" })).toBeVisible({ timeout: 30_000 });
   await checkPage(page, "staff-customer-suspended");
+  // The dashboard counts it overdue.
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await expect(page.getByTestId("overdue-USD")).not.toHaveText("$0.00");
+  await page.goBack();
   await page.getByRole("button", { name: /Record payment for/ }).first().click();
   // The activation invoice is prorated to the month's end; the form offers what is due.
   const due = await page.getByLabel("Amount (USD)").inputValue();

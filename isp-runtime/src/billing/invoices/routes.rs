@@ -14,7 +14,7 @@ use dotmac_web::Created;
 use super::{
     entity::invoice,
     service,
-    wire::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice},
+    wire::{InvoiceQuery, InvoiceView, IssueRequest, NewInvoice, ReceivablesView},
 };
 use crate::{
     api::{
@@ -24,6 +24,12 @@ use crate::{
     },
     error::Result,
 };
+
+async fn receivables(State(state): State<AppState>) -> Result<Json<ReceivablesView>> {
+    Ok(Json(ReceivablesView {
+        by_currency: service::receivables(&state.db).await?,
+    }))
+}
 
 async fn create(
     State(state): State<AppState>,
@@ -89,6 +95,17 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG,
                     P::InvoicesRead,
                     "List invoices by customer, status and issue date",
+                ),
+            ),
+        )
+        .api_route(
+            "/receivables",
+            get_with(
+                receivables,
+                doc(
+                    TAG,
+                    P::InvoicesRead,
+                    "What customers owe per currency: open and overdue",
                 ),
             ),
         )

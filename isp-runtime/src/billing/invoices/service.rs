@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     entity::{invoice, invoice_line},
     store::{Issue, Kind, insert, number, prepare},
-    wire::{InvoiceQuery, InvoiceView, LineView, NewInvoice, NewLine},
+    wire::{InvoiceQuery, InvoiceView, LineView, NewInvoice, NewLine, Receivables},
 };
 use crate::{
     api::Actor,
@@ -270,4 +270,30 @@ pub async fn void(txn: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> Result
     let detail = json!({"from": from.as_str()});
     audit::by(txn, actor, "invoice.voided", "invoice", id, detail).await?;
     view(txn, row).await
+}
+
+/// What customers owe, per currency: one aggregate over the open invoices.
+pub async fn receivables(db: &impl ConnectionTrait) -> Result<Vec<Receivables>> {
+    const SQL: &str = "SELECT currency, \
+        CAST(SUM(amount_due) AS BIGINT), \
+        CAST(SUM(CASE WHEN status = 'overdue' THEN amount_due ELSE 0 END) AS BIGINT), \
+        COUNT(CASE WHEN status = 'overdue' THEN 1 END), \
+        COUNT(DISTINCT CASE WHEN status = 'overdue' THEN customer_id END) \
+        FROM invoices WHERE status IN ('issued', 'overdue') AND amount_due > 0 \
+        GROUP BY currency ORDER BY currency";
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(backend, SQL))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Receivables {
+                currency: row.try_get_by_index(0)?,
+                open: row.try_get_by_index(1)?,
+                overdue: row.try_get_by_index(2)?,
+                overdue_invoices: row.try_get_by_index(3)?,
+                overdue_customers: row.try_get_by_index(4)?,
+            })
+        })
+        .collect()
 }

@@ -155,3 +155,25 @@ pub struct IssueRequest {
 }
 
 crate::api::paging!(InvoiceQuery);
+
+/// What customers owe in one currency: every issued or overdue invoice's amount due.
+#[derive(Debug, Serialize, schemars::JsonSchema, PartialEq, Eq)]
+pub struct Receivables {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Due on issued and overdue invoices, in minor units.
+    pub open: i64,
+    /// Of that, due on overdue invoices.
+    pub overdue: i64,
+    /// Overdue invoices.
+    pub overdue_invoices: i64,
+    /// Customers with an overdue invoice.
+    pub overdue_customers: i64,
+}
+
+/// `GET /receivables`: one row per currency that has anything owed, by code.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReceivablesView {
+    /// Per currency.
+    pub by_currency: Vec<Receivables>,
+}

@@ -2,16 +2,36 @@ import { BarChart, count, date, dateTime, LoadError, money, PageTitle, unwrap, u
 import { api } from "./api";
 import { useSession } from "./session";
 
-/** Active subscribers, MRR, the billing runs behind and ahead, and MRR by month. */
+/** Active subscribers, MRR, what is owed and overdue, the billing runs behind and ahead, and MRR by month. */
 export function Dashboard() {
   const { where, can } = useSession();
   const revenue = useLoad(() => unwrap(api.GET("/analytics/revenue", { params: { query: { months: 6 } } })), []);
   const schedule = useLoad(() => (can("runs.read") ? unwrap(api.GET("/schedule")) : Promise.resolve(null)), []);
+  const owed = useLoad(() => (can("invoices.read") ? unwrap(api.GET("/receivables")) : Promise.resolve(null)), []);
   const billing = schedule.data?.runs.find((r) => r.kind === "billing");
   return (
     <>
       <PageTitle>Dashboard</PageTitle>
-      <LoadError error={revenue.error ?? schedule.error} />
+      <LoadError error={revenue.error ?? schedule.error ?? owed.error} />
+      {owed.data && (
+        <section aria-labelledby="owed-title">
+          <h2 id="owed-title">Owed</h2>
+          {owed.data.by_currency.length === 0 && <p>Nothing is owed: every invoice is paid.</p>}
+          <div className="cards">
+            {owed.data.by_currency.map((r) => (
+              <div className="card" key={r.currency}>
+                <span className="label">Overdue balance, {r.currency}</span>
+                <span className="figure" data-testid={`overdue-${r.currency}`}>
+                  {money(r.overdue, r.currency, where)}
+                </span>
+                <span className="label">
+                  {count(r.overdue_invoices, where)} invoices of {count(r.overdue_customers, where)} customers; {money(r.open, r.currency, where)} open in all
+                </span>
+              </div>
+            ))}
+          </div>
+        </section>
+      )}
       {revenue.data?.by_currency.map((series) => {
         const now = series.months[series.months.length - 1];
         return (

@@ -952,6 +952,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What customers owe per currency: open and overdue */
+        get: operations["get_receivables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/schedule": {
         parameters: {
             query?: never;
@@ -2748,6 +2765,36 @@ export interface components {
         Reauthenticate: {
             /** @description The account's current password. */
             password: string;
+        };
+        /** @description What customers owe in one currency: every issued or overdue invoice's amount due. */
+        Receivables: {
+            /** @description ISO 4217 code. */
+            currency: string;
+            /**
+             * Format: int64
+             * @description Due on issued and overdue invoices, in minor units.
+             */
+            open: number;
+            /**
+             * Format: int64
+             * @description Of that, due on overdue invoices.
+             */
+            overdue: number;
+            /**
+             * Format: int64
+             * @description Customers with an overdue invoice.
+             */
+            overdue_customers: number;
+            /**
+             * Format: int64
+             * @description Overdue invoices.
+             */
+            overdue_invoices: number;
+        };
+        /** @description `GET /receivables`: one row per currency that has anything owed, by code. */
+        ReceivablesView: {
+            /** @description Per currency. */
+            by_currency: components["schemas"]["Receivables"][];
         };
         /** @description Recovery codes; shown this once. */
         RecoveryCodesView: {
@@ -6446,6 +6493,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionViewPage"];
+                };
+            };
+        };
+    };
+    get_receivables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `GET /receivables`: one row per currency that has anything owed, by code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivablesView"];
                 };
             };
         };
