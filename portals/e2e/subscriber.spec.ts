@@ -48,18 +48,28 @@ test("a subscriber on a phone turns on two-factor sign-in, signs in with it and 
   await expect(page.getByTestId("two-factor-state")).toHaveText(/^On/);
   await checkPage(page, "subscriber-profile");
 
-  // Signing in again asks for the code.
+  // Signing in again asks for the code; all of it by keyboard alone.
   await page.getByRole("button", { name: "Sign out" }).click();
-  await page.getByLabel("E-mail or customer ID").fill(`grace-${suffix}@example.org`);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByLabel("Authenticator code").fill(await freshTotp(secret, used));
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to your account" })).toBeVisible();
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("E-mail or customer ID")).toBeFocused();
+  await page.keyboard.type(`grace-${suffix}@example.org`);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Authenticator code")).toBeFocused();
+  await page.keyboard.type(await freshTotp(secret, used));
+  await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Hello, Grace Hopper" })).toBeVisible();
+  // Each page's heading takes focus (screen readers announce it); Tab goes on into the page.
+  await expect(page.getByRole("heading", { name: "Hello, Grace Hopper" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: /^Invoice .*: / }).first()).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: /^Invoice / })).toBeFocused();
 
   // Paying: a mistyped code is refused by the field, the right one pays what is due.
-  await page.getByRole("link", { name: /^Invoice .*: / }).first().click();
-  await expect(page.getByRole("heading", { name: /^Invoice / })).toBeVisible();
   const due = (await page.getByTestId("amount-due").textContent()) ?? "";
   await page.getByLabel("Voucher code").fill("AAAA-BBBB-CCCC-DDDD");
   await page.getByRole("button", { name: /^Pay / }).click();
