@@ -1269,34 +1269,9 @@ async fn past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once() {
     assert_eq!(nas.arrived().len(), 1, "billing sends no CoA");
 
     // The subscriber sees the same through the API.
-    let invited = app
-        .post(
-            &format!("/customers/{customer}/portal-account"),
-            json!({}),
-            StatusCode::CREATED,
-        )
-        .await;
-    let url = invited["invitation_url"].as_str().unwrap();
-    let token = url.split("#token=").nth(1).unwrap();
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/invitations/accept",
-            Some(json!({"token": token, "new_password": "a subscriber's passphrase"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, signed) = app
-        .call(Method::POST, "/sign-in", Some(json!({"login": invited["portal_id"].as_str().unwrap().to_lowercase(), "password": "a subscriber's passphrase", "session": "bearer"})))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{signed}");
+    let subscriber = app.subscriber(&customer, "a subscriber's passphrase").await;
     let (status, mine) = app
-        .call_as(
-            signed["token"].as_str().unwrap(),
-            Method::GET,
-            "/me/network-usage",
-            None,
-        )
+        .call_as(&subscriber, Method::GET, "/me/network-usage", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     let used: Vec<i64> = mine

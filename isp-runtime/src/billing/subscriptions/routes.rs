@@ -96,12 +96,7 @@ async fn change_plan(
     Id(id): Id,
     Body(input): Body<PlanChange>,
 ) -> Result<Json<ChangeOutcome>> {
-    let date = input.date.unwrap_or_else(today);
-    let txn = dotmac_sql::begin_write(&state.db).await?;
-    let terms = state.settings.payment_terms_days;
-    let outcome = service::change_plan(&txn, terms, &actor, id, input.plan_id, date).await?;
-    txn.commit().await?;
-    Ok(Json(outcome))
+    plan_change(&state, &actor, id, input, true).await.map(Json)
 }
 
 /// What `change_plan` would do: the same change made in a transaction that is then rolled
@@ -112,12 +107,33 @@ async fn preview_plan_change(
     Id(id): Id,
     Body(input): Body<PlanChange>,
 ) -> Result<Json<ChangeOutcome>> {
+    plan_change(&state, &actor, id, input, false)
+        .await
+        .map(Json)
+}
+
+/// Changes the plan in a transaction, committed when `keep`, else rolled back.
+async fn plan_change(
+    state: &AppState,
+    actor: &Actor,
+    id: uuid::Uuid,
+    input: PlanChange,
+    keep: bool,
+) -> Result<ChangeOutcome> {
     let date = input.date.unwrap_or_else(today);
     let txn = dotmac_sql::begin_write(&state.db).await?;
     let terms = state.settings.payment_terms_days;
-    let outcome = service::change_plan(&txn, terms, &actor, id, input.plan_id, date).await;
-    txn.rollback().await?;
-    Ok(Json(outcome?))
+    let outcome = service::change_plan(&txn, terms, actor, id, input.plan_id, date).await;
+    match outcome {
+        Ok(outcome) if keep => {
+            txn.commit().await?;
+            Ok(outcome)
+        }
+        other => {
+            txn.rollback().await?;
+            other
+        }
+    }
 }
 
 /// Subscription routes.

@@ -1,4 +1,4 @@
-import { EnrolForm, match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace, type NavItem } from "@dotmac/ui";
+import { EnrolForm, match, navigate, PageTitle, Router, Shell, SignedOutPages, unwrap, usePlace, type NavItem } from "@dotmac/ui";
 import { api, type User } from "./api";
 import { Alerts, Licenses } from "./monitoring";
 import { Tokens, Users } from "./people";
@@ -78,20 +78,20 @@ function Pages() {
 }
 
 function Public({ done }: { done: () => void }) {
-  const { path } = usePlace();
-  if (path === "accept-invitation" || path === "reset-password") {
-    return (
-      <SetPasswordForm
-        title={path === "accept-invitation" ? "Welcome: choose your password" : "Choose a new password"}
-        setPassword={async (token, newPassword) => {
-          const route = path === "accept-invitation" ? "/invitations/accept" : "/password-resets/complete";
-          await unwrap(api.POST(route, { body: { token, newPassword } }));
-        }}
-        onDone={() => navigate(BASE, true)}
-      />
-    );
-  }
-  return <SignInForm title="Sign in to the DotMac platform" signIn={async (c) => { await signIn(c); done(); }} />;
+  return (
+    <SignedOutPages
+      home={BASE}
+      title="Sign in to the DotMac platform"
+      signIn={async (c) => {
+        await signIn(c);
+        done();
+      }}
+      setPassword={async (link, token, newPassword) => {
+        const route = link === "invitation" ? "/invitations/accept" : "/password-resets/complete";
+        await unwrap(api.POST(route, { body: { token, newPassword } }));
+      }}
+    />
+  );
 }
 
 export function App() {

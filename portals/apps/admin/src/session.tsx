@@ -1,5 +1,5 @@
-import { createContext, useContext, type ReactNode } from "react";
-import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
+import type { ReactNode } from "react";
+import { sessionContext, unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
 import { api, type User } from "./api";
 
 interface Session {
@@ -9,14 +9,10 @@ interface Session {
   signOut: () => Promise<void>;
 }
 
-const SessionContext = createContext<Session | null>(null);
+const context = sessionContext<Session>();
 
-/** The signed-in user; only used under `<Signed>`. */
-export function useSession(): Session {
-  const session = useContext(SessionContext);
-  if (!session) throw new Error("useSession outside a signed-in page");
-  return session;
-}
+/** The signed-in account; only used under `<Signed>`. */
+export const useSession = context.useSession;
 
 /** Signs in with a cookie session; the page never holds a token. */
 export async function signIn(c: Credentials): Promise<void> {
@@ -38,5 +34,5 @@ export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut
       forget();
     },
   };
-  return <SessionContext.Provider value={session}>{signedIn}</SessionContext.Provider>;
+  return <context.Provider value={session}>{signedIn}</context.Provider>;
 }

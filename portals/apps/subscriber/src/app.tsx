@@ -1,4 +1,4 @@
-import { match, navigate, PageTitle, Router, SetPasswordForm, Shell, SignInForm, unwrap, usePlace } from "@dotmac/ui";
+import { match, navigate, PageTitle, Router, Shell, SignedOutPages, unwrap, usePlace } from "@dotmac/ui";
 import { api } from "./api";
 import { InvoicePage, Invoices, Payments } from "./invoices";
 import { Overview } from "./overview";
@@ -46,20 +46,21 @@ function Pages() {
 }
 
 function Public({ done }: { done: () => void }) {
-  const { path } = usePlace();
-  if (path === "accept-invitation" || path === "reset-password") {
-    return (
-      <SetPasswordForm
-        title={path === "accept-invitation" ? "Welcome: choose your password" : "Choose a new password"}
-        setPassword={async (token, new_password) => {
-          const route = path === "accept-invitation" ? "/invitations/accept" : "/password-resets/complete";
-          await unwrap(api.POST(route, { body: { token, new_password } }));
-        }}
-        onDone={() => navigate(BASE, true)}
-      />
-    );
-  }
-  return <SignInForm title="Sign in to your account" loginLabel="E-mail or customer ID" signIn={async (c) => { await signIn(c); done(); }} />;
+  return (
+    <SignedOutPages
+      home={BASE}
+      title="Sign in to your account"
+      loginLabel="E-mail or customer ID"
+      signIn={async (c) => {
+        await signIn(c);
+        done();
+      }}
+      setPassword={async (link, token, new_password) => {
+        const route = link === "invitation" ? "/invitations/accept" : "/password-resets/complete";
+        await unwrap(api.POST(route, { body: { token, new_password } }));
+      }}
+    />
+  );
 }
 
 export function App() {

@@ -1,5 +1,5 @@
-import { createContext, useContext, type ReactNode } from "react";
-import { unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
+import type { ReactNode } from "react";
+import { sessionContext, unwrap, useMe, type Credentials, type Locale } from "@dotmac/ui";
 import { api, type Me } from "./api";
 
 interface Session {
@@ -10,14 +10,10 @@ interface Session {
   signOut: () => Promise<void>;
 }
 
-const SessionContext = createContext<Session | null>(null);
+const context = sessionContext<Session>();
 
-/** The signed-in subscriber; only used under `<Signed>`. */
-export function useSession(): Session {
-  const session = useContext(SessionContext);
-  if (!session) throw new Error("useSession outside a signed-in page");
-  return session;
-}
+/** The signed-in account; only used under `<Signed>`. */
+export const useSession = context.useSession;
 
 /** Signs in by e-mail or customer id with the session cookie; no token reaches the page. */
 export async function signIn(credentials: Credentials): Promise<void> {
@@ -43,5 +39,5 @@ export function Signed({ signedIn, signedOut }: { signedIn: ReactNode; signedOut
       forget();
     },
   };
-  return <SessionContext.Provider value={session}>{signedIn}</SessionContext.Provider>;
+  return <context.Provider value={session}>{signedIn}</context.Provider>;
 }

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { ApiError } from "./problem";
 import { Field, FormError, Submit, useSubmit } from "./form";
+import { navigate, usePlace } from "./router";
 
 /** The problem kind an API answers a sign-in with when the account needs its second factor. */
 const SECOND_FACTOR_REQUIRED = "/second-factor-required";
@@ -170,4 +171,38 @@ export function EnrolForm({
       <Submit busy={finish.busy}>Confirm</Submit>
     </form>
   );
+}
+
+/** Which link a new password comes from. */
+export type PasswordLink = "invitation" | "reset";
+
+/**
+ * What a signed-out visitor gets: at `accept-invitation` and `reset-password` (where the
+ * e-mailed links lead), choosing a password, then the portal's home; anywhere else, signing in.
+ */
+export function SignedOutPages({
+  home,
+  title,
+  loginLabel,
+  signIn,
+  setPassword,
+}: {
+  home: string;
+  title: string;
+  loginLabel?: string;
+  signIn: (credentials: Credentials) => Promise<void>;
+  setPassword: (link: PasswordLink, token: string, password: string) => Promise<void>;
+}) {
+  const { path } = usePlace();
+  if (path === "accept-invitation" || path === "reset-password") {
+    const link: PasswordLink = path === "accept-invitation" ? "invitation" : "reset";
+    return (
+      <SetPasswordForm
+        title={link === "invitation" ? "Welcome: choose your password" : "Choose a new password"}
+        setPassword={(token, password) => setPassword(link, token, password)}
+        onDone={() => navigate(home, true)}
+      />
+    );
+  }
+  return <SignInForm title={title} {...(loginLabel ? { loginLabel } : {})} signIn={signIn} />;
 }

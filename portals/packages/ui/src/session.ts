@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { createContext, useContext, useEffect, useState } from "react";
 import { ApiError } from "./problem";
 
 /**
@@ -20,4 +20,18 @@ export function useMe<Me>(load: () => Promise<Me>) {
     void reload();
   }, []);
   return { me, failure, reload, signedOut: () => setMe(null) };
+}
+
+/**
+ * The context a portal's signed-in pages share: its provider, and the hook that reads it (a
+ * page outside the provider is a mistake, and says so).
+ */
+export function sessionContext<S>() {
+  const Context = createContext<S | null>(null);
+  function useSession(): S {
+    const session = useContext(Context);
+    if (!session) throw new Error("useSession outside a signed-in page");
+    return session;
+  }
+  return { Provider: Context.Provider, useSession };
 }
