@@ -11,7 +11,7 @@ mod common;
 
 use common::id;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 on_both_backends! {
     async fn fifteen_of_thirty_days_is_half_the_price(app) {
@@ -149,6 +149,42 @@ on_both_backends! {
         assert_eq!(after["status"], "refunded");
         assert_eq!(after["amount_refunded"], 3000);
         assert_eq!(app.get(&format!("/payments/{payment}")).await["amount_refunded"], 3000);
+    }
+
+    async fn an_unfinished_billing_run_says_how_many_subscriptions_are_still_due(app) {
+        use dotmac_isp::billing::runs::{RunKind, RunStatus, entity::run};
+        use sea_orm::{ActiveModelTrait, IntoActiveModel};
+        let plan = app.plan("FIBRE", 3000).await;
+        for n in 0..3 {
+            let customer = app.customer(&format!("due{n}@example.com"), "US", None).await;
+            app.subscribe(&customer, &plan, "2026-09-01").await;
+        }
+        // A run queued but not yet taken by a worker, as a crash might leave it.
+        let queued = run::Model {
+            id: uuid::Uuid::now_v7(),
+            kind: RunKind::Billing,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            status: RunStatus::Queued,
+            attempts: 0,
+            processed: 0,
+            created: 0,
+            error: None,
+            lease_until: None,
+            created_at: chrono::Utc::now(),
+            started_at: None,
+            finished_at: None,
+        }
+        .into_active_model()
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let open = app.get(&format!("/billing-runs/{}", queued.id)).await;
+        assert_eq!((open["processed"].as_i64(), open["remaining"].as_i64()), (Some(0), Some(3)));
+        // A finished run has nothing to count; the queued one counts nothing left once billed.
+        let done = app.run("billing", "2026-10-01").await;
+        assert_eq!(done["remaining"], Value::Null, "{done}");
+        let after = app.get(&format!("/billing-runs/{}", queued.id)).await;
+        assert_eq!(after["remaining"], 0, "every subscription due was billed by the other run");
     }
 
     async fn receivables_sum_what_is_open_and_what_is_overdue_per_currency(app) {

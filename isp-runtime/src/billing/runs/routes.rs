@@ -70,7 +70,8 @@ macro_rules! run_routes {
         }
 
         async fn $get(State(state): State<AppState>, Id(id): Id) -> Result<Json<RunView>> {
-            Ok(Json(service::find(&state.db, $kind, id).await?.into()))
+            let row = service::find(&state.db, $kind, id).await?;
+            Ok(Json(service::view(&state.db, row).await?))
         }
 
         async fn $list(

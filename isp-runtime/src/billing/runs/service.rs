@@ -3,20 +3,22 @@
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, Select,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     entity::run,
-    wire::{RunKind, RunStatus},
+    wire::{RunKind, RunStatus, RunView},
 };
 use crate::{
     api::Actor,
     audit,
+    billing::subscriptions::entity::subscription,
     db::new_id,
+    domain::lifecycle::ServiceStatus,
     error::{Error, Result},
 };
 
@@ -55,6 +57,26 @@ pub async fn find(db: &impl ConnectionTrait, kind: RunKind, id: Uuid) -> Result<
         .one(db)
         .await?
         .ok_or(Error::NotFound { entity: "run" })
+}
+
+/// A run as the API shows it: a billing run not finished yet with how many subscriptions are
+/// still due on its date.
+pub async fn view(db: &impl ConnectionTrait, row: run::Model) -> Result<RunView> {
+    let open = matches!(row.status, RunStatus::Queued | RunStatus::Running);
+    let remaining = if row.kind == RunKind::Billing && open {
+        let due = subscription::Entity::find()
+            .filter(subscription::Column::Status.eq(ServiceStatus::Active))
+            .filter(subscription::Column::NextBillingDate.lte(row.as_of))
+            .count(db)
+            .await?;
+        Some(i64::try_from(due).unwrap_or(i64::MAX))
+    } else {
+        None
+    };
+    Ok(RunView {
+        remaining,
+        ..row.into()
+    })
 }
 
 /// The runs of `kind` (before paging).

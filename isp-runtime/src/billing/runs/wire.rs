@@ -80,6 +80,9 @@ pub struct RunView {
     pub processed: i64,
     /// Invoices (or actions) created.
     pub created: i64,
+    /// A billing run not finished yet: subscriptions still due on its date (each is at least one
+    /// more invoice), for a progress bar; none for dunning and finished runs.
+    pub remaining: Option<i64>,
     /// Why it failed.
     pub error: Option<String>,
     /// Queued at.
@@ -100,6 +103,7 @@ impl From<run::Model> for RunView {
             attempts: r.attempts,
             processed: r.processed,
             created: r.created,
+            remaining: None,
             error: r.error,
             created_at: r.created_at,
             started_at: r.started_at,

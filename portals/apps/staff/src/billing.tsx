@@ -12,6 +12,16 @@ async function fetchRun(kind: Kind, id: string): Promise<Run> {
     : unwrap(api.GET("/dunning-runs/{id}", { params: { path: { id } } }));
 }
 
+/**
+ * Where a run is, for its progress bar: done when finished; for a billing run under way, what
+ * it processed out of that plus what is still due; otherwise unknown (an indeterminate bar).
+ */
+export function runProgress(run: Pick<Run, "status" | "processed" | "remaining">): { value: number; max: number | null } {
+  if (run.status === "succeeded" || run.status === "failed") return { value: 1, max: 1 };
+  if (run.remaining == null) return { value: 0, max: null };
+  return { value: run.processed, max: run.processed + run.remaining };
+}
+
 /** A run followed until it finishes, polled once a second. */
 function LiveRun({ kind, run: first, onFinished }: { kind: Kind; run: Run; onFinished: () => void }) {
   const [run, setRun] = useState(first);
@@ -24,10 +34,12 @@ function LiveRun({ kind, run: first, onFinished }: { kind: Kind; run: Run; onFin
     const timer = window.setTimeout(() => fetchRun(kind, run.id).then(setRun, () => undefined), 1000);
     return () => window.clearTimeout(timer);
   }, [run, done]);
-  const label = `${kind === "billing" ? "Billing" : "Dunning"} run for ${run.as_of}: ${run.status}, ${run.processed} processed, ${run.created} created`;
+  const { value, max } = runProgress(run);
+  const left = run.remaining != null && !done ? `, about ${run.remaining} still due` : "";
+  const label = `${kind === "billing" ? "Billing" : "Dunning"} run for ${run.as_of}: ${run.status}, ${run.processed} processed${left}, ${run.created} created`;
   return (
     <div className="card" data-testid={`${kind}-run`} data-status={run.status}>
-      <Progress label={label} value={done ? 1 : 0} max={done ? 1 : null} />
+      <Progress label={label} value={value} max={max} />
       {run.error && <p role="alert">{run.error}</p>}
     </div>
   );

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { navFor } from "./app";
+import { runProgress } from "./billing";
 import { bpsToPercent, percentToBps } from "./dunning";
 import { creditable } from "./invoices";
 import { consequence, movesTo, today } from "./plan_change";
@@ -59,4 +60,10 @@ it("credits at most what an issued invoice has not been credited", () => {
   expect(creditable({ status: "paid", total: 3000, amount_credited: 1000 })).toBe(2000);
   expect(creditable({ status: "draft", total: 3000, amount_credited: 0 })).toBe(0);
   expect(creditable({ status: "refunded", total: 3000, amount_credited: 0 })).toBe(0);
+});
+
+it("fills a billing run's bar with what it processed out of that and what is still due", () => {
+  expect(runProgress({ status: "running", processed: 3000, remaining: 1000 })).toEqual({ value: 3000, max: 4000 });
+  expect(runProgress({ status: "queued", processed: 0, remaining: null })).toEqual({ value: 0, max: null });
+  expect(runProgress({ status: "succeeded", processed: 4000, remaining: null })).toEqual({ value: 1, max: 1 });
 });

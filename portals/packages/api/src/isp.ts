@@ -2884,6 +2884,12 @@ export interface components {
              */
             processed: number;
             /**
+             * Format: int64
+             * @description A billing run not finished yet: subscriptions still due on its date (each is at least one
+             *     more invoice), for a progress bar; none for dunning and finished runs.
+             */
+            remaining?: number | null;
+            /**
              * Format: date-time
              * @description First started at.
              */
