@@ -38,6 +38,7 @@ use kube::{
     runtime::{WatchStreamExt, reflector, reflector::Store, watcher},
 };
 use sea_orm::{DatabaseConnection, DbErr};
+use serde::Deserialize;
 
 use dotmac_platform::{
     cache::Cache,
@@ -97,8 +98,8 @@ pub struct ApiConfig {
     )]
     pub mail_from: String,
 
-    /// The folder holding the built portals (`admin/`, `reseller/`), served at `/admin/` and
-    /// `/reseller/`; by default `../share/dotmac/portals` beside this binary.
+    /// The folder holding the built portals (`admin/`, for admins and reseller users alike),
+    /// served at `/admin/`; by default `../share/dotmac/portals` beside this binary.
     #[arg(long = "api-portals-dir", env = "DOTMAC_PORTALS_DIR")]
     pub portals_dir: Option<PathBuf>,
 
@@ -251,10 +252,8 @@ pub async fn assemble(
         metrics: dotmac_web::metrics::HttpMetrics::new("dotmac_api", "management API"),
     };
     let portals = dotmac_web::assets::portals_dir(config.portals_dir.clone());
-    let app = router(state.clone()).merge(dotmac_web::assets::router(
-        portals.as_deref(),
-        &["admin", "reseller"],
-    ));
+    let app =
+        router(state.clone()).merge(dotmac_web::assets::router(portals.as_deref(), &["admin"]));
     Ok((app, state))
 }
 
@@ -462,6 +461,16 @@ pub fn kube_error(error: kube::Error) -> Problem {
             Problem::unavailable("the Kubernetes API")
         }
     }
+}
+
+/// Paging of a list kept in order of a name (users by e-mail, tokens and resellers by name).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamePage {
+    /// Page size, 1–200 (50).
+    pub limit: Option<u64>,
+    /// The name after which the page starts (`next_cursor` of the page before).
+    pub cursor: Option<String>,
 }
 
 /// A requested page size (1–200, 50 by default), or a 422 naming `limit`.

@@ -16,7 +16,8 @@ use kube::{Api, ResourceExt, api::PostParams};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AppState, db_error, kube_error, page_limit, path::Name, tenants::TenantView, tokens::Principal,
+    AppState, NamePage, db_error, kube_error, page_limit, path::Name, tenants::TenantView,
+    tokens::Principal,
 };
 use crate::access::{Callers, doc};
 use dotmac_metering::entity::commission;
@@ -60,13 +61,6 @@ impl From<&Reseller> for ResellerView {
     }
 }
 
-/// The resellers a principal may see.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ResellerList {
-    /// Resellers, by name.
-    pub items: Vec<ResellerView>,
-}
-
 /// Whether `name` can name a Reseller (a DNS label of at most 63 characters).
 pub fn valid_name(name: &str) -> bool {
     super::dns_label(name, 63)
@@ -75,7 +69,10 @@ pub fn valid_name(name: &str) -> bool {
 async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-) -> Result<Json<ResellerList>, Problem> {
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<NamePage>,
+) -> Result<Paged<ResellerView, String>, Problem> {
+    let limit = page_limit(query.limit)?;
     let api = Api::<Reseller>::all(state.client.clone());
     let items = match &principal {
         Principal::Admin => {
@@ -96,9 +93,14 @@ async fn list(
             ));
         }
     };
-    let mut items: Vec<ResellerView> = items.iter().map(ResellerView::from).collect();
+    let mut items: Vec<ResellerView> = items
+        .iter()
+        .filter(|r| query.cursor.as_ref().is_none_or(|c| &r.name_any() > c))
+        .map(ResellerView::from)
+        .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Json(ResellerList { items }))
+    items.truncate(usize::try_from(limit + 1).unwrap_or(usize::MAX));
+    Ok(Page::new(items, limit, |r: &ResellerView| r.name.clone()).respond(&uri))
 }
 
 async fn create(
@@ -140,11 +142,13 @@ pub struct ResellerTenants {
 
 /// Checks that `principal` may see reseller `name` and that it exists: 404 otherwise, also
 /// for another reseller's.
+/// The reseller `name` if the principal may see it (an admin any, a reseller itself); 404
+/// otherwise.
 async fn visible_reseller(
     state: &AppState,
     principal: &Principal,
     name: &str,
-) -> Result<(), Problem> {
+) -> Result<Reseller, Problem> {
     let allowed = match principal {
         Principal::Admin => true,
         Principal::Reseller(own) => own == name,
@@ -157,8 +161,16 @@ async fn visible_reseller(
         .get_opt(name)
         .await
         .map_err(kube_error)?
-        .ok_or_else(|| Problem::not_found("no such reseller"))?;
-    Ok(())
+        .ok_or_else(|| Problem::not_found("no such reseller"))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Name(name): Name,
+) -> Result<Json<ResellerView>, Problem> {
+    let found = visible_reseller(&state, &principal, &name).await?;
+    Ok(Json(ResellerView::from(&found)))
 }
 
 async fn tenants(
@@ -275,6 +287,13 @@ pub fn routes() -> ApiRouter<AppState> {
             .post_with(
                 create,
                 doc(TAG, Callers::Admins, "Create a Reseller (admin)"),
+            ),
+        )
+        .api_route(
+            "/resellers/{name}",
+            get_with(
+                get_one,
+                doc(TAG, Callers::People, "Read a reseller (a reseller: itself)"),
             ),
         )
         .api_route(

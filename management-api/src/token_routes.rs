@@ -4,16 +4,25 @@
 //! are not made or revoked here. Every change is audited.
 
 use aide::axum::{ApiRouter, routing::get_with};
-use axum::{Extension, Json, extract::State, response::NoContent};
+use axum::{
+    Extension, Json,
+    extract::{OriginalUri, State},
+    response::NoContent,
+};
 use dotmac_metering::entity::api_token;
-use dotmac_web::{Created, extract::Body, problem::Problem};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use dotmac_web::{
+    Created,
+    extract::{Body, Params},
+    page::{Page, Paged},
+    problem::Problem,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::access::{Callers, doc};
 use crate::{
-    AppState, Caller, audit, db_error,
+    AppState, Caller, NamePage, audit, db_error, page_limit,
     path::Name,
     tokens::{self, Principal, Role, TokenError},
 };
@@ -88,18 +97,30 @@ fn manages(principal: &Principal, row: &api_token::Model) -> bool {
 async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-) -> Result<Json<Vec<TokenView>>, Problem> {
-    let rows = api_token::Entity::find()
-        .order_by_asc(api_token::Column::Name)
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<NamePage>,
+) -> Result<Paged<TokenView, String>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let mut select = api_token::Entity::find().order_by_asc(api_token::Column::Name);
+    match &principal {
+        Principal::Admin => {}
+        Principal::Reseller(own) => {
+            select = select
+                .filter(api_token::Column::Role.eq("reseller"))
+                .filter(api_token::Column::Reseller.eq(own.as_str()));
+        }
+        Principal::Tenant(_) => return Err(Problem::forbidden("a tenant token manages no tokens")),
+    }
+    if let Some(after) = &query.cursor {
+        select = select.filter(api_token::Column::Name.gt(after.as_str()));
+    }
+    let rows = select
+        .limit(limit + 1)
         .all(&state.db)
         .await
         .map_err(db_error)?;
-    Ok(Json(
-        rows.into_iter()
-            .filter(|row| manages(&principal, row))
-            .map(TokenView::from)
-            .collect(),
-    ))
+    let items = rows.into_iter().map(TokenView::from).collect();
+    Ok(Page::new(items, limit, |t: &TokenView| t.name.clone()).respond(&uri))
 }
 
 async fn create(

@@ -17,25 +17,21 @@ use dotmac_web::problem::Problem;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use serde_json::json;
 
-use super::{UserRole, UserStatus, entity::user, users};
+use super::{UserStatus, entity::user, users};
 use crate::{Caller, audit, db_error};
 
 /// Password resets sent per user per hour at most; more requests are answered the same and
 /// send nothing.
 pub const RESETS_PER_HOUR: u64 = 3;
 
-/// The portal URL of a link: the admin portal for admins, the reseller portal for reseller
-/// users.
-pub fn url(public_url: &str, user: &user::Model, purpose: LinkPurpose, token: &str) -> String {
-    let portal = match user.role {
-        UserRole::Admin => "admin",
-        UserRole::Reseller => "reseller",
-    };
+/// The portal URL of a link: the one portal at `/admin/` serves admins and reseller users
+/// alike, each with their own pages.
+pub fn url(public_url: &str, purpose: LinkPurpose, token: &str) -> String {
     let page = match purpose {
         LinkPurpose::Invitation => "accept-invitation",
         LinkPurpose::PasswordReset => "reset-password",
     };
-    format!("{public_url}/{portal}/{page}#token={token}")
+    format!("{public_url}/admin/{page}#token={token}")
 }
 
 /// Sends an invitation; a failure is logged (never the link) and reported.

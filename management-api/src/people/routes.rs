@@ -7,7 +7,7 @@ use aide::axum::{
 };
 use axum::{
     Extension, Json,
-    extract::State,
+    extract::{OriginalUri, State},
     http::{HeaderMap, header},
     response::{IntoResponse, NoContent, Response},
 };
@@ -21,7 +21,8 @@ use dotmac_identity::{
 };
 use dotmac_web::{
     Acknowledged, Created,
-    extract::{Body, Id},
+    extract::{Body, Id, Params},
+    page::{Page, Paged},
     problem::Problem,
     response::WithCookies,
 };
@@ -38,9 +39,9 @@ use super::{
     two_factor, users,
 };
 use crate::{
-    AppState, Caller, Source,
+    AppState, Caller, NamePage, Source,
     access::{COOKIES, Callers as C, Person, SESSION_PREFIX, doc},
-    audit, db_error,
+    audit, db_error, page_limit,
     tokens::Principal,
 };
 
@@ -321,12 +322,7 @@ async fn request_reset(
     let made = links::reset_link(&txn, &email, &source).await?;
     txn.commit().await.map_err(db_error)?;
     if let Some((user, made)) = made {
-        let url = links::url(
-            &state.public_url,
-            &user,
-            LinkPurpose::PasswordReset,
-            &made.token,
-        );
+        let url = links::url(&state.public_url, LinkPurpose::PasswordReset, &made.token);
         tokio::spawn(async move { links::send_reset(&mailer, &user, &url).await });
     }
     Ok(Acknowledged)
@@ -602,12 +598,7 @@ async fn invite(
     txn.commit().await.map_err(db_error)?;
     let (mail, invitation) = match &state.mailer {
         Some(mailer) => {
-            let url = links::url(
-                &state.public_url,
-                &user,
-                LinkPurpose::Invitation,
-                &link.token,
-            );
+            let url = links::url(&state.public_url, LinkPurpose::Invitation, &link.token);
             (links::send_invitation(mailer, &user, &url).await, None)
         }
         None => (
@@ -631,9 +622,13 @@ async fn invite(
 async fn list_users(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-) -> Result<Json<Vec<UserView>>, Problem> {
-    let users = users::list(&state.db, &principal).await?;
-    Ok(Json(users.into_iter().map(UserView::from).collect()))
+    OriginalUri(uri): OriginalUri,
+    Params(query): Params<NamePage>,
+) -> Result<Paged<UserView, String>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let rows = users::list(&state.db, &principal, query.cursor.as_deref(), limit + 1).await?;
+    let items = rows.into_iter().map(UserView::from).collect();
+    Ok(Page::new(items, limit, |u: &UserView| u.email.clone()).respond(&uri))
 }
 
 async fn get_user(

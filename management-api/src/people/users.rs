@@ -11,7 +11,7 @@ use dotmac_identity::store::{
 use dotmac_web::problem::Problem;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -70,16 +70,21 @@ pub async fn managed(
         .ok_or_else(|| Problem::not_found("no such user"))
 }
 
-/// Every user `principal` manages, by e-mail.
+/// Up to `limit` users `principal` manages, by e-mail, after the e-mail `after`.
 pub async fn list(
     db: &impl ConnectionTrait,
     principal: &Principal,
+    after: Option<&str>,
+    limit: u64,
 ) -> Result<Vec<user::Model>, Problem> {
     let mut select = user::Entity::find().order_by_asc(user::Column::Email);
     if let Principal::Reseller(own) = principal {
         select = select.filter(user::Column::Reseller.eq(own.as_str()));
     }
-    select.all(db).await.map_err(db_error)
+    if let Some(after) = after {
+        select = select.filter(user::Column::Email.gt(after));
+    }
+    select.limit(limit).all(db).await.map_err(db_error)
 }
 
 /// Invites a user; returns them with the invitation.

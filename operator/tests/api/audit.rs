@@ -116,13 +116,36 @@ async fn tokens_over_the_api_and_who_did_what_to_which_tenant() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, listed) = h.call(Some(&east), Method::GET, "/tokens", None).await;
-    let names: Vec<&str> = listed
+    let names: Vec<&str> = listed["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["east-api", "east-ci"]);
+    // Paged on the server, by name.
+    let (_, first) = h
+        .call(Some(&east), Method::GET, "/tokens?limit=1", None)
+        .await;
+    assert_eq!(first["items"][0]["name"], "east-api");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = h
+        .call(
+            Some(&east),
+            Method::GET,
+            &format!("/tokens?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(second["items"][0]["name"], "east-ci");
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let (status, problem) = h
+        .call(Some(&east), Method::GET, "/tokens?limit=0", None)
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
     assert!(
         !listed.to_string().contains(&east_ci),
         "a listing never shows a token"

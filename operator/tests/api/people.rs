@@ -304,13 +304,37 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
         .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
     let (_, users) = h.call(Some(&east), Method::GET, "/users", None).await;
-    let emails: Vec<&str> = users
+    let emails: Vec<&str> = users["items"]
         .as_array()
         .unwrap()
         .iter()
         .map(|u| u["email"].as_str().unwrap())
         .collect();
     assert_eq!(emails, ["ops@east.example"]);
+    // Paged on the server by e-mail: one at a time gives the whole list, in order.
+    let (_, everyone) = h.call(Some(&h.admin), Method::GET, "/users", None).await;
+    let all: Vec<Value> = everyone["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].clone())
+        .collect();
+    assert!(all.len() >= 2, "{everyone}");
+    let (mut paged, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let path = if cursor.is_empty() {
+            "/users?limit=1".to_owned()
+        } else {
+            format!("/users?limit=1&cursor={cursor}")
+        };
+        let (_, page) = h.call(Some(&h.admin), Method::GET, &path, None).await;
+        paged.push(page["items"][0]["email"].clone());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
 
     // A reseller invites only its own reseller users, never admins.
     for (body, status, field) in [
@@ -1115,7 +1139,7 @@ async fn invitations_and_resets_arrive_by_mail_and_work_once_until_they_expire()
         .wait_for("grace@east.example", "accept-invitation")
         .await;
     assert!(
-        mail.contains("https://platform.example/reseller/accept-invitation#token="),
+        mail.contains("https://platform.example/admin/accept-invitation#token="),
         "{mail}"
     );
     let invitation = link_token(&mail, "accept-invitation");

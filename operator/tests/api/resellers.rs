@@ -92,6 +92,43 @@ async fn resellers_alerts_and_metrics() {
         .call(Some(&reseller), Method::GET, "/resellers", None)
         .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    // One by name: an admin any, a reseller itself; anything else is not there.
+    let (status, east) = h
+        .call(Some(&admin), Method::GET, "/resellers/east", None)
+        .await;
+    assert_eq!(
+        (status, east["name"].as_str()),
+        (StatusCode::OK, Some("east")),
+        "{east}"
+    );
+    let (status, own) = h
+        .call(Some(&reseller), Method::GET, "/resellers/east", None)
+        .await;
+    assert_eq!(
+        (status, own["spec"]["tier"].as_str()),
+        (StatusCode::OK, Some("gold")),
+        "{own}"
+    );
+    for path in [
+        "/resellers/west",
+        "/resellers/Not_A_Name",
+        "/resellers/nobody",
+    ] {
+        let token = if path.ends_with("west") {
+            &reseller
+        } else {
+            &admin
+        };
+        assert_eq!(
+            h.call(Some(token), Method::GET, path, None).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let (_, paged) = h
+        .call(Some(&admin), Method::GET, "/resellers?limit=1", None)
+        .await;
+    assert_eq!(paged["items"].as_array().unwrap().len(), 1, "{paged}");
     assert_eq!(
         h.call(
             Some(&reseller),

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Confirm, dateTime, Field, FormError, LoadError, PageTitle, Select, Submit, unwrap, useLoad, useSubmit } from "@dotmac/ui";
+import { Confirm, dateTime, Field, FormError, PageTitle, PagedTable, Select, Submit, unwrap, useSubmit } from "@dotmac/ui";
 import { api, type Schemas } from "./api";
 import { BASE } from "./app";
 import { useSession } from "./session";
@@ -35,7 +35,7 @@ function ShownOnce({ label, value }: { label: string; value: string }) {
 export function Users() {
   const { me, where } = useSession();
   const admin = me.role === "admin";
-  const list = useLoad(() => unwrap(api.GET("/users")), []);
+  const [round, setRound] = useState(0);
   const [invited, setInvited] = useState<Invited | null>(null);
   const invite = useSubmit(["email", "displayName", "role", "reseller"], async (v) => {
     const role = (admin ? v.role : "reseller") as Schemas["UserRole"];
@@ -45,7 +45,7 @@ export function Users() {
       }),
     );
     setInvited(made);
-    list.reload();
+    setRound((r) => r + 1);
   });
   return (
     <>
@@ -75,34 +75,20 @@ export function Users() {
         {invited?.invitation && <ShownOnce label={`Send ${invited.user.email} this link to choose a password.`} value={invitationLink(invited.invitation.token)} />}
         {invited && !invited.invitation && <p role="status">The invitation went to {invited.user.email} by e-mail.</p>}
       </section>
-      <LoadError error={list.error} />
-      <div className="table">
-        <table aria-busy={list.loading || undefined}>
-          <caption>Users</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">E-mail</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Two-factor</th>
-              <th scope="col">Invited</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.map((u) => (
-              <tr key={u.id}>
-                <td>{u.displayName}</td>
-                <td>{u.email}</td>
-                <td>{u.role === "reseller" ? `reseller ${u.reseller ?? ""}` : "admin"}</td>
-                <td>{u.status}</td>
-                <td>{u.twoFactor ? "yes" : "no"}</td>
-                <td>{dateTime(u.createdAt, where)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <PagedTable<Schemas["UserView"]>
+        caption="Users"
+        filterKey={String(round)}
+        rowKey={(u) => u.id}
+        fetch={(cursor, limit) => unwrap(api.GET("/users", { params: { query: { cursor: cursor ?? undefined, limit } } }))}
+        columns={[
+          { header: "Name", cell: (u) => u.displayName },
+          { header: "E-mail", cell: (u) => u.email },
+          { header: "Role", cell: (u) => (u.role === "reseller" ? `reseller ${u.reseller ?? ""}` : "admin") },
+          { header: "Status", cell: (u) => u.status },
+          { header: "Two-factor", cell: (u) => (u.twoFactor ? "yes" : "no") },
+          { header: "Invited", cell: (u) => dateTime(u.createdAt, where) },
+        ]}
+      />
     </>
   );
 }
@@ -111,7 +97,7 @@ export function Users() {
 export function Tokens() {
   const { me, where } = useSession();
   const admin = me.role === "admin";
-  const list = useLoad(() => unwrap(api.GET("/tokens")), []);
+  const [round, setRound] = useState(0);
   const [made, setMade] = useState<Schemas["MadeToken"] | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -121,14 +107,14 @@ export function Tokens() {
     if (role === "reseller") body.reseller = admin ? v.reseller || null : me.reseller;
     if (role === "tenant") body.tenant = v.tenant || null;
     setMade(await unwrap(api.POST("/tokens", { body })));
-    list.reload();
+    setRound((r) => r + 1);
   });
   const revoke = async (name: string) => {
     setRevoking(null);
     setFailure(null);
     try {
       await unwrap(api.DELETE("/tokens/{name}", { params: { path: { name } } }));
-      list.reload();
+      setRound((r) => r + 1);
     } catch (error) {
       setFailure((error as Error).message);
     }
@@ -161,47 +147,33 @@ export function Tokens() {
         </form>
         {made && <ShownOnce label={`Token ${made.name}: use it as a Bearer token.`} value={made.token} />}
       </section>
-      <LoadError error={list.error} />
       {failure && (
         <p className="form-error" role="alert">
           {failure}
         </p>
       )}
-      <div className="table">
-        <table aria-busy={list.loading || undefined}>
-          <caption>Tokens</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">For</th>
-              <th scope="col">Made</th>
-              <th scope="col">Revoked</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.map((t) => (
-              <tr key={t.name}>
-                <td>{t.name}</td>
-                <td>{t.role}</td>
-                <td>{t.reseller ?? t.tenant ?? "—"}</td>
-                <td>{dateTime(t.created_at, where)}</td>
-                <td>{t.revoked_at ? dateTime(t.revoked_at, where) : "—"}</td>
-                <td>
-                  {!t.revoked_at && (
-                    <button type="button" onClick={() => setRevoking(t.name)}>
-                      Revoke {t.name}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <PagedTable<Schemas["TokenView"]>
+        caption="Tokens"
+        filterKey={String(round)}
+        rowKey={(t) => t.name}
+        fetch={(cursor, limit) => unwrap(api.GET("/tokens", { params: { query: { cursor: cursor ?? undefined, limit } } }))}
+        columns={[
+          { header: "Name", cell: (t) => t.name },
+          { header: "Role", cell: (t) => t.role },
+          { header: "For", cell: (t) => t.reseller ?? t.tenant ?? "—" },
+          { header: "Made", cell: (t) => dateTime(t.created_at, where) },
+          { header: "Revoked", cell: (t) => (t.revoked_at ? dateTime(t.revoked_at, where) : "—") },
+          {
+            header: "Actions",
+            cell: (t) =>
+              !t.revoked_at && (
+                <button type="button" onClick={() => setRevoking(t.name)}>
+                  Revoke {t.name}
+                </button>
+              ),
+          },
+        ]}
+      />
       <Confirm
         open={revoking !== null}
         title={`Revoke token ${revoking ?? ""}?`}

@@ -30,17 +30,13 @@ export function allowance(reseller: Reseller, tenants: number): Allowance {
   return { plans: allowed.length ? PLANS.filter((p) => allowed.includes(p)) : PLANS, max: reseller.spec.maxTenants ?? null, used: tenants };
 }
 
-/** The signed-in reseller's allowance (`GET /resellers` shows a reseller only itself). */
+/** The signed-in reseller's allowance. */
 export function useAllowance(reseller: string | null | undefined) {
   return useLoad(async () => {
     if (!reseller) return null;
-    const [own, tenants] = await Promise.all([
-      unwrap(api.GET("/resellers")),
-      unwrap(api.GET("/resellers/{name}/tenants", { params: { path: { name: reseller } } })),
-    ]);
-    const found = own.items.find((r) => r.name === reseller);
-    if (!found) throw new Error(`reseller ${reseller} no longer exists`);
-    return allowance(found, tenants.items.length);
+    const path = { params: { path: { name: reseller } } };
+    const [own, tenants] = await Promise.all([unwrap(api.GET("/resellers/{name}", path)), unwrap(api.GET("/resellers/{name}/tenants", path))]);
+    return allowance(own, tenants.items.length);
   }, [reseller]);
 }
 
@@ -62,59 +58,40 @@ function amount(m: Money | null | undefined, where: Locale): string {
 /** Every reseller with its tenants against its cap, its MRR and the commission it accrued. */
 export function Resellers() {
   const { where } = useSession();
-  const list = useLoad(() => unwrap(api.GET("/resellers")), []);
   return (
     <>
       <PageTitle>Resellers</PageTitle>
-      <LoadError error={list.error} />
-      <div className="table">
-        <table aria-busy={list.loading || undefined}>
-          <caption>Resellers</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Tier</th>
-              <th scope="col" className="num">Tenants</th>
-              <th scope="col" className="num">Monthly recurring revenue</th>
-              <th scope="col" className="num">Commission this month</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.items.map((r) => (
-              <tr key={r.name}>
-                <td>
-                  <Link to={`resellers/${r.name}`}>{r.name}</Link> <span className="hint">{r.spec.displayName}</span>
-                </td>
-                <td>{r.spec.tier ?? "—"}</td>
-                <td className="num">
-                  {r.status?.tenants?.count ?? 0}
-                  {r.spec.maxTenants != null ? ` of ${r.spec.maxTenants}` : ""}
-                </td>
-                <td className="num">{amount(r.status?.monthlyRecurringRevenue, where)}</td>
-                <td className="num">{amount(r.status?.commissionAccrued, where)}</td>
-              </tr>
-            ))}
-            {list.data?.items.length === 0 && (
-              <tr>
-                <td colSpan={5}>No resellers yet.</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <PagedTable<Reseller>
+        caption="Resellers"
+        rowKey={(r) => r.name}
+        fetch={(cursor, limit) => unwrap(api.GET("/resellers", { params: { query: { cursor: cursor ?? undefined, limit } } }))}
+        columns={[
+          {
+            header: "Name",
+            cell: (r) => (
+              <>
+                <Link to={`resellers/${r.name}`}>{r.name}</Link> <span className="hint">{r.spec.displayName}</span>
+              </>
+            ),
+          },
+          { header: "Tier", cell: (r) => r.spec.tier ?? "—" },
+          { header: "Tenants", numeric: true, cell: (r) => `${r.status?.tenants?.count ?? 0}${r.spec.maxTenants != null ? ` of ${r.spec.maxTenants}` : ""}` },
+          { header: "Monthly recurring revenue", numeric: true, cell: (r) => amount(r.status?.monthlyRecurringRevenue, where) },
+          { header: "Commission this month", numeric: true, cell: (r) => amount(r.status?.commissionAccrued, where) },
+        ]}
+      />
     </>
   );
 }
 
 /** One reseller: its limits and its ledger. */
 export function ResellerPage({ name }: { name: string }) {
-  const list = useLoad(() => unwrap(api.GET("/resellers")), [name]);
-  const reseller = list.data?.items.find((r) => r.name === name);
+  const found = useLoad(() => unwrap(api.GET("/resellers/{name}", { params: { path: { name } } })), [name]);
+  const reseller = found.data;
   return (
     <>
       <PageTitle>Reseller {name}</PageTitle>
-      <LoadError error={list.error} />
-      {list.data && !reseller && <p role="alert">No reseller named {name}.</p>}
+      <LoadError error={found.error} />
       {reseller && (
         <section aria-labelledby="limits-title">
           <h2 id="limits-title">What it may sell</h2>

@@ -363,6 +363,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/resellers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a reseller (a reseller: itself) */
+        get: operations["get_resellers__name_"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/resellers/{name}/commissions": {
         parameters: {
             query?: never;
@@ -1229,11 +1246,6 @@ export interface components {
             /** @description Single-use codes for when the authenticator is lost. */
             recoveryCodes: string[];
         };
-        /** @description The resellers a principal may see. */
-        ResellerList: {
-            /** @description Resellers, by name. */
-            items: components["schemas"]["ResellerView"][];
-        };
         /** @description Observed state of a reseller, written by the operator. */
         ResellerStatus: {
             /** @description Commission accrued in the current period. */
@@ -1298,6 +1310,16 @@ export interface components {
             };
             /** @description Status, once the operator has written one. */
             status?: components["schemas"]["ResellerStatus"] | null;
+        };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        ResellerViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["ResellerView"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
         };
         /** @description `POST /password-resets`. */
         ResetRequest: {
@@ -1631,6 +1653,16 @@ export interface components {
             /** @description The tenant it is bound to. */
             tenant?: string | null;
         };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        TokenViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["TokenView"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
+        };
         /** @description `POST /plugins/usage-events`. */
         UsageBatch: {
             /** @description 1 to 1,000 events. */
@@ -1690,6 +1722,16 @@ export interface components {
             status: components["schemas"]["UserStatus"];
             /** @description Whether they sign in with a second factor. */
             twoFactor: boolean;
+        };
+        /**
+         * @description One page of a list in key order. Callers fetch `limit + 1` rows; the extra row only says
+         *     that there is a next page, whose cursor is the last returned key (an id, or a name).
+         */
+        UserViewPage: {
+            /** @description The records. */
+            items: components["schemas"]["UserView"][];
+            /** @description Cursor of the next page, if any. */
+            next_cursor?: string | null;
         };
     };
     responses: never;
@@ -2672,7 +2714,12 @@ export interface operations {
     };
     get_resellers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The name after which the page starts (`next_cursor` of the page before). */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2697,13 +2744,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The resellers a principal may see. */
+            /** @description One page */
             200: {
                 headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ResellerList"];
+                    "application/json": components["schemas"]["ResellerViewPage"];
                 };
             };
         };
@@ -2745,6 +2794,47 @@ export interface operations {
                 headers: {
                     /** @description Where the record can be read. */
                     Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResellerView"];
+                };
+            };
+        };
+    };
+    get_resellers__name_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the record's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A reseller as the API shows it. */
+            200: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3195,7 +3285,12 @@ export interface operations {
     };
     get_tokens: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The name after which the page starts (`next_cursor` of the page before). */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3220,12 +3315,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description One page */
             200: {
                 headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenView"][];
+                    "application/json": components["schemas"]["TokenViewPage"];
                 };
             };
         };
@@ -3357,7 +3455,12 @@ export interface operations {
     };
     get_users: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The name after which the page starts (`next_cursor` of the page before). */
+                cursor?: string;
+                /** @description Page size, 1–200 (50). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3382,12 +3485,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description One page */
             200: {
                 headers: {
+                    /** @description RFC 8288 `<…>; rel="next"` when there is a next page. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserView"][];
+                    "application/json": components["schemas"]["UserViewPage"];
                 };
             };
         };
