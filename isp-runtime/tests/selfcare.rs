@@ -12,6 +12,7 @@
 mod common;
 
 use common::{TestApp, id};
+use dotmac_testkit::logs::Logs;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -53,6 +54,7 @@ async fn voucher(app: &TestApp, batch: &str, number: &Value) -> Value {
 
 on_both_backends! {
     async fn a_subscriber_pays_an_invoice_with_a_voucher_and_keeps_the_rest(app) {
+        let logs = Logs::capture();
         let (token, invoice) = subscriber(&app, "ada@isp.test").await;
         let due = invoice["amount_due"].as_i64().unwrap();
         assert!(due > 0, "{invoice}");
@@ -99,6 +101,20 @@ on_both_backends! {
         assert_eq!(staff["items"][0]["method"], "voucher");
         let audit = app.get("/audit-log?action=voucher.used").await;
         assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+
+        // The codes are shown once and kept nowhere: not in the logs, the audit log or a list.
+        let mut places = vec![logs.text()];
+        assert!(places[0].lines().count() > 10, "the instance's logs were captured");
+        for path in ["/audit-log?limit=200", "/vouchers?limit=200", "/payments", "/invoices"] {
+            places.push(app.get(path).await.to_string());
+        }
+        for voucher in &vouchers {
+            let code = voucher["code"].as_str().unwrap();
+            let bare = code.replace('-', "");
+            for place in &places {
+                assert!(!place.contains(code) && !place.contains(&bare), "a voucher code was kept");
+            }
+        }
     }
 
     async fn vouchers_that_cannot_pay_are_refused_by_name_and_change_nothing(app) {
@@ -146,6 +162,15 @@ on_both_backends! {
         assert_eq!(status, StatusCode::NOT_FOUND, "another customer's invoice does not exist for bob");
         let (status, _) = app.call_as(&token, Method::GET, &format!("/me/invoices/{}", id(&theirs)), None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        for (path, status, field) in [
+            ("/me/invoices?status=asleep", StatusCode::UNPROCESSABLE_ENTITY, "status"),
+            ("/me/invoices?cursor=x", StatusCode::BAD_REQUEST, "cursor"),
+            ("/me/invoices?customer_id=x", StatusCode::BAD_REQUEST, "customer_id"),
+            ("/me/payments?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+        ] {
+            let (got, problem) = app.call_as(&token, Method::GET, path, None).await;
+            assert_eq!((got, problem["field"].as_str()), (status, Some(field)), "{path}: {problem}");
+        }
         let (status, refused) = app.call(Method::GET, "/me/invoices", None).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
         assert!(refused["detail"].as_str().unwrap().contains("selfcare"), "{refused}");

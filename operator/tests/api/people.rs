@@ -335,6 +335,13 @@ async fn a_reseller_user_sees_only_its_own_tenants_and_users() {
         }
     }
     assert_eq!(paged, all);
+    let (status, problem) = h
+        .call(Some(&h.admin), Method::GET, "/users?limit=0", None)
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
 
     // A reseller invites only its own reseller users, never admins.
     for (body, status, field) in [

@@ -129,6 +129,13 @@ async fn resellers_alerts_and_metrics() {
         .call(Some(&admin), Method::GET, "/resellers?limit=1", None)
         .await;
     assert_eq!(paged["items"].as_array().unwrap().len(), 1, "{paged}");
+    let (status, problem) = h
+        .call(Some(&admin), Method::GET, "/resellers?limit=500", None)
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
     assert_eq!(
         h.call(
             Some(&reseller),
