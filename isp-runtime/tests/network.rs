@@ -1108,6 +1108,65 @@ async fn a_walled_garden_by_coa_and_back_and_a_nak_recorded() {
     );
 }
 
+#[tokio::test]
+async fn two_sign_ins_past_the_session_limit_keep_the_first_and_disconnect_the_second() {
+    let (app, radius) = start(Backend::Postgres, Options::default()).await;
+    let secret = "nas-secret-for-coa-0004";
+    let nas = coa_nas(&app, secret, "100.64.4.0/24").await;
+    let sub = subscriber(&app, "gina@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{sub}/login"),
+        Some(json!({"kind": "pppoe", "username": "gina", "password": "gina's password"})),
+    )
+    .await;
+    // Both sign-ins are accepted before either's Start arrives (a router retrying, two routers
+    // sharing a login); both then start.
+    let first = pap(&radius, secret, "gina", "gina's password")
+        .await
+        .unwrap();
+    let second = pap(&radius, secret, "gina", "gina's password")
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.code.as_str(), second.code.as_str()),
+        ("Access-Accept", "Access-Accept")
+    );
+    for (answer, session) in [(&first, "g-1"), (&second, "g-2")] {
+        let start = format!(
+            "User-Name = \"gina\", Acct-Status-Type = Start, Acct-Session-Id = \"{session}\", Framed-IP-Address = {}, Class = {}",
+            answer.values("Framed-IP-Address")[0],
+            answer.values("Class")[0]
+        );
+        acct(&radius, secret, start).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The login holds one session: the newer is disconnected, the first keeps its service.
+    assert_eq!(nas.wait_for(1).await, ["Disconnect-Request|gina|g-2||"]);
+    let sent = answered(&app, 1).await;
+    assert_eq!(
+        (sent[0]["kind"].as_str(), sent[0]["status"].as_str()),
+        (Some("disconnect"), Some("acked"))
+    );
+    acct(&radius, secret, "User-Name = \"gina\", Acct-Status-Type = Stop, Acct-Session-Id = \"g-2\", Acct-Terminate-Cause = Admin-Reset".to_owned()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        nas.arrived().len(),
+        1,
+        "the session within the limit is left alone"
+    );
+    let live = app
+        .get(&format!("/radius-sessions?subscription_id={sub}&live=true"))
+        .await;
+    let ids: Vec<&str> = live["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["acct_session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["g-1"]);
+}
+
 /// Waits until `check` holds of `path`'s answer; answers it.
 async fn until(app: &TestApp, path: &str, check: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;

@@ -109,7 +109,7 @@ pub async fn tick(db: &DatabaseConnection, settings: &Settings) -> Result<()> {
     let (network, tenant) = (&settings.network, settings.tenant.as_str());
     close_stale(db, network, tenant).await?;
     super::usage::count(db, settings).await?;
-    queue(db, network).await?;
+    queue(db, network, tenant).await?;
     send_queued(db, network, tenant).await
 }
 
@@ -152,8 +152,9 @@ async fn close_stale(
 }
 
 /// Queues a request for every live session whose NAS applies something other than its
-/// subscription's state and plan, unless one is pending or failed in the last ten minutes.
-async fn queue(db: &DatabaseConnection, settings: &NetworkSettings) -> Result<()> {
+/// subscription's state and plan, and a Disconnect for every session over its login's limit,
+/// unless one is pending or failed in the last ten minutes.
+async fn queue(db: &DatabaseConnection, settings: &NetworkSettings, tenant: &str) -> Result<()> {
     let backend = db.get_database_backend();
     let suspended = target(ServiceStatus::Suspended, settings.suspended, false).as_str();
     let today = chrono::Utc::now().date_naive();
@@ -200,6 +201,32 @@ async fn queue(db: &DatabaseConnection, settings: &NetworkSettings) -> Result<()
         let throttled: bool = row.try_get_by_index(3)?;
         let state = target(status, settings.suspended, throttled);
         queue_one(db, settings, session, state, plan).await?;
+    }
+    // Two sign-ins of one login can both pass its session limit before either's Start is
+    // counted; the login keeps its oldest sessions and the newer ones over the limit go.
+    let over = "SELECT id, plan_id FROM ( \
+          SELECT rs.id, s.plan_id, rs.applied_state, l.max_sessions, \
+            ROW_NUMBER() OVER (PARTITION BY rs.subscription_id ORDER BY rs.started_at, rs.id) AS n \
+          FROM radius_sessions rs \
+          JOIN service_logins l ON l.subscription_id = rs.subscription_id \
+          JOIN subscriptions s ON s.id = rs.subscription_id \
+          WHERE rs.stopped_at IS NULL) ranked \
+        WHERE n > max_sessions AND (applied_state IS NULL OR applied_state <> 'disconnecting') \
+        AND NOT EXISTS (SELECT 1 FROM coa_requests c WHERE c.session_id = ranked.id AND \
+          (c.status = 'pending' OR (c.status IN ('naked', 'failed') AND c.created_at > $1))) \
+        LIMIT 1000";
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            over,
+            [recent.into()],
+        ))
+        .await?;
+    for row in rows {
+        let session: Uuid = row.try_get_by_index(0)?;
+        let plan: Uuid = row.try_get_by_index(1)?;
+        tracing::info!(%tenant, %session, "disconnecting a session over its login's limit");
+        queue_one(db, settings, session, State::Disconnecting, plan).await?;
     }
     Ok(())
 }
