@@ -62,7 +62,9 @@ test("a subscriber on a phone turns on two-factor sign-in, signs in with it and 
   await page.keyboard.type(await freshTotp(secret, used));
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { name: "Hello, Grace Hopper" })).toBeVisible();
-  // Each page's heading takes focus (screen readers announce it); Tab goes on into the page.
+  // Each page's heading takes focus (screen readers announce it); once what is due has loaded,
+  // Tab goes on into the page.
+  await expect(page.getByRole("link", { name: /^Invoice .*: / }).first()).toBeVisible();
   await expect(page.getByRole("heading", { name: "Hello, Grace Hopper" })).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("link", { name: /^Invoice .*: / }).first()).toBeFocused();
