@@ -48,6 +48,22 @@ pub const MAIL_FROM: &str = "DOTMAC_MAIL_FROM";
 /// The instance's own token at the management API (from the credentials Secret).
 pub const MANAGEMENT_API_TOKEN: &str = "DOTMAC_MANAGEMENT_API_TOKEN";
 
+/// The OpenBao the instance keeps its secrets in (from the credentials Secret).
+pub const OPENBAO_ADDR: &str = "BAO_ADDR";
+/// The tenant's OpenBao namespace (`tenants/<name>`).
+pub const OPENBAO_NAMESPACE: &str = "BAO_NAMESPACE";
+/// The instance's AppRole role id.
+pub const OPENBAO_ROLE_ID: &str = "BAO_ROLE_ID";
+/// The instance's AppRole secret id.
+pub const OPENBAO_SECRET_ID: &str = "BAO_SECRET_ID";
+/// The KV v2 mount in the tenant's namespace.
+pub const OPENBAO_KV_MOUNT: &str = "kv";
+/// The folder of that mount the instance writes its own secrets to (NAS shared secrets); the
+/// rest of the mount it only reads.
+pub const OPENBAO_INSTANCE_FOLDER: &str = "instance";
+/// The transit key the instance encrypts fields with (PPPoE passwords).
+pub const OPENBAO_TRANSIT_KEY: &str = "fields";
+
 /// The port an instance serves on.
 pub const PORT: u16 = 8001;
 /// The ConfigMap key holding the entitlements file.

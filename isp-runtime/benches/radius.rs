@@ -27,7 +27,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{AAA_SECRET, Backend, Options, TestApp, radius::FreeRadius};
+use common::{
+    AAA_SECRET, Backend, Options, TestApp,
+    radius::{FreeRadius, free_udp_port},
+};
 use dotmac_isp::network::packet::{self, Attribute, Code, attr};
 use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
@@ -363,9 +366,9 @@ async fn main() {
     )).await;
     raddb_conn.close().await.unwrap();
 
-    let ours = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET);
+    let ours = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET, free_udp_port());
     let classic_dir = rlm_sql_raddb(&raddb_name);
-    let classic = FreeRadius::start_with(classic_dir.path(), "http://unused", "unused");
+    let classic = FreeRadius::start_with(classic_dir.path(), "http://unused", "unused", 0);
     let build: Build = Arc::new(access_request);
     let direct = direct_http(app.aaa.as_deref().unwrap(), total).await;
 

@@ -142,6 +142,28 @@ pub struct ServeConfig {
     #[arg(long, env = "DOTMAC_AAA_SECRET", hide_env_values = true)]
     pub aaa_secret: Option<String>,
 
+    /// FreeRADIUS's loopback status port (`127.0.0.1:18121`), where the instance reads the
+    /// counters of packets FreeRADIUS dropped (Status-Server, signed with the AAA secret).
+    #[arg(long, env = "DOTMAC_RADIUS_STATUS", requires = "aaa_secret")]
+    pub radius_status: Option<SocketAddr>,
+
+    /// The tenant's OpenBao, which keeps NAS secrets (KV) and seals PPPoE passwords (transit);
+    /// without it they stay in the database. Needs the namespace, role id and secret id.
+    #[arg(long, env = instance::OPENBAO_ADDR, requires_all = ["openbao_namespace", "openbao_role_id", "openbao_secret_id"])]
+    pub openbao_addr: Option<String>,
+
+    /// The tenant's OpenBao namespace (`tenants/<name>`).
+    #[arg(long, env = instance::OPENBAO_NAMESPACE)]
+    pub openbao_namespace: Option<String>,
+
+    /// The instance's AppRole role id.
+    #[arg(long, env = instance::OPENBAO_ROLE_ID)]
+    pub openbao_role_id: Option<String>,
+
+    /// The instance's AppRole secret id.
+    #[arg(long, env = instance::OPENBAO_SECRET_ID, hide_env_values = true)]
+    pub openbao_secret_id: Option<String>,
+
     /// Acct-Interim-Interval sent to the NAS with every accept, in seconds.
     #[arg(long, env = "DOTMAC_ACCT_INTERIM_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=86_400))]
     pub acct_interim_seconds: u32,
@@ -174,4 +196,16 @@ pub struct ServeConfig {
     /// Seconds a worker holds a run without renewing it; another takes it over after that.
     #[arg(long, env = "DOTMAC_RUN_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=3600))]
     pub run_lease_seconds: i64,
+}
+
+impl ServeConfig {
+    /// The tenant's OpenBao, when it is set (clap makes its address need the rest).
+    pub fn openbao(&self) -> Option<crate::openbao::BaoConfig> {
+        Some(crate::openbao::BaoConfig {
+            addr: self.openbao_addr.clone()?,
+            namespace: self.openbao_namespace.clone()?,
+            role_id: self.openbao_role_id.clone()?,
+            secret_id: self.openbao_secret_id.clone()?,
+        })
+    }
 }

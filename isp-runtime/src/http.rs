@@ -24,6 +24,7 @@ pub fn app(state: api::AppState) -> Router {
     let metrics = HttpMetrics::new();
     let exposition = metrics.prometheus.clone();
     let schedule = state.schedule.clone();
+    let drops = state.radius_drops.clone();
     Router::new()
         .route("/health", get(probes::health))
         .route("/ready", get(probes::ready))
@@ -36,7 +37,7 @@ pub fn app(state: api::AppState) -> Router {
                         axum::http::header::CONTENT_TYPE,
                         "text/plain; version=0.0.4",
                     )],
-                    exposition.render() + &schedule.metrics(),
+                    exposition.render() + &schedule.metrics() + &drops.metrics(),
                 )
             }),
         )

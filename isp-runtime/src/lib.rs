@@ -21,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod network;
+pub mod openbao;
 pub mod people;
 pub mod probes;
 pub mod reporting;

@@ -13,6 +13,8 @@ use crate::{
     entitlements::Gate,
     http,
     jobs::{self, JobQueue},
+    network::secrets::Secrets,
+    openbao::OpenBao,
     reporting::{self, ApiCalls, ReportingConfig},
     schedule::{Schedule, calendar::Calendar},
 };
@@ -120,6 +122,7 @@ pub async fn assemble(
         libreqos_suspended: config.libreqos_suspended,
     };
     let access = crate::api::openapi::registry().map_err(StartError::Config)?;
+    let network_secrets = network_secrets(config, &db, &tenant)?;
     let state = AppState {
         db,
         gate,
@@ -140,12 +143,24 @@ pub async fn assemble(
         access: Arc::new(access),
         mailer,
         sessions,
+        network_secrets,
+        radius_drops: crate::network::drops::Drops::default(),
     };
     // Only an instance with FreeRADIUS in front has sessions to enforce.
     if config.aaa_secret.is_some() {
         crate::network::enforce::spawn(
             state.db.clone(),
             state.settings.clone(),
+            state.network_secrets.clone(),
+            Duration::from_millis(config.network_tick_ms),
+        );
+    }
+    if let (Some(status), Some(secret)) = (config.radius_status, &config.aaa_secret) {
+        crate::network::drops::spawn(
+            status,
+            secret.clone(),
+            tenant.clone(),
+            state.radius_drops.clone(),
             Duration::from_millis(config.network_tick_ms),
         );
     }
@@ -159,6 +174,30 @@ pub async fn assemble(
 
 /// The job queue, the per-token rate limiter and the session cache: in Redis when there is one,
 /// else a queue in process, no limits and no cache.
+/// Where network secrets are kept. With OpenBao, what was kept in the database before it is
+/// moved there in the background, tried again every half minute until it is done.
+fn network_secrets(
+    config: &ServeConfig,
+    db: &sea_orm::DatabaseConnection,
+    tenant: &str,
+) -> Result<Secrets, StartError> {
+    let Some(bao) = config.openbao() else {
+        tracing::info!(%tenant, "no BAO_ADDR: NAS secrets and PPPoE passwords stay in the database");
+        return Ok(Secrets::new(tenant, None));
+    };
+    tracing::info!(%tenant, addr = %bao.addr, namespace = %bao.namespace, "network secrets kept in OpenBao");
+    let bao = OpenBao::new(bao).map_err(|e| StartError::Config(format!("BAO_ADDR: {e}")))?;
+    let secrets = Secrets::new(tenant, Some(bao));
+    let (mover, db) = (secrets.clone(), db.clone());
+    tokio::spawn(async move {
+        while let Err(error) = mover.seal_existing(&db).await {
+            tracing::warn!(%error, "moving network secrets to OpenBao failed; trying again");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    });
+    Ok(secrets)
+}
+
 async fn queue_and_limiter(
     redis_url: Option<&str>,
     tenant: &str,

@@ -13,22 +13,25 @@ mod common;
 
 use common::{
     AAA_SECRET, Backend, Options, TestApp, id,
-    radius::{Answer, FakeNas, FreeRadius, radclient},
+    radius::{Answer, FakeNas, FreeRadius, free_udp_port, radclient},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// An instance with its AAA endpoints and FreeRADIUS in front of them.
+/// An instance with its AAA endpoints and FreeRADIUS in front of them, whose drop counters
+/// it reads.
 async fn start(backend: Backend, options: Options) -> (TestApp, FreeRadius) {
+    let status_port = free_udp_port();
     let app = TestApp::start(
         backend,
         Options {
             aaa: true,
+            radius_status: Some(([127, 0, 0, 1], status_port).into()),
             ..options
         },
     )
     .await;
-    let radius = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET);
+    let radius = FreeRadius::start(app.aaa.as_deref().unwrap(), AAA_SECRET, status_port);
     (app, radius)
 }
 
@@ -172,6 +175,32 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
     assert_eq!(
         pap(&radius, "not-the-secret-0000", "alice", "correct horse").await,
         None
+    );
+    // Both counted by FreeRADIUS, read by the instance from its status port; the unknown NAS
+    // by the instance itself.
+    let drops = until(&app, "/radius-drops", |d| {
+        d["freeradius"]["auth"]["wrong_secret"].as_u64() >= Some(1)
+            && d["freeradius"]["auth"]["malformed"].as_u64() >= Some(1)
+    })
+    .await;
+    assert_eq!(drops["unknown_nas"], 1);
+    assert_eq!(
+        drops["freeradius"]["auth"],
+        json!({"wrong_secret": 1, "malformed": 1, "overloaded": 0})
+    );
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains("dotmac_isp_radius_dropped_total{port=\"auth\",reason=\"wrong-secret\"} 1"),
+        "{metrics}"
     );
 
     let rejects = events(&app, "outcome=reject").await;
@@ -1345,5 +1374,207 @@ async fn past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once() {
         status,
         StatusCode::NOT_FOUND,
         "a staff token has no subscriber account"
+    );
+}
+
+/// The tenant's OpenBao namespace as the operator provisions it (its KV, transit key, policy
+/// and AppRole), and the instance's sign-in to it.
+async fn tenant_openbao(
+    bao: &dotmac_testkit::openbao::DevBao,
+    tenant: &str,
+) -> dotmac_isp::openbao::BaoConfig {
+    use dotmac_operator::provision::{
+        openbao::{OpenBao, SecretsProvisioner},
+        password::Password,
+    };
+    let admin = OpenBao::new(&bao.addr, Password::from_stored("test-root".to_owned())).unwrap();
+    let (role_id, _) = admin.ensure(tenant).await.unwrap();
+    let secret_id = admin.issue_secret_id(tenant).await.unwrap();
+    dotmac_isp::openbao::BaoConfig {
+        addr: bao.addr.clone(),
+        namespace: dotmac_operator::provision::openbao::namespace(tenant),
+        role_id,
+        secret_id: secret_id.expose().to_owned(),
+    }
+}
+
+/// A value in the tenant's KV, read with the root token.
+async fn kv(bao: &dotmac_testkit::openbao::DevBao, tenant: &str, path: &str) -> Option<String> {
+    let answer = reqwest::Client::new()
+        .get(format!("{}/v1/kv/data/{path}", bao.addr))
+        .header("X-Vault-Token", "test-root")
+        .header("X-Vault-Namespace", format!("tenants/{tenant}"))
+        .send()
+        .await
+        .unwrap();
+    if answer.status() == StatusCode::NOT_FOUND {
+        return None;
+    }
+    let body: Value = answer.json().await.unwrap();
+    body.pointer("/data/data/value")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// One row of `sql` as JSON text columns.
+async fn row(app: &TestApp, sql: &str) -> Vec<Option<String>> {
+    let db = &app.state.db;
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        db,
+        sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    (0..)
+        .map_while(|i| row.try_get_by_index::<Option<String>>(i).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_openbao_nas_secrets_are_in_kv_and_passwords_sealed_with_transit() {
+    let bao = dotmac_testkit::openbao::DevBao::start().await;
+    let openbao = tenant_openbao(&bao, "isp-net").await;
+    let (app, radius) = start(
+        Backend::Postgres,
+        Options {
+            openbao: Some(openbao),
+            ..Options::default()
+        },
+    )
+    .await;
+    let secret = "nas-secret-in-openbao-01";
+    let nas = coa_nas(&app, secret, "100.64.5.0/24").await;
+    let nas_id = id(&app.get("/nas").await["items"][0]);
+    assert_eq!(
+        row(&app, "SELECT secret FROM nas").await,
+        [None],
+        "the database does not hold the NAS secret"
+    );
+    assert_eq!(
+        kv(&bao, "isp-net", &format!("instance/nas/{nas_id}"))
+            .await
+            .as_deref(),
+        Some(secret),
+        "OpenBao does"
+    );
+
+    let customer = app.customer("hana@example.com", "US", None).await;
+    let slow = app.plan("NET-20", 2000).await;
+    let fast = id(&app
+        .post(
+            "/plans",
+            json!({"code": "NET-100", "name": "Net 100", "service_type": "internet", "price": 5000, "download_mbps": 100, "upload_mbps": 20}),
+            StatusCode::CREATED,
+        )
+        .await);
+    let (sub, _) = app.subscribe(&customer, &slow, "2026-09-01").await;
+    let (status, login) = app
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/login"),
+            Some(json!({"kind": "pppoe", "username": "hana", "password": "hana's password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    assert_eq!(
+        login["password"], "hana's password",
+        "shown once, in the clear"
+    );
+    let stored = row(&app, "SELECT password, sealed_password FROM service_logins").await;
+    assert_eq!(stored[0], None, "no cleartext password in the database");
+    let sealed = stored[1].clone().unwrap();
+    assert!(
+        sealed.starts_with("vault:v1:"),
+        "sealed by transit: {sealed}"
+    );
+    assert!(!sealed.contains("hana"));
+
+    // PAP and CHAP through FreeRADIUS: the NAS is known by its secret in KV, and the password
+    // is opened with the transit key.
+    let wrong = pap(&radius, secret, "hana", "not hana's").await.unwrap();
+    assert_eq!(wrong.code, "Access-Reject");
+    let chap =
+        "User-Name = \"hana\", CHAP-Password = \"hana's password\", Message-Authenticator = 0x00";
+    let accept = send(radius.auth_port, "auth", secret, chap.to_owned())
+        .await
+        .unwrap();
+    assert_eq!(accept.code, "Access-Accept", "{accept:?}");
+    online(&radius, secret, "hana", "hana's password", "h-1").await;
+
+    // The enforcement tick signs its CoA with the secret from KV: the NAS takes it.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{sub}/change-plan"),
+            Some(json!({"plan_id": fast, "date": "2026-09-10"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(nas.wait_for(1).await, ["CoA-Request|hana|h-1|20M/100M|"]);
+    assert_eq!(answered(&app, 1).await[0]["status"], "acked");
+
+    // Without OpenBao a new NAS is refused as unavailable, and nothing is written.
+    drop(bao);
+    let (status, problem) = app
+        .call(
+            Method::POST,
+            "/nas",
+            Some(json!({"name": "bng-2", "address": "192.0.2.7", "vendor": "generic"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert!(!problem.to_string().contains("nas-secret"), "{problem}");
+    assert_eq!(app.count("nas").await, 1);
+}
+
+#[tokio::test]
+async fn secrets_kept_in_the_database_move_to_openbao_once_it_is_there() {
+    let bao = dotmac_testkit::openbao::DevBao::start().await;
+    let openbao = tenant_openbao(&bao, "isp-move").await;
+    let app = TestApp::start(Backend::Sqlite, Options::default()).await;
+    app.post(
+        "/nas",
+        json!({"name": "bng", "address": "192.0.2.1", "secret": "kept-in-the-database-1"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let sub = subscriber(&app, "ivan@example.com").await;
+    app.call(
+        Method::PUT,
+        &format!("/subscriptions/{sub}/login"),
+        Some(json!({"kind": "pppoe", "username": "ivan", "password": "ivan's password"})),
+    )
+    .await;
+    assert_eq!(
+        row(&app, "SELECT secret FROM nas").await,
+        [Some("kept-in-the-database-1".to_owned())]
+    );
+
+    let secrets = dotmac_isp::network::secrets::Secrets::new(
+        "isp-move",
+        Some(dotmac_isp::openbao::OpenBao::new(openbao).unwrap()),
+    );
+    assert_eq!(secrets.seal_existing(&app.state.db).await.unwrap(), 2);
+    assert_eq!(
+        secrets.seal_existing(&app.state.db).await.unwrap(),
+        0,
+        "done once"
+    );
+    let nas_id = id(&app.get("/nas").await["items"][0]);
+    assert_eq!(row(&app, "SELECT secret FROM nas").await, [None]);
+    assert_eq!(
+        kv(&bao, "isp-move", &format!("instance/nas/{nas_id}"))
+            .await
+            .as_deref(),
+        Some("kept-in-the-database-1")
+    );
+    let stored = row(&app, "SELECT password, sealed_password FROM service_logins").await;
+    assert_eq!(stored[0], None);
+    let sealed = dotmac_isp::network::secrets::StoredPassword::Sealed(stored[1].clone().unwrap());
+    assert_eq!(
+        secrets.password(sealed).await.unwrap(),
+        "ivan's password",
+        "and opened again"
     );
 }

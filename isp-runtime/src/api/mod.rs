@@ -69,6 +69,10 @@ pub struct AppState {
     pub mailer: Option<Mailer>,
     /// Verified sessions, when the instance has Redis.
     pub sessions: Option<crate::people::cache::SessionCache>,
+    /// NAS secrets and PPPoE passwords, in OpenBao when the instance has it.
+    pub network_secrets: crate::network::secrets::Secrets,
+    /// FreeRADIUS's drop counters as last read.
+    pub radius_drops: crate::network::drops::Drops,
 }
 
 impl AppState {

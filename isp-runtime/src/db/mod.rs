@@ -90,6 +90,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 11,
+        name: "network_secrets",
+        script: include_str!("migrations/0011_network_secrets.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

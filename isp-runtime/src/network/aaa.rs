@@ -188,11 +188,19 @@ async fn lookup_nas(
     let Ok(address) = address.parse::<IpAddr>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match registry::by_source(&state.db, address).await {
-        Ok(Some(nas)) => answer(
+    let found = async {
+        let Some(nas) = registry::by_source(&state.db, address).await? else {
+            return Ok(None);
+        };
+        let secret = state.network_secrets.nas_secret(&nas).await?;
+        Ok::<_, Error>(Some((nas, secret)))
+    }
+    .await;
+    match found {
+        Ok(Some((nas, secret))) => answer(
             Reply::default()
                 .text("control:FreeRADIUS-Client-IP-Address", address.to_string())
-                .text("control:FreeRADIUS-Client-Secret", nas.secret)
+                .text("control:FreeRADIUS-Client-Secret", secret)
                 .text("control:FreeRADIUS-Client-Shortname", nas.id.to_string())
                 .text("control:FreeRADIUS-Client-NAS-Type", "other")
                 .text("control:FreeRADIUS-Client-Require-MA", "yes"),
@@ -218,7 +226,11 @@ async fn authorize(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Res
                 Err(refusal) => return Ok(refusal.reply()),
             };
         let given = attrs.text("User-Password");
-        match (admitted.kind, admitted.password.clone(), given) {
+        let password = match admitted.password.clone() {
+            Some(stored) => Some(state.network_secrets.password(stored).await?),
+            None => None,
+        };
+        match (admitted.kind, password, given) {
             (LoginKind::Pppoe, Some(password), Some(given)) => {
                 if bool::from(password.as_bytes().ct_eq(given.as_bytes())) {
                     accepted_here(accept(state, &attrs, Some(admitted)).await?)

@@ -16,6 +16,7 @@ use super::{
     aaa::{Refusal, SuspendedAccess},
     entity::{LoginKind, Vendor},
     radius::{self, Attributes, Speeds},
+    secrets::StoredPassword,
 };
 use crate::{domain::lifecycle::ServiceStatus, error::Result};
 
@@ -32,8 +33,10 @@ pub struct SignIn {
     pub subscription_id: Option<Uuid>,
     /// PPPoE or IPoE.
     pub kind: Option<LoginKind>,
-    /// The PPPoE password.
+    /// The PPPoE password, when kept in the clear.
     pub password: Option<String>,
+    /// The PPPoE password sealed with OpenBao's transit key.
+    pub sealed_password: Option<String>,
     /// The IPoE circuit it must arrive on.
     pub circuit_id: Option<String>,
     /// Most sessions at once.
@@ -73,8 +76,8 @@ pub struct Admitted {
     pub subscription_id: Uuid,
     /// PPPoE or IPoE.
     pub kind: LoginKind,
-    /// The PPPoE password FreeRADIUS checks PAP or CHAP against.
-    pub password: Option<String>,
+    /// The PPPoE password FreeRADIUS checks PAP or CHAP against, as stored.
+    pub password: Option<StoredPassword>,
     /// The plan.
     pub plan_id: Uuid,
     /// The profile a Juniper NAS applies (the plan's code, `-fair-use` when throttled).
@@ -106,7 +109,7 @@ pub async fn look_up(
     };
     let sql = format!(
         "SELECT n.id AS nas_id, n.vendor, n.site AS nas_site, l.subscription_id, l.kind, \
-         l.password, l.circuit_id, l.max_sessions, s.status, s.plan_id, p.code AS plan_code, \
+         l.password, l.sealed_password, l.circuit_id, l.max_sessions, s.status, s.plan_id, p.code AS plan_code, \
          p.download_mbps, p.upload_mbps, p.fair_use_download_mbps, p.fair_use_upload_mbps, \
          (SELECT COUNT(*) FROM radius_sessions r WHERE r.subscription_id = l.subscription_id \
           AND r.stopped_at IS NULL) AS live, \
@@ -179,7 +182,11 @@ pub fn decide(
         nas_site: sign_in.nas_site,
         subscription_id,
         kind,
-        password: sign_in.password,
+        password: match (sign_in.password, sign_in.sealed_password) {
+            (_, Some(sealed)) => Some(StoredPassword::Sealed(sealed)),
+            (Some(clear), None) => Some(StoredPassword::Clear(clear)),
+            (None, None) => None,
+        },
         plan_id,
         profile,
         speeds,

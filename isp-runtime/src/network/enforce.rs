@@ -18,6 +18,7 @@ use super::{
     entity::{coa_request, ip_address, nas, radius_session},
     packet::{self, Attribute, Code, attr},
     radius::{self, Setting, Speeds},
+    secrets::Secrets,
 };
 use crate::{
     api::Settings,
@@ -90,13 +91,18 @@ pub fn target(status: ServiceStatus, suspended: SuspendedAccess, throttled: bool
 
 /// Every `interval` until the process ends: one [`tick`]. Errors are logged; the next tick
 /// tries again.
-pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, interval: Duration) {
+pub fn spawn(
+    db: DatabaseConnection,
+    settings: Arc<Settings>,
+    secrets: Secrets,
+    interval: Duration,
+) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(interval);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            if let Err(e) = tick(&db, &settings).await {
+            if let Err(e) = tick(&db, &settings, &secrets).await {
                 tracing::warn!(tenant = %settings.tenant, error = %e, "network enforcement tick failed");
             }
         }
@@ -105,12 +111,12 @@ pub fn spawn(db: DatabaseConnection, settings: Arc<Settings>, interval: Duration
 
 /// Closes stale sessions, counts usage and applies fair use, queues what changed, sends what
 /// is queued.
-pub async fn tick(db: &DatabaseConnection, settings: &Settings) -> Result<()> {
+pub async fn tick(db: &DatabaseConnection, settings: &Settings, secrets: &Secrets) -> Result<()> {
     let (network, tenant) = (&settings.network, settings.tenant.as_str());
     close_stale(db, network, tenant).await?;
     super::usage::count(db, settings).await?;
     queue(db, network, tenant).await?;
-    send_queued(db, network, tenant).await
+    send_queued(db, network, secrets, tenant).await
 }
 
 /// Ends the live sessions that missed three interim updates, and frees leases no session took
@@ -353,6 +359,7 @@ const ANSWER_WAIT: Duration = Duration::from_secs(2);
 async fn send_queued(
     db: &DatabaseConnection,
     settings: &NetworkSettings,
+    secrets: &Secrets,
     tenant: &str,
 ) -> Result<()> {
     let now = chrono::Utc::now();
@@ -379,8 +386,9 @@ async fn send_queued(
             .await?;
         if claimed.rows_affected == 1 {
             let (db, settings, tenant) = (db.clone(), settings.clone(), tenant.to_owned());
+            let secrets = secrets.clone();
             sending.push(tokio::spawn(async move {
-                if let Err(e) = send_one(&db, &settings, &tenant, request).await {
+                if let Err(e) = send_one(&db, &settings, &secrets, &tenant, request).await {
                     tracing::warn!(%tenant, error = %e, "sending a CoA or Disconnect failed");
                 }
             }));
@@ -402,6 +410,7 @@ enum Outcome {
 async fn send_one(
     db: &DatabaseConnection,
     settings: &NetworkSettings,
+    secrets: &Secrets,
     tenant: &str,
     request: coa_request::Model,
 ) -> Result<()> {
@@ -412,6 +421,7 @@ async fn send_one(
             entity: "RADIUS session",
         })?;
     let nas = super::nas::find(db, request.nas_id).await?;
+    let secret = secrets.nas_secret(&nas).await?;
     let mut attributes = vec![
         Attribute::text(attr::USER_NAME, &session.username),
         Attribute::text(attr::ACCT_SESSION_ID, &session.acct_session_id),
@@ -454,8 +464,8 @@ async fn send_one(
     .await?;
     attributes.extend(sent.iter().map(Setting::wire));
     let identifier = request.id.as_bytes()[15];
-    let outcome = match packet::request(code, identifier, &attributes, nas.secret.as_bytes()) {
-        Ok(packet) => transmit(&nas, &packet).await,
+    let outcome = match packet::request(code, identifier, &attributes, secret.as_bytes()) {
+        Ok(packet) => transmit(&nas, &secret, &packet).await,
         Err(e) => Outcome::NoAnswer(e.to_string()),
     };
     let username = session.username.clone();
@@ -501,7 +511,7 @@ async fn send_one(
 
 /// Sends `packet` to the NAS's CoA port, retransmitting, until an answer signed with its secret
 /// comes back.
-async fn transmit(nas: &nas::Model, packet: &packet::Request) -> Outcome {
+async fn transmit(nas: &nas::Model, secret: &str, packet: &packet::Request) -> Outcome {
     let Ok(address) = nas.address.parse::<std::net::IpAddr>() else {
         return Outcome::NoAnswer("the NAS address does not parse".to_owned());
     };
@@ -529,7 +539,7 @@ async fn transmit(nas: &nas::Model, packet: &packet::Request) -> Outcome {
             if from != target {
                 continue;
             }
-            match packet::answer(&buffer[..len], packet, nas.secret.as_bytes()) {
+            match packet::answer(&buffer[..len], packet, secret.as_bytes()) {
                 Ok(answer) => {
                     return match answer.code {
                         Code::CoaAck | Code::DisconnectAck => Outcome::Ack,

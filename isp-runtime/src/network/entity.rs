@@ -73,7 +73,8 @@ pub mod nas {
         pub id: Uuid,
         pub name: String,
         pub address: String,
-        pub secret: String,
+        /// The shared secret; none when it is kept in OpenBao.
+        pub secret: Option<String>,
         pub vendor: super::Vendor,
         pub coa_port: i32,
         pub site: Option<String>,
@@ -119,6 +120,8 @@ pub mod service_login {
         pub kind: super::LoginKind,
         pub username: String,
         pub password: Option<String>,
+        /// The PPPoE password sealed with the tenant's transit key (then `password` is none).
+        pub sealed_password: Option<String>,
         pub circuit_id: Option<String>,
         pub max_sessions: i32,
         pub created_at: DateTimeUtc,

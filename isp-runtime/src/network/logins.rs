@@ -1,5 +1,6 @@
-//! Service logins: how a subscription's router signs in. A PPPoE user name and password (kept
-//! so that CHAP can be checked, and shown only when set), or IPoE by MAC address, optionally
+//! Service logins: how a subscription's router signs in. A PPPoE user name and password (kept,
+//! sealed with OpenBao's transit key when the instance has it, so that CHAP can be checked, and
+//! shown only when set), or IPoE by MAC address, optionally
 //! bound to the option-82 circuit id it must arrive on; and how many sessions it may hold.
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel};
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use super::{
     entity::{LoginKind, service_login},
     radius,
+    secrets::Secrets,
     wire::LoginInput,
 };
 use crate::{
@@ -32,10 +34,11 @@ pub async fn find(db: &impl ConnectionTrait, subscription: Uuid) -> Result<servi
 }
 
 /// Sets (or replaces) a subscription's login; answers it with the PPPoE password, which is
-/// never shown again.
+/// never shown again (and is kept sealed when the instance has OpenBao).
 pub async fn set(
     txn: &impl ConnectionTrait,
     actor: &Actor,
+    secrets: &Secrets,
     subscription_id: Uuid,
     input: LoginInput,
 ) -> Result<(service_login::Model, Option<String>)> {
@@ -120,7 +123,12 @@ pub async fn set(
     };
     model.kind = Set(input.kind);
     model.username = Set(username);
-    model.password = Set(password.clone());
+    let stored = match &password {
+        Some(password) => secrets.seal(password).await?.columns(),
+        None => (None, None),
+    };
+    model.password = Set(stored.0);
+    model.sealed_password = Set(stored.1);
     model.circuit_id = Set(circuit);
     model.max_sessions = Set(max_sessions);
     model.updated_at = Set(now);

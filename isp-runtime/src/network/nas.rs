@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Statement,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::json;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{
     entity::{Vendor, nas, unknown_nas},
+    secrets::Secrets,
     wire::{NasPatch, NewNas},
 };
 use crate::{
@@ -47,10 +48,12 @@ pub fn canonical_address(field: &str, text: &str) -> Result<IpAddr> {
     Ok(address.to_canonical())
 }
 
-/// Registers a NAS; answers it with its secret, which is never shown again.
+/// Registers a NAS; answers it with its secret, which is never shown again. The secret is kept
+/// in OpenBao when the instance has it.
 pub async fn create(
     txn: &impl ConnectionTrait,
     actor: &Actor,
+    secrets: &Secrets,
     input: NewNas,
 ) -> Result<(nas::Model, String)> {
     let name = validate::text("name", &input.name, 100)?;
@@ -87,11 +90,13 @@ pub async fn create(
     };
     let site = validate::optional_text("site", input.site.as_deref(), 100)?;
     let now = chrono::Utc::now();
+    let id = new_id();
+    let kept = secrets.keep_nas(id, &secret).await?;
     let model = nas::ActiveModel {
-        id: Set(new_id()),
+        id: Set(id),
         name: Set(name),
         address: Set(address.to_string()),
-        secret: Set(secret.clone()),
+        secret: Set(kept),
         vendor: Set(input.vendor.unwrap_or(Vendor::Generic)),
         coa_port: Set(coa_port),
         site: Set(site),
@@ -150,6 +155,20 @@ pub async fn by_source(db: &impl ConnectionTrait, address: IpAddr) -> Result<Opt
         tracing::warn!(%address, "RADIUS from an address that is no registered NAS: dropped");
     }
     Ok(found)
+}
+
+/// How many lookups came from addresses that are no registered NAS.
+pub async fn unknown_lookups(db: &impl ConnectionTrait) -> Result<i64> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(COALESCE(SUM(lookups), 0) AS BIGINT) FROM unknown_nas",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    })
 }
 
 /// Changes what `input` names (the address and secret stay: a new router is a new NAS).

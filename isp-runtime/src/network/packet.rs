@@ -19,6 +19,8 @@ pub enum Code {
     AccountingRequest,
     /// 5.
     AccountingResponse,
+    /// 12 (RFC 5997).
+    StatusServer,
     /// 40.
     DisconnectRequest,
     /// 41.
@@ -41,6 +43,7 @@ impl Code {
             Self::AccessReject => 3,
             Self::AccountingRequest => 4,
             Self::AccountingResponse => 5,
+            Self::StatusServer => 12,
             Self::DisconnectRequest => 40,
             Self::DisconnectAck => 41,
             Self::DisconnectNak => 42,
@@ -57,6 +60,7 @@ impl Code {
             3 => Self::AccessReject,
             4 => Self::AccountingRequest,
             5 => Self::AccountingResponse,
+            12 => Self::StatusServer,
             40 => Self::DisconnectRequest,
             41 => Self::DisconnectAck,
             42 => Self::DisconnectNak,
@@ -198,6 +202,31 @@ impl Answer {
             _ => None,
         })
     }
+
+    /// The first value of `vendor`'s attribute `kind`, from the Vendor-Specific attributes
+    /// (each holding one or more of the vendor's, RFC 2865 §5.26).
+    pub fn vendor(&self, vendor: u32, kind: u8) -> Option<&[u8]> {
+        self.attributes.iter().find_map(|a| {
+            let Attribute::Standard(attr::VENDOR_SPECIFIC, v) = a else {
+                return None;
+            };
+            let (id, mut rest) = v.split_first_chunk::<4>()?;
+            if u32::from_be_bytes(*id) != vendor {
+                return None;
+            }
+            while let [k, len, ..] = rest {
+                let len = usize::from(*len);
+                if len < 2 || len > rest.len() {
+                    return None;
+                }
+                if *k == kind {
+                    return Some(&rest[2..len]);
+                }
+                rest = &rest[len..];
+            }
+            None
+        })
+    }
 }
 
 fn md5(parts: &[&[u8]]) -> [u8; 16] {
@@ -232,8 +261,8 @@ fn hide_password(password: &[u8], secret: &[u8], authenticator: &[u8; 16]) -> Ve
     out
 }
 
-/// Builds a request: Access-Requests get a random authenticator (and User-Password hidden
-/// with it), the others the MD5 one (RFC 2866 §3, RFC 5176 §3.4); all get
+/// Builds a request: Access-Requests and Status-Server get a random authenticator (and
+/// User-Password hidden with it), the others the MD5 one (RFC 2866 §3, RFC 5176 §3.4); all get
 /// Message-Authenticator.
 pub fn request(
     code: Code,
@@ -241,7 +270,7 @@ pub fn request(
     attributes: &[Attribute],
     secret: &[u8],
 ) -> Result<Request, PacketError> {
-    let random = code == Code::AccessRequest;
+    let random = matches!(code, Code::AccessRequest | Code::StatusServer);
     let authenticator: [u8; 16] = if random {
         let mut bytes = [0_u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| PacketError::Random)?;
@@ -411,5 +440,21 @@ mod tests {
         assert_eq!(&out[8..], b"10M/50M");
         let long = Attribute::Standard(1, vec![0; 300]);
         assert_eq!(long.encode(&mut Vec::new()), Err(PacketError::TooLong));
+    }
+
+    #[test]
+    fn vendor_values_are_read_from_vendor_specific() {
+        let req = request(Code::StatusServer, 3, &[], b"s3cret-s3cret-s3").unwrap();
+        // One Vendor-Specific of FreeRADIUS's holding two of its attributes, one of another's.
+        let mut attributes = vec![
+            26, 18, 0, 0, 0x2c, 0x50, 128, 6, 0, 0, 0, 9, 135, 6, 0, 0, 0, 4,
+        ];
+        attributes.extend([26, 12, 0, 0, 0x3a, 0x8c, 135, 6, 0, 0, 0, 1]);
+        let accept = signed_answer(2, &req, &attributes, b"s3cret-s3cret-s3");
+        let accept = answer(&accept, &req, b"s3cret-s3cret-s3").unwrap();
+        assert_eq!(accept.vendor(11344, 135), Some(&[0, 0, 0, 4][..]));
+        assert_eq!(accept.vendor(11344, 128), Some(&[0, 0, 0, 9][..]));
+        assert_eq!(accept.vendor(14988, 135), Some(&[0, 0, 0, 1][..]));
+        assert_eq!(accept.vendor(11344, 136), None);
     }
 }

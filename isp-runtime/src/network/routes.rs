@@ -17,8 +17,8 @@ use super::{
     ipam, libreqos, logins, nas, sessions, usage,
     wire::{
         AuthEventQuery, AuthEventView, CoaQuery, CoaView, ListQuery, LoginInput, LoginView,
-        NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, SessionQuery, SessionView,
-        StaticAddress, StaticAddressView, UsageView,
+        NasCreated, NasPatch, NasView, NewNas, NewPool, PoolView, RadiusDrops, SessionQuery,
+        SessionView, StaticAddress, StaticAddressView, UsageView,
     },
 };
 use crate::{
@@ -40,7 +40,7 @@ async fn create_nas(
 ) -> Result<Created<NasCreated>> {
     state.gate.require(feature::NETWORK_ACCESS)?;
     let txn = dotmac_sql::begin_write(&state.db).await?;
-    let (model, secret) = nas::create(&txn, &actor, input).await?;
+    let (model, secret) = nas::create(&txn, &actor, &state.network_secrets, input).await?;
     txn.commit().await?;
     let location = format!("/api/v1/nas/{}", model.id);
     Ok(Created::new(
@@ -66,6 +66,14 @@ async fn list_nas(
         &uri,
     )
     .await
+}
+
+async fn radius_drops(State(state): State<AppState>) -> Result<Json<RadiusDrops>> {
+    state.gate.require(feature::NETWORK_ACCESS)?;
+    Ok(Json(RadiusDrops {
+        unknown_nas: nas::unknown_lookups(&state.db).await?,
+        freeradius: state.radius_drops.latest(),
+    }))
 }
 
 async fn get_nas(State(state): State<AppState>, Id(id): Id) -> Result<Json<NasView>> {
@@ -94,7 +102,7 @@ async fn set_login(
 ) -> Result<Json<LoginView>> {
     state.gate.require(feature::NETWORK_ACCESS)?;
     let txn = dotmac_sql::begin_write(&state.db).await?;
-    let (model, password) = logins::set(&txn, &actor, id, input).await?;
+    let (model, password) = logins::set(&txn, &actor, &state.network_secrets, id, input).await?;
     txn.commit().await?;
     Ok(Json(LoginView::new(model, password)))
 }
@@ -379,6 +387,17 @@ pub fn routes() -> ApiRouter<AppState> {
                     TAG,
                     P::OwnAccount,
                     "A subscriber's data use this period, per subscription",
+                ),
+            ),
+        )
+        .api_route(
+            "/radius-drops",
+            get_with(
+                radius_drops,
+                doc(
+                    TAG,
+                    P::NetworkRead,
+                    "RADIUS packets dropped before they reached the instance: from unknown NAS, with a wrong shared secret, malformed",
                 ),
             ),
         )

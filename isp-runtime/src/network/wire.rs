@@ -474,3 +474,14 @@ pub struct UsageView {
     /// Each day's use.
     pub days: Vec<UsageDay>,
 }
+
+/// RADIUS packets dropped before a sign-in or accounting record reached the instance.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RadiusDrops {
+    /// Lookups FreeRADIUS made for source addresses that are no registered NAS (their packets
+    /// were dropped), counted by the instance.
+    pub unknown_nas: i64,
+    /// FreeRADIUS's own counters (wrong shared secret, malformed, overloaded), as last read
+    /// from its status port; none before it first answered, or without it configured.
+    pub freeradius: Option<super::drops::FreeRadiusDrops>,
+}

@@ -47,6 +47,10 @@ pub struct Options {
     pub max_connections: u32,
     /// What suspended subscribers get from RADIUS.
     pub suspended_access: dotmac_isp::network::aaa::SuspendedAccess,
+    /// The tenant's OpenBao, for network secrets.
+    pub openbao: Option<dotmac_isp::openbao::BaoConfig>,
+    /// FreeRADIUS's status port, whose drop counters the instance reads.
+    pub radius_status: Option<std::net::SocketAddr>,
 }
 
 /// The password FreeRADIUS signs in to a test instance's AAA endpoints with.
@@ -70,6 +74,8 @@ impl Default for Options {
             max_connections: 4,
             libreqos_suspended: dotmac_isp::network::libreqos::SuspendedShaping::Exclude,
             suspended_access: dotmac_isp::network::aaa::SuspendedAccess::Reject,
+            openbao: None,
+            radius_status: None,
         }
     }
 }
@@ -210,6 +216,11 @@ impl TestApp {
             service_filter: "internet".to_owned(),
             network_tick_ms: 100,
             libreqos_suspended: options.libreqos_suspended,
+            radius_status: options.radius_status,
+            openbao_addr: options.openbao.as_ref().map(|b| b.addr.clone()),
+            openbao_namespace: options.openbao.as_ref().map(|b| b.namespace.clone()),
+            openbao_role_id: options.openbao.as_ref().map(|b| b.role_id.clone()),
+            openbao_secret_id: options.openbao.as_ref().map(|b| b.secret_id.clone()),
         };
         let (router, state) = server::assemble(&config, options.gate).await.unwrap();
         let (_, token) = tokens::create(&state.db, &tenant, "test-admin", Role::TenantAdmin)

@@ -11,6 +11,8 @@ use std::{
 pub struct FreeRadius {
     pub auth_port: u16,
     pub acct_port: u16,
+    /// Its loopback status port (Status-Server, signed with the AAA secret).
+    pub status_port: u16,
     child: Child,
     _run: tempfile::TempDir,
 }
@@ -49,7 +51,7 @@ fn run_until_ready(mut command: Command, raddb: &std::path::Path, name: &'static
 }
 
 /// A UDP port free on loopback now.
-fn free_udp_port() -> u16 {
+pub fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,16 +60,21 @@ fn free_udp_port() -> u16 {
 }
 
 impl FreeRadius {
-    /// Starts FreeRADIUS with the shipped configuration for the AAA endpoints at `aaa_url`
-    /// and waits until it is ready.
-    pub fn start(aaa_url: &str, aaa_secret: &str) -> Self {
+    /// Starts FreeRADIUS with the shipped configuration for the AAA endpoints at `aaa_url`,
+    /// its status port on `status_port`, and waits until it is ready.
+    pub fn start(aaa_url: &str, aaa_secret: &str, status_port: u16) -> Self {
         let raddb = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/radius"));
-        Self::start_with(raddb, aaa_url, aaa_secret)
+        Self::start_with(raddb, aaa_url, aaa_secret, status_port)
     }
 
     /// Starts FreeRADIUS with the configuration in `raddb` (which reads the same environment
     /// as the shipped one) and waits until it is ready.
-    pub fn start_with(raddb: &std::path::Path, aaa_url: &str, aaa_secret: &str) -> Self {
+    pub fn start_with(
+        raddb: &std::path::Path,
+        aaa_url: &str,
+        aaa_secret: &str,
+        status_port: u16,
+    ) -> Self {
         let run = tempfile::tempdir().unwrap();
         let (auth_port, acct_port) = (free_udp_port(), free_udp_port());
         let mut command = Command::new("freeradius");
@@ -77,11 +84,13 @@ impl FreeRadius {
             .env("DOTMAC_RADIUS_ADDRESS", "127.0.0.1")
             .env("DOTMAC_RADIUS_AUTH_PORT", auth_port.to_string())
             .env("DOTMAC_RADIUS_ACCT_PORT", acct_port.to_string())
+            .env("DOTMAC_RADIUS_STATUS_PORT", status_port.to_string())
             .env("DOTMAC_RADIUS_RUN_DIR", run.path());
         let child = run_until_ready(command, raddb, "freeradius");
         Self {
             auth_port,
             acct_port,
+            status_port,
             child,
             _run: run,
         }

@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use dotmac_contract::instance;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,11 +19,11 @@ const BACKEND: &str = "OpenBao";
 /// Parent namespace of every tenant namespace.
 pub const PARENT: &str = "tenants";
 /// KV v2 mount in a tenant namespace.
-pub const KV_MOUNT: &str = "kv";
+pub const KV_MOUNT: &str = instance::OPENBAO_KV_MOUNT;
 /// Path of the credentials inside the KV mount.
 pub const CREDENTIALS_PATH: &str = "credentials";
 /// Transit key for field encryption.
-pub const TRANSIT_KEY: &str = "fields";
+pub const TRANSIT_KEY: &str = instance::OPENBAO_TRANSIT_KEY;
 /// Name of the instance's policy and AppRole.
 pub const ROLE: &str = "isp-runtime";
 
@@ -328,11 +330,15 @@ impl OpenBao {
             })
     }
 
-    /// The instance's policy: read its KV, encrypt and decrypt with its transit key.
+    /// The instance's policy: read its KV and write its own folder of it, encrypt and decrypt
+    /// with its transit key.
     fn policy() -> String {
+        let own = instance::OPENBAO_INSTANCE_FOLDER;
         format!(
             "path \"{KV_MOUNT}/data/*\" {{ capabilities = [\"read\"] }}\n\
              path \"{KV_MOUNT}/metadata/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
+             path \"{KV_MOUNT}/data/{own}/*\" {{ capabilities = [\"create\", \"read\", \"update\", \"delete\"] }}\n\
+             path \"{KV_MOUNT}/metadata/{own}/*\" {{ capabilities = [\"read\", \"list\", \"delete\"] }}\n\
              path \"transit/encrypt/{TRANSIT_KEY}\" {{ capabilities = [\"update\"] }}\n\
              path \"transit/decrypt/{TRANSIT_KEY}\" {{ capabilities = [\"update\"] }}\n"
         )

@@ -348,11 +348,14 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                 instance::MANAGEMENT_API_TOKEN.to_owned(),
                 field(creds, "api_token").expose().to_owned(),
             ),
-            ("BAO_ADDR".to_owned(), self.openbao_addr.clone()),
-            ("BAO_NAMESPACE".to_owned(), openbao::namespace(name)),
-            ("BAO_ROLE_ID".to_owned(), role_id.to_owned()),
+            (instance::OPENBAO_ADDR.to_owned(), self.openbao_addr.clone()),
             (
-                "BAO_SECRET_ID".to_owned(),
+                instance::OPENBAO_NAMESPACE.to_owned(),
+                openbao::namespace(name),
+            ),
+            (instance::OPENBAO_ROLE_ID.to_owned(), role_id.to_owned()),
+            (
+                instance::OPENBAO_SECRET_ID.to_owned(),
                 field(creds, "secret_id").expose().to_owned(),
             ),
         ])

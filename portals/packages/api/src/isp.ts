@@ -935,6 +935,23 @@ export interface paths {
         patch: operations["patch_plans__id_"];
         trace?: never;
     };
+    "/radius-drops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** RADIUS packets dropped before they reached the instance: from unknown NAS, with a wrong shared secret, malformed */
+        get: operations["get_radius_drops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/radius-sessions": {
         parameters: {
             query?: never;
@@ -1736,6 +1753,23 @@ export interface components {
             secret: string;
             /** @description The `otpauth://` URI, to show as a QR code. */
             uri: string;
+        };
+        /** @description FreeRADIUS's drop counters as last read. */
+        FreeRadiusDrops: {
+            /** @description On the Accounting-Request port. */
+            acct: components["schemas"]["PortDrops"];
+            /** @description On the Access-Request port. */
+            auth: components["schemas"]["PortDrops"];
+            /**
+             * Format: date-time
+             * @description When the counters were read.
+             */
+            read_at: string;
+            /**
+             * Format: date-time
+             * @description When FreeRADIUS started counting (its start).
+             */
+            since?: string | null;
         };
         /** @description How the instance shows money and time, for the portals to format with. */
         InstanceView: {
@@ -2741,6 +2775,25 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** @description What one FreeRADIUS port dropped, since it started. */
+        PortDrops: {
+            /**
+             * Format: uint64
+             * @description Malformed packets, Access-Requests without Message-Authenticator among them.
+             */
+            malformed: number;
+            /**
+             * Format: uint64
+             * @description Packets dropped because FreeRADIUS was overloaded.
+             */
+            overloaded: number;
+            /**
+             * Format: uint64
+             * @description Packets whose authenticator or Message-Authenticator did not verify with the NAS's
+             *     shared secret (a wrong secret, or a forgery).
+             */
+            wrong_secret: number;
+        };
         /** @description A problem+json body. */
         Problem: {
             /** @description What went wrong in this request. */
@@ -2760,6 +2813,20 @@ export interface components {
             title: string;
             /** @description Stable URI naming the kind of problem. */
             type: string;
+        };
+        /** @description RADIUS packets dropped before a sign-in or accounting record reached the instance. */
+        RadiusDrops: {
+            /**
+             * @description FreeRADIUS's own counters (wrong shared secret, malformed, overloaded), as last read
+             *     from its status port; none before it first answered, or without it configured.
+             */
+            freeradius?: components["schemas"]["FreeRadiusDrops"] | null;
+            /**
+             * Format: int64
+             * @description Lookups FreeRADIUS made for source addresses that are no registered NAS (their packets
+             *     were dropped), counted by the instance.
+             */
+            unknown_nas: number;
         };
         /** @description A password given to prove it is the account holder. */
         Reauthenticate: {
@@ -6450,6 +6517,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanView"];
+                };
+            };
+        };
+    };
+    get_radius_drops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad input, credentials, state or rate (RFC 9457) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Server error (RFC 9457) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RADIUS packets dropped before a sign-in or accounting record reached the instance. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RadiusDrops"];
                 };
             };
         };
