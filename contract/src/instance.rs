@@ -48,6 +48,13 @@ pub const MAIL_FROM: &str = "DOTMAC_MAIL_FROM";
 /// The instance's own token at the management API (from the credentials Secret).
 pub const MANAGEMENT_API_TOKEN: &str = "DOTMAC_MANAGEMENT_API_TOKEN";
 
+/// Where the instance serves the AAA endpoints FreeRADIUS calls (the pod's loopback).
+pub const AAA_LISTEN: &str = "DOTMAC_AAA_LISTEN";
+/// The password FreeRADIUS signs in to them with, and the instance signs Status-Server with
+/// (from the credentials Secret).
+pub const AAA_SECRET: &str = "DOTMAC_AAA_SECRET";
+/// FreeRADIUS's status port, where the instance reads its drop counters.
+pub const RADIUS_STATUS: &str = "DOTMAC_RADIUS_STATUS";
 /// The OpenBao the instance keeps its secrets in (from the credentials Secret).
 pub const OPENBAO_ADDR: &str = "BAO_ADDR";
 /// The tenant's OpenBao namespace (`tenants/<name>`).

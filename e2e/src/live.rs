@@ -79,9 +79,12 @@ impl Live {
     pub async fn start_with_redis(redis: &str) -> Self {
         dotmac_telemetry::install_crypto_provider();
         let bao = DevBao::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let freeradius = freeradius_stand_in(dir.path());
         let cluster = DevCluster::start_with(Options {
             run_images: ImageMap::default()
-                .with("ghcr.io/dotmac/isp-runtime", binary("dotmac-isp")),
+                .with("ghcr.io/dotmac/isp-runtime", binary("dotmac-isp"))
+                .with("ghcr.io/dotmac/freeradius", freeradius),
             restart_backoff: Duration::from_secs(1),
             ..Options::default()
         })
@@ -92,7 +95,6 @@ impl Live {
         for crd in dotmac_platform::crd::all() {
             crds.create(&PostParams::default(), &crd).await.unwrap();
         }
-        let dir = tempfile::tempdir().unwrap();
         let bao_token = dir.path().join("bao-token");
         std::fs::write(&bao_token, "test-root\n").unwrap();
         let admin_token = format!("dmp_{}", unique("e2eadmin"));
@@ -301,6 +303,21 @@ pub async fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// What stands in for the freeradius image in `dir`: its entrypoint on the checkout's
+/// configuration (a pod's program cannot find its own path; devcluster runs it by descriptor).
+pub fn freeradius_stand_in(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("freeradius");
+    let script = format!(
+        "#!/bin/sh\nDOTMAC_RADDB='{}' exec '{}' \"$@\"\n",
+        repo().join("isp-runtime/radius").display(),
+        repo().join("images/freeradius/entrypoint").display()
+    );
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
 }
 
 /// A Tenant manifest.

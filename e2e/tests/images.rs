@@ -204,3 +204,118 @@ fn each_image_runs_its_binary_as_65532_with_only_its_libraries_and_no_shell() {
         );
     }
 }
+
+/// A UDP port free on loopback now.
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_freeradius_image_starts_its_server_as_65532_and_answers_status_server() {
+    let work = tempfile::tempdir().unwrap();
+    let (store, oci) = (work.path().join("store"), work.path().join("oci"));
+    run(Command::new(repo().join("scripts/image"))
+        .arg("freeradius")
+        .arg("--storage")
+        .arg(&store)
+        .arg("--oci")
+        .arg(&oci));
+    let tag = format!("ghcr.io/dotmac/freeradius:{}", env!("CARGO_PKG_VERSION"));
+    let inspected: Value = serde_json::from_str(&run(Command::new("buildah")
+        .arg("--root")
+        .arg(store.join("root"))
+        .arg("--runroot")
+        .arg(store.join("run"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "inspect",
+            "--type",
+            "image",
+            &tag,
+        ])))
+    .unwrap();
+    let config = &inspected["OCIv1"]["config"];
+    assert_eq!(config["User"], "65532:65532");
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/entrypoint"])
+    );
+    let mut ports: Vec<&String> = config["ExposedPorts"].as_object().unwrap().keys().collect();
+    ports.sort_unstable();
+    assert_eq!(ports, ["1812/udp", "1813/udp"]);
+
+    // The layer, unpacked, is a root the server starts in (a container runtime would add
+    // /dev; chroot stands in for it, as the image's own user).
+    let layout = oci.join("freeradius");
+    let index = json_file(&layout.join("index.json"));
+    let manifest = json_file(&blob(
+        &layout,
+        index["manifests"][0]["digest"].as_str().unwrap(),
+    ));
+    let root = work.path().join("root");
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    for layer in manifest["layers"].as_array().unwrap() {
+        run(Command::new("tar")
+            .arg("-xzf")
+            .arg(blob(&layout, layer["digest"].as_str().unwrap()))
+            .arg("-C")
+            .arg(&root));
+    }
+    assert_eq!(
+        std::fs::read(root.join("etc/dotmac/radius/radiusd.conf")).unwrap(),
+        std::fs::read(repo().join("isp-runtime/radius/radiusd.conf")).unwrap(),
+        "the repository's configuration"
+    );
+    run(Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(root.join("dev/null"))
+        .args(["c", "1", "3"]));
+    let (auth, acct, status) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let mut server = Command::new("/usr/sbin/chroot")
+        .arg("--userspec=65532:65532")
+        .arg(&root)
+        .arg("/usr/local/bin/entrypoint")
+        .env_clear()
+        .env("DOTMAC_AAA_URL", "http://127.0.0.1:9")
+        .env("DOTMAC_AAA_SECRET", "image-test-secret")
+        .env("DOTMAC_RADIUS_AUTH_LISTEN", format!("127.0.0.1:{auth}"))
+        .env("DOTMAC_RADIUS_ACCT_LISTEN", format!("127.0.0.1:{acct}"))
+        .env("DOTMAC_RADIUS_STATUS_LISTEN", format!("127.0.0.1:{status}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("chroot (coreutils), as root");
+    let mut answer = String::new();
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let mut radclient = Command::new("radclient")
+            .args(["-x", "-r", "1", "-t", "1"])
+            .arg(format!("127.0.0.1:{status}"))
+            .args(["status", "image-test-secret"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        radclient
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"Message-Authenticator = 0x00, FreeRADIUS-Statistics-Type = Auth-Acct")
+            .unwrap();
+        answer = String::from_utf8(radclient.wait_with_output().unwrap().stdout).unwrap();
+        if answer.contains("Received Access-Accept") {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        answer.contains("FreeRADIUS-Total-Access-Requests"),
+        "the server in the image answers Status-Server: {answer}"
+    );
+}

@@ -135,16 +135,16 @@ pub struct ServeConfig {
 
     /// Where FreeRADIUS reaches the internal AAA endpoints (`127.0.0.1:8002`), apart from the
     /// public API; none without it. Needs `DOTMAC_AAA_SECRET`.
-    #[arg(long, env = "DOTMAC_AAA_LISTEN", requires = "aaa_secret")]
+    #[arg(long, env = instance::AAA_LISTEN, requires = "aaa_secret")]
     pub aaa_listen: Option<SocketAddr>,
 
     /// The password FreeRADIUS signs in to the AAA endpoints with (HTTP Basic).
-    #[arg(long, env = "DOTMAC_AAA_SECRET", hide_env_values = true)]
+    #[arg(long, env = instance::AAA_SECRET, hide_env_values = true)]
     pub aaa_secret: Option<String>,
 
     /// FreeRADIUS's loopback status port (`127.0.0.1:18121`), where the instance reads the
     /// counters of packets FreeRADIUS dropped (Status-Server, signed with the AAA secret).
-    #[arg(long, env = "DOTMAC_RADIUS_STATUS", requires = "aaa_secret")]
+    #[arg(long, env = instance::RADIUS_STATUS, requires = "aaa_secret")]
     pub radius_status: Option<SocketAddr>,
 
     /// The tenant's OpenBao, which keeps NAS secrets (KV) and seals PPPoE passwords (transit);

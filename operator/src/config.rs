@@ -17,6 +17,15 @@ pub struct ControllerConfig {
     #[arg(long, env = "DOTMAC_ISP_DEFAULT_VERSION", default_value = env!("CARGO_PKG_VERSION"))]
     pub isp_default_version: String,
 
+    /// Container image repository of FreeRADIUS, beside the instance of a tenant with
+    /// `spec.radius`; tagged like isp-runtime.
+    #[arg(
+        long,
+        env = "DOTMAC_FREERADIUS_IMAGE",
+        default_value = "ghcr.io/dotmac/freeradius"
+    )]
+    pub freeradius_image: String,
+
     /// IngressClass of tenant Ingresses.
     #[arg(long, env = "DOTMAC_INGRESS_CLASS", default_value = "nginx")]
     pub ingress_class: String,

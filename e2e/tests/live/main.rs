@@ -13,5 +13,6 @@
 mod licenses;
 mod lifecycle;
 mod outages;
+mod radius;
 
 use dotmac_e2e::live::Live;

@@ -144,10 +144,11 @@ pub async fn read(status: SocketAddr, secret: &str, id: u8) -> Result<FreeRadius
         }],
         secret.as_bytes(),
     )?;
-    let bind: SocketAddr = if status.is_ipv4() {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from(([0_u16; 8], 0))
+    // From the status port's own loopback address: FreeRADIUS answers only that client.
+    let bind = match status.ip() {
+        ip if ip.is_loopback() => SocketAddr::new(ip, 0),
+        std::net::IpAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        std::net::IpAddr::V6(_) => SocketAddr::from(([0_u16; 8], 0)),
     };
     let socket = tokio::net::UdpSocket::bind(bind)
         .await

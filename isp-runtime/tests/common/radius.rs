@@ -81,7 +81,9 @@ impl FreeRadius {
         command
             .env("DOTMAC_AAA_URL", aaa_url)
             .env("DOTMAC_AAA_SECRET", aaa_secret)
-            .env("DOTMAC_RADIUS_ADDRESS", "127.0.0.1")
+            .env("DOTMAC_RADIUS_AUTH_ADDRESS", "127.0.0.1")
+            .env("DOTMAC_RADIUS_ACCT_ADDRESS", "127.0.0.1")
+            .env("DOTMAC_RADIUS_STATUS_ADDRESS", "127.0.0.1")
             .env("DOTMAC_RADIUS_AUTH_PORT", auth_port.to_string())
             .env("DOTMAC_RADIUS_ACCT_PORT", acct_port.to_string())
             .env("DOTMAC_RADIUS_STATUS_PORT", status_port.to_string())

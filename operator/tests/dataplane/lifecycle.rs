@@ -28,6 +28,7 @@ async fn provisioned_rotated_and_deleted_with_the_delete_policy() {
             "BAO_ROLE_ID",
             "BAO_SECRET_ID",
             "DATABASE_URL",
+            "DOTMAC_AAA_SECRET",
             "DOTMAC_MANAGEMENT_API_TOKEN",
             "REDIS_URL"
         ]

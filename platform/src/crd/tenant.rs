@@ -123,6 +123,11 @@ pub struct TenantSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<Mail>,
 
+    /// FreeRADIUS beside the instance, for the ISP's NAS (BNGs, PPPoE concentrators) to sign
+    /// subscribers in through. Needs the `network_access` feature; none without this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radius: Option<Radius>,
+
     /// Explicit feature overrides by feature id: `true` grants a feature beyond the plan,
     /// `false` withdraws one the plan includes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -284,6 +289,36 @@ pub struct Mail {
     pub smtp_secret_ref: SecretKeyRef,
 }
 
+/// How the tenant's NAS reach its FreeRADIUS.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Radius {
+    /// The Service the NAS send to (UDP 1812 and 1813): `LoadBalancer` (the default) or
+    /// `NodePort`. Either keeps the NAS's own source address (`externalTrafficPolicy: Local`),
+    /// by which the instance knows each NAS.
+    #[serde(default)]
+    pub service_type: RadiusServiceType,
+    /// The networks the NAS send from, as CIDRs (`198.51.100.0/24`). RADIUS from anywhere else
+    /// is refused by the load balancer and the NetworkPolicy; from anywhere when empty (a
+    /// packet from an address that is no registered NAS is still dropped, and counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50), inner(length(min = 3, max = 43), regex(pattern = CIDR_PATTERN)))]
+    pub nas_networks: Vec<String>,
+}
+
+/// A RADIUS Service's type.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum RadiusServiceType {
+    /// A load balancer's address.
+    #[default]
+    LoadBalancer,
+    /// A port on every node.
+    NodePort,
+}
+
+/// The shape of an IPv4 or IPv6 CIDR; [`TenantSpec::fault`] checks the rest.
+const CIDR_PATTERN: &str = "^[0-9a-fA-F:.]+/[0-9]{1,3}$";
+
 /// A key of a Secret in the tenant's namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -298,8 +333,20 @@ pub struct SecretKeyRef {
 
 impl TenantSpec {
     /// What the schema cannot check, as (field, message): `business.timeZone` must name a zone
-    /// of the IANA database (the one built into every binary, so operator and instance agree).
+    /// of the IANA database (the one built into every binary, so operator and instance agree),
+    /// and each of `radius.nasNetworks` must be a network in CIDR notation.
     pub fn fault(&self) -> Option<(&'static str, String)> {
+        let networks = self.radius.iter().flat_map(|r| &r.nas_networks);
+        for network in networks {
+            if network.parse::<ipnet::IpNet>().is_err() {
+                return Some((
+                    "spec.radius.nasNetworks",
+                    format!(
+                        "{network:?} is not a network in CIDR notation (for example 198.51.100.0/24)"
+                    ),
+                ));
+            }
+        }
         let zone = self.business.as_ref()?.time_zone.as_deref()?;
         jiff::tz::TimeZone::get(zone).err().map(|_| {
             (
@@ -392,6 +439,20 @@ mod tests {
         let (field, message) = spec("Mars/Olympus_Mons").fault().unwrap();
         assert_eq!(field, "spec.business.timeZone");
         assert!(message.contains("Mars/Olympus_Mons"), "{message}");
+    }
+
+    #[test]
+    fn a_nas_network_that_is_no_cidr_is_a_fault_naming_the_field() {
+        let spec = |networks: &[&str]| -> super::TenantSpec {
+            serde_json::from_value(serde_json::json!({
+                "displayName": "A", "contactEmail": "a@b.example",
+                "radius": {"nasNetworks": networks}}))
+            .unwrap()
+        };
+        assert_eq!(spec(&["198.51.100.0/24", "2001:db8::/32"]).fault(), None);
+        let (field, message) = spec(&["198.51.100.0/24", "300.1.1.0/24"]).fault().unwrap();
+        assert_eq!(field, "spec.radius.nasNetworks");
+        assert!(message.contains("300.1.1.0/24"), "{message}");
     }
 
     #[test]

@@ -488,6 +488,14 @@ fn prepare(ctx: &PodCtx, desired: &Desired, container: &Value) -> Result<Launch,
     let pod = &pod;
     let mut env = env::resolve(container, pod, &desired.sources).map_err(|e| e.to_string())?;
     bind_own_address(&mut env, ctx.ip, &container_ports(container));
+    let pod_ports: Vec<u16> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(container_ports)
+        .collect();
+    share_own_loopback(&mut env, ctx.ip, &pod_ports);
     let name = owned(pod, "/metadata/name");
     let defaults = [
         ("HOSTNAME", name.clone()),
@@ -547,6 +555,34 @@ pub fn bind_own_address(env: &mut [(String, String)], ip: IpAddr, ports: &[u16])
             .and_then(|p| p.parse::<u16>().ok());
         if let Some(port) = port.filter(|p| ports.contains(p)) {
             *value = std::net::SocketAddr::new(ip, port).to_string();
+        }
+    }
+}
+
+/// The pod's loopback: containers of one pod share `127.0.0.1`, and here each pod has its own
+/// address instead, so `127.0.0.1:<port>` or `localhost:<port>` in a setting (an address or a
+/// URL) goes to the pod's address when a container of the pod declares that port. Other
+/// loopback ports (services of the machine itself) stay as written.
+pub fn share_own_loopback(env: &mut [(String, String)], ip: IpAddr, pod_ports: &[u16]) {
+    for (_, value) in env.iter_mut() {
+        for host in ["127.0.0.1:", "localhost:"] {
+            let mut out = String::with_capacity(value.len());
+            let mut rest = value.as_str();
+            while let Some(at) = rest.find(host) {
+                let after = &rest[at + host.len()..];
+                let digits = after
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(after.len());
+                let port = after[..digits].parse::<u16>().ok();
+                out.push_str(&rest[..at]);
+                match port.filter(|p| pod_ports.contains(p)) {
+                    Some(port) => out.push_str(&std::net::SocketAddr::new(ip, port).to_string()),
+                    None => out.push_str(&rest[at..at + host.len() + digits]),
+                }
+                rest = &after[digits..];
+            }
+            out.push_str(rest);
+            *value = out;
         }
     }
 }
@@ -743,5 +779,27 @@ mod tests {
         assert_eq!(env[1].1, "0.0.0.0:9999", "not a container port");
         assert_eq!(env[2].1, "127.10.0.4:8001");
         assert_eq!(env[3].1, "http://0.0.0.0:8001", "only bind settings");
+    }
+
+    #[test]
+    fn the_pods_loopback_is_the_pods_own_address() {
+        let ip: IpAddr = "127.10.0.4".parse().unwrap();
+        let mut env = vec![
+            ("AAA".to_owned(), "127.0.0.1:8002".to_owned()),
+            ("URL".to_owned(), "http://127.0.0.1:8002/aaa".to_owned()),
+            ("NAMED".to_owned(), "http://localhost:18121".to_owned()),
+            (
+                "DATABASE".to_owned(),
+                "postgres://u:p@127.0.0.1:5432/db".to_owned(),
+            ),
+        ];
+        share_own_loopback(&mut env, ip, &[8001, 8002, 18121]);
+        assert_eq!(env[0].1, "127.10.0.4:8002");
+        assert_eq!(env[1].1, "http://127.10.0.4:8002/aaa");
+        assert_eq!(env[2].1, "http://127.10.0.4:18121");
+        assert_eq!(
+            env[3].1, "postgres://u:p@127.0.0.1:5432/db",
+            "the machine's own services stay on its loopback"
+        );
     }
 }

@@ -9,8 +9,7 @@ use serde_json::Value;
 use super::{
     Context, Error, apply,
     build::{Desired, Kind},
-    kube_err,
-    names::{self, APP},
+    kube_err, names,
     status::Observed,
 };
 use dotmac_platform::crd::Tenant;
@@ -18,8 +17,9 @@ use dotmac_platform::crd::Tenant;
 /// The live objects after apply, by kind.
 pub type Live = HashMap<Kind, Value>;
 
-/// Kinds that come and go with the spec (domain, autoscaling, replicas).
-const OPTIONAL: [Kind; 3] = [
+/// Kinds that come and go with the spec (domain, autoscaling, replicas, radius).
+const OPTIONAL: [Kind; 4] = [
+    Kind::RadiusService,
     Kind::Ingress,
     Kind::HorizontalPodAutoscaler,
     Kind::PodDisruptionBudget,
@@ -51,7 +51,7 @@ pub async fn prune_unwanted(
     let namespace = names::namespace(&name);
     for kind in OPTIONAL {
         if !desired.iter().any(|d| d.kind() == kind)
-            && apply::prune(&ctx.client, kind, &namespace, APP, &name)
+            && apply::prune(&ctx.client, kind, &namespace, kind.object_name(), &name)
                 .await
                 .map_err(kube_err(format!("prune {kind:?}")))?
         {

@@ -86,6 +86,15 @@ fn field(creds: &Map<String, Value>, key: &str) -> Password {
 }
 
 /// A fresh management-API token for an instance (`dmp_…`, as the API's own tokens).
+/// A new random password for a credential.
+fn generate() -> Result<Password, ProvisionError> {
+    Password::generate().map_err(|e| ProvisionError::Failed {
+        backend: "OpenBao",
+        step: "generate a password",
+        message: e.to_string(),
+    })
+}
+
 fn instance_token() -> Result<Password, ProvisionError> {
     dotmac_web::bearer::generate("dmp_")
         .map(Password::from_stored)
@@ -244,9 +253,18 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         let stored = self.openbao.read_credentials(name).await?;
         let creds = match stored {
             Some(mut c) if c.get("rotation").and_then(Value::as_str) == Some(rotate.as_str()) => {
-                // Credentials stored before instances had a management-API token get one.
+                // Credentials stored before instances had a management-API token or an AAA
+                // secret get them.
+                let mut added = false;
                 if !c.contains_key("api_token") {
                     c.insert("api_token".into(), Value::from(instance_token()?.expose()));
+                    added = true;
+                }
+                if !c.contains_key("aaa_secret") {
+                    c.insert("aaa_secret".into(), Value::from(generate()?.expose()));
+                    added = true;
+                }
+                if added {
                     self.openbao.write_credentials(name, &c).await?;
                 }
                 c
@@ -348,6 +366,10 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
                 instance::MANAGEMENT_API_TOKEN.to_owned(),
                 field(creds, "api_token").expose().to_owned(),
             ),
+            (
+                instance::AAA_SECRET.to_owned(),
+                field(creds, "aaa_secret").expose().to_owned(),
+            ),
             (instance::OPENBAO_ADDR.to_owned(), self.openbao_addr.clone()),
             (
                 instance::OPENBAO_NAMESPACE.to_owned(),
@@ -368,19 +390,13 @@ impl<D: DatabaseProvisioner, C: CacheProvisioner, S: SecretsProvisioner> DataPla
         rotation: &str,
         previous_secret_id: Option<String>,
     ) -> Result<Map<String, Value>, ProvisionError> {
-        let generate = || {
-            Password::generate().map_err(|e| ProvisionError::Failed {
-                backend: "OpenBao",
-                step: "generate a password",
-                message: e.to_string(),
-            })
-        };
         let secret_id = self.openbao.issue_secret_id(tenant).await?;
         let creds = json!({
             "db_password": generate()?.expose(),
             "redis_password": generate()?.expose(),
             "secret_id": secret_id.expose(),
             "api_token": instance_token()?.expose(),
+            "aaa_secret": generate()?.expose(),
             "rotation": rotation,
             "applied": false,
         });

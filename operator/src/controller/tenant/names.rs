@@ -15,6 +15,8 @@ pub const MANAGER: &str = "dotmac-operator";
 pub const APP: &str = "isp-runtime";
 /// Secret the data plane fills with the tenant's credentials.
 pub const CREDENTIALS_SECRET: &str = "dotmac-tenant-credentials";
+/// Name of the Service NAS send RADIUS to, and of FreeRADIUS's container.
+pub const RADIUS: &str = "radius";
 /// Port isp-runtime serves on, as Kubernetes objects write it.
 pub const ISP_PORT: i32 = dotmac_contract::instance::PORT as i32;
 

@@ -111,8 +111,9 @@ fn workload_ready(observed: &Observed) -> bool {
     observed.rollout_observed && observed.ready_replicas >= observed.wanted_replicas
 }
 
-/// The first failure: a step's, else a data-plane part's, else the mail Secret's.
-fn failure(observed: &Observed) -> Option<(String, String)> {
+/// The first failure: a step's, else a data-plane part's, else the mail Secret's, else RADIUS
+/// asked for without the feature.
+fn failure(tenant: &Tenant, observed: &Observed) -> Option<(String, String)> {
     let mail = || match &observed.mail {
         Some(Err(message)) => Some((SMTP_SECRET_MISSING.to_owned(), message.clone())),
         _ => None,
@@ -128,6 +129,28 @@ fn failure(observed: &Observed) -> Option<(String, String)> {
             })
         })
         .or_else(mail)
+        .or_else(|| radius_refusal(tenant, observed))
+}
+
+/// Why `spec.radius` is not honoured: the tenant lacks `network_access`.
+fn radius_refusal(tenant: &Tenant, observed: &Observed) -> Option<(String, String)> {
+    tenant.spec.radius.as_ref()?;
+    let features = dotmac_platform::catalog::entitlements(
+        &tenant.spec,
+        observed.licensed.iter().map(String::as_str),
+    );
+    let entitled = features
+        .iter()
+        .any(|f| f == dotmac_contract::entitlements::feature::NETWORK_ACCESS);
+    (!entitled).then(|| {
+        (
+            NETWORK_ACCESS_NOT_ENTITLED.to_owned(),
+            format!(
+                "spec.radius needs the network_access feature, which the tenant on plan {} does not have",
+                tenant.spec.plan.name()
+            ),
+        )
+    })
 }
 
 /// The reason a tenant is not Ready while the SMTP Secret of `spec.mail` is missing.
@@ -158,7 +181,7 @@ fn verdict(tenant: &Tenant, observed: &Observed) -> Verdict {
         };
         return Verdict::new(phase, "InvalidSpec", format!("{field}: {message}"));
     }
-    if let Some((reason, message)) = failure(observed) {
+    if let Some((reason, message)) = failure(tenant, observed) {
         let phase = if was_ready {
             TenantPhase::Degraded
         } else {
@@ -238,8 +261,33 @@ fn summary_conditions(flag: &Flag<'_>, verdict: &Verdict) -> [Condition; 3] {
 /// it again.
 pub const REPAIRED: &str = "Repaired";
 
-/// NamespaceReady, WorkloadReady, MailReady with `spec.mail` and, with the data plane on,
-/// DatabaseReady, CacheReady and SecretsReady.
+/// The reason of `RadiusReady=False` when the tenant lacks the `network_access` feature.
+pub const NETWORK_ACCESS_NOT_ENTITLED: &str = "NetworkAccessNotEntitled";
+
+/// RadiusReady with `spec.radius`: FreeRADIUS is deployed, or why it is not.
+fn radius_condition(flag: &Flag<'_>, observed: &Observed) -> Option<Condition> {
+    flag.tenant.spec.radius.as_ref()?;
+    let (ok, reason, message) = match radius_refusal(flag.tenant, observed) {
+        None => (
+            true,
+            "Deployed".to_owned(),
+            "FreeRADIUS runs beside the instance; NAS send to Service radius (UDP 1812, 1813)"
+                .to_owned(),
+        ),
+        Some((reason, message)) => (false, reason, message),
+    };
+    Some(condition(
+        flag.tenant,
+        "RadiusReady",
+        ok,
+        &reason,
+        message,
+        flag.now,
+    ))
+}
+
+/// NamespaceReady, WorkloadReady, MailReady with `spec.mail`, RadiusReady with `spec.radius`
+/// and, with the data plane on, DatabaseReady, CacheReady and SecretsReady.
 fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
     let mut conditions =
         if observed.applied {
@@ -297,6 +345,7 @@ fn part_conditions(flag: &Flag<'_>, observed: &Observed) -> Vec<Condition> {
             ),
         });
     }
+    conditions.extend(radius_condition(flag, observed));
     let Some(parts) = &observed.data_plane else {
         return conditions;
     };
@@ -678,5 +727,34 @@ mod tests {
             "a running instance keeps its last good configuration"
         );
         assert_eq!(reason(&degraded).0, "InvalidSpec");
+    }
+
+    #[test]
+    fn radius_without_network_access_is_named_and_keeps_the_tenant_from_ready() {
+        let now = Timestamp::from_second(1_000).unwrap();
+        let mut free = tenant();
+        free.spec.radius = Some(dotmac_platform::crd::tenant::Radius::default());
+        let status = compute(&free, &ready(), "e".into(), vec![], now);
+        assert_eq!(status.phase, Some(TenantPhase::Provisioning));
+        let (reason, message) = condition_of(&status, "RadiusReady");
+        assert_eq!(reason, NETWORK_ACCESS_NOT_ENTITLED);
+        assert!(message.contains("plan free"), "{message}");
+        assert_eq!(
+            condition_of(&status, "Ready").0,
+            NETWORK_ACCESS_NOT_ENTITLED
+        );
+
+        let mut basic = free.clone();
+        basic.spec.plan = dotmac_platform::crd::tenant::Plan::Basic;
+        let status = compute(&basic, &ready(), "e".into(), vec![], now);
+        assert_eq!(status.phase, Some(TenantPhase::Ready));
+        assert_eq!(condition_of(&status, "RadiusReady").0, "Deployed");
+        assert!(
+            compute(&tenant(), &ready(), "e".into(), vec![], now)
+                .conditions
+                .iter()
+                .all(|c| c.type_ != "RadiusReady"),
+            "no RadiusReady without spec.radius"
+        );
     }
 }

@@ -97,6 +97,8 @@ fn watch(
         Kind::LimitRange => owned::<LimitRange>(controller, c, w),
         Kind::Deployment => owned::<Deployment>(controller, c, w),
         Kind::Service => owned::<Service>(controller, c, w),
+        // The Service watch sees it.
+        Kind::RadiusService => controller,
         Kind::Ingress => owned::<Ingress>(controller, c, w),
         Kind::HorizontalPodAutoscaler => owned::<HorizontalPodAutoscaler>(controller, c, w),
         Kind::PodDisruptionBudget => owned::<PodDisruptionBudget>(controller, c, w),

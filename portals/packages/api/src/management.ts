@@ -1054,6 +1054,11 @@ export interface components {
                  */
                 plan: components["schemas"]["Plan"];
                 /**
+                 * @description FreeRADIUS beside the instance, for the ISP's NAS (BNGs, PPPoE concentrators) to sign
+                 *     subscribers in through. Needs the `network_access` feature; none without this.
+                 */
+                radius?: components["schemas"]["Radius"] | null;
+                /**
                  * Format: int32
                  * @description Fixed number of instance replicas. Mutually exclusive with `autoscaling`; at most the
                  *     size's replica ceiling. Defaults to 1 when neither is set.
@@ -1241,6 +1246,24 @@ export interface components {
             /** @description Stable URI naming the kind of problem. */
             type: string;
         };
+        /** @description How the tenant's NAS reach its FreeRADIUS. */
+        Radius: {
+            /**
+             * @description The networks the NAS send from, as CIDRs (`198.51.100.0/24`). RADIUS from anywhere else
+             *     is refused by the load balancer and the NetworkPolicy; from anywhere when empty (a
+             *     packet from an address that is no registered NAS is still dropped, and counted).
+             */
+            nasNetworks?: string[];
+            /**
+             * @description The Service the NAS send to (UDP 1812 and 1813): `LoadBalancer` (the default) or
+             *     `NodePort`. Either keeps the NAS's own source address (`externalTrafficPolicy: Local`),
+             *     by which the instance knows each NAS.
+             * @default LoadBalancer
+             */
+            serviceType: components["schemas"]["RadiusServiceType"];
+        };
+        /** @description A RADIUS Service's type. */
+        RadiusServiceType: "LoadBalancer" | "NodePort";
         /** @description Recovery codes, shown once. */
         RecoveryCodesView: {
             /** @description Single-use codes for when the authenticator is lost. */
@@ -1579,6 +1602,11 @@ export interface components {
                  * @default free
                  */
                 plan: components["schemas"]["Plan"];
+                /**
+                 * @description FreeRADIUS beside the instance, for the ISP's NAS (BNGs, PPPoE concentrators) to sign
+                 *     subscribers in through. Needs the `network_access` feature; none without this.
+                 */
+                radius?: components["schemas"]["Radius"] | null;
                 /**
                  * Format: int32
                  * @description Fixed number of instance replicas. Mutually exclusive with `autoscaling`; at most the

@@ -29,17 +29,31 @@ fn quantities<'a>(
         .collect()
 }
 
-/// The namespace's quota: the size's per-replica resources times its replica ceiling.
-pub(super) fn quota(owned: &Owned<'_>, size: &SizeProfile) -> ResourceQuota {
-    let times = |per_replica: &str| scale_quantity(per_replica, size.max_replicas);
+/// The namespace's quota: the size's per-replica resources (and FreeRADIUS's beside each
+/// replica, when `radius`) times its replica ceiling.
+pub(super) fn quota(owned: &Owned<'_>, size: &SizeProfile, radius: bool) -> ResourceQuota {
+    let times = |per_replica: &str, sidecar: Option<&str>| match (radius, sidecar) {
+        (true, Some(sidecar)) => sum_times(per_replica, sidecar, size.max_replicas),
+        _ => scale_quantity(per_replica, size.max_replicas),
+    };
+    let sidecar = &RADIUS_RESOURCES;
     ResourceQuota {
         metadata: owned.namespaced("tenant-quota"),
         spec: Some(ResourceQuotaSpec {
             hard: Some(quantities([
-                ("requests.cpu", times(size.cpu_request)),
-                ("limits.cpu", times(size.cpu_limit)),
-                ("requests.memory", times(size.memory_request)),
-                ("limits.memory", times(size.memory_limit)),
+                (
+                    "requests.cpu",
+                    times(size.cpu_request, Some(sidecar.cpu_request)),
+                ),
+                ("limits.cpu", times(size.cpu_limit, Some(sidecar.cpu_limit))),
+                (
+                    "requests.memory",
+                    times(size.memory_request, Some(sidecar.memory_request)),
+                ),
+                (
+                    "limits.memory",
+                    times(size.memory_limit, Some(sidecar.memory_limit)),
+                ),
                 ("requests.storage", size.storage.to_owned()),
                 ("persistentvolumeclaims", "4".to_owned()),
                 ("pods", (size.max_replicas + 2).to_string()),
@@ -47,6 +61,45 @@ pub(super) fn quota(owned: &Owned<'_>, size: &SizeProfile) -> ResourceQuota {
             ..ResourceQuotaSpec::default()
         }),
         ..ResourceQuota::default()
+    }
+}
+
+/// FreeRADIUS's requests and limits beside each replica: within every size's LimitRange.
+pub(super) struct SidecarResources {
+    pub cpu_request: &'static str,
+    pub cpu_limit: &'static str,
+    pub memory_request: &'static str,
+    pub memory_limit: &'static str,
+}
+
+/// What FreeRADIUS asks for and may use.
+pub(super) const RADIUS_RESOURCES: SidecarResources = SidecarResources {
+    cpu_request: "50m",
+    cpu_limit: "500m",
+    memory_request: "64Mi",
+    memory_limit: "128Mi",
+};
+
+/// `(a + b) × replicas` of two CPU (`500m`, `2`) or two memory (`256Mi`, `1Gi`) quantities, in
+/// millicores or MiB.
+fn sum_times(a: &str, b: &str, replicas: i32) -> String {
+    let memory = a.ends_with('i') || b.ends_with('i');
+    let unit = |q: &str| -> i64 {
+        let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+        let (number, suffix) = q.split_at(split);
+        let n: i64 = number.parse().unwrap_or(0);
+        match suffix {
+            "m" | "Mi" => n,
+            "" => n * 1000,
+            "Gi" => n * 1024,
+            other => unreachable!("the sizes' quantities have no unit {other:?}"),
+        }
+    };
+    let total = (unit(a) + unit(b)) * i64::from(replicas);
+    if memory {
+        format!("{total}Mi")
+    } else {
+        format!("{total}m")
     }
 }
 

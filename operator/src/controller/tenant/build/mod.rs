@@ -28,7 +28,9 @@ use k8s_openapi::{
 use kube::Resource;
 use serde_json::{Value, json};
 
-use super::names::{self, APP, CREDENTIALS_SECRET, ISP_PORT, MANAGED_BY, PART_OF, TENANT_LABEL};
+use super::names::{
+    self, APP, CREDENTIALS_SECRET, ISP_PORT, MANAGED_BY, PART_OF, RADIUS, TENANT_LABEL,
+};
 use crate::config::ControllerConfig;
 
 /// The API type of a desired object.
@@ -46,6 +48,8 @@ pub enum Kind {
     Deployment,
     /// v1 Service.
     Service,
+    /// v1 Service `radius`: FreeRADIUS's UDP ports for the NAS, when `spec.radius` asks.
+    RadiusService,
     /// networking.k8s.io/v1 Ingress.
     Ingress,
     /// networking.k8s.io/v1 NetworkPolicy.
@@ -62,7 +66,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in apply order: the namespace first, the workload after its configuration.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Namespace,
         Kind::ServiceAccount,
         Kind::ConfigMap,
@@ -72,6 +76,7 @@ impl Kind {
         Kind::LimitRange,
         Kind::Deployment,
         Kind::Service,
+        Kind::RadiusService,
         Kind::Ingress,
         Kind::HorizontalPodAutoscaler,
         Kind::PodDisruptionBudget,
@@ -85,7 +90,7 @@ impl Kind {
             Kind::ConfigMap => ("", "v1", "ConfigMap", "configmaps"),
             Kind::Secret => ("", "v1", "Secret", "secrets"),
             Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
-            Kind::Service => ("", "v1", "Service", "services"),
+            Kind::Service | Kind::RadiusService => ("", "v1", "Service", "services"),
             Kind::Ingress => ("networking.k8s.io", "v1", "Ingress", "ingresses"),
             Kind::NetworkPolicy => (
                 "networking.k8s.io",
@@ -111,9 +116,20 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// The name of the tenant's one object of this kind in its namespace.
+    pub fn object_name(self) -> &'static str {
+        match self {
+            Kind::RadiusService => RADIUS,
+            Kind::Secret => CREDENTIALS_SECRET,
+            _ => APP,
+        }
+    }
+}
+
 /// Declares [`Desired`], one variant per [`Kind`] holding that kind's typed object.
 macro_rules! desired_objects {
-    ($($kind:ident),* $(,)?) => {
+    ($($kind:ident: $type:ty),* $(,)?) => {
         /// One desired object, typed.
         #[derive(Debug, Clone, PartialEq)]
         #[allow(
@@ -123,7 +139,7 @@ macro_rules! desired_objects {
         pub enum Desired {
             $(
                 #[doc = concat!("A ", stringify!($kind), ".")]
-                $kind($kind),
+                $kind($type),
             )*
         }
 
@@ -153,18 +169,19 @@ macro_rules! desired_objects {
 }
 
 desired_objects!(
-    Namespace,
-    ServiceAccount,
-    ConfigMap,
-    Secret,
-    NetworkPolicy,
-    ResourceQuota,
-    LimitRange,
-    Deployment,
-    Service,
-    Ingress,
-    HorizontalPodAutoscaler,
-    PodDisruptionBudget,
+    Namespace: Namespace,
+    ServiceAccount: ServiceAccount,
+    ConfigMap: ConfigMap,
+    Secret: Secret,
+    NetworkPolicy: NetworkPolicy,
+    ResourceQuota: ResourceQuota,
+    LimitRange: LimitRange,
+    Deployment: Deployment,
+    Service: Service,
+    RadiusService: Service,
+    Ingress: Ingress,
+    HorizontalPodAutoscaler: HorizontalPodAutoscaler,
+    PodDisruptionBudget: PodDisruptionBudget,
 );
 
 impl Desired {
@@ -214,6 +231,14 @@ pub fn wanted_replicas(tenant: &Tenant) -> i32 {
             .min(sizes::profile(tenant.spec.size).max_replicas),
         (None, None) => 1,
     }
+}
+
+/// Whether the tenant gets FreeRADIUS: `spec.radius` asks, and it has `network_access`.
+pub fn radius_wanted(tenant: &Tenant, inputs: &Inputs) -> bool {
+    tenant.spec.radius.is_some()
+        && catalog::entitlements(&tenant.spec, inputs.licensed.keys().map(String::as_str))
+            .iter()
+            .any(|f| f == dotmac_contract::entitlements::feature::NETWORK_ACCESS)
 }
 
 /// The endpoint the instance is reachable at.
@@ -439,13 +464,25 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
             ..Secret::default()
         }));
     }
+    let radius = radius_wanted(tenant, inputs)
+        .then_some(tenant.spec.radius.as_ref())
+        .flatten();
     out.extend([
-        Desired::NetworkPolicy(network::policy(&owned, config)),
-        Desired::ResourceQuota(limits::quota(&owned, &size)),
+        Desired::NetworkPolicy(network::policy(&owned, config, radius)),
+        Desired::ResourceQuota(limits::quota(&owned, &size, radius.is_some())),
         Desired::LimitRange(limits::limit_range(&owned, &size)),
-        Desired::Deployment(workload::deployment(&owned, config, &size, config_hash)),
+        Desired::Deployment(workload::deployment(
+            &owned,
+            config,
+            &size,
+            config_hash,
+            radius.is_some(),
+        )),
         Desired::Service(network::service(&owned)),
     ]);
+    out.extend(
+        radius.map(|radius| Desired::RadiusService(network::radius_service(&owned, radius))),
+    );
     out.extend(network::ingress(&owned, config).map(Desired::Ingress));
     out.extend(limits::autoscaler(&owned, &size).map(Desired::HorizontalPodAutoscaler));
     out.extend(limits::disruption_budget(&owned).map(Desired::PodDisruptionBudget));

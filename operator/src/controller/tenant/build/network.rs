@@ -1,7 +1,8 @@
 //! How the instance is reached and what it may reach: its Service, its Ingress when the tenant
-//! has a domain, and a default-deny NetworkPolicy that lets in the ingress controller, the
-//! namespace's own pods and (to the HTTP port) the monitoring namespace, and lets out DNS and the platform's PostgreSQL, Redis, OpenBao and
-//! management API.
+//! has a domain, the RADIUS Service when it has RADIUS, and a default-deny NetworkPolicy that
+//! lets in the ingress controller, the namespace's own pods, (to the HTTP port) the monitoring
+//! namespace and (to RADIUS) the NAS networks, and lets out DNS, the platform's PostgreSQL,
+//! Redis, OpenBao and management API, and CoA to the NAS networks.
 
 use std::collections::BTreeMap;
 
@@ -18,10 +19,15 @@ use k8s_openapi::{
     apimachinery::pkg::{apis::meta::v1::LabelSelector, util::intstr::IntOrString},
 };
 
-use super::{Owned, selector};
+use dotmac_platform::crd::tenant::{Radius, RadiusServiceType};
+
+use super::{
+    Owned, selector,
+    workload::{RADIUS_ACCT_PORT, RADIUS_AUTH_PORT},
+};
 use crate::{
     config::ControllerConfig,
-    controller::tenant::names::{APP, ISP_PORT},
+    controller::tenant::names::{APP, ISP_PORT, RADIUS},
 };
 
 /// PostgreSQL, Redis and OpenBao: what the instance reaches outside the cluster.
@@ -90,8 +96,33 @@ fn egress(config: &ControllerConfig) -> Vec<NetworkPolicyEgressRule> {
     egress
 }
 
-/// The default-deny policy of the tenant's namespace.
-pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPolicy {
+/// The NAS networks of `radius` as policy peers; any address when it names none.
+fn nas_peers(radius: &Radius) -> Vec<NetworkPolicyPeer> {
+    let any = ["0.0.0.0/0".to_owned(), "::/0".to_owned()];
+    let networks = if radius.nas_networks.is_empty() {
+        &any[..]
+    } else {
+        &radius.nas_networks[..]
+    };
+    networks
+        .iter()
+        .map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.clone(),
+                ..IPBlock::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        })
+        .collect()
+}
+
+/// The default-deny policy of the tenant's namespace; with `radius`, RADIUS in from the NAS
+/// networks, and CoA and Disconnect out to them (on any UDP port: each NAS names its own).
+pub(super) fn policy(
+    owned: &Owned<'_>,
+    config: &ControllerConfig,
+    radius: Option<&Radius>,
+) -> NetworkPolicy {
     let same_namespace = NetworkPolicyPeer {
         pod_selector: Some(LabelSelector::default()),
         ..NetworkPolicyPeer::default()
@@ -112,13 +143,30 @@ pub(super) fn policy(owned: &Owned<'_>, config: &ControllerConfig) -> NetworkPol
             ports: Some(tcp_ports([ISP_PORT])),
         });
     }
+    let mut egress = egress(config);
+    if let Some(radius) = radius {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(nas_peers(radius)),
+            ports: Some(vec![
+                port("UDP", RADIUS_AUTH_PORT),
+                port("UDP", RADIUS_ACCT_PORT),
+            ]),
+        });
+        egress.push(NetworkPolicyEgressRule {
+            to: Some(nas_peers(radius)),
+            ports: Some(vec![NetworkPolicyPort {
+                protocol: Some("UDP".into()),
+                ..NetworkPolicyPort::default()
+            }]),
+        });
+    }
     NetworkPolicy {
         metadata: owned.namespaced("default-deny"),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ingress: Some(ingress),
-            egress: Some(egress(config)),
+            egress: Some(egress),
         }),
     }
 }
@@ -136,6 +184,41 @@ pub(super) fn service(owned: &Owned<'_>) -> Service {
                 protocol: Some("TCP".into()),
                 ..ServicePort::default()
             }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// The Service NAS send RADIUS to: UDP 1812 and 1813 on a load balancer (limited to the NAS
+/// networks) or a node port, keeping each NAS's source address, by which the instance knows it.
+pub(super) fn radius_service(owned: &Owned<'_>, radius: &Radius) -> Service {
+    let udp = |name: &str, number: i32| ServicePort {
+        name: Some(name.into()),
+        port: number,
+        target_port: Some(IntOrString::String(name.into())),
+        protocol: Some("UDP".into()),
+        ..ServicePort::default()
+    };
+    let load_balancer = radius.service_type == RadiusServiceType::LoadBalancer;
+    Service {
+        metadata: owned.namespaced(RADIUS),
+        spec: Some(ServiceSpec {
+            type_: Some(
+                match radius.service_type {
+                    RadiusServiceType::LoadBalancer => "LoadBalancer",
+                    RadiusServiceType::NodePort => "NodePort",
+                }
+                .into(),
+            ),
+            external_traffic_policy: Some("Local".into()),
+            load_balancer_source_ranges: (load_balancer && !radius.nas_networks.is_empty())
+                .then(|| radius.nas_networks.clone()),
+            selector: selector(&owned.name).match_labels,
+            ports: Some(vec![
+                udp("radius-auth", RADIUS_AUTH_PORT),
+                udp("radius-acct", RADIUS_ACCT_PORT),
+            ]),
             ..ServiceSpec::default()
         }),
         ..Service::default()

@@ -45,7 +45,7 @@ fn a_minimal_tenant_gets_its_isolated_set() {
         .collect();
     assert_eq!(
         kinds, always,
-        "every object but the optional Secret, Ingress, HPA and PDB"
+        "every object but the optional Secret, RADIUS Service, Ingress, HPA and PDB"
     );
     for o in &objects {
         let m = &o.manifest().unwrap()["metadata"];
@@ -297,4 +297,111 @@ fn config_or_credentials_changes_roll_the_pods() {
     // The instance names the plan a refused feature needs from this map.
     assert_eq!(file["featurePlans"]["advanced_billing"], "basic");
     assert_eq!(file["featurePlans"]["unlimited_apis"], "enterprise");
+}
+
+#[test]
+fn radius_puts_freeradius_beside_the_instance_and_opens_udp_to_the_nas_networks() {
+    let acme = tenant(json!({"plan": "basic", "radius": {"nasNetworks": ["198.51.100.0/24"]}}));
+    let objects = desired(&acme, &config(), &Inputs::default());
+    let pod = &manifest(&objects, Kind::Deployment)["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2);
+    let (instance, radius) = (&containers[0], &containers[1]);
+    assert_eq!(radius["name"], "radius");
+    assert_eq!(
+        radius["image"],
+        format!("ghcr.io/dotmac/freeradius:{}", env!("CARGO_PKG_VERSION"))
+    );
+    let env = |c: &Value, name: &str| {
+        c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // FreeRADIUS reaches the AAA endpoints and the instance its counters on the pod's
+    // loopback, both with the AAA secret from the credentials Secret, never in the manifest.
+    assert_eq!(
+        env(instance, "DOTMAC_AAA_LISTEN")["value"],
+        "127.0.0.1:8002"
+    );
+    assert_eq!(
+        env(instance, "DOTMAC_RADIUS_STATUS")["value"],
+        "127.0.0.1:18121"
+    );
+    assert_eq!(
+        env(radius, "DOTMAC_AAA_URL")["value"],
+        "http://127.0.0.1:8002"
+    );
+    assert_eq!(
+        env(radius, "DOTMAC_AAA_SECRET")["valueFrom"]["secretKeyRef"],
+        json!({"name": "dotmac-tenant-credentials", "key": "DOTMAC_AAA_SECRET", "optional": false})
+    );
+    assert_eq!(radius["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(radius["securityContext"]["runAsNonRoot"], true);
+
+    let service = manifest(&objects, Kind::RadiusService);
+    assert_eq!(service["metadata"]["name"], "radius");
+    assert_eq!(service["spec"]["type"], "LoadBalancer");
+    assert_eq!(
+        service["spec"]["externalTrafficPolicy"], "Local",
+        "the instance knows a NAS by its source address"
+    );
+    assert_eq!(
+        service["spec"]["loadBalancerSourceRanges"],
+        json!(["198.51.100.0/24"])
+    );
+    let ports: Vec<(i64, &str)> = service["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["port"].as_i64().unwrap(), p["protocol"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ports, [(1812, "UDP"), (1813, "UDP")]);
+
+    let policy = &manifest(&objects, Kind::NetworkPolicy)["spec"];
+    let nas = json!([{"ipBlock": {"cidr": "198.51.100.0/24"}}]);
+    assert!(
+        policy["ingress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["from"] == nas
+                && r["ports"] == json!([{"protocol": "UDP", "port": 1812}, {"protocol": "UDP", "port": 1813}])),
+        "{policy}"
+    );
+    assert!(
+        policy["egress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["to"] == nas && r["ports"] == json!([{"protocol": "UDP"}])),
+        "CoA to the NAS: {policy}"
+    );
+    // The quota makes room for FreeRADIUS beside each of the size's replicas (micro: 2 of
+    // 100m and 1Gi at most, beside 50m and 128Mi).
+    let hard = &manifest(&objects, Kind::ResourceQuota)["spec"]["hard"];
+    assert_eq!(hard["requests.cpu"], "300m");
+    assert_eq!(hard["limits.memory"], "2304Mi");
+
+    // A NodePort, open to any NAS; and none of it without the network_access feature.
+    let anywhere = desired(
+        &tenant(json!({"plan": "basic", "radius": {"serviceType": "NodePort"}})),
+        &config(),
+        &Inputs::default(),
+    );
+    let service = manifest(&anywhere, Kind::RadiusService);
+    assert_eq!(service["spec"]["type"], "NodePort");
+    assert_eq!(service["spec"].get("loadBalancerSourceRanges"), None);
+    for without in [
+        json!({"plan": "basic", "radius": {}, "features": {"network_access": false}}),
+        json!({"plan": "free", "radius": {}}),
+    ] {
+        let objects = desired(&tenant(without), &config(), &Inputs::default());
+        assert!(find(&objects, Kind::RadiusService).is_none());
+        let pod = &manifest(&objects, Kind::Deployment)["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"].as_array().unwrap().len(), 1);
+    }
 }

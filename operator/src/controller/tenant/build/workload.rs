@@ -1,6 +1,7 @@
 //! The instance's Deployment: one hardened isp-runtime container reading its settings from the
 //! ConfigMap and its credentials from the Secret, with probes, the size's resources and the
-//! configuration hash that rolls the pods when either changes.
+//! configuration hash that rolls the pods when either changes; and, when the tenant has RADIUS,
+//! FreeRADIUS beside it, reaching its AAA endpoints on the pod's loopback.
 
 use std::collections::BTreeMap;
 
@@ -22,24 +23,50 @@ use k8s_openapi::{
     },
 };
 
-use super::{Owned, deployment_replicas, labels, selector};
+use super::{Owned, deployment_replicas, labels, limits::RADIUS_RESOURCES, selector};
 use crate::{
     config::ControllerConfig,
-    controller::tenant::names::{APP, CREDENTIALS_SECRET, ISP_PORT},
+    controller::tenant::names::{APP, CREDENTIALS_SECRET, ISP_PORT, RADIUS},
 };
+
+/// The instance's AAA endpoints, on the pod's loopback.
+const AAA_PORT: i32 = 8002;
+/// FreeRADIUS's Access-Request port.
+pub(super) const RADIUS_AUTH_PORT: i32 = 1812;
+/// FreeRADIUS's Accounting-Request port.
+pub(super) const RADIUS_ACCT_PORT: i32 = 1813;
+/// FreeRADIUS's Status-Server port, on the pod's loopback.
+const RADIUS_STATUS_PORT: i32 = 18121;
+/// The emptyDir volume FreeRADIUS writes its pid file to, and where it is mounted.
+const RADIUS_RUN: &str = "radius-run";
+const RADIUS_RUN_DIR: &str = "/run/freeradius";
 
 /// The annotation on the pod template that changes when the configuration or credentials do.
 const CONFIG_HASH: &str = "platform.dotmac.io/config-hash";
 /// The non-root user and group the instance runs as.
 const RUN_AS: i64 = 10001;
 
-/// The tenant's Deployment.
+/// The tenant's Deployment; with FreeRADIUS when `radius`.
 pub(super) fn deployment(
     owned: &Owned<'_>,
     config: &ControllerConfig,
     size: &SizeProfile,
     config_hash: String,
+    radius: bool,
 ) -> Deployment {
+    let mut containers = vec![container(owned, config, size, radius)];
+    let mut volumes = volumes();
+    if radius {
+        containers.push(freeradius(owned, config));
+        volumes.push(Volume {
+            name: RADIUS_RUN.into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity("16Mi".into())),
+                ..EmptyDirVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels(&owned.name)),
@@ -57,8 +84,8 @@ pub(super) fn deployment(
                 seccomp_profile: Some(runtime_default()),
                 ..PodSecurityContext::default()
             }),
-            containers: vec![container(owned, config, size)],
-            volumes: Some(volumes()),
+            containers,
+            volumes: Some(volumes),
             ..PodSpec::default()
         }),
     };
@@ -81,14 +108,27 @@ pub(super) fn deployment(
     }
 }
 
-/// The listen address, and the SMTP URL from the Secret `spec.mail` names (optional, so the
-/// instance starts without it and the Tenant's `MailReady` says what is missing).
-fn env(owned: &Owned<'_>) -> Vec<EnvVar> {
-    let mut env = vec![EnvVar {
-        name: instance::LISTEN.into(),
-        value: Some(format!("0.0.0.0:{ISP_PORT}")),
+/// A plain environment variable.
+fn var(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
         ..EnvVar::default()
-    }];
+    }
+}
+
+/// The listen address, the SMTP URL from the Secret `spec.mail` names (optional, so the
+/// instance starts without it and the Tenant's `MailReady` says what is missing), and with
+/// `radius` where FreeRADIUS reaches the AAA endpoints and where its counters are read.
+fn env(owned: &Owned<'_>, radius: bool) -> Vec<EnvVar> {
+    let mut env = vec![var(instance::LISTEN, format!("0.0.0.0:{ISP_PORT}"))];
+    if radius {
+        env.push(var(instance::AAA_LISTEN, format!("127.0.0.1:{AAA_PORT}")));
+        env.push(var(
+            instance::RADIUS_STATUS,
+            format!("127.0.0.1:{RADIUS_STATUS_PORT}"),
+        ));
+    }
     if let Some(mail) = &owned.tenant.spec.mail {
         env.push(EnvVar {
             name: instance::SMTP_URL.into(),
@@ -106,30 +146,24 @@ fn env(owned: &Owned<'_>) -> Vec<EnvVar> {
     env
 }
 
-fn container(owned: &Owned<'_>, config: &ControllerConfig, size: &SizeProfile) -> Container {
-    let version = owned
-        .tenant
-        .spec
-        .version
-        .clone()
-        .unwrap_or_else(|| config.isp_default_version.clone());
-    let quantities = |cpu: &str, memory: &str| {
-        BTreeMap::from([
-            ("cpu".to_owned(), Quantity(cpu.to_owned())),
-            ("memory".to_owned(), Quantity(memory.to_owned())),
-        ])
-    };
+fn container(
+    owned: &Owned<'_>,
+    config: &ControllerConfig,
+    size: &SizeProfile,
+    radius: bool,
+) -> Container {
+    let version = version(owned, config);
+    let mut ports = vec![port("http", ISP_PORT, "TCP")];
+    if radius {
+        // Only on the pod's loopback; declared so that every port of the pod is named.
+        ports.push(port("aaa", AAA_PORT, "TCP"));
+    }
     Container {
         name: APP.into(),
         image: Some(format!("{}:{version}", config.isp_image)),
         args: Some(vec!["serve".into()]),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".into()),
-            container_port: ISP_PORT,
-            protocol: Some("TCP".into()),
-            ..ContainerPort::default()
-        }]),
-        env: Some(env(owned)),
+        ports: Some(ports),
+        env: Some(env(owned, radius)),
         env_from: Some(vec![
             EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource {
@@ -156,6 +190,98 @@ fn container(owned: &Owned<'_>, config: &ControllerConfig, size: &SizeProfile) -
         startup_probe: Some(probe("/health", 2, 30)),
         security_context: Some(restricted()),
         volume_mounts: Some(volume_mounts()),
+        ..Container::default()
+    }
+}
+
+/// The image tag of the tenant's release.
+fn version(owned: &Owned<'_>, config: &ControllerConfig) -> String {
+    owned
+        .tenant
+        .spec
+        .version
+        .clone()
+        .unwrap_or_else(|| config.isp_default_version.clone())
+}
+
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    BTreeMap::from([
+        ("cpu".to_owned(), Quantity(cpu.to_owned())),
+        ("memory".to_owned(), Quantity(memory.to_owned())),
+    ])
+}
+
+fn port(name: &str, number: i32, protocol: &str) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some(protocol.into()),
+        ..ContainerPort::default()
+    }
+}
+
+/// FreeRADIUS (the tenant's release of the freeradius image): NAS send to its UDP 1812 and
+/// 1813, it asks the instance over the pod's loopback with the AAA secret from the credentials
+/// Secret, and serves its counters to the instance on loopback. Its pid file goes to a small
+/// emptyDir; the root filesystem stays read-only.
+fn freeradius(owned: &Owned<'_>, config: &ControllerConfig) -> Container {
+    Container {
+        name: RADIUS.into(),
+        image: Some(format!(
+            "{}:{}",
+            config.freeradius_image,
+            version(owned, config)
+        )),
+        ports: Some(vec![
+            port("radius-auth", RADIUS_AUTH_PORT, "UDP"),
+            port("radius-acct", RADIUS_ACCT_PORT, "UDP"),
+            port("radius-status", RADIUS_STATUS_PORT, "UDP"),
+        ]),
+        env: Some(vec![
+            var(
+                "DOTMAC_RADIUS_AUTH_LISTEN",
+                format!("0.0.0.0:{RADIUS_AUTH_PORT}"),
+            ),
+            var(
+                "DOTMAC_RADIUS_ACCT_LISTEN",
+                format!("0.0.0.0:{RADIUS_ACCT_PORT}"),
+            ),
+            var(
+                "DOTMAC_RADIUS_STATUS_LISTEN",
+                format!("127.0.0.1:{RADIUS_STATUS_PORT}"),
+            ),
+            var("DOTMAC_AAA_URL", format!("http://127.0.0.1:{AAA_PORT}")),
+            var("DOTMAC_RADIUS_RUN_DIR", RADIUS_RUN_DIR),
+            EnvVar {
+                name: instance::AAA_SECRET.into(),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: CREDENTIALS_SECRET.into(),
+                        key: instance::AAA_SECRET.into(),
+                        optional: Some(false),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+        ]),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities(
+                RADIUS_RESOURCES.cpu_request,
+                RADIUS_RESOURCES.memory_request,
+            )),
+            limits: Some(quantities(
+                RADIUS_RESOURCES.cpu_limit,
+                RADIUS_RESOURCES.memory_limit,
+            )),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(restricted()),
+        volume_mounts: Some(vec![VolumeMount {
+            name: RADIUS_RUN.into(),
+            mount_path: RADIUS_RUN_DIR.into(),
+            ..VolumeMount::default()
+        }]),
         ..Container::default()
     }
 }
