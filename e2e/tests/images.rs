@@ -61,6 +61,17 @@ fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// The image `tag` in buildah's `store`, as `buildah inspect` shows it.
+fn inspect(store: &Path, tag: &str) -> Value {
+    serde_json::from_str(&run(Command::new("buildah")
+        .arg("--root")
+        .arg(store.join("root"))
+        .arg("--runroot")
+        .arg(store.join("run"))
+        .args(["--storage-driver", "vfs", "inspect", "--type", "image", tag])))
+    .unwrap()
+}
+
 /// The blob a `sha256:…` digest names in an OCI layout.
 fn blob(layout: &Path, digest: &str) -> PathBuf {
     layout
@@ -86,20 +97,7 @@ fn each_image_runs_its_binary_as_65532_with_only_its_libraries_and_no_shell() {
 
         // The configuration, as buildah records it.
         let tag = format!("ghcr.io/dotmac/{}:{version}", image.name);
-        let inspected: Value = serde_json::from_str(&run(Command::new("buildah")
-            .arg("--root")
-            .arg(store.join("root"))
-            .arg("--runroot")
-            .arg(store.join("run"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "inspect",
-                "--type",
-                "image",
-                &tag,
-            ])))
-        .unwrap();
+        let inspected = inspect(&store, &tag);
         let config = &inspected["OCIv1"]["config"];
         assert_eq!(config["User"], "65532:65532", "{}: {config}", image.name);
         assert_eq!(
@@ -225,20 +223,7 @@ fn the_freeradius_image_starts_its_server_as_65532_and_answers_status_server() {
         .arg("--oci")
         .arg(&oci));
     let tag = format!("ghcr.io/dotmac/freeradius:{}", env!("CARGO_PKG_VERSION"));
-    let inspected: Value = serde_json::from_str(&run(Command::new("buildah")
-        .arg("--root")
-        .arg(store.join("root"))
-        .arg("--runroot")
-        .arg(store.join("run"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "inspect",
-            "--type",
-            "image",
-            &tag,
-        ])))
-    .unwrap();
+    let inspected = inspect(&store, &tag);
     let config = &inspected["OCIv1"]["config"];
     assert_eq!(config["User"], "65532:65532");
     assert_eq!(

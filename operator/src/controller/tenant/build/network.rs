@@ -77,19 +77,7 @@ fn egress(config: &ControllerConfig) -> Vec<NetworkPolicyEgressRule> {
     ];
     if !config.egress_cidrs.is_empty() {
         egress.push(NetworkPolicyEgressRule {
-            to: Some(
-                config
-                    .egress_cidrs
-                    .iter()
-                    .map(|cidr| NetworkPolicyPeer {
-                        ip_block: Some(IPBlock {
-                            cidr: cidr.clone(),
-                            ..IPBlock::default()
-                        }),
-                        ..NetworkPolicyPeer::default()
-                    })
-                    .collect(),
-            ),
+            to: Some(cidr_peers(&config.egress_cidrs)),
             ports: Some(tcp_ports(DATA_PLANE_PORTS)),
         });
     }
@@ -99,12 +87,16 @@ fn egress(config: &ControllerConfig) -> Vec<NetworkPolicyEgressRule> {
 /// The NAS networks of `radius` as policy peers; any address when it names none.
 fn nas_peers(radius: &Radius) -> Vec<NetworkPolicyPeer> {
     let any = ["0.0.0.0/0".to_owned(), "::/0".to_owned()];
-    let networks = if radius.nas_networks.is_empty() {
-        &any[..]
+    if radius.nas_networks.is_empty() {
+        cidr_peers(&any)
     } else {
-        &radius.nas_networks[..]
-    };
-    networks
+        cidr_peers(&radius.nas_networks)
+    }
+}
+
+/// Peers in `cidrs`.
+fn cidr_peers(cidrs: &[String]) -> Vec<NetworkPolicyPeer> {
+    cidrs
         .iter()
         .map(|cidr| NetworkPolicyPeer {
             ip_block: Some(IPBlock {
