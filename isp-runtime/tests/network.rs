@@ -188,15 +188,7 @@ async fn pppoe_sign_in_accounting_and_refusals_through_freeradius() {
         drops["freeradius"]["auth"],
         json!({"wrong_secret": 1, "malformed": 1, "overloaded": 0})
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics
             .contains("dotmac_isp_radius_dropped_total{port=\"auth\",reason=\"wrong-secret\"} 1"),

@@ -417,14 +417,7 @@ async fn metrics_count_requests_by_route_template_for_prometheus() {
         .await;
     let id = customer["id"].as_str().unwrap();
     app.get(&format!("/customers/{id}")).await;
-    let response = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let text = response.text().await.unwrap();
+    let text = app.metrics().await;
     for line in [
         "dotmac_isp_requests_total{method=\"POST\",route=\"/api/v1/customers\",status=\"201\"} 1",
         "dotmac_isp_requests_total{method=\"GET\",route=\"/api/v1/customers/{id}\",status=\"200\"} 1",

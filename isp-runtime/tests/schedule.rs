@@ -149,15 +149,7 @@ async fn the_time_zone_decides_the_business_day() {
         "this test app leaves runs to the API"
     );
     assert!(shown["runs"][1]["next_at"].as_str().unwrap().ends_with('Z'));
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("dotmac_isp_scheduled_run_last_timestamp_seconds{kind=\"billing\"}")
             && metrics

@@ -408,6 +408,18 @@ impl TestApp {
         panic!("{kind} run did not finish");
     }
 
+    /// The Prometheus text at `/metrics`, which answers 200.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     /// Every row of a table (through the API's own connection), for "nothing written" checks.
     pub async fn count(&self, table: &str) -> i64 {
         let row = sea_orm::ConnectionTrait::query_one_raw(

@@ -135,13 +135,8 @@ fn failure(tenant: &Tenant, observed: &Observed) -> Option<(String, String)> {
 /// Why `spec.radius` is not honoured: the tenant lacks `network_access`.
 fn radius_refusal(tenant: &Tenant, observed: &Observed) -> Option<(String, String)> {
     tenant.spec.radius.as_ref()?;
-    let features = dotmac_platform::catalog::entitlements(
-        &tenant.spec,
-        observed.licensed.iter().map(String::as_str),
-    );
-    let entitled = features
-        .iter()
-        .any(|f| f == dotmac_contract::entitlements::feature::NETWORK_ACCESS);
+    let entitled =
+        super::build::radius_wanted(tenant, observed.licensed.iter().map(String::as_str));
     (!entitled).then(|| {
         (
             NETWORK_ACCESS_NOT_ENTITLED.to_owned(),

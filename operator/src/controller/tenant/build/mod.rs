@@ -233,10 +233,11 @@ pub fn wanted_replicas(tenant: &Tenant) -> i32 {
     }
 }
 
-/// Whether the tenant gets FreeRADIUS: `spec.radius` asks, and it has `network_access`.
-pub fn radius_wanted(tenant: &Tenant, inputs: &Inputs) -> bool {
+/// Whether the tenant gets FreeRADIUS: `spec.radius` asks, and it has `network_access` (from
+/// its plan, overrides or the `licensed` features).
+pub fn radius_wanted<'a>(tenant: &Tenant, licensed: impl IntoIterator<Item = &'a str>) -> bool {
     tenant.spec.radius.is_some()
-        && catalog::entitlements(&tenant.spec, inputs.licensed.keys().map(String::as_str))
+        && catalog::entitlements(&tenant.spec, licensed)
             .iter()
             .any(|f| f == dotmac_contract::entitlements::feature::NETWORK_ACCESS)
 }
@@ -464,7 +465,7 @@ pub fn desired(tenant: &Tenant, config: &ControllerConfig, inputs: &Inputs) -> V
             ..Secret::default()
         }));
     }
-    let radius = radius_wanted(tenant, inputs)
+    let radius = radius_wanted(tenant, inputs.licensed.keys().map(String::as_str))
         .then_some(tenant.spec.radius.as_ref())
         .flatten();
     out.extend([
