@@ -847,6 +847,8 @@ async fn without_the_feature_the_network_routes_are_refused() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(app.count("nas").await, 0);
+    let (status, problem) = app.call(Method::GET, "/radius-drops", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
 }
 
 /// A MikroTik NAS whose CoA port is a fake NAS, and a pool of `prefix` for it.
