@@ -487,7 +487,7 @@ async fn main() {
         nas: uuid::Uuid::now_v7(),
         site: Some("alloc".to_owned()),
         walled_garden: false,
-        retry_keeps_lease: true,
+        most_sessions: 1,
     };
     let started = Instant::now();
     let mut tasks = Vec::new();

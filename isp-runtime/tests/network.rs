@@ -503,7 +503,7 @@ async fn sixteen_concurrent_allocators_never_share_an_address() {
         nas: uuid::Uuid::now_v7(),
         site: None,
         walled_garden: false,
-        retry_keeps_lease: true,
+        most_sessions: 1,
     };
     let mut tasks = Vec::new();
     for chunk in subs.chunks(subs.len().div_ceil(16)) {
@@ -821,6 +821,77 @@ mod bad_input {
             "the exclusion constraint holds"
         );
         body(app).await;
+    }
+}
+
+/// A router that signs in again and again without ever starting a session (a PPPoE loop) does
+/// not drain the pool: a login holds at most as many addresses as it may have sessions.
+mod a_login_holds_no_more_addresses_than_sessions {
+    use super::*;
+
+    async fn body(backend: Backend) {
+        let (app, radius) = start(backend, Options::default()).await;
+        let secret = "nas-secret-for-leases-01";
+        app.post(
+            "/nas",
+            json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik"}),
+            StatusCode::CREATED,
+        )
+        .await;
+        app.post(
+            "/ip-pools",
+            json!({"name": "p", "prefix": "100.64.9.0/28"}),
+            StatusCode::CREATED,
+        )
+        .await;
+        let sub = subscriber(&app, "loop@example.com").await;
+        app.call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/login"),
+            Some(json!({"kind": "pppoe", "username": "loop", "password": "loop password", "max_sessions": 2})),
+        )
+        .await;
+        let mut given = Vec::new();
+        for _ in 0..5 {
+            let answer = pap(&radius, secret, "loop", "loop password").await.unwrap();
+            assert_eq!(answer.code, "Access-Accept");
+            given.push(answer.values("Framed-IP-Address")[0].to_owned());
+        }
+        assert_ne!(given[0], given[1], "two sessions, two addresses");
+        assert_eq!(
+            given[2], given[0],
+            "at its limit the login takes back its oldest unused lease"
+        );
+        let held = row(
+            &app,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM ip_addresses WHERE subscription_id IS NOT NULL",
+        )
+        .await;
+        assert_eq!(held, [Some("2".to_owned())], "five sign-ins, two addresses");
+
+        // Once one lease is a session's, a sign-in takes the other one.
+        acct(
+            &radius,
+            secret,
+            format!(
+                "User-Name = \"loop\", Acct-Status-Type = Start, Acct-Session-Id = \"l-1\", Framed-IP-Address = {}",
+                given[0]
+            ),
+        )
+        .await
+        .unwrap();
+        let again = pap(&radius, secret, "loop", "loop password").await.unwrap();
+        assert_eq!(again.values("Framed-IP-Address"), [given[1].as_str()]);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        body(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        body(Backend::Postgres).await;
     }
 }
 

@@ -301,7 +301,7 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
         nas: admitted.nas_id,
         site: admitted.nas_site.clone(),
         walled_garden: admitted.walled_garden,
-        retry_keeps_lease: admitted.one_session,
+        most_sessions: admitted.most_sessions,
     };
     let record = ipam::Accept {
         username: attrs.text("User-Name").unwrap_or_default(),

@@ -88,8 +88,8 @@ pub struct Admitted {
     pub throttled: bool,
     /// Whether to look for an IPv6 prefix to delegate.
     pub delegation: bool,
-    /// Whether the login holds one session at most (so a retried sign-in keeps its lease).
-    pub one_session: bool,
+    /// The most sessions the login may hold (and so addresses: see [`super::ipam::Place`]).
+    pub most_sessions: u32,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
 }
@@ -141,13 +141,22 @@ pub fn decide(
     attrs: &Attributes,
     suspended: SuspendedAccess,
 ) -> std::result::Result<Admitted, Refusal> {
-    let (Some(subscription_id), Some(kind), Some(status), Some(plan_id), Some(plan_code)) = (
+    let (
+        Some(subscription_id),
+        Some(kind),
+        Some(status),
+        Some(plan_id),
+        Some(plan_code),
+        Some(max_sessions),
+    ) = (
         sign_in.subscription_id,
         sign_in.kind,
         sign_in.status,
         sign_in.plan_id,
         sign_in.plan_code,
-    ) else {
+        sign_in.max_sessions,
+    )
+    else {
         return Err(Refusal::UnknownLogin);
     };
     let walled_garden = match (status, suspended) {
@@ -166,7 +175,7 @@ pub fn decide(
             return Err(Refusal::WrongCircuit);
         }
     }
-    if sign_in.live.unwrap_or(0) >= i64::from(sign_in.max_sessions.unwrap_or(1)) {
+    if sign_in.live.unwrap_or(0) >= i64::from(max_sessions) {
         return Err(Refusal::SessionLimit);
     }
     let throttled = sign_in.throttled;
@@ -192,7 +201,8 @@ pub fn decide(
         speeds,
         throttled,
         delegation: sign_in.delegation,
-        one_session: sign_in.max_sessions.unwrap_or(1) <= 1,
+        // The API takes 1 to 64.
+        most_sessions: max_sessions.unsigned_abs(),
         walled_garden,
     })
 }

@@ -248,7 +248,7 @@ pub async fn lease_prefix(
     place: &Place,
 ) -> Result<Option<String>> {
     let pools = eligible(db, place, true).await?;
-    lease(db, subscription, &pools, place.retry_keeps_lease).await
+    lease(db, subscription, &pools, place.most_sessions).await
 }
 
 /// The pools of addresses (or, with `delegation`, of prefixes to delegate) a sign-in at
@@ -279,14 +279,14 @@ async fn eligible(
     Ok(pools)
 }
 
-/// An address for `subscription` from `pools`: its static one if it has one there, else (with
-/// `retry_keeps_lease`) a lease it holds that no session uses yet, else the lowest free one.
-/// `None` when every pool is full.
+/// An address for `subscription` from `pools`: its static one if it has one there, else (when
+/// it already holds `most_sessions` leases there) the oldest lease no session uses yet, else
+/// the lowest free one. `None` when every pool is full.
 pub async fn lease(
     db: &impl ConnectionTrait,
     subscription: Uuid,
     pools: &[ip_pool::Model],
-    retry_keeps_lease: bool,
+    most_sessions: u32,
 ) -> Result<Option<String>> {
     let ids: Vec<Uuid> = pools.iter().map(|p| p.id).collect();
     if ids.is_empty() {
@@ -297,10 +297,13 @@ pub async fn lease(
         .filter(ip_address::Column::SubscriptionId.eq(subscription))
         .all(db)
         .await?;
-    if let Some(own) = held.iter().find(|a| a.r#static).or_else(|| {
-        held.iter()
-            .find(|a| retry_keeps_lease && a.session_id.is_none())
-    }) {
+    let leases = held.iter().filter(|a| !a.r#static).count();
+    let unused = held
+        .iter()
+        .filter(|a| !a.r#static && a.session_id.is_none())
+        .min_by_key(|a| a.assigned_at);
+    let full = leases >= usize::try_from(most_sessions).unwrap_or(usize::MAX);
+    if let Some(own) = held.iter().find(|a| a.r#static).or(unused.filter(|_| full)) {
         return Ok(Some(own.address.clone()));
     }
     let backend = db.get_database_backend();
@@ -343,20 +346,26 @@ pub struct Place {
     pub site: Option<String>,
     /// Whether from a walled-garden pool.
     pub walled_garden: bool,
-    /// Whether a lease no session took up yet is this sign-in's: for a login of one session
-    /// at most, whose router is retrying. With more, each sign-in gets an address of its own.
-    pub retry_keeps_lease: bool,
+    /// The most sessions the login may hold. Below that, each sign-in gets an address of its
+    /// own; at it, a sign-in takes a lease no session took up yet (a router retrying, or one
+    /// signing in again and again without ever starting a session), so no login holds more
+    /// addresses than it may have sessions.
+    pub most_sessions: u32,
 }
 
 /// The lease of one statement on PostgreSQL, as common table expressions: `held`, the address
-/// the subscription holds there; `taken`, else the lowest free one of its best pool. `$1` the
-/// subscription, `$2` walled garden, `$3` the NAS, `$4` its site, `$5` now.
+/// the subscription keeps there (its static one, or a lease no session uses once it holds as
+/// many as it may have sessions); `taken`, else the lowest free one of its best pool. `$1` the
+/// subscription, `$2` walled garden, `$3` the NAS, `$4` its site, `$5` now, `$6` the most
+/// sessions.
 const LEASE_CTE: &str = "WITH eligible AS (SELECT id, nas_id, site, created_at FROM ip_pools \
      WHERE walled_garden = $2 AND delegated_length IS NULL \
      AND (nas_id = $3 OR (nas_id IS NULL AND (site IS NULL OR site = $4)))), \
-     held AS (SELECT a.address FROM ip_addresses a WHERE a.subscription_id = $1 \
-     AND a.pool_id IN (SELECT id FROM eligible) AND (a.static OR (a.session_id IS NULL AND {reuse})) \
-     ORDER BY a.static DESC LIMIT 1), \
+     mine AS (SELECT a.address, a.static, a.session_id, a.assigned_at FROM ip_addresses a \
+     WHERE a.subscription_id = $1 AND a.pool_id IN (SELECT id FROM eligible)), \
+     held AS (SELECT address FROM mine WHERE static OR (session_id IS NULL \
+     AND (SELECT COUNT(*) FROM mine WHERE NOT static) >= $6) \
+     ORDER BY static DESC, assigned_at LIMIT 1), \
      best AS (SELECT id FROM eligible ORDER BY (nas_id IS NULL), (site IS NULL), created_at LIMIT 1), \
      taken AS (UPDATE ip_addresses SET subscription_id = $1, assigned_at = $5 \
      WHERE NOT EXISTS (SELECT 1 FROM held) AND (pool_id, position) = (SELECT pool_id, position \
@@ -386,7 +395,7 @@ pub async fn lease_for(
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
-    lease(db, subscription, &pools, place.retry_keeps_lease).await
+    lease(db, subscription, &pools, place.most_sessions).await
 }
 
 /// An address for an accepted sign-in, and the accept recorded in `auth_events` with it: on
@@ -399,7 +408,7 @@ pub async fn lease_for_accept(
 ) -> Result<Option<String>> {
     let suffix = ", recorded AS (INSERT INTO auth_events (id, at, nas_id, username, \
          subscription_id, outcome, reason, address, calling_station) \
-         SELECT $6, $5, $3, $7, $1, 'accept', $8, address, $9 FROM got LIMIT 1 RETURNING address) \
+         SELECT $7, $5, $3, $8, $1, 'accept', $9, address, $10 FROM got LIMIT 1 RETURNING address) \
          SELECT address FROM recorded";
     let extra = vec![
         new_id().into(),
@@ -411,7 +420,7 @@ pub async fn lease_for_accept(
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
-    let Some(address) = lease(db, subscription, &pools, place.retry_keeps_lease).await? else {
+    let Some(address) = lease(db, subscription, &pools, place.most_sessions).await? else {
         return Ok(None);
     };
     auth_event::ActiveModel {
@@ -449,15 +458,13 @@ async fn lease_in_one(
         place.nas.into(),
         place.site.clone().into(),
         chrono::Utc::now().into(),
+        i64::from(place.most_sessions).into(),
     ];
     values.extend(extra);
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            format!(
-                "{}{suffix}",
-                LEASE_CTE.replace("{reuse}", &place.retry_keeps_lease.to_string())
-            ),
+            format!("{LEASE_CTE}{suffix}"),
             values,
         ))
         .await?;
