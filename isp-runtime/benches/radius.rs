@@ -317,9 +317,11 @@ async fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(20_000);
+    // The instance as it ships: 16 connections, enforcement every second.
     let options = Options {
         aaa: true,
         max_connections: 16,
+        network_tick_ms: 1000,
         ..Options::default()
     };
     let app = TestApp::start(Backend::Postgres, options).await;

@@ -97,6 +97,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 12,
+        name: "unused_leases",
+        script: include_str!("migrations/0012_unused_leases.sql"),
+        postgres: &[],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

@@ -8,8 +8,11 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -149,8 +152,10 @@ async fn close_stale(
             ip_address::Column::AssignedAt,
             Option::<chrono::DateTime<chrono::Utc>>::None.into(),
         )
-        .filter(ip_address::Column::Static.eq(false))
+        // As `ip_addresses_unused_leases` holds them.
+        .filter(ip_address::Column::SubscriptionId.is_not_null())
         .filter(ip_address::Column::SessionId.is_null())
+        .filter(Expr::col(ip_address::Column::Static).not())
         .filter(ip_address::Column::AssignedAt.lt(cutoff))
         .exec(db)
         .await?;

@@ -51,6 +51,8 @@ pub struct Options {
     pub openbao: Option<dotmac_isp::openbao::BaoConfig>,
     /// FreeRADIUS's status port, whose drop counters the instance reads.
     pub radius_status: Option<std::net::SocketAddr>,
+    /// How often network enforcement runs (the shipped default is 1,000 ms; tests wait less).
+    pub network_tick_ms: u64,
 }
 
 /// The password FreeRADIUS signs in to a test instance's AAA endpoints with.
@@ -76,6 +78,7 @@ impl Default for Options {
             suspended_access: dotmac_isp::network::aaa::SuspendedAccess::Reject,
             openbao: None,
             radius_status: None,
+            network_tick_ms: 100,
         }
     }
 }
@@ -214,7 +217,7 @@ impl TestApp {
             suspended_access: options.suspended_access,
             walled_garden_filter: "walled-garden".to_owned(),
             service_filter: "internet".to_owned(),
-            network_tick_ms: 100,
+            network_tick_ms: options.network_tick_ms,
             libreqos_suspended: options.libreqos_suspended,
             radius_status: options.radius_status,
             openbao_addr: options.openbao.as_ref().map(|b| b.addr.clone()),
