@@ -29,13 +29,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Connects with at most `max` connections, closing those idle for 30 s: many tenant instances
-/// share one PostgreSQL, and an idle instance should hold one connection, not its peak.
+/// share one PostgreSQL, and an idle instance should hold one connection, not its peak. A
+/// connection idle for a second or more is pinged before use (one that sat unused may have been
+/// dropped); a busy one is not, which would cost a round trip per statement.
 pub async fn connect_with(url: &str, max: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max.max(1))
         .min_connections(0)
         .idle_timeout(std::time::Duration::from_secs(30))
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(1))
         .sqlx_logging(false)
         // SQLite has one writer: a write waits its turn (a billing batch can hold the lock
         // for seconds on a loaded machine) rather than failing after sqlx's 5 s.

@@ -304,14 +304,11 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
-        // test the connection on-release to ensure it is still viable,
-        // and flush anything time-sensitive like transaction rollbacks
-        // if an Executor future/stream is dropped during an `.await` call, the connection
-        // is likely to be left in an inconsistent state, in which case it should not be
-        // returned to the pool; also of course, if it was dropped due to an error
-        // this is simply a band-aid as SQLx-next connections should be able
-        // to recover from cancellations
-        if let Err(error) = self.raw.ping().await {
+        // DotMac patch (vendor/README.md): flush what is time-sensitive, like the rollback of a
+        // dropped transaction or the rest of a dropped Executor future's answer, instead of
+        // pinging. A connection that finished its work cleanly then goes back without a round
+        // trip; one that sat idle is pinged before its next use (`before_acquire`).
+        if let Err(error) = self.raw.flush().await {
             tracing::warn!(
                 %error,
                 "error occurred while testing the connection on-release",
