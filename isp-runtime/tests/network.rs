@@ -895,6 +895,53 @@ mod a_login_holds_no_more_addresses_than_sessions {
     }
 }
 
+/// Sign-in records are written together, but each `record` answers only once its own is
+/// committed, and says so when it was not (FreeRADIUS then stays silent and the NAS retries).
+#[tokio::test]
+async fn sign_in_records_are_committed_before_their_answer() {
+    use dotmac_isp::network::{auth_log::AuthLog, entity::auth_event};
+    use sea_orm::ActiveValue::Set;
+
+    let app = TestApp::start(Backend::Postgres, Options::default()).await;
+    let log = AuthLog::spawn(app.state.db.clone(), "test".to_owned());
+    let record = |n: usize| auth_event::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        at: Set(chrono::Utc::now()),
+        nas_id: Set(None),
+        username: Set(format!("burst{n}")),
+        subscription_id: Set(None),
+        outcome: Set("reject".to_owned()),
+        reason: Set(Some("unknown-login".to_owned())),
+        address: Set(None),
+        calling_station: Set(None),
+    };
+    let burst: Vec<_> = (0..300)
+        .map(|n| {
+            let (log, record) = (log.clone(), record(n));
+            tokio::spawn(async move { log.record(record).await })
+        })
+        .collect();
+    for each in burst {
+        each.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        app.count("auth_events").await,
+        300,
+        "each answered one is there"
+    );
+
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.state.db,
+        "ALTER TABLE auth_events RENAME TO auth_events_away",
+    )
+    .await
+    .unwrap();
+    assert!(
+        log.record(record(300)).await.is_err(),
+        "a record that could not be written is not answered as written"
+    );
+}
+
 #[tokio::test]
 async fn without_the_feature_the_network_routes_are_refused() {
     let free = dotmac_isp::entitlements::Entitlements {

@@ -20,14 +20,13 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{
     admission::{self, Admitted, Decisions},
+    auth_log::AuthLog,
     entity::{LoginKind, auth_event, service_login},
     interims::Interims,
     ipam, nas as registry,
@@ -105,20 +104,23 @@ impl Refusal {
     }
 }
 
-/// What the AAA handlers share: the instance, and authorize's decisions for post-auth.
+/// What the AAA handlers share: the instance, authorize's decisions for post-auth, and the
+/// writers of Interim-Updates and sign-in records.
 #[derive(Clone)]
 struct Aaa {
     app: AppState,
     decisions: Arc<Decisions>,
     interims: Interims,
+    log: AuthLog,
 }
 
-/// The AAA router, behind HTTP Basic with `secret`; starts the writer of coalesced
-/// Interim-Updates.
+/// The AAA router, behind HTTP Basic with `secret`; starts the writers of coalesced
+/// Interim-Updates and of sign-in records.
 pub fn router(state: AppState, secret: String) -> Router {
     let secret = Arc::new(secret);
     let interims = Interims::default();
     interims.spawn_writer(state.db.clone(), state.settings.tenant.clone());
+    let log = AuthLog::spawn(state.db.clone(), state.settings.tenant.clone());
     Router::new()
         .route("/aaa/v1/nas/{address}", get(lookup_nas))
         .route("/aaa/v1/authorize", post(authorize))
@@ -144,6 +146,7 @@ pub fn router(state: AppState, secret: String) -> Router {
             app: state,
             decisions: Arc::new(Decisions::default()),
             interims,
+            log,
         })
 }
 
@@ -233,7 +236,7 @@ async fn authorize(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Res
         match (admitted.kind, password, given) {
             (LoginKind::Pppoe, Some(password), Some(given)) => {
                 if bool::from(password.as_bytes().ct_eq(given.as_bytes())) {
-                    accepted_here(accept(state, &attrs, Some(admitted)).await?)
+                    accepted_here(accept(&aaa, &attrs, Some(admitted)).await?)
                 } else {
                     Ok(Refusal::WrongPassword.reply())
                 }
@@ -247,7 +250,7 @@ async fn authorize(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Res
             (LoginKind::Pppoe, None, _) => Err(Error::Internal(
                 "a PPPoE login without a password".to_owned(),
             )),
-            (LoginKind::Ipoe, _, _) => accepted_here(accept(state, &attrs, Some(admitted)).await?),
+            (LoginKind::Ipoe, _, _) => accepted_here(accept(&aaa, &attrs, Some(admitted)).await?),
         }
     }
     .await;
@@ -274,12 +277,10 @@ async fn post_auth(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Res
         if let Some(key) = request_key(&attrs) {
             aaa.decisions.take(&key);
         }
-        record_reject(state, &attrs)
-            .await
-            .map(|()| Reply::default())
+        record_reject(&aaa, &attrs).await.map(|()| Reply::default())
     } else {
         let decided = request_key(&attrs).and_then(|key| aaa.decisions.take(&key));
-        accept(state, &attrs, decided).await
+        accept(&aaa, &attrs, decided).await
     };
     match outcome {
         Ok(reply) => answer(reply),
@@ -289,7 +290,8 @@ async fn post_auth(State(aaa): State<Aaa>, Json(attrs): Json<Attributes>) -> Res
 
 /// The accept of an admitted sign-in (as authorize decided it, or decided again): its address
 /// and attributes, recorded; or a refusal (no free address).
-async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>) -> Result<Reply> {
+async fn accept(aaa: &Aaa, attrs: &Attributes, decided: Option<Admitted>) -> Result<Reply> {
+    let state = &aaa.app;
     let admitted = match decided {
         Some(admitted) => admitted,
         None => match admission::admit(&state.db, attrs, state.settings.network.suspended).await? {
@@ -303,16 +305,23 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
         walled_garden: admitted.walled_garden,
         most_sessions: admitted.most_sessions,
     };
-    let record = ipam::Accept {
-        username: attrs.text("User-Name").unwrap_or_default(),
-        reason: admitted.walled_garden.then_some("walled-garden"),
-        calling_station: attrs.text("Calling-Station-Id"),
-    };
-    let leased =
-        ipam::lease_for_accept(&state.db, admitted.subscription_id, &place, &record).await?;
-    let Some(address) = leased else {
+    let Some(address) = ipam::lease_for(&state.db, admitted.subscription_id, &place).await? else {
         return Ok(Refusal::NoAddress.reply());
     };
+    let username = attrs.text("User-Name").unwrap_or_default();
+    aaa.log
+        .record(auth_event::ActiveModel {
+            id: Set(new_id()),
+            at: Set(chrono::Utc::now()),
+            nas_id: Set(Some(admitted.nas_id)),
+            username: Set(username.clone()),
+            subscription_id: Set(Some(admitted.subscription_id)),
+            outcome: Set("accept".to_owned()),
+            reason: Set(admitted.walled_garden.then(|| "walled-garden".to_owned())),
+            address: Set(Some(address.clone())),
+            calling_station: Set(attrs.text("Calling-Station-Id")),
+        })
+        .await?;
     let prefix = if admitted.delegation {
         ipam::lease_prefix(&state.db, admitted.subscription_id, &place).await?
     } else {
@@ -348,7 +357,7 @@ async fn accept(state: &AppState, attrs: &Attributes, decided: Option<Admitted>)
     if let Some(prefix) = prefix {
         reply = reply.text("reply:Delegated-IPv6-Prefix", prefix);
     }
-    tracing::debug!(tenant = %state.settings.tenant, username = %record.username, %address, "RADIUS accept");
+    tracing::debug!(tenant = %state.settings.tenant, %username, %address, "RADIUS accept");
     Ok(reply)
 }
 
@@ -371,7 +380,8 @@ async fn login_of(
     }
 }
 
-async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
+async fn record_reject(aaa: &Aaa, attrs: &Attributes) -> Result<()> {
+    let state = &aaa.app;
     let reason = attrs
         .text("DotMac-Reject-Reason")
         .unwrap_or_else(|| "wrong-password".to_owned());
@@ -380,20 +390,19 @@ async fn record_reject(state: &AppState, attrs: &Attributes) -> Result<()> {
     let subscription = login_of(&state.db, attrs).await?.map(|l| l.subscription_id);
     let username = attrs.text("User-Name").unwrap_or_default();
     tracing::debug!(tenant = %state.settings.tenant, %username, %reason, "RADIUS reject");
-    auth_event::ActiveModel {
-        id: Set(new_id()),
-        at: Set(chrono::Utc::now()),
-        nas_id: Set(nas),
-        username: Set(username),
-        subscription_id: Set(subscription),
-        outcome: Set("reject".to_owned()),
-        reason: Set(Some(reason)),
-        address: Set(None),
-        calling_station: Set(attrs.text("Calling-Station-Id")),
-    }
-    .insert(&state.db)
-    .await?;
-    Ok(())
+    aaa.log
+        .record(auth_event::ActiveModel {
+            id: Set(new_id()),
+            at: Set(chrono::Utc::now()),
+            nas_id: Set(nas),
+            username: Set(username),
+            subscription_id: Set(subscription),
+            outcome: Set("reject".to_owned()),
+            reason: Set(Some(reason)),
+            address: Set(None),
+            calling_station: Set(attrs.text("Calling-Station-Id")),
+        })
+        .await
 }
 
 async fn accounting(

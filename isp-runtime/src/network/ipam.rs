@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    entity::{auth_event, ip_address, ip_pool, nas},
+    entity::{ip_address, ip_pool, nas},
     wire::NewPool,
 };
 use crate::{
@@ -373,86 +373,33 @@ const LEASE_CTE: &str = "WITH eligible AS (SELECT id, nas_id, site, created_at F
      ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING address), \
      got AS (SELECT address FROM held UNION ALL SELECT address FROM taken)";
 
-/// The accept a lease is for, recorded with it.
-#[derive(Debug, Clone)]
-pub struct Accept {
-    /// The User-Name.
-    pub username: String,
-    /// `walled-garden`, or none.
-    pub reason: Option<&'static str>,
-    /// Calling-Station-Id.
-    pub calling_station: Option<String>,
-}
-
-/// An address for `subscription` signing in at `place` (as [`lease`] over [`pools_for`]).
+/// An address for `subscription` signing in at `place` (as [`lease`] over [`pools_for`]): on
+/// PostgreSQL usually in one statement, which writes nothing when the subscription keeps an
+/// address it holds.
 pub async fn lease_for(
     db: &impl ConnectionTrait,
     subscription: Uuid,
     place: &Place,
 ) -> Result<Option<String>> {
-    let suffix = " SELECT address FROM got";
-    if let Some(address) = lease_in_one(db, subscription, place, suffix, Vec::new()).await? {
+    if let Some(address) = lease_in_one(db, subscription, place).await? {
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
     lease(db, subscription, &pools, place.most_sessions).await
 }
 
-/// An address for an accepted sign-in, and the accept recorded in `auth_events` with it: on
-/// PostgreSQL usually one statement (one commit) for both.
-pub async fn lease_for_accept(
-    db: &impl ConnectionTrait,
-    subscription: Uuid,
-    place: &Place,
-    accept: &Accept,
-) -> Result<Option<String>> {
-    let suffix = ", recorded AS (INSERT INTO auth_events (id, at, nas_id, username, \
-         subscription_id, outcome, reason, address, calling_station) \
-         SELECT $7, $5, $3, $8, $1, 'accept', $9, address, $10 FROM got LIMIT 1 RETURNING address) \
-         SELECT address FROM recorded";
-    let extra = vec![
-        new_id().into(),
-        accept.username.clone().into(),
-        accept.reason.map(str::to_owned).into(),
-        accept.calling_station.clone().into(),
-    ];
-    if let Some(address) = lease_in_one(db, subscription, place, suffix, extra).await? {
-        return Ok(Some(address));
-    }
-    let pools = pools_for(db, place).await?;
-    let Some(address) = lease(db, subscription, &pools, place.most_sessions).await? else {
-        return Ok(None);
-    };
-    auth_event::ActiveModel {
-        id: Set(new_id()),
-        at: Set(chrono::Utc::now()),
-        nas_id: Set(Some(place.nas)),
-        username: Set(accept.username.clone()),
-        subscription_id: Set(Some(subscription)),
-        outcome: Set("accept".to_owned()),
-        reason: Set(accept.reason.map(str::to_owned)),
-        address: Set(Some(address.clone())),
-        calling_station: Set(accept.calling_station.clone()),
-    }
-    .insert(db)
-    .await?;
-    Ok(Some(address))
-}
-
-/// [`LEASE_CTE`] and `suffix` in one statement, on PostgreSQL; `None` elsewhere or when the
-/// best pool is full.
+/// [`LEASE_CTE`] in one statement, on PostgreSQL; `None` elsewhere or when the best pool is
+/// full.
 async fn lease_in_one(
     db: &impl ConnectionTrait,
     subscription: Uuid,
     place: &Place,
-    suffix: &str,
-    extra: Vec<sea_orm::Value>,
 ) -> Result<Option<String>> {
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
         return Ok(None);
     }
-    let mut values: Vec<sea_orm::Value> = vec![
+    let values: Vec<sea_orm::Value> = vec![
         subscription.into(),
         place.walled_garden.into(),
         place.nas.into(),
@@ -460,11 +407,10 @@ async fn lease_in_one(
         chrono::Utc::now().into(),
         i64::from(place.most_sessions).into(),
     ];
-    values.extend(extra);
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            format!("{LEASE_CTE}{suffix}"),
+            format!("{LEASE_CTE} SELECT address FROM got"),
             values,
         ))
         .await?;

@@ -1,10 +1,12 @@
 //! Network access: subscribers' routers sign in over PPPoE or IPoE through FreeRADIUS, which
 //! asks this instance for everything ([`aaa`], the internal endpoints rlm_rest calls). The
 //! [`nas`] registry, service [`logins`], IP address management ([`ipam`]), accounting into
-//! [`sessions`], where their [`secrets`] are kept, and the RADIUS attributes as pure functions ([`radius`]).
+//! [`sessions`], sign-in records ([`auth_log`]), where their [`secrets`] are kept, and the
+//! RADIUS attributes as pure functions ([`radius`]).
 
 pub mod aaa;
 pub mod admission;
+pub mod auth_log;
 pub mod drops;
 pub mod enforce;
 pub mod entity;
