@@ -299,14 +299,13 @@ async fn accept(aaa: &Aaa, attrs: &Attributes, decided: Option<Admitted>) -> Res
             Err(refusal) => return Ok(refusal.reply()),
         },
     };
-    let place = ipam::Place {
-        nas: admitted.nas_id,
-        site: admitted.nas_site.clone(),
-        walled_garden: admitted.walled_garden,
-        most_sessions: admitted.most_sessions,
-    };
-    let Some(address) = ipam::lease_for(&state.db, admitted.subscription_id, &place).await? else {
-        return Ok(Refusal::NoAddress.reply());
+    let place = admitted.place();
+    let address = match admitted.kept.clone() {
+        Some(kept) => kept,
+        None => match ipam::lease_for(&state.db, admitted.subscription_id, &place).await? {
+            Some(leased) => leased,
+            None => return Ok(Refusal::NoAddress.reply()),
+        },
     };
     let username = attrs.text("User-Name").unwrap_or_default();
     aaa.log

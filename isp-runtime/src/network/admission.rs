@@ -9,16 +9,20 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::{
     aaa::{Refusal, SuspendedAccess},
     entity::{LoginKind, Vendor},
+    ipam::{self, Held},
     radius::{self, Attributes, Speeds},
     secrets::StoredPassword,
 };
-use crate::{domain::lifecycle::ServiceStatus, error::Result};
+use crate::{
+    domain::lifecycle::ServiceStatus,
+    error::{Error, Result},
+};
 
 /// A sign-in's NAS and, when the login is known, its subscription and plan.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -61,6 +65,9 @@ pub struct SignIn {
     pub throttled: bool,
     /// Whether any pool delegates IPv6 prefixes.
     pub delegation: bool,
+    /// What the subscription holds ([`Held`], as JSON; read on PostgreSQL only, elsewhere the
+    /// lease finds it).
+    pub held: Option<serde_json::Value>,
 }
 
 /// A sign-in that may go ahead.
@@ -92,6 +99,21 @@ pub struct Admitted {
     pub most_sessions: u32,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
+    /// The address it keeps, when the read showed one ([`ipam::kept`]); else the lease finds
+    /// one.
+    pub kept: Option<String>,
+}
+
+impl Admitted {
+    /// Where it takes its address from.
+    pub fn place(&self) -> ipam::Place {
+        ipam::Place {
+            nas: self.nas_id,
+            site: self.nas_site.clone(),
+            walled_garden: self.walled_garden,
+            most_sessions: self.most_sessions,
+        }
+    }
 }
 
 /// Reads the sign-in of `username` through `nas`; `None` when there is no such NAS. With
@@ -107,6 +129,16 @@ pub async fn look_up(
     } else {
         ""
     };
+    let held = if db.get_database_backend() == DbBackend::Postgres {
+        "(SELECT json_agg(json_build_object('address', a.address, 'static', a.static, \
+         'in_use', a.session_id IS NOT NULL, 'assigned_at', a.assigned_at, 'pool_nas', d.nas_id, \
+         'pool_site', d.site, 'walled_garden', d.walled_garden, \
+         'delegation', d.delegated_length IS NOT NULL)) \
+         FROM ip_addresses a JOIN ip_pools d ON d.id = a.pool_id \
+         WHERE a.subscription_id = l.subscription_id)"
+    } else {
+        "NULL"
+    };
     let sql = format!(
         "SELECT n.id AS nas_id, n.vendor, n.site AS nas_site, l.subscription_id, l.kind, \
          l.password, l.sealed_password, l.circuit_id, l.max_sessions, s.status, s.plan_id, p.code AS plan_code, \
@@ -115,7 +147,8 @@ pub async fn look_up(
           AND r.stopped_at IS NULL) AS live, \
          EXISTS (SELECT 1 FROM fair_use f WHERE f.subscription_id = l.subscription_id \
           AND f.throttled_at IS NOT NULL AND f.period_end > $3) AS throttled, \
-         EXISTS (SELECT 1 FROM ip_pools d WHERE d.delegated_length IS NOT NULL) AS delegation \
+         EXISTS (SELECT 1 FROM ip_pools d WHERE d.delegated_length IS NOT NULL) AS delegation, \
+         {held} AS held \
          FROM nas n \
          LEFT JOIN service_logins l ON l.username = $2{kind} \
          LEFT JOIN subscriptions s ON s.id = l.subscription_id \
@@ -135,9 +168,11 @@ pub async fn look_up(
     .await?)
 }
 
-/// Decides a sign-in: the subscription's status, the circuit, the session limit.
+/// Decides a sign-in: the subscription's status, the circuit, the session limit; and, of what
+/// it `held`, the address it keeps.
 pub fn decide(
     sign_in: SignIn,
+    held: &[Held],
     attrs: &Attributes,
     suspended: SuspendedAccess,
 ) -> std::result::Result<Admitted, Refusal> {
@@ -185,7 +220,7 @@ pub fn decide(
         Speeds::of(sign_in.download_mbps, sign_in.upload_mbps)
     };
     let profile = radius::profile(&plan_code, throttled);
-    Ok(Admitted {
+    let mut admitted = Admitted {
         nas_id: sign_in.nas_id,
         vendor: sign_in.vendor,
         nas_site: sign_in.nas_site,
@@ -204,7 +239,12 @@ pub fn decide(
         // The API takes 1 to 64.
         most_sessions: max_sessions.unsigned_abs(),
         walled_garden,
-    })
+        kept: None,
+    };
+    let place = admitted.place();
+    let there: Vec<&Held> = held.iter().filter(|h| h.serves(&place)).collect();
+    admitted.kept = ipam::kept(&there, place.most_sessions).map(|h| h.address.clone());
+    Ok(admitted)
 }
 
 /// Finds and decides the sign-in a request makes: by its User-Name, or for IPoE by the MAC in
@@ -229,7 +269,12 @@ pub async fn admit(
             sign_in = by_mac;
         }
     }
-    Ok(decide(sign_in, attrs, suspended))
+    let held: Vec<Held> = match sign_in.held.take() {
+        Some(json) => serde_json::from_value(json)
+            .map_err(|e| Error::Internal(format!("reading a sign-in's addresses: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(decide(sign_in, &held, attrs, suspended))
 }
 
 /// How long authorize's decision waits for its post-auth.

@@ -248,7 +248,7 @@ pub async fn lease_prefix(
     place: &Place,
 ) -> Result<Option<String>> {
     let pools = eligible(db, place, true).await?;
-    lease(db, subscription, &pools, place.most_sessions).await
+    lease(db, subscription, &pools, place).await
 }
 
 /// The pools of addresses (or, with `delegation`, of prefixes to delegate) a sign-in at
@@ -269,41 +269,102 @@ async fn eligible(
         .all(db)
         .await?
         .into_iter()
-        .filter(|p| match (p.nas_id, &p.site) {
-            (Some(id), _) => id == place.nas,
-            (None, Some(site)) => place.site.as_ref() == Some(site),
-            (None, None) => true,
-        })
+        .filter(|p| serves(p.nas_id, p.site.as_deref(), place))
         .collect();
     pools.sort_by_key(|p| (p.nas_id.is_none(), p.site.is_none(), p.created_at));
     Ok(pools)
 }
 
-/// An address for `subscription` from `pools`: its static one if it has one there, else (when
-/// it already holds `most_sessions` leases there) the oldest lease no session uses yet, else
-/// the lowest free one. `None` when every pool is full.
+/// Whether a pool for NAS `nas` or site `site` (or, with neither, for every NAS) hands out to
+/// a sign-in at `place`.
+fn serves(nas: Option<Uuid>, site: Option<&str>, place: &Place) -> bool {
+    match (nas, site) {
+        (Some(id), _) => id == place.nas,
+        (None, Some(site)) => place.site.as_deref() == Some(site),
+        (None, None) => true,
+    }
+}
+
+/// An address a subscription holds, and the pool it is from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Held {
+    /// The address.
+    pub address: String,
+    /// Whether it is the subscription's for good.
+    pub r#static: bool,
+    /// Whether a session uses it.
+    pub in_use: bool,
+    /// Since when it is held.
+    pub assigned_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The pool's NAS.
+    pub pool_nas: Option<Uuid>,
+    /// The pool's site.
+    pub pool_site: Option<String>,
+    /// Whether the pool is a walled garden.
+    pub walled_garden: bool,
+    /// Whether the pool delegates prefixes.
+    pub delegation: bool,
+}
+
+impl Held {
+    /// Whether its pool hands out addresses (not prefixes) to a sign-in at `place`.
+    pub fn serves(&self, place: &Place) -> bool {
+        !self.delegation
+            && self.walled_garden == place.walled_garden
+            && serves(self.pool_nas, self.pool_site.as_deref(), place)
+    }
+}
+
+/// Of what a subscription holds in the pools serving a sign-in, the one the sign-in keeps: its
+/// static one, else (when it holds as many leases as it may have sessions) the oldest lease no
+/// session uses. `None`: it takes a new one.
+pub fn kept<'a>(there: &[&'a Held], most_sessions: u32) -> Option<&'a Held> {
+    if let Some(own) = there.iter().find(|h| h.r#static) {
+        return Some(own);
+    }
+    let leases = there.len();
+    let full = leases >= usize::try_from(most_sessions).unwrap_or(usize::MAX);
+    there
+        .iter()
+        .copied()
+        .filter(|h| !h.in_use)
+        .min_by_key(|h| h.assigned_at)
+        .filter(|_| full)
+}
+
+/// An address for `subscription` signing in at `place` from `pools` (those serving it): the
+/// one it [`kept`], else the lowest free one. `None` when every pool is full.
 pub async fn lease(
     db: &impl ConnectionTrait,
     subscription: Uuid,
     pools: &[ip_pool::Model],
-    most_sessions: u32,
+    place: &Place,
 ) -> Result<Option<String>> {
     let ids: Vec<Uuid> = pools.iter().map(|p| p.id).collect();
     if ids.is_empty() {
         return Ok(None);
     }
-    let held = ip_address::Entity::find()
+    let held: Vec<Held> = ip_address::Entity::find()
         .filter(ip_address::Column::PoolId.is_in(ids.clone()))
         .filter(ip_address::Column::SubscriptionId.eq(subscription))
         .all(db)
-        .await?;
-    let leases = held.iter().filter(|a| !a.r#static).count();
-    let unused = held
-        .iter()
-        .filter(|a| !a.r#static && a.session_id.is_none())
-        .min_by_key(|a| a.assigned_at);
-    let full = leases >= usize::try_from(most_sessions).unwrap_or(usize::MAX);
-    if let Some(own) = held.iter().find(|a| a.r#static).or(unused.filter(|_| full)) {
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            let pool = pools.iter().find(|p| p.id == a.pool_id)?;
+            Some(Held {
+                address: a.address,
+                r#static: a.r#static,
+                in_use: a.session_id.is_some(),
+                assigned_at: a.assigned_at,
+                pool_nas: pool.nas_id,
+                pool_site: pool.site.clone(),
+                walled_garden: pool.walled_garden,
+                delegation: pool.delegated_length.is_some(),
+            })
+        })
+        .collect();
+    if let Some(own) = kept(&held.iter().collect::<Vec<_>>(), place.most_sessions) {
         return Ok(Some(own.address.clone()));
     }
     let backend = db.get_database_backend();
@@ -385,7 +446,7 @@ pub async fn lease_for(
         return Ok(Some(address));
     }
     let pools = pools_for(db, place).await?;
-    lease(db, subscription, &pools, place.most_sessions).await
+    lease(db, subscription, &pools, place).await
 }
 
 /// [`LEASE_CTE`] in one statement, on PostgreSQL; `None` elsewhere or when the best pool is
@@ -557,6 +618,70 @@ mod tests {
         assert_eq!(
             members(net("10.0.0.0/31"), None, None, &[]).unwrap().len(),
             2
+        );
+    }
+
+    #[test]
+    fn a_sign_in_keeps_its_static_address_or_at_its_limit_its_oldest_unused_lease() {
+        let nas = Uuid::now_v7();
+        let place = |most_sessions| Place {
+            nas,
+            site: Some("north".to_owned()),
+            walled_garden: false,
+            most_sessions,
+        };
+        let at = |minute: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+                .and_then(|d| d.and_hms_opt(10, minute, 0))
+                .map(|t| t.and_utc())
+        };
+        let held = |address: &str, in_use, minute| Held {
+            address: address.to_owned(),
+            r#static: false,
+            in_use,
+            assigned_at: at(minute),
+            pool_nas: None,
+            pool_site: Some("north".to_owned()),
+            walled_garden: false,
+            delegation: false,
+        };
+        let all = [
+            held("10.0.0.2", true, 1),
+            held("10.0.0.4", false, 3),
+            held("10.0.0.3", false, 2),
+            // Another site's pool, a walled garden's, a delegation pool's: not this sign-in's.
+            Held {
+                pool_site: Some("south".to_owned()),
+                ..held("10.9.0.2", false, 0)
+            },
+            Held {
+                walled_garden: true,
+                ..held("10.8.0.2", false, 0)
+            },
+            Held {
+                delegation: true,
+                ..held("2001:db8::/56", false, 0)
+            },
+        ];
+        let there =
+            |most| -> Vec<&Held> { all.iter().filter(|h| h.serves(&place(most))).collect() };
+        assert_eq!(there(3).len(), 3);
+        assert_eq!(kept(&there(4), 4), None, "below its limit: a new address");
+        assert_eq!(
+            kept(&there(3), 3).map(|h| h.address.as_str()),
+            Some("10.0.0.3"),
+            "at its limit: the oldest lease no session uses"
+        );
+        let fixed = Held {
+            r#static: true,
+            in_use: true,
+            ..held("10.0.0.9", true, 9)
+        };
+        let with_static: Vec<&Held> = there(4).into_iter().chain([&fixed]).collect();
+        assert_eq!(
+            kept(&with_static, 4).map(|h| h.address.as_str()),
+            Some("10.0.0.9"),
+            "a static address always"
         );
     }
 
