@@ -7,6 +7,12 @@
 //! [`billing`], [`audit`]) holds its service (the rules, on the caller's transaction), routes,
 //! wire types and entities.
 
+/// mimalloc rather than glibc's malloc, in every binary that links the instance (the server,
+/// its tests and benchmarks alike): many small short-lived allocations per request (JSON,
+/// rows, headers) spent a fifth of the instance's CPU in glibc on RADIUS sign-ins.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod analytics;
 pub mod api;
 pub mod audit;
