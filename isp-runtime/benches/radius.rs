@@ -504,7 +504,8 @@ async fn main() {
         .try_get_by_index::<i64>(0)
         .unwrap();
 
-    // IPAM: 16 allocators, each statement on its own, over 20,000 fresh subscriptions.
+    // IPAM: 16 allocators, each statement on its own, over 20,000 fresh subscriptions: the
+    // statement an accept runs for a sign-in that needs a new address.
     let allocations = 20_000;
     sql(db, &format!(
         "INSERT INTO subscriptions (id, customer_id, plan_id, status, discount_ppm, created_at, updated_at) \
@@ -524,17 +525,18 @@ async fn main() {
         walled_garden: false,
         most_sessions: 1,
     };
+    let next = dotmac_isp::network::ipam::NextFit::default();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..CLIENTS {
-        let (db, place) = (db.clone(), place.clone());
+        let (db, place, next) = (db.clone(), place.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             for n in (client..allocations).step_by(CLIENTS) {
                 let sub = uuid::Uuid::parse_str(&format!("00000000-0000-0001-0000-{:012x}", n + 1))
                     .unwrap();
                 let at = Instant::now();
-                let got = dotmac_isp::network::ipam::lease_for(&db, sub, &place)
+                let got = dotmac_isp::network::ipam::allocate(&db, &next, sub, &place)
                     .await
                     .unwrap();
                 assert!(got.is_some(), "the pool holds enough");

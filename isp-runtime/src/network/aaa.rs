@@ -25,7 +25,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{
-    admission::{self, Admitted, Decisions},
+    admission::{self, Address, Admitted, Decisions},
     auth_log::AuthLog,
     entity::{LoginKind, auth_event, service_login},
     interims::Interims,
@@ -104,14 +104,15 @@ impl Refusal {
     }
 }
 
-/// What the AAA handlers share: the instance, authorize's decisions for post-auth, and the
-/// writers of Interim-Updates and sign-in records.
+/// What the AAA handlers share: the instance, authorize's decisions for post-auth, the
+/// writers of Interim-Updates and sign-in records, and where each pool last handed out.
 #[derive(Clone)]
 struct Aaa {
     app: AppState,
     decisions: Arc<Decisions>,
     interims: Interims,
     log: AuthLog,
+    next_fit: ipam::NextFit,
 }
 
 /// The AAA router, behind HTTP Basic with `secret`; starts the writers of coalesced
@@ -147,6 +148,7 @@ pub fn router(state: AppState, secret: String) -> Router {
             decisions: Arc::new(Decisions::default()),
             interims,
             log,
+            next_fit: ipam::NextFit::default(),
         })
 }
 
@@ -300,12 +302,14 @@ async fn accept(aaa: &Aaa, attrs: &Attributes, decided: Option<Admitted>) -> Res
         },
     };
     let place = admitted.place();
-    let address = match admitted.kept.clone() {
-        Some(kept) => kept,
-        None => match ipam::lease_for(&state.db, admitted.subscription_id, &place).await? {
-            Some(leased) => leased,
-            None => return Ok(Refusal::NoAddress.reply()),
-        },
+    let (db, next, subscription) = (&state.db, &aaa.next_fit, admitted.subscription_id);
+    let address = match &admitted.address {
+        Address::Keep(kept) => Some(kept.clone()),
+        Address::New => ipam::allocate(db, next, subscription, &place).await?,
+        Address::Unread => ipam::lease_for(db, next, subscription, &place).await?,
+    };
+    let Some(address) = address else {
+        return Ok(Refusal::NoAddress.reply());
     };
     let username = attrs.text("User-Name").unwrap_or_default();
     aaa.log
@@ -322,7 +326,7 @@ async fn accept(aaa: &Aaa, attrs: &Attributes, decided: Option<Admitted>) -> Res
         })
         .await?;
     let prefix = if admitted.delegation {
-        ipam::lease_prefix(&state.db, admitted.subscription_id, &place).await?
+        ipam::lease_prefix(&state.db, &aaa.next_fit, admitted.subscription_id, &place).await?
     } else {
         None
     };

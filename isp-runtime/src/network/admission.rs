@@ -65,8 +65,8 @@ pub struct SignIn {
     pub throttled: bool,
     /// Whether any pool delegates IPv6 prefixes.
     pub delegation: bool,
-    /// What the subscription holds ([`Held`], as JSON; read on PostgreSQL only, elsewhere the
-    /// lease finds it).
+    /// What the subscription holds ([`Held`], as a JSON array; read on PostgreSQL only,
+    /// elsewhere the lease finds it).
     pub held: Option<serde_json::Value>,
 }
 
@@ -99,9 +99,19 @@ pub struct Admitted {
     pub most_sessions: u32,
     /// Into the walled garden (suspended) rather than service.
     pub walled_garden: bool,
-    /// The address it keeps, when the read showed one ([`ipam::kept`]); else the lease finds
-    /// one.
-    pub kept: Option<String>,
+    /// Its address.
+    pub address: Address,
+}
+
+/// The address an admitted sign-in gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// The one it holds there ([`ipam::kept`]).
+    Keep(String),
+    /// A new one ([`ipam::allocate`]): it holds none it may keep.
+    New,
+    /// Whatever [`ipam::lease_for`] finds: the read did not show what it holds (SQLite).
+    Unread,
 }
 
 impl Admitted {
@@ -130,10 +140,10 @@ pub async fn look_up(
         ""
     };
     let held = if db.get_database_backend() == DbBackend::Postgres {
-        "(SELECT json_agg(json_build_object('address', a.address, 'static', a.static, \
+        "(SELECT COALESCE(json_agg(json_build_object('address', a.address, 'static', a.static, \
          'in_use', a.session_id IS NOT NULL, 'assigned_at', a.assigned_at, 'pool_nas', d.nas_id, \
          'pool_site', d.site, 'walled_garden', d.walled_garden, \
-         'delegation', d.delegated_length IS NOT NULL)) \
+         'delegation', d.delegated_length IS NOT NULL)), '[]') \
          FROM ip_addresses a JOIN ip_pools d ON d.id = a.pool_id \
          WHERE a.subscription_id = l.subscription_id)"
     } else {
@@ -169,10 +179,10 @@ pub async fn look_up(
 }
 
 /// Decides a sign-in: the subscription's status, the circuit, the session limit; and, of what
-/// it `held`, the address it keeps.
+/// it `held` (when read), the address it keeps.
 pub fn decide(
     sign_in: SignIn,
-    held: &[Held],
+    held: Option<&[Held]>,
     attrs: &Attributes,
     suspended: SuspendedAccess,
 ) -> std::result::Result<Admitted, Refusal> {
@@ -239,11 +249,16 @@ pub fn decide(
         // The API takes 1 to 64.
         most_sessions: max_sessions.unsigned_abs(),
         walled_garden,
-        kept: None,
+        address: Address::Unread,
     };
-    let place = admitted.place();
-    let there: Vec<&Held> = held.iter().filter(|h| h.serves(&place)).collect();
-    admitted.kept = ipam::kept(&there, place.most_sessions).map(|h| h.address.clone());
+    if let Some(held) = held {
+        let place = admitted.place();
+        let there: Vec<&Held> = held.iter().filter(|h| h.serves(&place)).collect();
+        admitted.address = match ipam::kept(&there, place.most_sessions) {
+            Some(own) => Address::Keep(own.address.clone()),
+            None => Address::New,
+        };
+    }
     Ok(admitted)
 }
 
@@ -269,12 +284,14 @@ pub async fn admit(
             sign_in = by_mac;
         }
     }
-    let held: Vec<Held> = match sign_in.held.take() {
-        Some(json) => serde_json::from_value(json)
-            .map_err(|e| Error::Internal(format!("reading a sign-in's addresses: {e}")))?,
-        None => Vec::new(),
+    let held: Option<Vec<Held>> = match sign_in.held.take() {
+        Some(json) => Some(
+            serde_json::from_value(json)
+                .map_err(|e| Error::Internal(format!("reading a sign-in's addresses: {e}")))?,
+        ),
+        None => None,
     };
-    Ok(decide(sign_in, &held, attrs, suspended))
+    Ok(decide(sign_in, held.as_deref(), attrs, suspended))
 }
 
 /// How long authorize's decision waits for its post-auth.

@@ -1,9 +1,14 @@
 //! IP address management: pools of IPv4 or IPv6 addresses, or of IPv6 prefixes to delegate,
 //! for one NAS, one site or every NAS. Each address a pool hands out is a row of its own, so
-//! one address has at most one holder by construction, and the lowest free one is taken under
-//! a row lock that concurrent allocators skip. Pools never overlap.
+//! one address has at most one holder by construction, and the next free one after the last
+//! handed out ([`NextFit`]) is taken under a row lock that concurrent allocators skip. Pools
+//! never overlap.
 
-use std::net::IpAddr;
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, LazyLock, Mutex, PoisonError},
+};
 
 use ipnet::IpNet;
 use sea_orm::{
@@ -241,14 +246,15 @@ pub async fn pools_for(db: &impl ConnectionTrait, place: &Place) -> Result<Vec<i
 }
 
 /// An IPv6 prefix to delegate to `subscription` signing in at `place` (its own, else the
-/// lowest free one of the best delegation pool), when there is one.
+/// next free one of the best delegation pool), when there is one.
 pub async fn lease_prefix(
     db: &impl ConnectionTrait,
+    next: &NextFit,
     subscription: Uuid,
     place: &Place,
 ) -> Result<Option<String>> {
     let pools = eligible(db, place, true).await?;
-    lease(db, subscription, &pools, place).await
+    lease(db, next, subscription, &pools, place).await
 }
 
 /// The pools of addresses (or, with `delegation`, of prefixes to delegate) a sign-in at
@@ -332,10 +338,60 @@ pub fn kept<'a>(there: &[&'a Held], most_sessions: u32) -> Option<&'a Held> {
         .filter(|_| full)
 }
 
+/// Where each pool last handed out an address, so that the next allocation starts after it
+/// (next-fit, as Kea's iterative allocator) and wraps round to the lowest free one at the end.
+/// An address given back is thus handed out again only once the rest of the pool has had its
+/// turn, which keeps "who had this address then" unambiguous in abuse reports; and allocations
+/// never walk over the entries of addresses taken since the free-address index was last
+/// vacuumed, as lowest-first would at the front of a busy pool. Kept in memory: a restarted
+/// instance starts again from the lowest free address.
+#[derive(Debug, Clone, Default)]
+pub struct NextFit(Arc<Mutex<HashMap<Uuid, i32>>>);
+
+impl NextFit {
+    /// The position the next allocation in `pool` starts after (-1: the start).
+    fn after(&self, pool: Uuid) -> i32 {
+        let last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        last.get(&pool).copied().unwrap_or(-1)
+    }
+
+    /// Every pool's last position, as the JSON object [`ALLOCATE`] reads (`{"<pool>": 17}`).
+    fn json(&self) -> String {
+        let last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        serde_json::Value::Object(
+            last.iter()
+                .map(|(pool, at)| (pool.to_string(), json!(at)))
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Notes that `pool` handed out its address at `position`.
+    fn took(&self, pool: Uuid, position: i32) {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        last.insert(pool, position);
+    }
+}
+
+/// The free row of pool `$P` that [`NextFit`] hands out: the first after position `$A`, else
+/// the lowest (the second lookup runs only when the first finds none). Rows another allocator
+/// holds locked are skipped (`lock`: ` FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one
+/// writer at a time, so its lookup cannot race).
+fn next_free(pool: &str, after: &str, lock: &str) -> String {
+    format!(
+        "COALESCE((SELECT position FROM ip_addresses WHERE pool_id = {pool} \
+         AND subscription_id IS NULL AND position > {after} ORDER BY position LIMIT 1{lock}), \
+         (SELECT position FROM ip_addresses WHERE pool_id = {pool} \
+         AND subscription_id IS NULL ORDER BY position LIMIT 1{lock}))"
+    )
+}
+
 /// An address for `subscription` signing in at `place` from `pools` (those serving it): the
-/// one it [`kept`], else the lowest free one. `None` when every pool is full.
+/// one it [`kept`], else the next free one of the first pool with one. `None` when every pool
+/// is full.
 pub async fn lease(
     db: &impl ConnectionTrait,
+    next: &NextFit,
     subscription: Uuid,
     pools: &[ip_pool::Model],
     place: &Place,
@@ -367,30 +423,43 @@ pub async fn lease(
     if let Some(own) = kept(&held.iter().collect::<Vec<_>>(), place.most_sessions) {
         return Ok(Some(own.address.clone()));
     }
+    take(db, next, subscription, &ids).await
+}
+
+/// The next free address of the first of `pools` with one, now `subscription`'s.
+async fn take(
+    db: &impl ConnectionTrait,
+    next: &NextFit,
+    subscription: Uuid,
+    pools: &[Uuid],
+) -> Result<Option<String>> {
     let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
+         WHERE pool_id = $3 AND position = {} RETURNING address, position",
+        next_free("$3", "$4", lock)
+    );
     let now = chrono::Utc::now();
-    for pool in ids {
-        // The lowest free row, locked; concurrent allocators skip rows another holds locked.
-        // SQLite runs one writer at a time: its subquery cannot race.
-        let lock = if backend == DbBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE ip_addresses SET subscription_id = $1, assigned_at = $2 \
-             WHERE (pool_id, position) = (SELECT pool_id, position FROM ip_addresses \
-             WHERE pool_id = $3 AND subscription_id IS NULL ORDER BY position LIMIT 1{lock}) \
-             RETURNING address"
-        );
+    for pool in pools {
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
-                sql,
-                [subscription.into(), now.into(), pool.into()],
+                sql.clone(),
+                [
+                    subscription.into(),
+                    now.into(),
+                    (*pool).into(),
+                    next.after(*pool).into(),
+                ],
             ))
             .await?;
         if let Some(row) = row {
+            next.took(*pool, row.try_get_by_index(1)?);
             return Ok(Some(row.try_get_by_index::<String>(0)?));
         }
     }
@@ -414,70 +483,71 @@ pub struct Place {
     pub most_sessions: u32,
 }
 
-/// The lease of one statement on PostgreSQL, as common table expressions: `held`, the address
-/// the subscription keeps there (its static one, or a lease no session uses once it holds as
-/// many as it may have sessions); `taken`, else the lowest free one of its best pool. `$1` the
-/// subscription, `$2` walled garden, `$3` the NAS, `$4` its site, `$5` now, `$6` the most
-/// sessions.
-const LEASE_CTE: &str = "WITH eligible AS (SELECT id, nas_id, site, created_at FROM ip_pools \
-     WHERE walled_garden = $2 AND delegated_length IS NULL \
-     AND (nas_id = $3 OR (nas_id IS NULL AND (site IS NULL OR site = $4)))), \
-     mine AS (SELECT a.address, a.static, a.session_id, a.assigned_at FROM ip_addresses a \
-     WHERE a.subscription_id = $1 AND a.pool_id IN (SELECT id FROM eligible)), \
-     held AS (SELECT address FROM mine WHERE static OR (session_id IS NULL \
-     AND (SELECT COUNT(*) FROM mine WHERE NOT static) >= $6) \
-     ORDER BY static DESC, assigned_at LIMIT 1), \
-     best AS (SELECT id FROM eligible ORDER BY (nas_id IS NULL), (site IS NULL), created_at LIMIT 1), \
-     taken AS (UPDATE ip_addresses SET subscription_id = $1, assigned_at = $5 \
-     WHERE NOT EXISTS (SELECT 1 FROM held) AND (pool_id, position) = (SELECT pool_id, position \
-     FROM ip_addresses WHERE pool_id = (SELECT id FROM best) AND subscription_id IS NULL \
-     ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING address), \
-     got AS (SELECT address FROM held UNION ALL SELECT address FROM taken)";
+/// [`allocate`]'s statement on PostgreSQL: the next free address of the best pool serving the
+/// sign-in. `$1` the subscription, `$2` walled garden, `$3` the NAS, `$4` its site, `$5` where
+/// each pool last handed out ([`NextFit::json`]), `$6` now.
+static ALLOCATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH best AS (SELECT id, COALESCE(($5::jsonb ->> id::text)::integer, -1) AS after \
+         FROM ip_pools WHERE walled_garden = $2 AND delegated_length IS NULL \
+         AND (nas_id = $3 OR (nas_id IS NULL AND (site IS NULL OR site = $4))) \
+         ORDER BY (nas_id IS NULL), (site IS NULL), created_at LIMIT 1) \
+         UPDATE ip_addresses SET subscription_id = $1, assigned_at = $6 \
+         WHERE pool_id = (SELECT id FROM best) AND position = {} \
+         RETURNING address, pool_id, position",
+        next_free(
+            "(SELECT id FROM best)",
+            "(SELECT after FROM best)",
+            " FOR UPDATE SKIP LOCKED"
+        )
+    )
+});
 
-/// An address for `subscription` signing in at `place` (as [`lease`] over [`pools_for`]): on
-/// PostgreSQL usually in one statement, which writes nothing when the subscription keeps an
-/// address it holds.
+/// An address for `subscription` signing in at `place` (as [`lease`] over [`pools_for`]): the
+/// one it keeps, else a new one.
 pub async fn lease_for(
     db: &impl ConnectionTrait,
+    next: &NextFit,
     subscription: Uuid,
     place: &Place,
 ) -> Result<Option<String>> {
-    if let Some(address) = lease_in_one(db, subscription, place).await? {
-        return Ok(Some(address));
-    }
     let pools = pools_for(db, place).await?;
-    lease(db, subscription, &pools, place).await
+    lease(db, next, subscription, &pools, place).await
 }
 
-/// [`LEASE_CTE`] in one statement, on PostgreSQL; `None` elsewhere or when the best pool is
-/// full.
-async fn lease_in_one(
+/// A new address for `subscription` signing in at `place`, which holds none it [`kept`]: the
+/// next free one of the best pool with one. On PostgreSQL one statement when the best pool
+/// has one.
+pub async fn allocate(
     db: &impl ConnectionTrait,
+    next: &NextFit,
     subscription: Uuid,
     place: &Place,
 ) -> Result<Option<String>> {
     let backend = db.get_database_backend();
-    if backend != DbBackend::Postgres {
-        return Ok(None);
+    if backend == DbBackend::Postgres {
+        let values: Vec<sea_orm::Value> = vec![
+            subscription.into(),
+            place.walled_garden.into(),
+            place.nas.into(),
+            place.site.clone().into(),
+            next.json().into(),
+            chrono::Utc::now().into(),
+        ];
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                ALLOCATE.as_str(),
+                values,
+            ))
+            .await?;
+        if let Some(row) = row {
+            next.took(row.try_get_by_index(1)?, row.try_get_by_index(2)?);
+            return Ok(Some(row.try_get_by_index::<String>(0)?));
+        }
     }
-    let values: Vec<sea_orm::Value> = vec![
-        subscription.into(),
-        place.walled_garden.into(),
-        place.nas.into(),
-        place.site.clone().into(),
-        chrono::Utc::now().into(),
-        i64::from(place.most_sessions).into(),
-    ];
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("{LEASE_CTE} SELECT address FROM got"),
-            values,
-        ))
-        .await?;
-    row.map(|r| r.try_get_by_index::<String>(0))
-        .transpose()
-        .map_err(Into::into)
+    let pools: Vec<Uuid> = pools_for(db, place).await?.iter().map(|p| p.id).collect();
+    take(db, next, subscription, &pools).await
 }
 
 /// Gives `subscription` `address` for good (a static address), in place of any static one
