@@ -1382,172 +1382,200 @@ async fn until(app: &TestApp, path: &str, check: impl Fn(&Value) -> bool) -> Val
     panic!("{path} never matched: {last}");
 }
 
-#[tokio::test]
-async fn past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once() {
-    let (app, radius) = start(Backend::Sqlite, Options::default()).await;
-    let secret = "nas-secret-for-fair-use-3";
-    let nas = coa_nas(&app, secret, "100.64.3.0/24").await;
-    let throttle = id(&app
-        .post(
-            "/plans",
-            json!({"code": "CAP-T", "name": "Capped, throttled", "service_type": "internet", "price": 3000,
-                   "download_mbps": 50, "upload_mbps": 10, "data_allowance_gb": 1,
-                   "over_allowance": "throttle", "fair_use_download_mbps": 2, "fair_use_upload_mbps": 1}),
-            StatusCode::CREATED,
-        )
-        .await);
-    let bill = id(&app
-        .post(
-            "/plans",
-            json!({"code": "CAP-B", "name": "Capped, billed", "service_type": "internet", "price": 3000,
-                   "download_mbps": 50, "upload_mbps": 10, "data_allowance_gb": 1,
-                   "over_allowance": "bill", "overage_price_per_gb": 250}),
-            StatusCode::CREATED,
-        )
-        .await);
-    for (body, field) in [
-        (
-            json!({"code": "X1", "name": "X1", "service_type": "internet", "price": 1, "over_allowance": "bill", "overage_price_per_gb": 1}),
-            "over_allowance",
-        ),
-        (
-            json!({"code": "X2", "name": "X2", "service_type": "internet", "price": 1, "data_allowance_gb": 1, "over_allowance": "throttle"}),
-            "fair_use_download_mbps",
-        ),
-        (
-            json!({"code": "X3", "name": "X3", "service_type": "internet", "price": 1, "data_allowance_gb": 1, "over_allowance": "bill"}),
-            "overage_price_per_gb",
-        ),
-    ] {
-        let (status, problem) = app.call(Method::POST, "/plans", Some(body)).await;
-        assert_eq!(
-            (status, problem["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
-            "{problem}"
-        );
-    }
-    let customer = app.customer("gina@example.com", "US", None).await;
-    let (slowed, _) = app.subscribe(&customer, &throttle, "2026-12-01").await;
-    let (billed, _) = app.subscribe(&customer, &bill, "2026-12-01").await;
-    for (sub, user) in [(&slowed, "gina-t"), (&billed, "gina-b")] {
-        app.call(
-            Method::PUT,
-            &format!("/subscriptions/{sub}/login"),
-            Some(json!({"kind": "pppoe", "username": user, "password": "gina's password"})),
+mod past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once {
+    use super::*;
+
+    async fn body(backend: Backend) {
+        let (app, radius) = start(backend, Options::default()).await;
+        let secret = "nas-secret-for-fair-use-3";
+        let nas = coa_nas(&app, secret, "100.64.3.0/24").await;
+        let throttle = id(&app
+            .post(
+                "/plans",
+                json!({"code": "CAP-T", "name": "Capped, throttled", "service_type": "internet", "price": 3000,
+                       "download_mbps": 50, "upload_mbps": 10, "data_allowance_gb": 1,
+                       "over_allowance": "throttle", "fair_use_download_mbps": 2, "fair_use_upload_mbps": 1}),
+                StatusCode::CREATED,
+            )
+            .await);
+        let bill = id(&app
+            .post(
+                "/plans",
+                json!({"code": "CAP-B", "name": "Capped, billed", "service_type": "internet", "price": 3000,
+                       "download_mbps": 50, "upload_mbps": 10, "data_allowance_gb": 1,
+                       "over_allowance": "bill", "overage_price_per_gb": 250}),
+                StatusCode::CREATED,
+            )
+            .await);
+        for (body, field) in [
+            (
+                json!({"code": "X1", "name": "X1", "service_type": "internet", "price": 1, "over_allowance": "bill", "overage_price_per_gb": 1}),
+                "over_allowance",
+            ),
+            (
+                json!({"code": "X2", "name": "X2", "service_type": "internet", "price": 1, "data_allowance_gb": 1, "over_allowance": "throttle"}),
+                "fair_use_download_mbps",
+            ),
+            (
+                json!({"code": "X3", "name": "X3", "service_type": "internet", "price": 1, "data_allowance_gb": 1, "over_allowance": "bill"}),
+                "overage_price_per_gb",
+            ),
+        ] {
+            let (status, problem) = app.call(Method::POST, "/plans", Some(body)).await;
+            assert_eq!(
+                (status, problem["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                "{problem}"
+            );
+        }
+        let customer = app.customer("gina@example.com", "US", None).await;
+        let (slowed, _) = app.subscribe(&customer, &throttle, "2026-12-01").await;
+        let (billed, _) = app.subscribe(&customer, &bill, "2026-12-01").await;
+        for (sub, user) in [(&slowed, "gina-t"), (&billed, "gina-b")] {
+            app.call(
+                Method::PUT,
+                &format!("/subscriptions/{sub}/login"),
+                Some(json!({"kind": "pppoe", "username": user, "password": "gina's password"})),
+            )
+            .await;
+            online(&radius, secret, user, "gina's password", user).await;
+        }
+        let interim = |user: &str, input: u64, output: u64| {
+            format!(
+                "User-Name = \"{user}\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"{user}\", Acct-Input-Octets = {input}, Acct-Output-Octets = {output}"
+            )
+        };
+
+        // 1.2 GB on a 1 GB allowance that throttles: the live session gets the fair-use speeds.
+        acct(&radius, secret, interim("gina-t", 600_000_000, 600_000_000))
+            .await
+            .unwrap();
+        assert_eq!(nas.wait_for(1).await, ["CoA-Request|gina-t|gina-t|1M/2M|"]);
+        let usage = until(
+            &app,
+            &format!("/subscriptions/{slowed}/network-usage"),
+            |u| u["throttled"] == true,
         )
         .await;
-        online(&radius, secret, user, "gina's password", user).await;
-    }
-    let interim = |user: &str, input: u64, output: u64| {
-        format!(
-            "User-Name = \"{user}\", Acct-Status-Type = Interim-Update, Acct-Session-Id = \"{user}\", Acct-Input-Octets = {input}, Acct-Output-Octets = {output}"
+        assert_eq!(usage["used_octets"], 1_200_000_000_i64);
+        assert_eq!(usage["allowance_gb"], 1);
+        assert_eq!(usage["days"].as_array().unwrap().len(), 1);
+        // The Stop's final counters are counted, once however many ticks pass after it.
+        acct(
+            &radius,
+            secret,
+            "User-Name = \"gina-t\", Acct-Status-Type = Stop, Acct-Session-Id = \"gina-t\", \
+             Acct-Input-Octets = 700000000, Acct-Output-Octets = 600000000"
+                .to_owned(),
         )
-    };
-
-    // 1.2 GB on a 1 GB allowance that throttles: the live session gets the fair-use speeds.
-    acct(&radius, secret, interim("gina-t", 600_000_000, 600_000_000))
         .await
         .unwrap();
-    assert_eq!(nas.wait_for(1).await, ["CoA-Request|gina-t|gina-t|1M/2M|"]);
-    let usage = until(
-        &app,
-        &format!("/subscriptions/{slowed}/network-usage"),
-        |u| u["throttled"] == true,
-    )
-    .await;
-    assert_eq!(usage["used_octets"], 1_200_000_000_i64);
-    assert_eq!(usage["allowance_gb"], 1);
-    assert_eq!(usage["days"].as_array().unwrap().len(), 1);
-    // A new sign-in in the same period starts at fair use.
-    acct(
-        &radius,
-        secret,
-        "User-Name = \"gina-t\", Acct-Status-Type = Stop, Acct-Session-Id = \"gina-t\"".to_owned(),
-    )
-    .await
-    .unwrap();
-    let again = pap(&radius, secret, "gina-t", "gina's password")
-        .await
-        .unwrap();
-    assert_eq!(again.values("Mikrotik-Rate-Limit"), ["1M/2M"]);
-
-    // 2.5 GB on a 1 GB allowance that bills: 2 GB charged, once however often it is counted.
-    acct(
-        &radius,
-        secret,
-        interim("gina-b", 1_300_000_000, 1_200_000_000),
-    )
-    .await
-    .unwrap();
-    let charges = until(
-        &app,
-        &format!("/subscriptions/{billed}/usage-charges"),
-        |c| !c["items"].as_array().unwrap().is_empty(),
-    )
-    .await;
-    assert_eq!(charges["items"][0]["quantity"], 2);
-    assert_eq!(charges["items"][0]["unit_price"], 250);
-    acct(
-        &radius,
-        secret,
-        interim("gina-b", 1_300_000_000, 1_200_000_000),
-    )
-    .await
-    .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    assert_eq!(
-        app.get(&format!("/subscriptions/{billed}/usage-charges"))
-            .await["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    // 3.2 GB: the third GB, and only it.
-    acct(
-        &radius,
-        secret,
-        interim("gina-b", 2_000_000_000, 1_200_000_000),
-    )
-    .await
-    .unwrap();
-    let charges = until(
-        &app,
-        &format!("/subscriptions/{billed}/usage-charges"),
-        |c| c["items"].as_array().unwrap().len() == 2,
-    )
-    .await;
-    assert_eq!(charges["items"][1]["quantity"], 1);
-    assert_eq!(
         until(
             &app,
-            &format!("/subscriptions/{billed}/network-usage"),
-            |u| u["billed_gb"] == 3
+            &format!("/subscriptions/{slowed}/network-usage"),
+            |u| u["used_octets"] == 1_300_000_000_i64,
         )
-        .await["used_octets"],
-        3_200_000_000_i64
-    );
-    assert_eq!(nas.arrived().len(), 1, "billing sends no CoA");
-
-    // The subscriber sees the same through the API.
-    let subscriber = app.subscriber(&customer, "a subscriber's passphrase").await;
-    let (status, mine) = app
-        .call_as(&subscriber, Method::GET, "/me/network-usage", None)
         .await;
-    assert_eq!(status, StatusCode::OK, "{mine}");
-    let used: Vec<i64> = mine
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["used_octets"].as_i64().unwrap())
-        .collect();
-    assert_eq!(used.iter().sum::<i64>(), 1_200_000_000 + 3_200_000_000);
-    let (status, _) = app.call(Method::GET, "/me/network-usage", None).await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "a staff token has no subscriber account"
-    );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(
+            app.get(&format!("/subscriptions/{slowed}/network-usage"))
+                .await["used_octets"],
+            1_300_000_000_i64
+        );
+        // A new sign-in in the same period starts at fair use.
+        let again = pap(&radius, secret, "gina-t", "gina's password")
+            .await
+            .unwrap();
+        assert_eq!(again.values("Mikrotik-Rate-Limit"), ["1M/2M"]);
+
+        // 2.5 GB on a 1 GB allowance that bills: 2 GB charged, once however often it is counted.
+        acct(
+            &radius,
+            secret,
+            interim("gina-b", 1_300_000_000, 1_200_000_000),
+        )
+        .await
+        .unwrap();
+        let charges = until(
+            &app,
+            &format!("/subscriptions/{billed}/usage-charges"),
+            |c| !c["items"].as_array().unwrap().is_empty(),
+        )
+        .await;
+        assert_eq!(charges["items"][0]["quantity"], 2);
+        assert_eq!(charges["items"][0]["unit_price"], 250);
+        acct(
+            &radius,
+            secret,
+            interim("gina-b", 1_300_000_000, 1_200_000_000),
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        assert_eq!(
+            app.get(&format!("/subscriptions/{billed}/usage-charges"))
+                .await["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        // 3.2 GB: the third GB, and only it.
+        acct(
+            &radius,
+            secret,
+            interim("gina-b", 2_000_000_000, 1_200_000_000),
+        )
+        .await
+        .unwrap();
+        let charges = until(
+            &app,
+            &format!("/subscriptions/{billed}/usage-charges"),
+            |c| c["items"].as_array().unwrap().len() == 2,
+        )
+        .await;
+        assert_eq!(charges["items"][1]["quantity"], 1);
+        assert_eq!(
+            until(
+                &app,
+                &format!("/subscriptions/{billed}/network-usage"),
+                |u| u["billed_gb"] == 3
+            )
+            .await["used_octets"],
+            3_200_000_000_i64
+        );
+        assert_eq!(nas.arrived().len(), 1, "billing sends no CoA");
+
+        // The subscriber sees the same through the API.
+        let subscriber = app.subscriber(&customer, "a subscriber's passphrase").await;
+        let (status, mine) = app
+            .call_as(&subscriber, Method::GET, "/me/network-usage", None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{mine}");
+        let used: Vec<i64> = mine
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["used_octets"].as_i64().unwrap())
+            .collect();
+        assert_eq!(used.iter().sum::<i64>(), 1_300_000_000 + 3_200_000_000);
+        let (status, _) = app.call(Method::GET, "/me/network-usage", None).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a staff token has no subscriber account"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        body(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        body(Backend::Postgres).await;
+    }
 }
 
 /// The tenant's OpenBao namespace as the operator provisions it (its KV, transit key, policy

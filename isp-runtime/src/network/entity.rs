@@ -211,6 +211,7 @@ pub mod radius_session {
         pub applied_plan_id: Option<Uuid>,
         pub counted_input: i64,
         pub counted_output: i64,
+        pub usage_final: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -136,6 +136,7 @@ pub async fn account(txn: &impl ConnectionTrait, nas: Uuid, attrs: &Attributes) 
         applied_plan_id: Set(applied.and_then(|(_, plan)| plan)),
         counted_input: Set(0),
         counted_output: Set(0),
+        usage_final: Set(false),
     })
     .on_conflict(
         OnConflict::columns([

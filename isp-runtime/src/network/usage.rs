@@ -54,27 +54,35 @@ pub async fn count(db: &DatabaseConnection, settings: &Settings) -> Result<()> {
 }
 
 /// Moves what sessions gained since they were last counted into today's usage; answers the
-/// subscriptions that gained.
+/// subscriptions that gained. Reads the live sessions and the stopped ones whose final
+/// counters are not counted yet (`radius_sessions_uncounted`), at most 5,000 a tick each.
 async fn count_new_octets(db: &DatabaseConnection, today: NaiveDate) -> Result<Vec<Uuid>> {
     let txn = dotmac_sql::begin_write(db).await?;
     let backend = txn.get_database_backend();
     // Locked (PostgreSQL) or in the one write transaction (SQLite): the coalesced interim
-    // writer cannot move the counters between reading and marking them counted.
+    // writer cannot move the counters between reading and marking them counted, nor a Stop
+    // end a session read as live.
     let lock = if backend == DbBackend::Postgres {
         " FOR UPDATE"
     } else {
         ""
     };
-    let rows = txn
-        .query_all_raw(Statement::from_string(
-            backend,
-            format!(
-                "SELECT id, subscription_id, input_octets - counted_input, output_octets - counted_output \
-                 FROM radius_sessions WHERE subscription_id IS NOT NULL \
-                 AND (input_octets > counted_input OR output_octets > counted_output) LIMIT 5000{lock}"
-            ),
-        ))
-        .await?;
+    let columns =
+        "id, subscription_id, input_octets - counted_input, output_octets - counted_output";
+    let mut rows = Vec::new();
+    for which in [
+        "stopped_at IS NULL AND subscription_id IS NOT NULL \
+         AND (input_octets > counted_input OR output_octets > counted_output)",
+        "stopped_at IS NOT NULL AND NOT usage_final AND subscription_id IS NOT NULL",
+    ] {
+        rows.extend(
+            txn.query_all_raw(Statement::from_string(
+                backend,
+                format!("SELECT {columns} FROM radius_sessions WHERE {which} LIMIT 5000{lock}"),
+            ))
+            .await?,
+        );
+    }
     let mut gained: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
     let mut sessions = Vec::with_capacity(rows.len());
     for row in rows {
@@ -83,9 +91,11 @@ async fn count_new_octets(db: &DatabaseConnection, today: NaiveDate) -> Result<V
         let input: i64 = row.try_get_by_index(2)?;
         let output: i64 = row.try_get_by_index(3)?;
         sessions.push(session);
-        let total = gained.entry(subscription).or_default();
-        total.0 += Ord::max(input, 0);
-        total.1 += Ord::max(output, 0);
+        if input > 0 || output > 0 {
+            let total = gained.entry(subscription).or_default();
+            total.0 += Ord::max(input, 0);
+            total.1 += Ord::max(output, 0);
+        }
     }
     if sessions.is_empty() {
         txn.rollback().await?;
@@ -99,6 +109,12 @@ async fn count_new_octets(db: &DatabaseConnection, today: NaiveDate) -> Result<V
         .col_expr(
             radius_session::Column::CountedOutput,
             Expr::col(radius_session::Column::OutputOctets),
+        )
+        // A stopped session's counters never change again (accounting after its Stop changes
+        // nothing): counted now, it is never read again.
+        .col_expr(
+            radius_session::Column::UsageFinal,
+            Expr::col(radius_session::Column::StoppedAt).is_not_null(),
         )
         .filter(radius_session::Column::Id.is_in(sessions))
         .exec(&txn)
