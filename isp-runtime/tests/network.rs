@@ -1003,6 +1003,66 @@ async fn sign_in_records_are_committed_before_their_answer() {
     );
 }
 
+/// Interim-Updates are answered before they are written: a write that fails keeps them for
+/// the next.
+#[tokio::test]
+async fn interim_updates_a_failed_write_left_are_written_by_the_next() {
+    use dotmac_isp::network::{interims::Interims, radius::Attributes, sessions};
+
+    let app = TestApp::start(Backend::Postgres, Options::default()).await;
+    let db = &app.state.db;
+    let nas = app
+        .post(
+            "/nas",
+            json!({"name": "bng", "address": "192.0.2.7"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    let nas = uuid::Uuid::parse_str(&id(&nas)).unwrap();
+    let record = |status: &str, input: u64| -> Attributes {
+        serde_json::from_value(json!({
+            "User-Name": {"value": ["nobody"]},
+            "Acct-Session-Id": {"value": ["s1"]},
+            "Acct-Status-Type": {"value": [status]},
+            "Acct-Input-Octets": {"value": [input]},
+        }))
+        .unwrap()
+    };
+    sessions::account(db, nas, &record("Start", 0))
+        .await
+        .unwrap();
+    let input = || async {
+        sea_orm::ConnectionTrait::query_one_raw(
+            db,
+            sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT input_octets FROM radius_sessions WHERE acct_session_id = 's1'",
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+    };
+    let rename = |from: &str, to: &str| {
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+        async move {
+            sea_orm::ConnectionTrait::execute_unprepared(db, &sql)
+                .await
+                .unwrap();
+        }
+    };
+
+    let interims = Interims::default();
+    interims.keep(nas, "s1".to_owned(), record("Interim-Update", 1000));
+    rename("radius_sessions", "radius_sessions_away").await;
+    assert!(interims.write(db).await.is_err());
+    rename("radius_sessions_away", "radius_sessions").await;
+    interims.write(db).await.unwrap();
+    assert_eq!(input().await, 1000, "kept for the next write");
+}
+
 #[tokio::test]
 async fn without_the_feature_the_network_routes_are_refused() {
     let free = dotmac_isp::entitlements::Entitlements {

@@ -56,21 +56,44 @@ impl Interims {
         });
     }
 
-    /// Writes every waiting update.
+    /// Writes every waiting update. Those a failed write leaves unwritten wait for the next
+    /// one, unless a newer update of their session arrived meanwhile.
     pub async fn write(&self, db: &DatabaseConnection) -> Result<()> {
-        let waiting: Vec<((Uuid, String), Attributes)> = self.take().into_iter().collect();
-        for chunk in waiting.chunks(CHUNK) {
-            let matched = update(db, chunk).await?;
-            for ((nas, session), attrs) in chunk {
-                if !matched.contains(&(*nas, session.clone())) {
-                    let txn = dotmac_sql::begin_write(db).await?;
-                    sessions::account(&txn, *nas, attrs).await?;
-                    txn.commit().await?;
-                }
+        let mut waiting: Vec<((Uuid, String), Attributes)> = self.take().into_iter().collect();
+        while !waiting.is_empty() {
+            let rest = waiting.split_off(waiting.len().min(CHUNK));
+            if let Err(e) = write_chunk(db, &waiting).await {
+                self.put_back(waiting.into_iter().chain(rest));
+                return Err(e);
             }
+            waiting = rest;
         }
         Ok(())
     }
+
+    fn put_back(&self, unwritten: impl Iterator<Item = ((Uuid, String), Attributes)>) {
+        if let Ok(mut waiting) = self.0.lock() {
+            for (key, attrs) in unwritten {
+                waiting.entry(key).or_insert(attrs);
+            }
+        }
+    }
+}
+
+/// Writes `chunk`: the live sessions in one statement, the others one by one.
+async fn write_chunk(
+    db: &DatabaseConnection,
+    chunk: &[((Uuid, String), Attributes)],
+) -> Result<()> {
+    let matched = update(db, chunk).await?;
+    for ((nas, session), attrs) in chunk {
+        if !matched.contains(&(*nas, session.clone())) {
+            let txn = dotmac_sql::begin_write(db).await?;
+            sessions::account(&txn, *nas, attrs).await?;
+            txn.commit().await?;
+        }
+    }
+    Ok(())
 }
 
 /// Updates the live sessions of `chunk` in one statement; answers those it found. Counters
@@ -149,4 +172,31 @@ async fn update(
         .iter()
         .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interim(input: u64) -> Attributes {
+        serde_json::from_value(serde_json::json!({"Acct-Input-Octets": {"value": [input]}}))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_update_put_back_never_replaces_a_newer_one() {
+        let interims = Interims::default();
+        let key = (Uuid::nil(), "s1".to_owned());
+        interims.keep(key.0, key.1.clone(), interim(3000));
+        interims.put_back([(key.clone(), interim(2000))].into_iter());
+        let waiting = interims.take();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[&key].number("Acct-Input-Octets"), Some(3000));
+        interims.put_back([(key.clone(), interim(2000))].into_iter());
+        assert_eq!(
+            interims.take()[&key].number("Acct-Input-Octets"),
+            Some(2000),
+            "with none newer, it waits for the next write"
+        );
+    }
 }

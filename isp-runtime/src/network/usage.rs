@@ -61,9 +61,11 @@ async fn count_new_octets(db: &DatabaseConnection, today: NaiveDate) -> Result<V
     let backend = txn.get_database_backend();
     // Locked (PostgreSQL) or in the one write transaction (SQLite): the coalesced interim
     // writer cannot move the counters between reading and marking them counted, nor a Stop
-    // end a session read as live.
+    // end a session read as live. A session another transaction holds (the interim writer
+    // locks a thousand at a time, in its own order) is counted next tick rather than waited
+    // for, so the two never deadlock.
     let lock = if backend == DbBackend::Postgres {
-        " FOR UPDATE"
+        " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
