@@ -284,13 +284,12 @@ pub async fn admit(
             sign_in = by_mac;
         }
     }
-    let held: Option<Vec<Held>> = match sign_in.held.take() {
-        Some(json) => Some(
-            serde_json::from_value(json)
-                .map_err(|e| Error::Internal(format!("reading a sign-in's addresses: {e}")))?,
-        ),
-        None => None,
-    };
+    let held: Option<Vec<Held>> = sign_in
+        .held
+        .take()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| Error::Internal(format!("reading a sign-in's addresses: {e}")))?;
     Ok(decide(sign_in, held.as_deref(), attrs, suspended))
 }
 

@@ -373,8 +373,9 @@ impl NextFit {
     }
 }
 
-/// The free row of pool `$P` that [`NextFit`] hands out: the first after position `$A`, else
-/// the lowest (the second lookup runs only when the first finds none). Rows another allocator
+/// The free row of pool `pool` that [`NextFit`] hands out (both arguments SQL expressions):
+/// the first after position `after`, else the lowest (the second lookup runs only when the
+/// first finds none). Rows another allocator
 /// holds locked are skipped (`lock`: ` FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one
 /// writer at a time, so its lookup cannot race).
 fn next_free(pool: &str, after: &str, lock: &str) -> String {
