@@ -893,18 +893,7 @@ mod a_login_holds_no_more_addresses_than_sessions {
     async fn body(backend: Backend) {
         let (app, radius) = start(backend, Options::default()).await;
         let secret = "nas-secret-for-leases-01";
-        app.post(
-            "/nas",
-            json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik"}),
-            StatusCode::CREATED,
-        )
-        .await;
-        app.post(
-            "/ip-pools",
-            json!({"name": "p", "prefix": "100.64.9.0/28"}),
-            StatusCode::CREATED,
-        )
-        .await;
+        bng(&app, secret, "100.64.9.0/28", None).await;
         let sub = subscriber(&app, "loop@example.com").await;
         app.call(
             Method::PUT,
@@ -1093,9 +1082,16 @@ async fn without_the_feature_the_network_routes_are_refused() {
 /// A MikroTik NAS whose CoA port is a fake NAS, and a pool of `prefix` for it.
 async fn coa_nas(app: &TestApp, secret: &str, prefix: &str) -> FakeNas {
     let nas = FakeNas::start(secret);
+    bng(app, secret, prefix, Some(nas.port)).await;
+    nas
+}
+
+/// Registers FreeRADIUS's loopback address as a MikroTik NAS with `secret` (and its CoA port,
+/// else the default), and one pool of `prefix` for every NAS.
+async fn bng(app: &TestApp, secret: &str, prefix: &str, coa_port: Option<u16>) {
     app.post(
         "/nas",
-        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": nas.port}),
+        json!({"name": "bng", "address": "127.0.0.1", "secret": secret, "vendor": "mikrotik", "coa_port": coa_port}),
         StatusCode::CREATED,
     )
     .await;
@@ -1105,7 +1101,6 @@ async fn coa_nas(app: &TestApp, secret: &str, prefix: &str) -> FakeNas {
         StatusCode::CREATED,
     )
     .await;
-    nas
 }
 
 /// Signs `user` in and starts its accounting session `session`, echoing the accept's Class as a
