@@ -325,14 +325,11 @@ async fn direct_http(aaa: &str, total: usize) -> Figures {
     for client in clients {
         times.extend(client.await.unwrap());
     }
-    let seconds = started.elapsed().as_secs_f64();
-    times.sort();
-    Figures {
-        per_second: times.len() as f64 / seconds,
-        p50: percentile(&times, 0.5),
-        p99: percentile(&times, 0.99),
+    Figures::of(vec![Run {
+        times,
         lost: 0,
-    }
+        seconds: started.elapsed().as_secs_f64(),
+    }])
 }
 
 static NAS_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -564,8 +561,11 @@ async fn main() {
     for task in tasks {
         times.extend(task.await.unwrap());
     }
-    let seconds = started.elapsed().as_secs_f64();
-    times.sort();
+    let ipam = Figures::of(vec![Run {
+        times,
+        lost: 0,
+        seconds: started.elapsed().as_secs_f64(),
+    }]);
     let duplicates = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -576,12 +576,6 @@ async fn main() {
         .unwrap()
         .try_get_by_index::<i64>(0)
         .unwrap();
-    let ipam = Figures {
-        per_second: times.len() as f64 / seconds,
-        p50: percentile(&times, 0.5),
-        p99: percentile(&times, 0.99),
-        lost: 0,
-    };
 
     println!(
         "radius: {total} requests per run, {CLIENTS} concurrent NAS clients, {LOGINS} logins, PostgreSQL"
