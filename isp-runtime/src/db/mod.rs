@@ -111,6 +111,16 @@ const MIGRATIONS: &[Migration] = &[
         postgres: &[],
         sqlite: &[],
     },
+    Migration {
+        version: 14,
+        name: "room_for_updates",
+        script: include_str!("migrations/0014_room_for_updates.sql"),
+        postgres: &[
+            "ALTER TABLE radius_sessions SET (fillfactor = 70)",
+            "ALTER TABLE network_usage SET (fillfactor = 70)",
+        ],
+        sqlite: &[],
+    },
 ];
 
 /// Advisory lock serialising the instance's migrations on PostgreSQL.

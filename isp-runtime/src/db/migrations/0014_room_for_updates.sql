@@ -1,0 +1,4 @@
+-- A live session's row is rewritten at every Interim-Update and every usage count, and a day's
+-- usage row at every count. Without room on their pages the new versions go to other pages,
+-- and every index of the table gets an entry per update; with room they are HOT updates that
+-- touch no index. Only PostgreSQL has page fill factors: the statements are in `db/mod.rs`.
