@@ -1,9 +1,10 @@
 //! Sign-in records (`auth_events`) by group commit. Each accept or reject is answered only once
-//! its record is in the database, but the records that arrive while one write is under way go
+//! its record is committed, but the records that arrive while one write is under way go
 //! together in the next: a burst of sign-ins costs PostgreSQL one commit per batch rather than
-//! one per sign-in, and a lone sign-in waits for nothing but its own write.
+//! one per sign-in, and a lone sign-in waits for nothing but its own write. The commit does not
+//! wait for the disk (see [`write`]).
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::entity::auth_event;
@@ -26,12 +27,8 @@ impl AuthLog {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(CHUNK);
             while waiting.recv_many(&mut batch, CHUNK).await > 0 {
-                let records = batch.iter().map(|(record, _)| record.clone());
-                let written = match auth_event::Entity::insert_many(records)
-                    .exec_without_returning(&db)
-                    .await
-                {
-                    Ok(_) => true,
+                let written = match write(&db, &batch).await {
+                    Ok(()) => true,
                     Err(e) => {
                         tracing::error!(%tenant, error = %e, count = batch.len(), "writing sign-in records failed");
                         false
@@ -63,4 +60,22 @@ impl AuthLog {
             )),
         }
     }
+}
+
+/// Inserts `batch` in one transaction. On PostgreSQL its commit does not wait for the WAL to
+/// reach the disk (`synchronous_commit = off`, this transaction only): the WAL writer flushes
+/// it within a fraction of a second. A slow flush (a checkpoint, a busy disk) then no longer
+/// holds up every sign-in in flight; what a PostgreSQL crash can lose is the last fraction of
+/// a second of sign-in records, never an address or a session, whose commits stay synchronous.
+async fn write(db: &DatabaseConnection, batch: &[Waiting]) -> Result<()> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+            .await?;
+    }
+    auth_event::Entity::insert_many(batch.iter().map(|(record, _)| record.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
