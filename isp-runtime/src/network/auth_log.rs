@@ -4,7 +4,7 @@
 //! one per sign-in, and a lone sign-in waits for nothing but its own write. The commit does not
 //! wait for the disk (see [`write`]).
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::entity::auth_event;
@@ -68,7 +68,7 @@ impl AuthLog {
 /// holds up every sign-in in flight; what a PostgreSQL crash can lose is the last fraction of
 /// a second of sign-in records, never an address or a session, whose commits stay synchronous.
 async fn write(db: &DatabaseConnection, batch: &[Waiting]) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = dotmac_sql::begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL synchronous_commit = off")
             .await?;
