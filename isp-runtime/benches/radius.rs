@@ -184,6 +184,19 @@ fn print(what: &str, f: &Figures) {
     );
 }
 
+/// The one number `query` answers.
+async fn number(db: &impl ConnectionTrait, query: &str) -> i64 {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        query,
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index::<i64>(0)
+    .unwrap()
+}
+
 async fn sql(db: &impl ConnectionTrait, statement: &str) {
     db.execute_unprepared(statement).await.unwrap();
 }
@@ -508,16 +521,11 @@ async fn main() {
         .sum();
     let answered = Instant::now();
     let landed = loop {
-        let written = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                db.get_database_backend(),
-                "SELECT COALESCE(SUM(input_octets), 0)::bigint FROM radius_sessions WHERE acct_session_id LIKE 'bench-%'",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index::<i64>(0)
-            .unwrap();
+        let written = number(
+            db,
+            "SELECT COALESCE(SUM(input_octets), 0)::bigint FROM radius_sessions WHERE acct_session_id LIKE 'bench-%'",
+        )
+        .await;
         if written == expected {
             break Some(answered.elapsed());
         }
@@ -577,16 +585,11 @@ async fn main() {
         lost: 0,
         seconds: started.elapsed().as_secs_f64(),
     }]);
-    let duplicates = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) - COUNT(DISTINCT address) FROM ip_addresses WHERE subscription_id IS NOT NULL",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let duplicates = number(
+        db,
+        "SELECT COUNT(*) - COUNT(DISTINCT address) FROM ip_addresses WHERE subscription_id IS NOT NULL",
+    )
+    .await;
 
     println!(
         "radius: {total} requests per run, {CLIENTS} concurrent NAS clients, {LOGINS} logins, PostgreSQL"
