@@ -375,9 +375,8 @@ impl NextFit {
 
 /// The free row of pool `pool` that [`NextFit`] hands out (both arguments SQL expressions):
 /// the first after position `after`, else the lowest (the second lookup runs only when the
-/// first finds none). Rows another allocator
-/// holds locked are skipped (`lock`: ` FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one
-/// writer at a time, so its lookup cannot race).
+/// first finds none). Rows another allocator holds locked are skipped (`lock`: ` FOR UPDATE
+/// SKIP LOCKED` on PostgreSQL; SQLite runs one writer at a time, so its lookup cannot race).
 fn next_free(pool: &str, after: &str, lock: &str) -> String {
     format!(
         "COALESCE((SELECT position FROM ip_addresses WHERE pool_id = {pool} \
