@@ -169,7 +169,11 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding the AAA listener {at}"))?;
             tracing::info!(addr = %at, %tenant, "AAA endpoints for FreeRADIUS listening");
-            let router = dotmac_isp::network::aaa::router(state, secret);
+            let records =
+                dotmac_isp::network::auth_log::connection(&state.db, &config.database.database_url)
+                    .await
+                    .context("connecting the sign-in record writer")?;
+            let router = dotmac_isp::network::aaa::router(state, secret, records);
             Some(tokio::spawn(http::serve(listener, router)))
         }
         _ => None,

@@ -947,13 +947,33 @@ mod a_login_holds_no_more_addresses_than_sessions {
 
 /// Sign-in records are written together, but each `record` answers only once its own is
 /// committed, and says so when it was not (FreeRADIUS then stays silent and the NAS retries).
+/// Only their commits skip the wait for the disk: the instance's others keep it.
 #[tokio::test]
 async fn sign_in_records_are_committed_before_their_answer() {
-    use dotmac_isp::network::{auth_log::AuthLog, entity::auth_event};
+    use dotmac_isp::network::{
+        auth_log::{self, AuthLog},
+        entity::auth_event,
+    };
     use sea_orm::ActiveValue::Set;
 
     let app = TestApp::start(Backend::Postgres, Options::default()).await;
-    let log = AuthLog::spawn(app.state.db.clone(), "test".to_owned());
+    let records = auth_log::connection(&app.state.db, &app.db.url)
+        .await
+        .unwrap();
+    let synchronous_commit = |db: sea_orm::DatabaseConnection| async move {
+        sea_orm::ConnectionTrait::query_one_raw(
+            &db,
+            sea_orm::Statement::from_string(db.get_database_backend(), "SHOW synchronous_commit"),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<String>(0)
+        .unwrap()
+    };
+    assert_eq!(synchronous_commit(records.clone()).await, "off");
+    assert_eq!(synchronous_commit(app.state.db.clone()).await, "on");
+    let log = AuthLog::spawn(records, "test".to_owned());
     let record = |n: usize| auth_event::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         at: Set(chrono::Utc::now()),

@@ -33,6 +33,22 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// connection idle for a second or more is pinged before use (one that sat unused may have been
 /// dropped); a busy one is not, which would cost a round trip per statement.
 pub async fn connect_with(url: &str, max: u32) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, max)).await
+}
+
+/// Connects as [`connect_with`] does, but on PostgreSQL each commit returns without waiting
+/// for its WAL to reach the disk (`synchronous_commit = off` for these connections): for
+/// records whose last fraction of a second a crash of PostgreSQL may lose (its WAL writer
+/// flushes within about 0.6 s), and that should not wait on a slow flush. Nothing else
+/// changes: a commit is still atomic and visible to every reader once it returns. SQLite has
+/// no such setting.
+pub async fn connect_async_commit(url: &str, max: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url, max);
+    options.map_sqlx_postgres_opts(|pg| pg.options([("synchronous_commit", "off")]));
+    Database::connect(options).await
+}
+
+fn options(url: &str, max: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max.max(1))
@@ -43,7 +59,7 @@ pub async fn connect_with(url: &str, max: u32) -> Result<DatabaseConnection, DbE
         // SQLite has one writer: a write waits its turn (a billing batch can hold the lock
         // for seconds on a loaded machine) rather than failing after sqlx's 5 s.
         .map_sqlx_sqlite_opts(|sqlite| sqlite.busy_timeout(std::time::Duration::from_secs(60)));
-    Database::connect(options).await
+    options
 }
 
 /// Starts a transaction that writes. On SQLite it takes the write lock at once

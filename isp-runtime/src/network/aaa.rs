@@ -20,7 +20,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
@@ -116,12 +118,13 @@ struct Aaa {
 }
 
 /// The AAA router, behind HTTP Basic with `secret`; starts the writers of coalesced
-/// Interim-Updates and of sign-in records.
-pub fn router(state: AppState, secret: String) -> Router {
+/// Interim-Updates and of sign-in records, the latter on `records` (see
+/// [`super::auth_log::connection`]).
+pub fn router(state: AppState, secret: String, records: DatabaseConnection) -> Router {
     let secret = Arc::new(secret);
     let interims = Interims::default();
     interims.spawn_writer(state.db.clone(), state.settings.tenant.clone());
-    let log = AuthLog::spawn(state.db.clone(), state.settings.tenant.clone());
+    let log = AuthLog::spawn(records, state.settings.tenant.clone());
     Router::new()
         .route("/aaa/v1/nas/{address}", get(lookup_nas))
         .route("/aaa/v1/authorize", post(authorize))

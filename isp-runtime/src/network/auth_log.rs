@@ -1,10 +1,11 @@
 //! Sign-in records (`auth_events`) by group commit. Each accept or reject is answered only once
 //! its record is committed, but the records that arrive while one write is under way go
 //! together in the next: a burst of sign-ins costs PostgreSQL one commit per batch rather than
-//! one per sign-in, and a lone sign-in waits for nothing but its own write. The commit does not
-//! wait for the disk (see [`write`]).
+//! one per sign-in, and a lone sign-in waits for nothing but its own write. On PostgreSQL the
+//! writer has a connection of its own whose commits do not wait for the disk (see
+//! [`connection`]), so that a batch is one statement, one round trip.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::entity::auth_event;
@@ -21,7 +22,8 @@ type Waiting = (auth_event::ActiveModel, oneshot::Sender<bool>);
 pub struct AuthLog(mpsc::Sender<Waiting>);
 
 impl AuthLog {
-    /// Starts the writer on `db`; it runs until every handle is dropped.
+    /// Starts the writer on `db` (the [`connection`] for sign-in records); it runs until every
+    /// handle is dropped.
     pub fn spawn(db: DatabaseConnection, tenant: String) -> Self {
         let (send, mut waiting) = mpsc::channel::<Waiting>(CHUNK * 4);
         tokio::spawn(async move {
@@ -62,20 +64,30 @@ impl AuthLog {
     }
 }
 
-/// Inserts `batch` in one transaction. On PostgreSQL its commit does not wait for the WAL to
-/// reach the disk (`synchronous_commit = off`, this transaction only): the WAL writer flushes
-/// it within a fraction of a second. A slow flush (a checkpoint, a busy disk) then no longer
-/// holds up every sign-in in flight; what a PostgreSQL crash can lose is the last fraction of
-/// a second of sign-in records, never an address or a session, whose commits stay synchronous.
+/// The connection sign-in records are written on, for the instance whose pool is `db` and
+/// database `url`. On PostgreSQL it is one of their own whose commits do not wait for the WAL
+/// to reach the disk: the WAL writer flushes within a fraction of a second, and a slow flush
+/// (a checkpoint, a busy disk) then no longer holds up every sign-in in flight. What a crash of
+/// PostgreSQL can lose is the last fraction of a second of sign-in records, never an address
+/// or a session, whose commits on the instance's pool stay synchronous. On SQLite it is `db`:
+/// there is one writer at a time anyway.
+pub async fn connection(db: &DatabaseConnection, url: &str) -> Result<DatabaseConnection> {
+    Ok(match db.get_database_backend() {
+        DbBackend::Postgres => dotmac_sql::connect_async_commit(url, 1).await?,
+        _ => db.clone(),
+    })
+}
+
+/// Inserts `batch`: on PostgreSQL one statement, committed on its own; on SQLite in a
+/// transaction that takes the write lock at once, as every writer there does.
 async fn write(db: &DatabaseConnection, batch: &[Waiting]) -> Result<()> {
-    let txn = dotmac_sql::begin_write(db).await?;
+    let insert = auth_event::Entity::insert_many(batch.iter().map(|(record, _)| record.clone()));
     if db.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-            .await?;
+        insert.exec_without_returning(db).await?;
+    } else {
+        let txn = dotmac_sql::begin_write(db).await?;
+        insert.exec_without_returning(&txn).await?;
+        txn.commit().await?;
     }
-    auth_event::Entity::insert_many(batch.iter().map(|(record, _)| record.clone()))
-        .exec_without_returning(&txn)
-        .await?;
-    txn.commit().await?;
     Ok(())
 }

@@ -242,7 +242,11 @@ impl TestApp {
         let (aaa, aaa_server) = if options.aaa {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let router = dotmac_isp::network::aaa::router(state.clone(), AAA_SECRET.to_owned());
+            let records = dotmac_isp::network::auth_log::connection(&state.db, &db.url)
+                .await
+                .unwrap();
+            let router =
+                dotmac_isp::network::aaa::router(state.clone(), AAA_SECRET.to_owned(), records);
             let server = tokio::spawn(async move {
                 axum::serve(listener, router).await.unwrap();
             });
