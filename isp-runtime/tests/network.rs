@@ -1503,10 +1503,19 @@ mod past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once {
                 "{problem}"
             );
         }
+        let uncapped = id(&app
+            .post(
+                "/plans",
+                json!({"code": "FREE", "name": "Uncapped", "service_type": "internet", "price": 3000,
+                       "download_mbps": 50, "upload_mbps": 10}),
+                StatusCode::CREATED,
+            )
+            .await);
         let customer = app.customer("gina@example.com", "US", None).await;
         let (slowed, _) = app.subscribe(&customer, &throttle, "2026-12-01").await;
         let (billed, _) = app.subscribe(&customer, &bill, "2026-12-01").await;
-        for (sub, user) in [(&slowed, "gina-t"), (&billed, "gina-b")] {
+        let (free, _) = app.subscribe(&customer, &uncapped, "2026-12-01").await;
+        for (sub, user) in [(&slowed, "gina-t"), (&billed, "gina-b"), (&free, "gina-u")] {
             app.call(
                 Method::PUT,
                 &format!("/subscriptions/{sub}/login"),
@@ -1522,10 +1531,23 @@ mod past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once {
         };
 
         // 1.2 GB on a 1 GB allowance that throttles: the live session gets the fair-use speeds.
+        // 3 GB on a plan without an allowance, counted in the same tick: nothing applies.
+        acct(
+            &radius,
+            secret,
+            interim("gina-u", 1_000_000_000, 2_000_000_000),
+        )
+        .await
+        .unwrap();
         acct(&radius, secret, interim("gina-t", 600_000_000, 600_000_000))
             .await
             .unwrap();
         assert_eq!(nas.wait_for(1).await, ["CoA-Request|gina-t|gina-t|1M/2M|"]);
+        let usage = until(&app, &format!("/subscriptions/{free}/network-usage"), |u| {
+            u["used_octets"] == 3_000_000_000_i64
+        })
+        .await;
+        assert_eq!(usage["throttled"], false, "{usage}");
         let usage = until(
             &app,
             &format!("/subscriptions/{slowed}/network-usage"),
@@ -1620,6 +1642,12 @@ mod past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once {
             3_200_000_000_i64
         );
         assert_eq!(nas.arrived().len(), 1, "billing sends no CoA");
+        assert_eq!(
+            app.get(&format!("/subscriptions/{free}/usage-charges"))
+                .await["items"],
+            json!([]),
+            "no allowance, nothing over it"
+        );
 
         // The subscriber sees the same through the API.
         let subscriber = app.subscriber(&customer, "a subscriber's passphrase").await;
@@ -1633,7 +1661,10 @@ mod past_the_allowance_a_throttle_by_coa_or_each_gb_billed_once {
             .iter()
             .map(|u| u["used_octets"].as_i64().unwrap())
             .collect();
-        assert_eq!(used.iter().sum::<i64>(), 1_300_000_000 + 3_200_000_000);
+        assert_eq!(
+            used.iter().sum::<i64>(),
+            1_300_000_000 + 3_200_000_000 + 3_000_000_000
+        );
         let (status, _) = app.call(Method::GET, "/me/network-usage", None).await;
         assert_eq!(
             status,
