@@ -48,6 +48,7 @@ pub async fn connect_async_commit(url: &str, max: u32) -> Result<DatabaseConnect
     Database::connect(options).await
 }
 
+/// The pool both ways of connecting share: its size, idle closing, pings and SQLite's wait.
 fn options(url: &str, max: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
