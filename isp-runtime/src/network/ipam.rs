@@ -291,7 +291,8 @@ fn serves(nas: Option<Uuid>, site: Option<&str>, place: &Place) -> bool {
     }
 }
 
-/// An address a subscription holds, and the pool it is from.
+/// An address a subscription holds, and the pool it is from. Admission's query reads it as a
+/// JSON array of these fields in this order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Held {
     /// The address.
