@@ -141,8 +141,8 @@ pub async fn look_up(
     };
     let held = if db.get_database_backend() == DbBackend::Postgres {
         // Each address as an array in `Held`'s field order (serde reads a struct from one):
-        // a fifth cheaper for PostgreSQL to build than an object with its keys, on the query
-        // every sign-in makes.
+        // with an object of named keys per address, this query, which every sign-in makes,
+        // costs PostgreSQL a fifth more.
         "(SELECT COALESCE(json_agg(json_build_array(a.address, a.static, \
          a.session_id IS NOT NULL, a.assigned_at, d.nas_id, d.site, d.walled_garden, \
          d.delegated_length IS NOT NULL)), '[]') \
